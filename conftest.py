@@ -1,0 +1,38 @@
+"""Fixtures shared by every app's tests."""
+
+import uuid
+
+import pytest
+
+from bugsink.testutils import auth_header, make_envelope
+
+
+@pytest.fixture(autouse=True)
+def _ingest_store(settings, tmp_path):
+    settings.INGEST_STORE_DIR = tmp_path / "ingest"
+    settings.BASE_URL = "http://127.0.0.1:8000"
+
+
+@pytest.fixture
+def project(db):
+    from projects.models import Project
+
+    return Project.objects.create(name="My App", slug="myapp")
+
+
+@pytest.fixture
+def send_event(client):
+    """POST one event as an envelope through the real endpoint; returns the response."""
+
+    def send(project, event: dict, **kwargs):
+        event = dict(event)
+        event.setdefault("event_id", uuid.uuid4().hex)
+        return client.post(
+            f"/api/{project.pk}/envelope/",
+            data=make_envelope(event),
+            content_type="application/x-sentry-envelope",
+            **auth_header(project),
+            **kwargs,
+        )
+
+    return send

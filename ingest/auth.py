@@ -1,0 +1,45 @@
+"""Where the public key comes from: X-Sentry-Auth, ?sentry_key=, or an envelope header `dsn`."""
+
+import hmac
+from urllib.parse import urlsplit
+
+
+def parse_auth_header(value: str) -> dict[str, str]:
+    """'Sentry sentry_version=7, sentry_key=abc, sentry_client=x/1.0' -> {'sentry_version': '7', ...}."""
+    value = value.strip()
+    if value[:7].lower() == "sentry ":
+        value = value[7:]
+    result = {}
+    for part in value.split(","):
+        key, sep, val = part.partition("=")
+        if sep:
+            result[key.strip()] = val.strip()
+    return result
+
+
+def key_from_dsn(dsn) -> str | None:
+    if not isinstance(dsn, str):
+        return None
+    try:
+        return urlsplit(dsn).username or None
+    except ValueError:
+        return None
+
+
+def sentry_key_from_request(request, envelope_headers: dict | None = None) -> str | None:
+    for header in ("HTTP_X_SENTRY_AUTH", "HTTP_AUTHORIZATION"):
+        value = request.META.get(header)
+        if value:
+            key = parse_auth_header(value).get("sentry_key")
+            if key:
+                return key
+    key = request.GET.get("sentry_key")
+    if key:
+        return key
+    if envelope_headers:
+        return key_from_dsn(envelope_headers.get("dsn"))
+    return None
+
+
+def key_matches(project, key: str) -> bool:
+    return hmac.compare_digest(project.sentry_key.encode(), key.strip().encode())

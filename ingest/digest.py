@@ -1,0 +1,135 @@
+"""Digest: turn one raw accepted event into an Event row, grouped into an Issue, with all bookkeeping.
+
+Runs in the single writer for the project (the digest worker, or inline under a lock when Celery is eager) and is
+idempotent on (project, event_id): digesting the same raw event twice stores it once.
+"""
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from events.models import Event
+from ingest.grouping import culprit, grouping_key, hash_key, title_parts
+from ingest.normalize import normalize_event
+from ingest.store import RawEvent, delete_raw_event, load_raw_event
+from issues.models import Grouping, Issue, TurningPoint
+from issues.state import IssueStateManager, is_regression
+from projects.models import Project
+from releases.models import Release
+from releases.ordering import project_ordered_versions
+
+logger = logging.getLogger(__name__)
+
+
+def digest_event(project_id: int, event_id: str) -> Event | None:
+    raw = load_raw_event(project_id, event_id)
+    if raw is None:
+        return None  # digested already (a re-delivered task), or never accepted
+    try:
+        data = json.loads(raw.payload)
+    except ValueError:
+        logger.error("raw event %s is not JSON; intake validates this, so the file was damaged", event_id)
+        return None
+    event_data = normalize_event(data, event_id=event_id, received_at=raw.received_at, remote_addr=raw.remote_addr)
+    with transaction.atomic():
+        transaction.on_commit(lambda: delete_raw_event(project_id, event_id))
+        project = Project.objects.filter(pk=project_id).first()
+        if project is None or Event.objects.filter(project_id=project_id, event_id=event_id).exists():
+            return None
+        return _store(project, event_data, raw)
+
+
+def _store(project: Project, event_data: dict, raw: RawEvent) -> Event:
+    ingested_at = datetime.fromtimestamp(raw.received_at, UTC)
+    timestamp = datetime.fromtimestamp(event_data["timestamp"], UTC)
+    release = (event_data.get("release") or "")[:250]
+
+    ordered_versions = None
+    if release:
+        _, created = Release.objects.get_or_create(
+            project=project, version=release, defaults={"date_released": ingested_at}
+        )
+        if created:
+            ordered_versions = project_ordered_versions(project)
+            if ordered_versions[-1] == release:
+                _materialize_next_release(project, release)
+
+    key = grouping_key(event_data)
+    key_hash = hash_key(key)
+    title = title_parts(event_data)
+    grouping = Grouping.objects.select_related("issue").filter(project=project, grouping_key_hash=key_hash).first()
+
+    if grouping is None:
+        issue = _create_issue(project, event_data, ingested_at, title, release)
+        grouping = Grouping.objects.create(project=project, grouping_key=key, grouping_key_hash=key_hash, issue=issue)
+        event = _create_event(project, issue, grouping, event_data, timestamp, ingested_at, release, title)
+        IssueStateManager._turning_point(issue, TurningPoint.Kind.FIRST_SEEN, event=event, when=ingested_at)
+        return event
+
+    issue = grouping.issue
+    if issue.is_resolved and release and issue.fixed_at and ordered_versions is None:
+        ordered_versions = project_ordered_versions(project)
+    regressed = is_regression(issue, release, ordered_versions or [])
+
+    issue.event_count += 1
+    issue.last_seen = max(issue.last_seen, ingested_at)
+    if release and release not in issue.events_at:
+        issue.events_at = [*issue.events_at, release]
+    event = _create_event(project, issue, grouping, event_data, timestamp, ingested_at, release, title)
+    if regressed:
+        IssueStateManager.regress(issue, event=event, when=ingested_at, release=release)
+    issue.save()
+    return event
+
+
+def _create_issue(project, event_data, ingested_at, title, release) -> Issue:
+    calculated_type, calculated_value = title
+    Project.objects.filter(pk=project.pk).update(issue_counter=F("issue_counter") + 1)
+    number = Project.objects.values_list("issue_counter", flat=True).get(pk=project.pk)
+    return Issue.objects.create(
+        project=project,
+        number=number,
+        calculated_type=calculated_type[:255],
+        calculated_value=calculated_value,
+        culprit=culprit(event_data),
+        transaction=(event_data.get("transaction") or "")[:255],
+        level=event_data["level"],
+        platform=event_data["platform"],
+        first_seen=ingested_at,
+        last_seen=ingested_at,
+        event_count=1,
+        events_at=[release] if release else [],
+    )
+
+
+def _create_event(project, issue, grouping, event_data, timestamp, ingested_at, release, title) -> Event:
+    calculated_type, calculated_value = title
+    return Event.objects.create(
+        project=project,
+        issue=issue,
+        grouping=grouping,
+        event_id=event_data["event_id"],
+        timestamp=timestamp,
+        ingested_at=ingested_at,
+        digested_at=timezone.now(),
+        digest_order=issue.event_count,
+        data=event_data,
+        calculated_type=calculated_type[:255],
+        calculated_value=calculated_value,
+        level=event_data["level"],
+        platform=event_data["platform"],
+        release=release,
+        environment=(event_data.get("environment") or "")[:64],
+        transaction=(event_data.get("transaction") or "")[:200],
+    )
+
+
+def _materialize_next_release(project: Project, version: str) -> None:
+    """The first event of a newer release: issues resolved "in the next release" are now fixed in this one."""
+    for issue in Issue.objects.filter(project=project, is_resolved=True, is_resolved_by_next_release=True):
+        IssueStateManager.materialize_next_release(issue, version)
+        issue.save(update_fields=["is_resolved_by_next_release", "fixed_at"])

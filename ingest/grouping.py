@@ -1,0 +1,149 @@
+"""Which issue an event belongs to. The grouping key, in order of preference:
+
+1. the SDK's `fingerprint`, where "{{ default }}" stands for the default key below;
+2. the exception chain: each exception's type plus its in-app frames (module or file, and function: never line
+   numbers, so an edit elsewhere in the file does not split an issue); all frames when none is marked in-app;
+3. exceptions without any frames: type plus the value with numbers, hex and ids masked;
+4. the unformatted log message ("user %s failed", not "user 42 failed").
+
+Also here: the title parts and culprit of an event, since they read the same structures.
+"""
+
+import hashlib
+import re
+
+from ingest.normalize import values_of
+
+DEFAULT_MARKERS = {"{{ default }}", "{{default}}"}
+
+_MASKS = [
+    (re.compile(r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b"), "<uuid>"),
+    (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<hex>"),
+    (re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{12,}\b"), "<hex>"),
+    (re.compile(r"\d+(?:\.\d+)?"), "<num>"),
+]
+_URL_ORIGIN = re.compile(r"^[a-z][a-z0-9+.-]*://[^/]*", re.IGNORECASE)
+_BUNDLE_HASH = re.compile(r"([.-])[0-9a-f]{8,}(?=\.)", re.IGNORECASE)
+
+
+def mask_variable_parts(text: str) -> str:
+    for pattern, replacement in _MASKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def exception_chain(event: dict) -> list[dict]:
+    """Oldest first; the exception actually raised is the last one."""
+    return values_of(event.get("exception"))
+
+
+def frames_of(container: dict) -> list[dict]:
+    stacktrace = container.get("stacktrace")
+    if not isinstance(stacktrace, dict):
+        return []
+    return [f for f in stacktrace.get("frames") or [] if isinstance(f, dict)]
+
+
+def _clean_filename(filename: str) -> str:
+    filename = filename.split("?", 1)[0].split("#", 1)[0]
+    filename = _URL_ORIGIN.sub("", filename)
+    return _BUNDLE_HASH.sub(r"\1<hash>", filename)
+
+
+def frame_identity(frame: dict) -> str | None:
+    where = frame.get("module") or _clean_filename(frame.get("filename") or frame.get("abs_path") or "")
+    function = frame.get("function") or ""
+    if not where and not function:
+        return None
+    return f"{where}:{function or '?'}"
+
+
+def grouping_frames(frames: list[dict]) -> list[dict]:
+    in_app = [f for f in frames if f.get("in_app") is True]
+    return in_app or frames
+
+
+def default_grouping_parts(event: dict) -> list[str]:
+    exceptions = exception_chain(event)
+    if exceptions:
+        parts = []
+        any_frames = False
+        for exc in exceptions:
+            parts.append(f"type:{exc.get('type') or ''}")
+            for frame in grouping_frames(frames_of(exc)):
+                identity = frame_identity(frame)
+                if identity:
+                    any_frames = True
+                    parts.append(f"frame:{identity}")
+        if any_frames:
+            return ["exception", *parts]
+        return [
+            "exception-no-frames",
+            *(f"{exc.get('type') or ''}:{mask_variable_parts(exc.get('value') or '')}" for exc in exceptions),
+        ]
+    logentry = event.get("logentry")
+    if isinstance(logentry, dict) and logentry.get("message"):
+        return ["message", logentry["message"]]
+    if isinstance(event.get("message"), str) and event["message"]:
+        return ["message", event["message"]]
+    for thread in values_of(event.get("threads")):
+        frames = grouping_frames(frames_of(thread))
+        identities = [i for i in (frame_identity(f) for f in frames) if i]
+        if identities and (thread.get("crashed") or thread.get("current")):
+            return ["thread", *identities]
+    return ["nothing", event.get("culprit") or event.get("transaction") or ""]
+
+
+def grouping_key(event: dict) -> str:
+    fingerprint = event.get("fingerprint")
+    if fingerprint:
+        parts = []
+        for part in fingerprint:
+            if part.strip() in DEFAULT_MARKERS:
+                parts.extend(default_grouping_parts(event))
+            else:
+                parts.append(f"fingerprint:{part}")
+        return "\n".join(parts)
+    return "\n".join(default_grouping_parts(event))
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def title_parts(event: dict) -> tuple[str, str]:
+    """(type, value) for the event's title: the raised exception, else the formatted log message."""
+    exceptions = exception_chain(event)
+    if exceptions:
+        raised = exceptions[-1]
+        exc_type, exc_value = raised.get("type") or "", raised.get("value") or ""
+        if exc_type or exc_value:
+            return exc_type, exc_value
+    logentry = event.get("logentry")
+    if isinstance(logentry, dict) and (logentry.get("formatted") or logentry.get("message")):
+        return "", logentry.get("formatted") or logentry["message"]
+    if isinstance(event.get("message"), str) and event["message"]:
+        return "", event["message"]
+    if exceptions:
+        return "Error", ""
+    return "", event.get("culprit") or event.get("transaction") or ""
+
+
+def culprit(event: dict) -> str:
+    """The crashing in-app frame of the raised exception: 'module in function'."""
+    exceptions = exception_chain(event)
+    frames = frames_of(exceptions[-1]) if exceptions else []
+    if not frames:
+        for thread in values_of(event.get("threads")):
+            if thread.get("crashed"):
+                frames = frames_of(thread)
+                break
+    if frames:
+        in_app = [f for f in frames if f.get("in_app") is True]
+        frame = (in_app or frames)[-1]
+        where = frame.get("module") or frame.get("filename") or frame.get("abs_path") or ""
+        function = frame.get("function") or ""
+        if where and function:
+            return f"{where} in {function}"[:255]
+        return (where or function)[:255]
+    return (event.get("culprit") or event.get("transaction") or "")[:255]

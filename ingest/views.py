@@ -1,0 +1,194 @@
+"""The HTTP side of the Sentry protocol: POST /api/<id>/envelope/ and /api/<id>/store/ (also under a DSN prefix)."""
+
+import base64
+import binascii
+import json
+import logging
+import time
+import uuid
+import zlib
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from ingest.auth import key_matches, sentry_key_from_request
+from ingest.envelope import read_envelope_headers, read_envelope_items
+from ingest.errors import BadRequest, Forbidden, IngestError, NotFound, PayloadTooLarge, Unauthorized
+from ingest.intake import accept_event
+from ingest.streams import FramedReader, LimitedReader, decompressing_reader
+from projects.models import Project
+
+logger = logging.getLogger(__name__)
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "x-sentry-error, x-sentry-rate-limits, retry-after",
+}
+PREFLIGHT_HEADERS = {
+    **CORS_HEADERS,
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": (
+        "x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, "
+        "authentication, authorization, content-encoding, transfer-encoding, sentry-trace, baggage"
+    ),
+    "Access-Control-Max-Age": "3600",
+}
+
+
+def _respond(payload: dict, status: int = 200, extra_headers: dict | None = None) -> JsonResponse:
+    response = JsonResponse(payload, status=status)
+    for name, value in {**CORS_HEADERS, **(extra_headers or {})}.items():
+        response[name] = value
+    return response
+
+
+def _error(error: IngestError) -> JsonResponse:
+    logger.info("ingest refused (%s): %s", error.status, error.detail)
+    return _respond({"detail": error.detail}, status=error.status, extra_headers={"X-Sentry-Error": error.detail})
+
+
+def _get_project(project_id: str) -> Project:
+    if not project_id.isdigit():
+        raise NotFound(f"unknown project {project_id!r}: project ids are integers")
+    try:
+        return Project.objects.get(pk=int(project_id))
+    except Project.DoesNotExist:
+        raise NotFound(f"unknown project {project_id}") from None
+
+
+def _authenticate(request, project: Project, envelope_headers: dict | None = None) -> None:
+    key = sentry_key_from_request(request, envelope_headers)
+    if not key:
+        raise Unauthorized("missing sentry_key: send it in X-Sentry-Auth, ?sentry_key= or the envelope's dsn")
+    if not key_matches(project, key):
+        raise Forbidden("invalid sentry_key for this project")
+
+
+def _raw_body(request, limit: int, what: str) -> LimitedReader:
+    content_length = request.META.get("CONTENT_LENGTH")
+    if content_length:
+        try:
+            length = int(content_length)
+        except ValueError:
+            raise BadRequest(f"invalid Content-Length: {content_length!r}") from None
+        if length > limit:
+            raise PayloadTooLarge(f"{what} exceeds {limit} bytes")
+        return LimitedReader(request, limit, what, content_length=length)
+    if request.META.get("wsgi.input_terminated"):
+        # Transfer-Encoding: chunked with no Content-Length (@sentry/node): the server de-chunks wsgi.input for
+        # us, while Django's request stream would read nothing.
+        return LimitedReader(request.META["wsgi.input"], limit, what)
+    return LimitedReader(request, limit, what, content_length=0)
+
+
+def _event_id(envelope_headers: dict, event: dict) -> str:
+    for candidate in (envelope_headers.get("event_id"), event.get("event_id")):
+        if isinstance(candidate, str):
+            compact = candidate.replace("-", "").strip().lower()
+            if len(compact) == 32:
+                try:
+                    return uuid.UUID(hex=compact).hex
+                except ValueError:
+                    pass
+    # no usable id: the event is still kept, under one of our own
+    return uuid.uuid4().hex
+
+
+def _parse_event(payload: bytes) -> dict:
+    try:
+        event = json.loads(payload)
+    except ValueError as e:
+        raise BadRequest(f"malformed event JSON: {e}") from e
+    if not isinstance(event, dict):
+        raise BadRequest("malformed event JSON: not an object")
+    return event
+
+
+def _accept(request, project: Project, envelope_headers: dict, payload: bytes) -> JsonResponse:
+    event = _parse_event(payload)
+    event_id = _event_id(envelope_headers, event)
+    accept_event(
+        project_id=project.pk,
+        event_id=event_id,
+        payload=payload,
+        received_at=time.time(),
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+    )
+    return _respond({"id": event_id})
+
+
+def _ingest(request, project_id: str, handler):
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=200)
+        for name, value in PREFLIGHT_HEADERS.items():
+            response[name] = value
+        return response
+    try:
+        if request.method != "POST":
+            return _respond(
+                {"detail": f"{request.method} is not allowed here; POST events"},
+                status=405,
+                extra_headers={"Allow": "POST, OPTIONS"},
+            )
+        project = _get_project(project_id)
+        return handler(request, project)
+    except IngestError as e:
+        return _error(e)
+
+
+def _handle_envelope(request, project: Project) -> JsonResponse:
+    raw = _raw_body(request, settings.MAX_ENVELOPE_COMPRESSED_SIZE, "envelope")
+    reader = FramedReader(
+        decompressing_reader(raw, request.META.get("HTTP_CONTENT_ENCODING", "")),
+        settings.MAX_ENVELOPE_SIZE,
+        "envelope",
+    )
+    headers = read_envelope_headers(reader)
+    _authenticate(request, project, headers)
+    items = read_envelope_items(reader)
+    if items.event is None:
+        return _respond({})
+    return _accept(request, project, headers, items.event)
+
+
+def _decode_legacy_body(body: bytes) -> bytes:
+    """raven clients send base64(zlib(JSON)) or base64(JSON) to /store/."""
+    if body.lstrip()[:1] in (b"{", b"["):
+        return body
+    try:
+        decoded = base64.b64decode(body.strip(), validate=False)
+    except (binascii.Error, ValueError):
+        return body  # not base64 either: let the JSON parser say what is wrong
+    if decoded[:1] == b"\x78":
+        decompressor = zlib.decompressobj()
+        try:
+            out = decompressor.decompress(decoded, settings.MAX_EVENT_SIZE + 1)
+        except zlib.error as e:
+            raise BadRequest(f"invalid zlib data in base64 body: {e}") from e
+        if len(out) > settings.MAX_EVENT_SIZE or decompressor.unconsumed_tail:
+            raise PayloadTooLarge(f"event exceeds {settings.MAX_EVENT_SIZE} bytes")
+        return out
+    return decoded
+
+
+def _handle_store(request, project: Project) -> JsonResponse:
+    _authenticate(request, project)
+    raw = _raw_body(request, settings.MAX_STORE_COMPRESSED_SIZE, "store body")
+    reader = FramedReader(
+        decompressing_reader(raw, request.META.get("HTTP_CONTENT_ENCODING", "")), settings.MAX_EVENT_SIZE, "event"
+    )
+    body = reader.read_rest()
+    if not body.strip():
+        raise BadRequest("empty body")
+    return _accept(request, project, {}, _decode_legacy_body(body))
+
+
+@csrf_exempt
+def envelope(request, project_id: str):
+    return _ingest(request, project_id, _handle_envelope)
+
+
+@csrf_exempt
+def store(request, project_id: str):
+    return _ingest(request, project_id, _handle_store)

@@ -1,0 +1,57 @@
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import models
+from django.utils.text import slugify
+
+
+def new_sentry_key() -> str:
+    return uuid.uuid4().hex
+
+
+class Project(models.Model):
+    """A place events are sent to. The integer pk is the project id in the DSN."""
+
+    name = models.CharField(max_length=255, unique=True)
+    slug = models.SlugField(max_length=50, unique=True)
+    sentry_key = models.CharField(max_length=32, unique=True, default=new_sentry_key)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # The number the next new issue gets; issues are numbered per project (short ids like MYAPP-12).
+    issue_counter = models.PositiveIntegerField(default=0, editable=False)
+
+    alert_on_new_issue = models.BooleanField(default=True)
+    alert_on_regression = models.BooleanField(default=True)
+    alert_on_unmute = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(self.name)
+        super().save(*args, **kwargs)
+
+    @property
+    def dsn(self) -> str:
+        """The DSN SDKs are configured with: scheme://key@host[:port][/prefix]/id."""
+        parts = urlsplit(settings.BASE_URL)
+        netloc = parts.netloc
+        return f"{parts.scheme}://{self.sentry_key}@{netloc}{parts.path.rstrip('/')}/{self.pk}"
+
+    @property
+    def short_prefix(self) -> str:
+        return self.slug.upper()
+
+
+def unique_slug(name: str) -> str:
+    base = (slugify(name) or "project")[:40]
+    slug, n = base, 1
+    while Project.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
