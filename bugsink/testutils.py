@@ -53,3 +53,103 @@ def exception_event(exc_type="ValueError", value="bad value", frames=None, **ext
         "exception": {"values": [{"type": exc_type, "value": value, "stacktrace": {"frames": frames}}]},
         **extra,
     }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_env() -> dict[str, str]:
+    """Environment that points a child process at the database the tests use (the test database)."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return {"SQLITE_PATH": str(settings_dict["NAME"]), "DATABASE_URL": ""}
+    scheme = {"postgresql": "postgres", "mysql": "mysql"}[settings_dict["ENGINE"].rsplit(".", 1)[-1]]
+    user = quote(settings_dict.get("USER") or "")
+    password = quote(settings_dict.get("PASSWORD") or "")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    return {"DATABASE_URL": f"{scheme}://{credentials}{host}{port}/{settings_dict['NAME']}"}
+
+
+class start_gunicorn:  # noqa: N801 (used as a context manager, reads like a function)
+    """Start `gunicorn bugsink.wsgi` on a free loopback port against the test database; stop it on exit."""
+
+    def __init__(self, workdir: Path, extra_env: dict | None = None, threads: int = 4):
+        self.workdir = Path(workdir)
+        self.extra_env = extra_env or {}
+        self.threads = threads
+        self.process = None
+
+    def __enter__(self) -> str:
+        import subprocess
+        import sys
+        import time
+        import urllib.error
+        import urllib.request
+
+        from django.conf import settings
+
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "bugsink.settings",
+            "BUGSINK_DATA_DIR": str(self.workdir),
+            "INGEST_STORE_DIR": str(settings.INGEST_STORE_DIR),
+            "BASE_URL": self.url,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECRET_KEY": "live-test-secret-key",
+            **database_env(),
+            **self.extra_env,
+        }
+        self.log = open(self.workdir / "gunicorn.log", "wb")  # noqa: SIM115 (closed in __exit__)
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        self.process = subprocess.Popen(
+            [
+                str(gunicorn),
+                "bugsink.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                str(self.threads),
+                "--graceful-timeout",
+                "5",
+            ],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {(self.workdir / 'gunicorn.log').read_text()}")
+            try:
+                urllib.request.urlopen(f"{self.url}/api/0/envelope/", timeout=2)
+            except urllib.error.HTTPError:
+                return self.url  # any HTTP answer means it is serving
+            except OSError:
+                time.sleep(0.2)
+        self.__exit__(None, None, None)
+        raise RuntimeError("gunicorn did not start within 30 s")
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except Exception:
+                self.process.kill()
+        self.log.close()
