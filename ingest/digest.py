@@ -56,7 +56,7 @@ def _store(project: Project, event_data: dict, raw: RawEvent) -> Event:
         if created:
             ordered_versions = project_ordered_versions(project)
             if ordered_versions[-1] == release:
-                _materialize_next_release(project, release)
+                _materialize_next_release(project, release, ingested_at)
 
     key = grouping_key(event_data)
     key_hash = hash_key(key)
@@ -128,8 +128,8 @@ def _create_event(project, issue, grouping, event_data, timestamp, ingested_at, 
     )
 
 
-def _materialize_next_release(project: Project, version: str) -> None:
+def _materialize_next_release(project: Project, version: str, when: datetime) -> None:
     """The first event of a newer release: issues resolved "in the next release" are now fixed in this one."""
     for issue in Issue.objects.filter(project=project, is_resolved=True, is_resolved_by_next_release=True):
-        IssueStateManager.materialize_next_release(issue, version)
+        IssueStateManager.materialize_next_release(issue, version, when=when)
         issue.save(update_fields=["is_resolved_by_next_release", "fixed_at"])

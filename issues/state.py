@@ -69,11 +69,11 @@ class IssueStateManager:
         cls._turning_point(issue, TurningPoint.Kind.RESOLVED, user=user, release="next")
 
     @classmethod
-    def materialize_next_release(cls, issue: Issue, version: str, event=None) -> None:
+    def materialize_next_release(cls, issue: Issue, version: str, when=None) -> None:
         issue.is_resolved_by_next_release = False
         if version not in issue.fixed_at:
             issue.fixed_at = [*issue.fixed_at, version]
-        cls._turning_point(issue, TurningPoint.Kind.NEXT_MATERIALIZED, event=event, release=version)
+        cls._turning_point(issue, TurningPoint.Kind.NEXT_MATERIALIZED, when=when, release=version)
 
     @classmethod
     def reopen(cls, issue: Issue, user=None) -> None:
