@@ -1,0 +1,41 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from projects.models import Project
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_createproject_prints_the_dsn(db, settings):
+    settings.BASE_URL = "https://errors.example.com/sub"
+    dsn = run("createproject", "Web Shop").strip()
+    project = Project.objects.get(name="Web Shop")
+    assert dsn == f"https://{project.sentry_key}@errors.example.com/sub/{project.pk}"
+    assert project.slug == "web-shop"
+
+
+def test_createproject_refuses_a_duplicate_name(db):
+    run("createproject", "Once")
+    with pytest.raises(CommandError, match="exists already"):
+        run("createproject", "Once")
+
+
+def test_bootstrap_makes_an_admin_and_a_project_once(db, settings, tmp_path):
+    from django.contrib.auth import get_user_model
+
+    settings.DATA_DIR = tmp_path
+    first = run("bootstrap")
+    second = run("bootstrap")
+    User = get_user_model()
+    admin = User.objects.get(is_superuser=True)
+    password = (tmp_path / "initial-admin-password").read_text()
+    assert admin.check_password(password)
+    assert f"admin / {password}" in first and f"admin / {password}" in second
+    project = Project.objects.get()
+    assert project.dsn in first and project.dsn in second
