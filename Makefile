@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 # gunicorn: one process (one owner of the in-process digest lock and registry), threads for concurrency.
 THREADS ?= 8
+# DSNs and links are built from BASE_URL; by default it follows PORT.
+BASE_URL ?= http://127.0.0.1:$(PORT)
+export BASE_URL
 
 .PHONY: run test lint venv install install-dev migrate serve-eager clean
 
