@@ -1,4 +1,7 @@
+import json
+
 from django.db import models
+from django.utils.functional import cached_property
 
 from issues.models import format_title
 
@@ -16,7 +19,9 @@ class Event(models.Model):
     # position within the issue (1, 2, ...): event navigation without OFFSET scans
     digest_order = models.PositiveIntegerField()
 
-    data = models.JSONField()
+    # The normalized event as JSON text. Text, not a JSON column: PostgreSQL's jsonb refuses the \u0000 that real
+    # events contain, and nothing queries inside it; `data` gives the parsed dict.
+    data_json = models.TextField()
 
     calculated_type = models.CharField(max_length=255, blank=True, default="")
     calculated_value = models.TextField(blank=True, default="")
@@ -35,6 +40,10 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return self.event_id.hex
+
+    @cached_property
+    def data(self) -> dict:
+        return json.loads(self.data_json)
 
     def title(self) -> str:
         return format_title(self.calculated_type, self.calculated_value)

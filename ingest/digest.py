@@ -46,7 +46,7 @@ def digest_event(project_id: int, event_id: str) -> Event | None:
 def _store(project: Project, event_data: dict, raw: RawEvent) -> Event:
     ingested_at = datetime.fromtimestamp(raw.received_at, UTC)
     timestamp = datetime.fromtimestamp(event_data["timestamp"], UTC)
-    release = (event_data.get("release") or "")[:250]
+    release = _column(event_data.get("release"), 250)
 
     ordered_versions = None
     if release:
@@ -58,7 +58,7 @@ def _store(project: Project, event_data: dict, raw: RawEvent) -> Event:
             if ordered_versions[-1] == release:
                 _materialize_next_release(project, release, ingested_at)
 
-    key = grouping_key(event_data)
+    key = _column(grouping_key(event_data))
     key_hash = hash_key(key)
     title = title_parts(event_data)
     grouping = Grouping.objects.select_related("issue").filter(project=project, grouping_key_hash=key_hash).first()
@@ -86,6 +86,12 @@ def _store(project: Project, event_data: dict, raw: RawEvent) -> Event:
     return event
 
 
+def _column(value, max_length: int | None = None) -> str:
+    """A string fit for a text column: PostgreSQL refuses NUL characters, and columns have a maximum length."""
+    text = (value or "").replace("\x00", "\ufffd")
+    return text[:max_length] if max_length else text
+
+
 def _create_issue(project, event_data, ingested_at, title, release) -> Issue:
     calculated_type, calculated_value = title
     Project.objects.filter(pk=project.pk).update(issue_counter=F("issue_counter") + 1)
@@ -93,12 +99,12 @@ def _create_issue(project, event_data, ingested_at, title, release) -> Issue:
     return Issue.objects.create(
         project=project,
         number=number,
-        calculated_type=calculated_type[:255],
-        calculated_value=calculated_value,
-        culprit=culprit(event_data),
-        transaction=(event_data.get("transaction") or "")[:255],
+        calculated_type=_column(calculated_type, 255),
+        calculated_value=_column(calculated_value),
+        culprit=_column(culprit(event_data), 255),
+        transaction=_column(event_data.get("transaction"), 255),
         level=event_data["level"],
-        platform=event_data["platform"],
+        platform=_column(event_data["platform"], 64),
         first_seen=ingested_at,
         last_seen=ingested_at,
         event_count=1,
@@ -117,14 +123,14 @@ def _create_event(project, issue, grouping, event_data, timestamp, ingested_at, 
         ingested_at=ingested_at,
         digested_at=timezone.now(),
         digest_order=issue.event_count,
-        data=event_data,
-        calculated_type=calculated_type[:255],
-        calculated_value=calculated_value,
+        data_json=json.dumps(event_data),
+        calculated_type=_column(calculated_type, 255),
+        calculated_value=_column(calculated_value),
         level=event_data["level"],
-        platform=event_data["platform"],
+        platform=_column(event_data["platform"], 64),
         release=release,
-        environment=(event_data.get("environment") or "")[:64],
-        transaction=(event_data.get("transaction") or "")[:200],
+        environment=_column(event_data.get("environment"), 64),
+        transaction=_column(event_data.get("transaction"), 200),
     )
 
 

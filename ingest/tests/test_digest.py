@@ -72,3 +72,13 @@ def test_events_of_a_deleted_project_are_dropped(project):
     project.delete()
     assert digest_event(project_id, event_id) is None
     assert Event.objects.count() == 0
+
+
+def test_nul_characters_are_stored_on_every_database(project):
+    frame = {"module": "app\x00x", "function": "class@anonymous\x00/app.php", "in_app": True}
+    event = exception_event("Type\x00Error", "value \x00 here", frames=[frame], release="1.0\x00", transaction="t\x00")
+    stored_event = digest_event(project.pk, stored(project, event))
+    stored_event = Event.objects.get(pk=stored_event.pk)
+    assert stored_event.data["exception"]["values"][0]["type"] == "Type\x00Error"  # the JSON keeps the original
+    assert "\x00" not in stored_event.issue.title()
+    assert stored_event.release == "1.0\ufffd"
