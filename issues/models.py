@@ -52,6 +52,12 @@ class Issue(models.Model):
     def __str__(self) -> str:
         return f"{self.short_id} {self.title()}"
 
+    def get_absolute_url(self) -> str:
+        # the issue's page; alerts link here (absolute with settings.BASE_URL)
+        from django.urls import reverse
+
+        return reverse("admin:issues_issue_change", args=[self.pk])
+
     def title(self) -> str:
         return format_title(self.calculated_type, self.calculated_value)
 

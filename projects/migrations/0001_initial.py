@@ -5,28 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Project',
+            name="Project",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255, unique=True)),
-                ('slug', models.SlugField(unique=True)),
-                ('sentry_key', models.CharField(default=projects.models.new_sentry_key, max_length=32, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('issue_counter', models.PositiveIntegerField(default=0, editable=False)),
-                ('alert_on_new_issue', models.BooleanField(default=True)),
-                ('alert_on_regression', models.BooleanField(default=True)),
-                ('alert_on_unmute', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=255, unique=True)),
+                ("slug", models.SlugField(unique=True)),
+                ("sentry_key", models.CharField(default=projects.models.new_sentry_key, max_length=32, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("issue_counter", models.PositiveIntegerField(default=0, editable=False)),
+                ("alert_on_new_issue", models.BooleanField(default=True)),
+                ("alert_on_regression", models.BooleanField(default=True)),
+                ("alert_on_unmute", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]
