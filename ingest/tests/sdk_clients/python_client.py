@@ -1,0 +1,121 @@
+"""Drive the real, unmodified Python `sentry-sdk` against a server; run as a child process by test_real_sdks.py.
+
+    python python_client.py <dsn> <scenario>
+
+Each scenario captures some events the way an application would, flushes, and prints one line on stdout:
+`RESULT {"sdk_version": ..., "event_ids": [...]}` (the ids the SDK gave the events, in the order captured).
+The SDK runs with debug=True, so its transport log (status codes, dropped events) lands on stderr.
+"""
+
+import json
+import logging
+import sys
+
+import sentry_sdk
+
+logger = logging.getLogger("shop.checkout")
+
+SCENARIOS = {}
+
+
+def scenario(function):
+    SCENARIOS[function.__name__] = function
+    return function
+
+
+def parse_price(text):
+    return float(text)
+
+
+def load_order(text):
+    try:
+        return parse_price(text)
+    except ValueError as error:
+        raise RuntimeError("could not load order") from error
+
+
+@scenario
+def chained():
+    """`raise B from A`: the SDK sends [A, B]; the issue is titled by B, the exception raised."""
+    try:
+        load_order("twelve")
+    except RuntimeError:
+        return [sentry_sdk.capture_exception()]
+
+
+@scenario
+def message():
+    return [sentry_sdk.capture_message("hello from python")]
+
+
+@scenario
+def log_messages():
+    """Through the SDK's default logging integration: error records become events with a `logentry`."""
+    event_ids = []
+    for user in ("alice", "bob", "carol"):
+        logger.error("user %s failed", user)
+        event_ids.append(sentry_sdk.last_event_id())
+    return event_ids
+
+
+def fail_in_payment():
+    raise ValueError("card declined")
+
+
+def fail_in_shipping():
+    raise KeyError("no such address")
+
+
+@scenario
+def fingerprint():
+    """Two different errors from different places, grouped into one issue by the application's fingerprint."""
+    event_ids = []
+    for failing in (fail_in_payment, fail_in_shipping):
+        try:
+            failing()
+        except Exception as error:
+            with sentry_sdk.new_scope() as scope:
+                scope.fingerprint = ["checkout-failure"]
+                event_ids.append(sentry_sdk.capture_exception(error))
+    return event_ids
+
+
+@scenario
+def release():
+    """Run with release/environment in init (see OPTIONS)."""
+    try:
+        fail_in_payment()
+    except ValueError:
+        return [sentry_sdk.capture_exception()]
+
+
+def divide(numerator, denominator):
+    return numerator / denominator
+
+
+@scenario
+def repeated():
+    """The same error from the same call site, five times."""
+    event_ids = []
+    for numerator in range(5):
+        try:
+            divide(numerator, 0)
+        except ZeroDivisionError:
+            event_ids.append(sentry_sdk.capture_exception())
+    return event_ids
+
+
+OPTIONS = {"release": {"release": "shop@1.4.2", "environment": "staging"}}
+
+
+def main(dsn, name):
+    sentry_sdk.init(dsn=dsn, debug=True, **OPTIONS.get(name, {}))
+    event_ids = SCENARIOS[name]()
+    sentry_sdk.flush(timeout=10)
+    print("RESULT " + json.dumps({"sdk_version": sentry_sdk.VERSION, "event_ids": event_ids}))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[2] not in SCENARIOS:
+        sys.exit(f"usage: {sys.argv[0]} <dsn> <{'|'.join(SCENARIOS)}>")
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,302 @@
+"""End to end: the real, unmodified Sentry SDKs (PyPI `sentry-sdk`, npm `@sentry/node`) against a live gunicorn.
+
+Each SDK runs in a child process (ingest/tests/sdk_clients/), so its global state, logging integration and
+exit hooks never touch pytest's process. The child flushes before it exits and prints the event ids the SDK
+assigned; since the server digests inline before it answers, those events are in the database by then (we still
+poll briefly, bounded). Only 127.0.0.1 is contacted, and proxy settings are removed from the child's environment.
+
+@sentry/node is installed with npm, at test time, into .cache/node-sdk/ (not tracked by git) unless already there.
+"""
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from bugsink.testutils import require_service
+from events.models import Event
+from issues.models import Issue
+from projects.models import Project
+from releases.models import Release
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+CLIENTS_DIR = Path(__file__).resolve().parent / "sdk_clients"
+NODE_SDK_DIR = REPO_DIR / ".cache" / "node-sdk"
+# 11.12.0 declares engines.node ">=20.19.0 <22.0.0 || >=22.12.0 <23.0.0 || >=23.2.0"; the version PROTOCOL.md
+# was observed with.
+NODE_SDK_VERSION = "11.12.0"
+NODE_MIN_VERSION = (20, 19, 0)
+CLIENT_TIMEOUT = 60
+NPM_TIMEOUT = 300
+
+pytestmark = [pytest.mark.live]
+
+
+# --- helpers --------------------------------------------------------------------------------------------------------
+
+
+def dsn_for(project: Project, live_server_url: str) -> str:
+    port = urlsplit(live_server_url).port
+    return f"http://{project.sentry_key}@127.0.0.1:{port}/{project.pk}"
+
+
+def client_env(**extra) -> dict[str, str]:
+    """The test's environment without anything that would redirect or reconfigure an SDK."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.upper().startswith("SENTRY_") and not name.lower().endswith("_proxy")
+    }
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env.update(extra)
+    return env
+
+
+def run_client(command: list[str], env: dict[str, str]) -> dict:
+    """Run one SDK client to completion (bounded) and return its RESULT line, parsed."""
+    try:
+        result = subprocess.run(
+            command, cwd=CLIENTS_DIR, env=env, capture_output=True, text=True, timeout=CLIENT_TIMEOUT
+        )
+    except subprocess.TimeoutExpired as error:
+        pytest.fail(f"{command[1]} did not finish within {CLIENT_TIMEOUT} s:\n{error.stdout}\n{error.stderr}")
+    output = f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+    assert result.returncode == 0, output
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    assert len(lines) == 1, output
+    parsed = json.loads(lines[0].removeprefix("RESULT "))
+    parsed["output"] = output
+    return parsed
+
+
+def wait_for_events(project: Project, event_ids: list[str], output: str) -> list[Event]:
+    """The project's events, in capture order, once all of `event_ids` are stored (bounded poll)."""
+    expected = [event_id.replace("-", "") for event_id in event_ids]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", event_id) for event_id in expected), expected
+    deadline = time.monotonic() + 10
+    while True:
+        stored = {event.event_id.hex: event for event in Event.objects.filter(project=project)}
+        if len(stored) >= len(expected) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert sorted(stored) == sorted(expected), f"stored {sorted(stored)}, the SDK sent {expected}\n{output}"
+    return [stored[event_id] for event_id in expected]
+
+
+def run_python_client(project: Project, live_server_url: str, scenario: str) -> tuple[list[Event], dict]:
+    """The Python SDK sends from one background thread, in capture order: an issue's title is its first capture's."""
+    script = CLIENTS_DIR / "python_client.py"
+    result = run_client([sys.executable, str(script), dsn_for(project, live_server_url), scenario], client_env())
+    return wait_for_events(project, result["event_ids"], result["output"]), result
+
+
+def the_issue(project: Project) -> Issue:
+    issues = list(Issue.objects.filter(project=project))
+    assert len(issues) == 1, [issue.title() for issue in issues]
+    return issues[0]
+
+
+def exception_types(event: Event) -> list[str]:
+    return [exc["type"] for exc in event.data["exception"]["values"]]
+
+
+# --- Python sentry-sdk ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def py_project(transactional_db):
+    return Project.objects.create(name="Python shop")
+
+
+def test_python_chained_exception(py_project, live_server_url):
+    (event,), _ = run_python_client(py_project, live_server_url, "chained")
+
+    issue = the_issue(py_project)
+    assert issue.title() == "RuntimeError: could not load order"
+    assert issue.event_count == 1
+    assert issue.level == "error"
+    assert issue.culprit == "__main__ in load_order"  # the raised exception's crashing in-app frame
+    assert event.issue_id == issue.id
+    assert event.title() == "RuntimeError: could not load order"
+    # oldest first, the raised exception last
+    assert exception_types(event) == ["ValueError", "RuntimeError"]
+    assert [exc["value"] for exc in event.data["exception"]["values"]] == [
+        "could not convert string to float: 'twelve'",
+        "could not load order",
+    ]
+
+
+def test_python_capture_message(py_project, live_server_url):
+    (event,), _ = run_python_client(py_project, live_server_url, "message")
+
+    issue = the_issue(py_project)
+    assert issue.title() == "hello from python"
+    assert (issue.level, event.level) == ("info", "info")
+    assert issue.event_count == 1
+    assert "exception" not in event.data
+
+
+def test_python_logging_groups_on_the_unformatted_message(py_project, live_server_url):
+    events, _ = run_python_client(py_project, live_server_url, "log_messages")
+
+    issue = the_issue(py_project)
+    assert issue.event_count == 3
+    assert issue.title() == "user alice failed"  # the first event's formatted message
+    assert issue.level == "error"
+    assert [event.title() for event in events] == ["user alice failed", "user bob failed", "user carol failed"]
+    assert {event.data["logentry"]["message"] for event in events} == {"user %s failed"}
+    assert [event.data["logentry"]["params"] for event in events] == [["alice"], ["bob"], ["carol"]]
+    assert sorted(event.digest_order for event in events) == [1, 2, 3]
+
+
+def test_python_custom_fingerprint(py_project, live_server_url):
+    events, _ = run_python_client(py_project, live_server_url, "fingerprint")
+
+    issue = the_issue(py_project)
+    assert issue.event_count == 2
+    assert issue.title() == "ValueError: card declined"
+    assert [event.title() for event in events] == ["ValueError: card declined", "KeyError: 'no such address'"]
+    assert [event.data["fingerprint"] for event in events] == [["checkout-failure"], ["checkout-failure"]]
+
+
+def test_python_release_and_environment(py_project, live_server_url):
+    (event,), _ = run_python_client(py_project, live_server_url, "release")
+
+    assert (event.release, event.environment) == ("shop@1.4.2", "staging")
+    assert list(Release.objects.filter(project=py_project).values_list("version", flat=True)) == ["shop@1.4.2"]
+    issue = the_issue(py_project)
+    assert issue.events_at == ["shop@1.4.2"]
+    assert issue.title() == "ValueError: card declined"
+
+
+def test_python_same_error_same_call_site_is_one_issue(py_project, live_server_url):
+    events, _ = run_python_client(py_project, live_server_url, "repeated")
+
+    issue = the_issue(py_project)
+    assert issue.event_count == 5
+    assert issue.title() == "ZeroDivisionError: division by zero"
+    assert issue.culprit == "__main__ in divide"
+    assert sorted(event.digest_order for event in events) == [1, 2, 3, 4, 5]
+    assert {event.issue_id for event in events} == {issue.id}
+
+
+# --- @sentry/node ---------------------------------------------------------------------------------------------------
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def _installed_node_sdk_version() -> str | None:
+    package_json = NODE_SDK_DIR / "node_modules" / "@sentry" / "node" / "package.json"
+    try:
+        return json.loads(package_json.read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@contextlib.contextmanager
+def _install_lock():
+    """Serialize installs between concurrent test runs (a second run waits, then finds the SDK installed)."""
+    import fcntl
+
+    with open(NODE_SDK_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def node_sdk() -> Path:
+    """The folder to put on NODE_PATH for `require("@sentry/node")`; installs the SDK there when needed."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    require_service(bool(node and npm), "node and npm are needed for the @sentry/node tests")
+    node_version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    require_service(
+        _version_tuple(node_version) >= NODE_MIN_VERSION,
+        f"@sentry/node {NODE_SDK_VERSION} needs node >= {'.'.join(map(str, NODE_MIN_VERSION))}, got {node_version}",
+    )
+    NODE_SDK_DIR.mkdir(parents=True, exist_ok=True)
+    with _install_lock():
+        if _installed_node_sdk_version() != NODE_SDK_VERSION:
+            (NODE_SDK_DIR / "package.json").write_text(
+                json.dumps({"name": "bugsink-test-node-sdk", "private": True, "description": "test cache"}) + "\n"
+            )
+            try:
+                result = subprocess.run(
+                    [
+                        npm,
+                        "install",
+                        "--no-audit",
+                        "--no-fund",
+                        "--ignore-scripts",
+                        "--save-exact",
+                        f"@sentry/node@{NODE_SDK_VERSION}",
+                    ],
+                    cwd=NODE_SDK_DIR,
+                    capture_output=True,
+                    text=True,
+                    timeout=NPM_TIMEOUT,
+                )
+                failure = None if result.returncode == 0 else result.stderr[-2000:]
+            except subprocess.TimeoutExpired:
+                failure = f"timed out after {NPM_TIMEOUT} s"
+            require_service(failure is None, f"npm install @sentry/node@{NODE_SDK_VERSION} failed: {failure}")
+            installed = _installed_node_sdk_version()
+            require_service(installed == NODE_SDK_VERSION, f"npm installed @sentry/node {installed}")
+    return NODE_SDK_DIR / "node_modules"
+
+
+def run_node_client(node_sdk: Path, project: Project, live_server_url: str, scenario: str):
+    script = CLIENTS_DIR / "node_client.js"
+    result = run_client(
+        [shutil.which("node"), str(script), dsn_for(project, live_server_url), scenario],
+        client_env(NODE_PATH=str(node_sdk)),
+    )
+    assert result["sdk_version"] == NODE_SDK_VERSION
+    assert result["flushed"] is True, result["output"]
+    return wait_for_events(project, result["event_ids"], result["output"]), result
+
+
+@pytest.fixture
+def node_project(transactional_db):
+    return Project.objects.create(name="Node shop")
+
+
+def test_node_error_with_cause_and_message(node_sdk, node_project, live_server_url):
+    """Sent chunked, without Content-Length, like every @sentry/node request: error, message, the same error."""
+    (first, message, second), _ = run_node_client(node_sdk, node_project, live_server_url, "mixed")
+
+    issues = {issue.title(): issue for issue in Issue.objects.filter(project=node_project)}
+    assert sorted(issues) == ["Error: outer", "hello from node"]
+
+    error_issue = issues["Error: outer"]
+    assert error_issue.event_count == 2
+    assert error_issue.level == "error"
+    assert error_issue.events_at == ["shop-web@2.0.1"]
+    assert [first.issue_id, second.issue_id] == [error_issue.id, error_issue.id]
+    # the transport sends concurrently: arrival order is not capture order
+    assert sorted([first.digest_order, second.digest_order]) == [1, 2]
+    for event in (first, second):
+        assert event.title() == "Error: outer"
+        # the cause first, the error thrown last
+        assert [exc["value"] for exc in event.data["exception"]["values"]] == ["inner", "outer"]
+        assert exception_types(event) == ["Error", "Error"]
+        assert (event.release, event.environment, event.platform) == ("shop-web@2.0.1", "ci", "node")
+
+    message_issue = issues["hello from node"]
+    assert message_issue.event_count == 1
+    assert message.issue_id == message_issue.id
+    assert (message_issue.level, message.level) == ("info", "info")
+    assert message.title() == "hello from node"
+    assert (message.release, message.environment) == ("shop-web@2.0.1", "ci")
