@@ -153,3 +153,24 @@ class start_gunicorn:  # noqa: N801 (used as a context manager, reads like a fun
             except Exception:
                 self.process.kill()
         self.log.close()
+
+
+def make_issue(project, **fields):
+    """An Issue straight in the database (no digest), for state and UI tests."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from issues.models import Issue
+    from projects.models import Project
+
+    Project.objects.filter(pk=project.pk).update(issue_counter=F("issue_counter") + 1)
+    project.refresh_from_db(fields=["issue_counter"])
+    now = timezone.now()
+    defaults = {
+        "calculated_type": "ValueError",
+        "calculated_value": "bad value",
+        "first_seen": now,
+        "last_seen": now,
+        "event_count": 1,
+    }
+    return Issue.objects.create(project=project, number=project.issue_counter, **{**defaults, **fields})

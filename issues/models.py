@@ -45,6 +45,9 @@ class Issue(models.Model):
     # JSON list of VolumeBasedCondition dicts: {"period": "hour", "nr_of_periods": 1, "volume": 5}
     unmute_on_volume_based_conditions = models.JSONField(default=list, blank=True)
 
+    # persisted PeriodCounter (bugsink.period_counter), written by digest with every event
+    period_counts = models.JSONField(default=dict, blank=True, editable=False)
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "number"], name="unique_issue_number_per_project")]
         indexes = [models.Index(fields=["project", "is_resolved", "is_muted", "last_seen"])]

@@ -1,16 +1,38 @@
 """IssueStateManager: the only code that changes an issue's resolution and mute state.
 
-Resolved and muted exclude each other. Every transition writes a TurningPoint. Callers save the issue (the digest
-saves it once with its counters; the UI saves it after the call).
+Rules:
+- resolved and muted exclude each other; resolving or reopening unmutes implicitly, without an unmute alert and
+  without an UNMUTED TurningPoint of its own (the RESOLVED/REOPENED one tells the story);
+- every transition writes a TurningPoint (who, when, what, the triggering event, details);
+- a transition that makes no sense from the current state raises IllegalStateTransition with a message fit for
+  the UI, and changes nothing.
+
+Callers save the issue afterwards with `save(update_fields=STATE_FIELDS)`, so that a web request never
+overwrites the counters that digest updates concurrently (digest saves counters and, when it changed them,
+state fields). `apply_to_issues` does this for lists of issues.
 
 `reopen` clears `fixed_at` and the "resolved by next release" flag: a reopened issue is by definition not fixed,
 and keeping stale "fixed in 1.4" claims around would make the next resolve-and-regress cycle misjudge which
 releases are affected. The history of earlier fix claims stays readable in the TurningPoints.
 """
 
+from datetime import datetime
+
+from django.db import transaction
 from django.utils import timezone
 
+from bugsink.period_counter import PeriodCounter
+from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue, TurningPoint
+
+STATE_FIELDS = [
+    "is_resolved",
+    "is_resolved_by_next_release",
+    "fixed_at",
+    "is_muted",
+    "unmute_after",
+    "unmute_on_volume_based_conditions",
+]
 
 
 class IllegalStateTransition(ValueError):
@@ -31,10 +53,17 @@ class IssueStateManager:
 
     @staticmethod
     def _clear_mute(issue: Issue) -> None:
-        # implicit unmute (resolve/reopen): no TurningPoint of its own, no alert
         issue.is_muted = False
         issue.unmute_after = None
         issue.unmute_on_volume_based_conditions = []
+
+    @staticmethod
+    def _unresolve(issue: Issue) -> None:
+        issue.is_resolved = False
+        issue.is_resolved_by_next_release = False
+        issue.fixed_at = []
+
+    # --- resolving ----------------------------------------------------------------------------------------------
 
     @classmethod
     def resolve(cls, issue: Issue, user=None) -> None:
@@ -53,6 +82,8 @@ class IssueStateManager:
         latest = latest_version(issue.project)
         if latest is None:
             raise IllegalStateTransition("This project has no releases yet; resolve the issue without one.")
+        if issue.is_resolved and latest in issue.fixed_at:
+            raise IllegalStateTransition(f"This issue is already resolved in {latest}.")
         cls._clear_mute(issue)
         issue.is_resolved = True
         issue.is_resolved_by_next_release = False
@@ -63,6 +94,8 @@ class IssueStateManager:
     @classmethod
     def resolve_by_next(cls, issue: Issue, user=None) -> None:
         """Resolved in whatever release comes next; materialized into `fixed_at` when that release is first seen."""
+        if issue.is_resolved_by_next_release:
+            raise IllegalStateTransition("This issue is already resolved in the next release.")
         cls._clear_mute(issue)
         issue.is_resolved = True
         issue.is_resolved_by_next_release = True
@@ -89,33 +122,143 @@ class IssueStateManager:
         cls._unresolve(issue)
         cls._turning_point(issue, TurningPoint.Kind.REGRESSED, event=event, when=when, release=release)
 
-    @staticmethod
-    def _unresolve(issue: Issue) -> None:
-        issue.is_resolved = False
-        issue.is_resolved_by_next_release = False
-        issue.fixed_at = []
+    # --- muting -------------------------------------------------------------------------------------------------
 
     @classmethod
-    def mute(cls, issue: Issue, user=None, unmute_after=None, conditions: list | None = None) -> None:
+    def mute(
+        cls,
+        issue: Issue,
+        user=None,
+        until: datetime | None = None,
+        conditions: list | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Mute indefinitely, until a moment (`until`), and/or until a volume-based condition is met.
+
+        A condition that the issue's counts already meet is refused: it would unmute on the very next event.
+        """
+        now = now or timezone.now()
         if issue.is_resolved:
             raise IllegalStateTransition("A resolved issue cannot be muted; reopen it first.")
+        if until is not None and until <= now:
+            raise IllegalStateTransition("The end of the mute must lie in the future.")
+        parsed = parse_conditions(conditions or [])
+        counter = PeriodCounter.from_dict(issue.period_counts)
+        for condition in parsed:
+            if condition.is_met(counter, now):
+                raise IllegalStateTransition(
+                    f"This issue already had {condition.describe()}: muting until that happens would unmute it "
+                    f"at the next event. Choose a higher volume or a shorter span."
+                )
         issue.is_muted = True
-        issue.unmute_after = unmute_after
-        issue.unmute_on_volume_based_conditions = list(conditions or [])
+        issue.unmute_after = until
+        issue.unmute_on_volume_based_conditions = [c.to_dict() for c in parsed]
         metadata = {}
-        if unmute_after:
-            metadata["unmute_after"] = unmute_after.isoformat()
-        if conditions:
-            metadata["conditions"] = list(conditions)
-        cls._turning_point(issue, TurningPoint.Kind.MUTED, user=user, **metadata)
+        if until:
+            metadata["until"] = until.isoformat()
+        if parsed:
+            metadata["conditions"] = [c.to_dict() for c in parsed]
+            metadata["description"] = " or ".join(c.describe() for c in parsed)
+        cls._turning_point(issue, TurningPoint.Kind.MUTED, user=user, when=now, **metadata)
 
     @classmethod
-    def unmute(cls, issue: Issue, user=None, event=None, reason: str = "") -> None:
+    def unmute(cls, issue: Issue, user=None, event=None, reason: str = "", when=None) -> None:
         if not issue.is_muted:
             raise IllegalStateTransition("This issue is not muted.")
         cls._clear_mute(issue)
         metadata = {"reason": reason} if reason else {}
-        cls._turning_point(issue, TurningPoint.Kind.UNMUTED, user=user, event=event, **metadata)
+        cls._turning_point(issue, TurningPoint.Kind.UNMUTED, user=user, event=event, when=when, **metadata)
+
+    @classmethod
+    def unmute_reason(cls, issue: Issue, counter: PeriodCounter, now: datetime) -> str | None:
+        """Why a muted issue should be unmuted now (its mute period ended, or a volume condition is met), or None."""
+        if not issue.is_muted:
+            return None
+        if issue.unmute_after is not None and now >= issue.unmute_after:
+            return "the mute period ended"
+        for data in issue.unmute_on_volume_based_conditions:
+            condition = VolumeBasedCondition.from_dict(data)
+            if condition.is_met(counter, now):
+                return condition.describe()
+        return None
+
+    # --- comments -----------------------------------------------------------------------------------------------
+
+    @classmethod
+    def add_comment(cls, issue: Issue, user, text: str) -> TurningPoint:
+        text = text.strip()
+        if not text:
+            raise IllegalStateTransition("A comment needs some text.")
+        turning_point = cls._turning_point(issue, TurningPoint.Kind.COMMENT, user=user)
+        turning_point.comment = text
+        turning_point.save(update_fields=["comment"])
+        return turning_point
+
+    @staticmethod
+    def _own_comment(turning_point: TurningPoint, user) -> None:
+        if turning_point.kind != TurningPoint.Kind.COMMENT:
+            raise IllegalStateTransition("Only comments can be edited or deleted.")
+        if turning_point.user_id is None or turning_point.user_id != getattr(user, "pk", None):
+            raise IllegalStateTransition("Only the author of a comment can change it.")
+
+    @classmethod
+    def edit_comment(cls, turning_point: TurningPoint, user, text: str) -> None:
+        cls._own_comment(turning_point, user)
+        text = text.strip()
+        if not text:
+            raise IllegalStateTransition("A comment needs some text; delete it instead.")
+        turning_point.comment = text
+        turning_point.metadata = {**turning_point.metadata, "edited_at": timezone.now().isoformat()}
+        turning_point.save(update_fields=["comment", "metadata"])
+
+    @classmethod
+    def delete_comment(cls, turning_point: TurningPoint, user) -> None:
+        cls._own_comment(turning_point, user)
+        turning_point.delete()
+
+
+ACTIONS = {
+    "resolve": IssueStateManager.resolve,
+    "resolve_by_latest": IssueStateManager.resolve_by_latest,
+    "resolve_by_next": IssueStateManager.resolve_by_next,
+    "reopen": IssueStateManager.reopen,
+    "mute": IssueStateManager.mute,
+    "unmute": IssueStateManager.unmute,
+}
+
+
+def apply_to_issues(issues, action: str, user=None, **kwargs) -> tuple[int, dict]:
+    """The bulk form, for list actions: apply one transition to each issue (a queryset or list), in one
+    transaction. Returns (number changed, {issue short id: reason it was skipped})."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    transition = ACTIONS[action]
+    changed, skipped = 0, {}
+    with transaction.atomic():
+        for issue in issues:
+            try:
+                transition(issue, user=user, **kwargs)
+            except IllegalStateTransition as e:
+                skipped[issue.short_id] = str(e)
+                continue
+            issue.save(update_fields=STATE_FIELDS)
+            changed += 1
+    return changed, skipped
+
+
+def parse_conditions(conditions: list) -> list[VolumeBasedCondition]:
+    """Validate a list of condition dicts (or VolumeBasedConditions); raises IllegalStateTransition with the
+    reason when one is invalid."""
+    parsed = []
+    for condition in conditions:
+        if isinstance(condition, VolumeBasedCondition):
+            parsed.append(condition)
+            continue
+        try:
+            parsed.append(VolumeBasedCondition.from_dict(condition))
+        except InvalidCondition as e:
+            raise IllegalStateTransition(str(e)) from e
+    return parsed
 
 
 def is_regression(issue: Issue, release: str, ordered_versions: list[str]) -> bool:

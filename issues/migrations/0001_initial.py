@@ -7,76 +7,122 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('events', '0001_initial'),
-        ('projects', '0001_initial'),
+        ("events", "0001_initial"),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Issue',
+            name="Issue",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('number', models.PositiveIntegerField()),
-                ('calculated_type', models.CharField(blank=True, default='', max_length=255)),
-                ('calculated_value', models.TextField(blank=True, default='')),
-                ('culprit', models.CharField(blank=True, default='', help_text='the crashing in-app frame', max_length=255)),
-                ('transaction', models.CharField(blank=True, default='', max_length=255)),
-                ('level', models.CharField(blank=True, default='error', max_length=16)),
-                ('platform', models.CharField(blank=True, default='', max_length=64)),
-                ('first_seen', models.DateTimeField(db_index=True)),
-                ('last_seen', models.DateTimeField(db_index=True)),
-                ('event_count', models.PositiveIntegerField(db_index=True, default=0)),
-                ('events_at', models.JSONField(blank=True, default=list)),
-                ('is_resolved', models.BooleanField(default=False)),
-                ('is_resolved_by_next_release', models.BooleanField(default=False)),
-                ('fixed_at', models.JSONField(blank=True, default=list)),
-                ('is_muted', models.BooleanField(default=False)),
-                ('unmute_after', models.DateTimeField(blank=True, null=True)),
-                ('unmute_on_volume_based_conditions', models.JSONField(blank=True, default=list)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='issues', to='projects.project')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("number", models.PositiveIntegerField()),
+                ("calculated_type", models.CharField(blank=True, default="", max_length=255)),
+                ("calculated_value", models.TextField(blank=True, default="")),
+                (
+                    "culprit",
+                    models.CharField(blank=True, default="", help_text="the crashing in-app frame", max_length=255),
+                ),
+                ("transaction", models.CharField(blank=True, default="", max_length=255)),
+                ("level", models.CharField(blank=True, default="error", max_length=16)),
+                ("platform", models.CharField(blank=True, default="", max_length=64)),
+                ("first_seen", models.DateTimeField(db_index=True)),
+                ("last_seen", models.DateTimeField(db_index=True)),
+                ("event_count", models.PositiveIntegerField(db_index=True, default=0)),
+                ("events_at", models.JSONField(blank=True, default=list)),
+                ("is_resolved", models.BooleanField(default=False)),
+                ("is_resolved_by_next_release", models.BooleanField(default=False)),
+                ("fixed_at", models.JSONField(blank=True, default=list)),
+                ("is_muted", models.BooleanField(default=False)),
+                ("unmute_after", models.DateTimeField(blank=True, null=True)),
+                ("unmute_on_volume_based_conditions", models.JSONField(blank=True, default=list)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="issues", to="projects.project"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Grouping',
+            name="Grouping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('grouping_key', models.TextField()),
-                ('grouping_key_hash', models.CharField(max_length=64)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='projects.project')),
-                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='groupings', to='issues.issue')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("grouping_key", models.TextField()),
+                ("grouping_key_hash", models.CharField(max_length=64)),
+                ("project", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="projects.project")),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="groupings", to="issues.issue"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TurningPoint',
+            name="TurningPoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('timestamp', models.DateTimeField(db_index=True)),
-                ('kind', models.CharField(choices=[('first_seen', 'First seen'), ('resolved', 'Resolved'), ('next_materialized', 'Next release seen'), ('regressed', 'Regressed'), ('reopened', 'Reopened'), ('muted', 'Muted'), ('unmuted', 'Unmuted'), ('comment', 'Comment')], max_length=32)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('comment', models.TextField(blank=True, default='')),
-                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='turning_points', to='issues.issue')),
-                ('triggering_event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='events.event')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("timestamp", models.DateTimeField(db_index=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("first_seen", "First seen"),
+                            ("resolved", "Resolved"),
+                            ("next_materialized", "Next release seen"),
+                            ("regressed", "Regressed"),
+                            ("reopened", "Reopened"),
+                            ("muted", "Muted"),
+                            ("unmuted", "Unmuted"),
+                            ("comment", "Comment"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("comment", models.TextField(blank=True, default="")),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="turning_points", to="issues.issue"
+                    ),
+                ),
+                (
+                    "triggering_event",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="events.event"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-timestamp', '-id'],
+                "ordering": ["-timestamp", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='issue',
-            index=models.Index(fields=['project', 'is_resolved', 'is_muted', 'last_seen'], name='issues_issu_project_969cbd_idx'),
+            model_name="issue",
+            index=models.Index(
+                fields=["project", "is_resolved", "is_muted", "last_seen"], name="issues_issu_project_969cbd_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='issue',
-            constraint=models.UniqueConstraint(fields=('project', 'number'), name='unique_issue_number_per_project'),
+            model_name="issue",
+            constraint=models.UniqueConstraint(fields=("project", "number"), name="unique_issue_number_per_project"),
         ),
         migrations.AddConstraint(
-            model_name='grouping',
-            constraint=models.UniqueConstraint(fields=('project', 'grouping_key_hash'), name='unique_grouping_per_project'),
+            model_name="grouping",
+            constraint=models.UniqueConstraint(
+                fields=("project", "grouping_key_hash"), name="unique_grouping_per_project"
+            ),
         ),
     ]

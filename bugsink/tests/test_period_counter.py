@@ -1,0 +1,138 @@
+"""PeriodCounter arithmetic: calendar buckets per period, roll-overs at every boundary, nr_of_periods > 1, gte."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bugsink.period_counter import MAX_PERIODS, PERIODS, PeriodCounter, bucket_index
+from bugsink.registry import PeriodCounterRegistry
+from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
+
+
+def at(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def counter_with(*moments) -> PeriodCounter:
+    counter = PeriodCounter()
+    for moment in moments:
+        counter.inc(moment)
+    return counter
+
+
+@pytest.mark.parametrize(
+    "period, last_moment, first_moment_after",
+    [
+        ("minute", at(2026, 3, 1, 10, 5, 59, 999999), at(2026, 3, 1, 10, 6)),
+        ("hour", at(2026, 3, 1, 10, 59, 59), at(2026, 3, 1, 11, 0)),
+        ("day", at(2026, 3, 1, 23, 59, 59), at(2026, 3, 2, 0, 0)),
+        ("month", at(2026, 1, 31, 23, 59, 59), at(2026, 2, 1)),
+        ("month", at(2026, 12, 31, 23, 59, 59), at(2027, 1, 1)),
+        ("year", at(2026, 12, 31, 23, 59, 59), at(2027, 1, 1)),
+    ],
+)
+def test_each_period_rolls_over_at_its_calendar_boundary(period, last_moment, first_moment_after):
+    counter = counter_with(last_moment, last_moment)
+    assert counter.count(period, 1, last_moment) == 2
+    assert counter.count(period, 1, first_moment_after) == 0, "a new bucket starts at the boundary"
+    assert counter.count(period, 2, first_moment_after) == 2, "the previous bucket is still in a 2-period window"
+    counter.inc(first_moment_after)
+    assert counter.count(period, 1, first_moment_after) == 1
+
+
+def test_leap_day_is_just_a_day():
+    counter = counter_with(at(2028, 2, 28, 12), at(2028, 2, 29, 0, 0), at(2028, 2, 29, 23, 59), at(2028, 3, 1))
+    assert counter.count("day", 1, at(2028, 2, 29, 18)) == 2
+    assert counter.count("day", 2, at(2028, 3, 1, 1)) == 3
+    assert counter.count("month", 1, at(2028, 2, 29)) == 3
+    assert bucket_index("day", at(2028, 3, 1)) - bucket_index("day", at(2028, 2, 28)) == 2
+
+
+def test_everything_is_utc():
+    from zoneinfo import ZoneInfo
+
+    amsterdam = datetime(2026, 3, 29, 3, 30, tzinfo=ZoneInfo("Europe/Amsterdam"))  # just after the DST jump
+    assert bucket_index("hour", amsterdam) == bucket_index("hour", at(2026, 3, 29, 1, 30))
+
+
+def test_nr_of_periods_spans_consecutive_buckets():
+    now = at(2026, 5, 10, 12, 30)
+    counter = counter_with(*(now - timedelta(hours=h) for h in range(6)))
+    assert counter.count("hour", 1, now) == 1
+    assert counter.count("hour", 3, now) == 3
+    assert counter.count("hour", 6, now) == 6
+    assert counter.count("hour", 48, now) == 6
+    assert counter.count("day", 1, now) == 6
+    # nothing after "now" is counted (a clock that went backwards)
+    assert counter.count("hour", 2, now - timedelta(hours=3)) == 2
+
+
+def test_old_buckets_are_dropped_beyond_what_any_condition_can_ask():
+    start = at(2026, 1, 1)
+    counter = counter_with(*(start + timedelta(minutes=m) for m in range(200)))
+    assert len(counter.buckets["minute"]) <= MAX_PERIODS["minute"]
+    now = start + timedelta(minutes=199)
+    assert counter.count("minute", 60, now) == 60
+    assert counter.count("day", 1, now) == 200
+
+
+def test_persisted_form_round_trips():
+    counter = counter_with(at(2026, 1, 1, 0, 0), at(2026, 1, 1, 0, 0), at(2027, 6, 1))
+    again = PeriodCounter.from_dict(counter.to_dict())
+    for period in PERIODS:
+        assert again.count(period, 1, at(2026, 1, 1)) == counter.count(period, 1, at(2026, 1, 1))
+    assert again.count("year", 2, at(2027, 6, 1)) == 3
+
+
+def test_condition_gte_semantics():
+    now = at(2026, 7, 1, 9, 15)
+    three_per_hour = VolumeBasedCondition("hour", 1, 3)
+    assert not three_per_hour.is_met(counter_with(now, now), now)
+    assert three_per_hour.is_met(counter_with(now, now, now), now), "exactly the volume meets the condition"
+    assert three_per_hour.is_met(counter_with(now, now, now, now), now)
+    assert three_per_hour.describe() == "3 events in the last hour"
+    assert VolumeBasedCondition("day", 3, 1).describe() == "1 event in the last 3 days"
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"period": "fortnight", "nr_of_periods": 1, "volume": 3}, "Unknown period"),
+        ({"period": "hour", "nr_of_periods": 0, "volume": 3}, "Number of periods must be a positive"),
+        ({"period": "hour", "nr_of_periods": 1, "volume": -1}, "Volume must be a positive"),
+        ({"period": "hour", "nr_of_periods": 1, "volume": "many"}, "Volume must be a positive"),
+        ({"period": "hour", "nr_of_periods": 1.5, "volume": 2}, "Number of periods must be a positive"),
+        ({"period": "hour", "nr_of_periods": True, "volume": 2}, "Number of periods must be a positive"),
+        ({"period": "minute", "nr_of_periods": 61, "volume": 2}, "At most 60 minutes"),
+        ({"period": "hour", "nr_of_periods": 1}, "Volume must be a positive"),
+        ("5 per hour", "needs a period"),
+    ],
+)
+def test_conditions_are_validated_with_clear_messages(data, message):
+    with pytest.raises(InvalidCondition, match=message):
+        VolumeBasedCondition.from_dict(data)
+
+
+def test_condition_from_form_strings():
+    assert VolumeBasedCondition.from_dict({"period": "day", "nr_of_periods": "2", "volume": "10"}) == (
+        VolumeBasedCondition("day", 2, 10)
+    )
+
+
+def test_registry_reloads_when_the_persisted_count_moved_on():
+    registry = PeriodCounterRegistry(max_cached=2)
+    loads = []
+
+    def load():
+        loads.append(1)
+        return counter_with(at(2026, 1, 1)).to_dict()
+
+    first = registry.get("issue", 1, 1, load)
+    first.inc(at(2026, 1, 1))
+    registry.counted("issue", 1, 2)
+    assert registry.get("issue", 1, 2, load) is first and len(loads) == 1, "cached while in step with the DB"
+    assert registry.get("issue", 1, 5, load) is not first and len(loads) == 2, "reloaded when the DB moved on"
+    registry.get("issue", 2, 0, dict)
+    registry.get("issue", 3, 0, dict)
+    registry.get("issue", 1, 5, load)
+    assert len(loads) == 3, "least recently used entries are evicted beyond max_cached"
