@@ -1,19 +1,23 @@
 """Where the public key comes from: X-Sentry-Auth, ?sentry_key=, or an envelope header `dsn`."""
 
 import hmac
+import re
 from urllib.parse import urlsplit
+
+AUTH_SCHEME = re.compile(r"^sentry\s+", re.IGNORECASE)
 
 
 def parse_auth_header(value: str) -> dict[str, str]:
-    """'Sentry sentry_version=7, sentry_key=abc, sentry_client=x/1.0' -> {'sentry_version': '7', ...}."""
-    value = value.strip()
-    if value[:7].lower() == "sentry ":
-        value = value[7:]
+    """'Sentry sentry_version=7, sentry_key=abc, sentry_client=x/1.0' -> {'sentry_version': '7', ...}.
+
+    The "Sentry" scheme word is optional and may be followed by any whitespace; values may be quoted.
+    """
+    value = AUTH_SCHEME.sub("", value.strip(), count=1)
     result = {}
     for part in value.split(","):
         key, sep, val = part.partition("=")
         if sep:
-            result[key.strip()] = val.strip()
+            result[key.strip().lower()] = val.strip().strip('"')
     return result
 
 

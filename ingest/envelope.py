@@ -19,6 +19,8 @@ def parse_header_line(line: bytes | None, what: str) -> dict:
         headers = json.loads(line)
     except ValueError as e:
         raise BadRequest(f"malformed {what}: not JSON ({e})") from e
+    except RecursionError as e:
+        raise BadRequest(f"malformed {what}: nested too deeply") from e
     if not isinstance(headers, dict):
         raise BadRequest(f"malformed {what}: not a JSON object")
     return headers

@@ -56,33 +56,35 @@ class ZlibReader:
 
     def read(self, size: int = CHUNK) -> bytes:
         while not self.finished:
-            if self.decompressor.unconsumed_tail:
-                data = self.decompressor.unconsumed_tail
-            elif self.pending:
-                data, self.pending = self.pending, b""
-            else:
-                data = self.source.read(CHUNK)
-                if not data:
-                    if not self.decompressor.eof:
-                        raise BadRequest(f"truncated {self.name} body")
-                    self.finished = True
-                    break
+            if self.decompressor.eof:
+                self._after_member()
+                continue
+            data = self.decompressor.unconsumed_tail or self.pending or self.source.read(CHUNK)
+            self.pending = b""
             try:
+                # with no input left, drain what zlib still holds; nothing at all then means a cut-off stream
                 out = self.decompressor.decompress(data, size)
             except zlib.error as e:
                 raise BadRequest(f"invalid {self.name} body: {e}") from e
-            if self.decompressor.eof:
-                rest = self.decompressor.unused_data
-                if rest.strip(b"\x00") and self.wbits > 16:
-                    self.decompressor = zlib.decompressobj(self.wbits)
-                    self.pending = rest
-                elif rest.strip(b"\x00"):
-                    raise BadRequest(f"trailing data after the {self.name} stream")
-                else:
-                    self.finished = True
             if out:
                 return out
+            if not data and not self.decompressor.eof:
+                raise BadRequest(f"truncated {self.name} body")
         return b""
+
+    def _after_member(self) -> None:
+        """At the end of one compressed stream: another gzip member, zero padding, the end, or junk (400)."""
+        rest = self.decompressor.unused_data
+        # the end of a stream may coincide with the end of a chunk: look at what the source has left
+        while not rest.strip(b"\x00"):
+            rest = self.source.read(CHUNK)
+            if not rest:
+                self.finished = True
+                return
+        if self.wbits <= 16:
+            raise BadRequest(f"trailing data after the {self.name} stream")
+        self.decompressor = zlib.decompressobj(self.wbits)
+        self.pending = rest.lstrip(b"\x00")
 
 
 class BrotliReader:
@@ -98,12 +100,13 @@ class BrotliReader:
                     out = self.decompressor.process(b"", output_buffer_limit=size)
                 else:
                     data = self.source.read(CHUNK)
-                    if not data:
+                    # with no input left, the decoder may still hold output for what it has taken in already
+                    out = self.decompressor.process(data, output_buffer_limit=size)
+                    if not data and not out:
                         self.finished = True
                         if not self.decompressor.is_finished():
                             raise BadRequest("truncated br body")
                         return b""
-                    out = self.decompressor.process(data, output_buffer_limit=size)
             except brotli.error as e:
                 raise BadRequest(f"invalid br body: {e}") from e
             if out:
@@ -111,15 +114,112 @@ class BrotliReader:
         return b""
 
 
+ZSTD_MAGIC = 0xFD2FB528
+ZSTD_SKIPPABLE_MAGIC = 0x184D2A50  # the low 4 bits are free
+
+
+class ZstdFrameTracker:
+    """Follows zstd frame and block headers in the compressed bytes as they pass.
+
+    The zstandard stream reader answers b"" both at the end of the last frame and at the end of a cut-off body;
+    this tells the two apart. It only reads headers (a few bytes per block), the decoder validates the rest.
+    """
+
+    def __init__(self, source):
+        self.source = source
+        self.state = "magic"  # the structure being collected: magic, frame_header, block, checksum, skippable
+        self.header = bytearray()
+        self.need = 4  # bytes of the structure to collect before it can be parsed
+        self.skip = 0  # payload bytes to pass over
+        self.checksum = False
+        self.frames = 0
+
+    def read(self, size: int = CHUNK) -> bytes:
+        data = self.source.read(size)
+        if self.state != "unknown":
+            self._track(memoryview(data))
+        return data
+
+    @property
+    def complete(self) -> bool:
+        """At a frame boundary after at least one frame (or lost track: then the decoder has judged already)."""
+        if self.state == "unknown":
+            return True
+        return self.state == "magic" and not self.header and not self.skip and self.frames > 0
+
+    def _track(self, data: memoryview) -> None:
+        i, n = 0, len(data)
+        while i < n and self.state != "unknown":
+            if self.skip:
+                take = min(self.skip, n - i)
+                self.skip -= take
+                i += take
+                continue
+            take = min(self.need - len(self.header), n - i)
+            self.header += data[i : i + take]
+            i += take
+            if len(self.header) == self.need:
+                self._parse()
+
+    def _expect(self, state: str, need: int) -> None:
+        self.state, self.need = state, need
+        self.header.clear()
+
+    def _parse(self) -> None:
+        header = self.header
+        if self.state == "magic":
+            magic = int.from_bytes(header[:4], "little")
+            if magic == ZSTD_MAGIC:
+                self.state, self.need = "frame_header", 5  # keep the magic: the descriptor byte follows it
+            elif magic & 0xFFFFFFF0 == ZSTD_SKIPPABLE_MAGIC:
+                self._expect("skippable", 4)
+            else:
+                self.state = "unknown"
+        elif self.state == "frame_header" and self.need == 5:
+            descriptor = header[4]
+            single_segment = descriptor >> 5 & 1
+            self.checksum = bool(descriptor >> 2 & 1)
+            size = 5 + (0 if single_segment else 1) + (0, 1, 2, 4)[descriptor & 3]
+            size += (single_segment, 2, 4, 8)[descriptor >> 6]
+            self.need = size  # always more than 5
+        elif self.state == "frame_header":
+            self._expect("block", 3)
+        elif self.state == "block":
+            block = int.from_bytes(header, "little")
+            block_type, block_size = block >> 1 & 3, block >> 3
+            if block_type == 3:
+                self.state = "unknown"  # reserved: the decoder reports it
+                return
+            self.skip = 1 if block_type == 1 else block_size
+            if not block & 1:
+                self._expect("block", 3)
+            elif self.checksum:
+                self._expect("checksum", 4)
+            else:
+                self.frames += 1
+                self._expect("magic", 4)
+        elif self.state == "checksum":
+            self.frames += 1
+            self._expect("magic", 4)
+        elif self.state == "skippable":
+            self.skip = int.from_bytes(header, "little")
+            self.frames += 1
+            self._expect("magic", 4)
+
+
 class ZstdReader:
     def __init__(self, source):
-        self.reader = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True)
+        self.tracker = ZstdFrameTracker(source)
+        self.reader = zstandard.ZstdDecompressor().stream_reader(self.tracker, read_across_frames=True)
 
     def read(self, size: int = CHUNK) -> bytes:
         try:
-            return self.reader.read(size)
+            data = self.reader.read(size)
         except zstandard.ZstdError as e:
             raise BadRequest(f"invalid zstd body: {e}") from e
+        if not data and not self.tracker.complete:
+            raise BadRequest("truncated zstd body")
+        return data
 
 
 class PeekReader:
@@ -151,13 +251,24 @@ def _looks_like_zlib(head: bytes) -> bool:
 IGNORED_ENCODINGS = {"", "identity", "utf-8", "utf8", "none"}
 
 
+KNOWN_ENCODINGS = {"gzip", "x-gzip", "deflate", "br", "zstd"}
+MAX_ENCODINGS = 3
+
+
 def decompressing_reader(source, content_encoding: str):
-    """Wrap `source` in the decoder for a Content-Encoding header value (possibly a list, applied in order)."""
+    """Wrap `source` in the decoders for a Content-Encoding header value.
+
+    A list names the codings in the order the sender applied them (RFC 9110 8.4), so they are undone last first.
+    """
     encodings = [e.strip().lower() for e in (content_encoding or "").split(",")]
-    reader = source
+    encodings = [e for e in encodings if e not in IGNORED_ENCODINGS]
+    if len(encodings) > MAX_ENCODINGS:
+        raise BadRequest(f"too many Content-Encodings: {len(encodings)} (at most {MAX_ENCODINGS})")
     for encoding in encodings:
-        if encoding in IGNORED_ENCODINGS:
-            continue
+        if encoding not in KNOWN_ENCODINGS:
+            raise BadRequest(f"unsupported Content-Encoding: {encoding!r}")
+    reader = source
+    for encoding in reversed(encodings):
         if encoding in ("gzip", "x-gzip"):
             reader = ZlibReader(reader, 16 + zlib.MAX_WBITS, "gzip")
         elif encoding == "deflate":
@@ -166,10 +277,8 @@ def decompressing_reader(source, content_encoding: str):
             reader = ZlibReader(peek, wbits, "deflate")
         elif encoding == "br":
             reader = BrotliReader(reader)
-        elif encoding == "zstd":
-            reader = ZstdReader(reader)
         else:
-            raise BadRequest(f"unsupported Content-Encoding: {encoding!r}")
+            reader = ZstdReader(reader)
     return reader
 
 
@@ -253,14 +362,14 @@ class FramedReader:
                 return
 
     def end_of_item(self) -> None:
-        """After a payload with a length: a newline or the end of the body must follow."""
-        if not self.buffer:
-            self._fill()
+        """After a payload with a length: a newline (or CRLF) or the end of the body must follow."""
+        while len(self.buffer) < 2 and self._fill():
+            pass  # a CRLF may be split across two reads
         if not self.buffer:
             return
         if self.buffer[:1] == b"\n":
             del self.buffer[:1]
-        elif self.buffer[:2] == b"\r\n":
+        elif self.buffer[:2] == b"\r\n" or self.buffer == b"\r":
             del self.buffer[:2]
         else:
             raise BadRequest("an envelope item's payload is longer than its length header")

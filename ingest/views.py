@@ -9,6 +9,7 @@ import uuid
 import zlib
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -43,14 +44,25 @@ def _respond(payload: dict, status: int = 200, extra_headers: dict | None = None
     return response
 
 
+def _header_safe(text: str, limit: int = 200) -> str:
+    """The detail may quote client input: Django raises on a newline in a header (a 500), MIME-encodes non-latin-1."""
+    return "".join(c if " " <= c <= "~" else "?" for c in text[:limit])
+
+
 def _error(error: IngestError) -> JsonResponse:
     logger.info("ingest refused (%s): %s", error.status, error.detail)
-    return _respond({"detail": error.detail}, status=error.status, extra_headers={"X-Sentry-Error": error.detail})
+    return _respond(
+        {"detail": error.detail}, status=error.status, extra_headers={"X-Sentry-Error": _header_safe(error.detail)}
+    )
+
+
+MAX_PROJECT_ID = 2**63 - 1  # a bigger number than the database's integer is no project, not a database error
 
 
 def _get_project(project_id: str) -> Project:
-    if not project_id.isdigit():
-        raise NotFound(f"unknown project {project_id!r}: project ids are integers")
+    # str.isdigit() is also true for "²" and "١", which int() rejects or reads as another number
+    if not (project_id.isascii() and project_id.isdigit()) or int(project_id) > MAX_PROJECT_ID:
+        raise NotFound(f"unknown project {project_id[:40]!r}: project ids are integers")
     try:
         return Project.objects.get(pk=int(project_id))
     except Project.DoesNotExist:
@@ -100,6 +112,8 @@ def _parse_event(payload: bytes) -> dict:
         event = json.loads(payload)
     except ValueError as e:
         raise BadRequest(f"malformed event JSON: {e}") from e
+    except RecursionError as e:
+        raise BadRequest("malformed event JSON: nested too deeply") from e
     if not isinstance(event, dict):
         raise BadRequest("malformed event JSON: not an object")
     return event
@@ -135,6 +149,8 @@ def _ingest(request, project_id: str, handler):
         return handler(request, project)
     except IngestError as e:
         return _error(e)
+    except SuspiciousOperation as e:  # e.g. too many query string fields: Django would answer with an HTML 400
+        return _error(BadRequest(f"bad request: {e.__class__.__name__}"))
 
 
 def _handle_envelope(request, project: Project) -> JsonResponse:
@@ -168,6 +184,8 @@ def _decode_legacy_body(body: bytes) -> bytes:
             raise BadRequest(f"invalid zlib data in base64 body: {e}") from e
         if len(out) > settings.MAX_EVENT_SIZE or decompressor.unconsumed_tail:
             raise PayloadTooLarge(f"event exceeds {settings.MAX_EVENT_SIZE} bytes")
+        if not decompressor.eof:
+            raise BadRequest("truncated zlib data in base64 body")
         return out
     return decoded
 
