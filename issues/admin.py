@@ -1,6 +1,18 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from issues.models import Grouping, Issue, TurningPoint
+from issues.state import STATE_FIELDS, apply_to_issues
+
+
+def _state_action(action: str, description: str):
+    def run(modeladmin, request, queryset):
+        changed, skipped = apply_to_issues(queryset.select_related("project"), action, user=request.user)
+        modeladmin.message_user(request, f"{description}: {changed} issue(s) changed.", messages.SUCCESS)
+        for short_id, reason in skipped.items():
+            modeladmin.message_user(request, f"{short_id} skipped: {reason}", messages.WARNING)
+
+    run.__name__ = f"action_{action}"
+    return admin.action(description=f"{description} (selected issues)")(run)
 
 
 @admin.register(Issue)
@@ -10,7 +22,16 @@ class IssueAdmin(admin.ModelAdmin):
     search_fields = ["calculated_type", "calculated_value", "culprit"]
     list_select_related = ["project"]
     date_hierarchy = "last_seen"
-    readonly_fields = ["number", "first_seen", "last_seen", "event_count", "events_at"]
+    # state changes only through IssueStateManager: the actions below, never by editing the flags
+    readonly_fields = ["number", "first_seen", "last_seen", "event_count", "events_at", *STATE_FIELDS]
+    actions = [
+        _state_action("resolve", "Resolve"),
+        _state_action("resolve_by_latest", "Resolve in the latest release"),
+        _state_action("resolve_by_next", "Resolve in the next release"),
+        _state_action("reopen", "Reopen"),
+        _state_action("mute", "Mute"),
+        _state_action("unmute", "Unmute"),
+    ]
 
     @admin.display(description="short id")
     def short_id(self, obj):

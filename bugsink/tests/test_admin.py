@@ -41,3 +41,21 @@ def test_issue_list_shows_short_id_title_and_state(admin_client_with_data):
 def test_admin_requires_login(client):
     response = client.get(reverse("admin:issues_issue_changelist"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_admin_actions_change_state_through_the_state_manager(admin_client_with_data):
+    issues = list(Issue.objects.order_by("number"))
+    url = reverse("admin:issues_issue_changelist")
+    response = admin_client_with_data.post(
+        url, {"action": "action_resolve", "_selected_action": [i.pk for i in issues]}, follow=True
+    )
+    assert response.status_code == 200
+    assert all(i.is_resolved for i in Issue.objects.all())
+    assert TurningPoint.objects.filter(kind="resolved").count() == 2
+    response = admin_client_with_data.post(
+        url, {"action": "action_mute", "_selected_action": [issues[0].pk]}, follow=True
+    )
+    assert "skipped: A resolved issue cannot be muted" in response.content.decode()
+    admin_client_with_data.post(url, {"action": "action_reopen", "_selected_action": [issues[0].pk]})
+    admin_client_with_data.post(url, {"action": "action_mute", "_selected_action": [issues[0].pk]})
+    assert Issue.objects.get(pk=issues[0].pk).is_muted
