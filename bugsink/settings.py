@@ -184,3 +184,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- Alerts -------------------------------------------------------------------------------------------------------
+# Webhook URLs that resolve to private, loopback, link-local (cloud metadata), multicast, reserved or unspecified
+# addresses are refused unless this is on (e.g. for a chat server on the same LAN).
+ALERTS_ALLOW_PRIVATE_WEBHOOK_TARGETS = env_bool("ALERTS_ALLOW_PRIVATE_WEBHOOK_TARGETS", False)
+ALERT_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("ALERT_WEBHOOK_TIMEOUT_SECONDS") or 5)
+# a failed delivery is retried this many times, after ALERT_RETRY_BACKOFF_SECONDS * 2**retries (10, 20, 40, 80 s)
+ALERT_MAX_RETRIES = env_int("ALERT_MAX_RETRIES", 4)
+ALERT_RETRY_BACKOFF_SECONDS = float(os.environ.get("ALERT_RETRY_BACKOFF_SECONDS") or 10)

@@ -1,0 +1,170 @@
+"""alert_on_commit, the digest's entry point: after commit, switch-checked, off the caller's thread, never raises."""
+
+import logging
+import threading
+
+import pytest
+from django.db import transaction
+
+from alerts import dispatch, tasks
+from alerts.dispatch import alert_on_commit, wait_for_background_alerts
+from alerts.models import AlertChannel, DeliveryAttempt
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    calls = []
+    monkeypatch.setattr(dispatch, "enqueue", lambda task, args: calls.append((task.name, args)))
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("kind", "context", "task_name", "extra_args"),
+    [
+        ("new_issue", {}, "alerts.tasks.send_new_issue_alert", []),
+        ("regression", {"event_id": "d" * 32}, "alerts.tasks.send_regression_alert", ["d" * 32]),
+        (
+            "unmute",
+            {"reason": "3 events in the last hour"},
+            "alerts.tasks.send_unmute_alert",
+            ["3 events in the last hour"],
+        ),
+    ],
+)
+def test_registers_on_commit_and_enqueues_the_matching_task(
+    issue, enqueued, django_capture_on_commit_callbacks, kind, context, task_name, extra_args
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        alert_on_commit(kind, issue, **context)
+    assert len(callbacks) == 1
+    assert enqueued == []  # nothing before the commit
+    callbacks[0]()
+    assert enqueued == [(task_name, [str(issue.pk), *extra_args])]
+
+
+@pytest.mark.parametrize(
+    ("kind", "switch"),
+    [("new_issue", "alert_on_new_issue"), ("regression", "alert_on_regression"), ("unmute", "alert_on_unmute")],
+)
+def test_switch_off_registers_nothing(issue, enqueued, django_capture_on_commit_callbacks, kind, switch):
+    setattr(issue.project, switch, False)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        alert_on_commit(kind, issue, event_id="e" * 32, reason="x")
+    assert callbacks == [] and enqueued == []
+
+
+def test_no_unmute_alert_for_the_implicit_unmute_of_resolve_or_reopen(
+    issue, enqueued, django_capture_on_commit_callbacks
+):
+    from issues.state import IssueStateManager
+
+    IssueStateManager.mute(issue)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        IssueStateManager.resolve(issue)  # unmutes implicitly
+        issue.save()
+        alert_on_commit("unmute", issue, reason="resolved")  # even if someone asked: the issue is resolved
+        IssueStateManager.reopen(issue)
+        issue.save()
+    assert callbacks == [] and enqueued == []
+    assert not issue.is_muted
+
+
+def test_never_raises_into_the_caller(issue, caplog, django_capture_on_commit_callbacks, monkeypatch, settings):
+    class BrokenIssue:
+        pk = "x"
+
+        @property
+        def project(self):
+            raise RuntimeError("database went away")
+
+    with caplog.at_level(logging.ERROR, logger="alerts.dispatch"):
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            alert_on_commit("new_issue", BrokenIssue())
+            alert_on_commit("no_such_kind", issue)
+            alert_on_commit("new_issue", None)
+    assert callbacks == []
+    assert caplog.text.count("could not schedule") == 3
+
+    # and a broker that is down at commit time is logged, not raised into the committing code
+    monkeypatch.setattr(tasks.send_new_issue_alert, "apply_async", _raise)
+    monkeypatch.setattr(dispatch, "_submit", _raise)
+    for eager in (True, False):
+        settings.CELERY_TASK_ALWAYS_EAGER = eager
+        with caplog.at_level(logging.ERROR, logger="alerts.dispatch"):
+            with django_capture_on_commit_callbacks(execute=True) as callbacks:
+                alert_on_commit("new_issue", issue)
+        assert len(callbacks) == 1
+    assert caplog.text.count("could not enqueue alerts.tasks.send_new_issue_alert") == 2
+
+
+def _raise(*args, **kwargs):
+    raise ConnectionError("broker unreachable")
+
+
+def test_with_a_broker_the_task_goes_to_celery(issue, settings, monkeypatch, django_capture_on_commit_callbacks):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    sent = []
+    monkeypatch.setattr(tasks.send_unmute_alert, "apply_async", lambda args: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        alert_on_commit("unmute", issue, reason="5 events in the last hour")
+    assert sent == [[str(issue.pk), "5 events in the last hour"]]
+
+
+def test_tasks_are_routed_to_the_alerts_queue():
+    from bugsink.celery import app
+
+    for name in (
+        "send_new_issue_alert",
+        "send_regression_alert",
+        "send_unmute_alert",
+        "deliver_email",
+        "deliver_webhook",
+    ):
+        task = getattr(tasks, name)
+        assert task.name == f"alerts.tasks.{name}"
+        assert app.amqp.router.route({}, task.name)["queue"].name == "alerts"
+
+
+def test_embedded_mode_runs_alerts_off_the_callers_thread(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    ran_on = []
+    release = threading.Event()
+
+    class SlowTask:
+        name = "slow"
+
+        def apply(self, args, retries=0):
+            release.wait(5)  # a webhook that hangs
+            ran_on.append(threading.current_thread().name)
+
+    dispatch.enqueue(SlowTask(), [])
+    assert ran_on == []  # enqueue came back although the task is still "sending"
+    release.set()
+    assert wait_for_background_alerts(5)
+    assert ran_on and ran_on[0] != threading.current_thread().name and ran_on[0].startswith("alerts")
+
+
+def test_end_to_end_after_commit(settings, allow_loopback, receiver, smtp_sink, members, issue, transactional_db):
+    """The digest's view: inside its transaction it calls alert_on_commit; after commit, email and webhooks go out
+    on the background thread."""
+    AlertChannel.objects.create(project=issue.project, name="hook", kind="webhook", url=receiver.url())
+    with transaction.atomic():
+        alert_on_commit("unmute", issue, reason="5 events in the last hour")
+        assert wait_for_background_alerts(0.2) and receiver.requests == []  # not before the commit
+
+    assert wait_for_background_alerts(20)
+    assert receiver.json()["reason"] == "5 events in the last hour"
+    assert smtp_sink.recipients() == ["alice@example.com", "bob@example.com"]
+    assert sorted(DeliveryAttempt.objects.values_list("channel_kind", "status")) == [
+        ("email", "sent"),
+        ("webhook", "sent"),
+    ]
+
+
+def test_rolled_back_transaction_sends_nothing(settings, allow_loopback, receiver, issue, transactional_db):
+    AlertChannel.objects.create(project=issue.project, name="hook", kind="webhook", url=receiver.url())
+    with pytest.raises(RuntimeError), transaction.atomic():
+        alert_on_commit("new_issue", issue)
+        raise RuntimeError("digest failed")
+    assert wait_for_background_alerts(5)
+    assert receiver.requests == []

@@ -1,0 +1,98 @@
+"""A real Celery worker on Redis (`celery worker -Q alerts`) delivering an unmute alert to the SMTP sink and a
+webhook, retrying the webhook through the broker (self.retry with a countdown)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from celery import Celery
+
+from alerts.models import AlertChannel, DeliveryAttempt
+from bugsink.testutils import database_env, require_service
+
+# a Redis database of our own, so other tests' queues are not disturbed
+BROKER_URL = "redis://127.0.0.1:6379/14"
+
+
+def redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def alerts_worker(tmp_path, smtp_sink, settings):
+    require_service(redis_up(), "Redis on 127.0.0.1:6379")
+    env = {
+        **os.environ,
+        **database_env(),
+        "DJANGO_SETTINGS_MODULE": "bugsink.settings",
+        "BUGSINK_DATA_DIR": str(tmp_path),
+        "SECRET_KEY": "worker-test-secret-key",
+        "BASE_URL": settings.BASE_URL,
+        "CELERY_BROKER_URL": BROKER_URL,
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(settings.EMAIL_PORT),
+        "ALERTS_ALLOW_PRIVATE_WEBHOOK_TARGETS": "1",
+        "ALERT_RETRY_BACKOFF_SECONDS": "0.2",
+        "ALERT_MAX_RETRIES": "3",
+    }
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 (closed below)
+    celery = Path(sys.executable).with_name("celery")
+    worker = subprocess.Popen(
+        [str(celery), "-A", "bugsink", "worker", "-Q", "alerts", "--pool", "solo", "-l", "info"]
+        + ["--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"alerts-test-{os.getpid()}@%h"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    client = Celery(broker=BROKER_URL)
+    try:
+        yield client, tmp_path / "worker.log"
+    finally:
+        client.close()
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
+
+
+@pytest.mark.slow
+def test_worker_delivers_unmute_alert_and_retries_through_the_broker(
+    transactional_db, alerts_worker, smtp_sink, receiver, members, issue
+):
+    client, log_path = alerts_worker
+    hook = AlertChannel.objects.create(project=issue.project, name="hook", kind="webhook", url=receiver.url())
+    receiver.script = [500, 200]
+
+    client.send_task(
+        "alerts.tasks.send_unmute_alert", args=[str(issue.pk), "5 events in the last hour"], queue="alerts"
+    )
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and DeliveryAttempt.objects.filter(status="sent").count() < 2:
+        time.sleep(0.2)
+    attempts = list(
+        DeliveryAttempt.objects.order_by("created_at", "id").values_list("channel_kind", "attempt", "status")
+    )
+    assert sorted(attempts) == [("email", 1, "sent"), ("webhook", 1, "failed"), ("webhook", 2, "sent")], (
+        log_path.read_text()
+    )
+
+    message = smtp_sink.messages[0]
+    assert message["Subject"] == "[My App] Unmuted MYAPP-12: ValueError: bad value"
+    assert "5 events in the last hour" in message.get_body(preferencelist=("plain",)).get_content()
+    assert smtp_sink.recipients() == ["alice@example.com", "bob@example.com"]
+    assert [r["path"] for r in receiver.requests] == ["/hook", "/hook"]
+    assert receiver.json()["reason"] == "5 events in the last hour"
+    assert DeliveryAttempt.objects.filter(channel=hook).count() == 2
