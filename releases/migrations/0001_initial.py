@@ -5,25 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Release',
+            name="Release",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=250)),
-                ('date_released', models.DateTimeField(help_text='When the first event of this release was received.')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='releases', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.CharField(max_length=250)),
+                ("date_released", models.DateTimeField(help_text="When the first event of this release was received.")),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="releases", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'date_released'],
-                'constraints': [models.UniqueConstraint(fields=('project', 'version'), name='unique_release_per_project')],
+                "ordering": ["project", "date_released"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("project", "version"), name="unique_release_per_project")
+                ],
             },
         ),
     ]
