@@ -174,3 +174,89 @@ def make_issue(project, **fields):
         "event_count": 1,
     }
     return Issue.objects.create(project=project, number=project.issue_counter, **{**defaults, **fields})
+
+
+def redis_up(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+class start_celery_worker:  # noqa: N801 (used as a context manager, reads like a function)
+    """Start a real `celery -A bugsink worker -Q <queues>` process on the test database; stop it on exit.
+
+    `stop(kill=False)` ends it early: a warm shutdown (SIGTERM), or `kill -9` with kill=True.
+    """
+
+    def __init__(self, workdir: Path, queues: str, env: dict, name: str | None = None):
+        self.workdir = Path(workdir)
+        self.queues = queues
+        self.env = env
+        self.name = name or queues.replace(",", "-")
+        self.process = None
+        self.log_path = self.workdir / f"worker-{self.name}.log"
+
+    def __enter__(self) -> "start_celery_worker":
+        import subprocess
+        import sys
+
+        env = {
+            **os.environ,
+            **database_env(),
+            "DJANGO_SETTINGS_MODULE": "bugsink.settings",
+            "BUGSINK_DATA_DIR": str(self.workdir),
+            "SECRET_KEY": "worker-test-secret-key",
+            **self.env,
+        }
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        celery = Path(sys.executable).with_name("celery")
+        self.process = subprocess.Popen(
+            [
+                str(celery),
+                "-A",
+                "bugsink",
+                "worker",
+                "-Q",
+                self.queues,
+                "--pool",
+                "solo",
+                "-l",
+                "info",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"{self.name}-{os.getpid()}@%h",
+            ],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def stop(self, kill: bool = False) -> None:
+        import subprocess
+
+        if self.process and self.process.poll() is None:
+            if kill:
+                self.process.kill()
+            else:
+                self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if not self.log.closed:
+            self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

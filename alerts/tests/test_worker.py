@@ -1,40 +1,22 @@
 """A real Celery worker on Redis (`celery worker -Q alerts`) delivering an unmute alert to the SMTP sink and a
 webhook, retrying the webhook through the broker (self.retry with a countdown)."""
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from celery import Celery
 
 from alerts.models import AlertChannel, DeliveryAttempt
-from bugsink.testutils import database_env, require_service
+from bugsink.testutils import redis_up, require_service, start_celery_worker
 
 # a Redis database of our own, so other tests' queues are not disturbed
 BROKER_URL = "redis://127.0.0.1:6379/14"
-
-
-def redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
 def alerts_worker(tmp_path, smtp_sink, settings):
     require_service(redis_up(), "Redis on 127.0.0.1:6379")
     env = {
-        **os.environ,
-        **database_env(),
-        "DJANGO_SETTINGS_MODULE": "bugsink.settings",
-        "BUGSINK_DATA_DIR": str(tmp_path),
-        "SECRET_KEY": "worker-test-secret-key",
         "BASE_URL": settings.BASE_URL,
         "CELERY_BROKER_URL": BROKER_URL,
         "EMAIL_HOST": "127.0.0.1",
@@ -43,28 +25,12 @@ def alerts_worker(tmp_path, smtp_sink, settings):
         "ALERT_RETRY_BACKOFF_SECONDS": "0.2",
         "ALERT_MAX_RETRIES": "3",
     }
-    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 (closed below)
-    celery = Path(sys.executable).with_name("celery")
-    worker = subprocess.Popen(
-        [str(celery), "-A", "bugsink", "worker", "-Q", "alerts", "--pool", "solo", "-l", "info"]
-        + ["--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"alerts-test-{os.getpid()}@%h"],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     client = Celery(broker=BROKER_URL)
-    try:
-        yield client, tmp_path / "worker.log"
-    finally:
-        client.close()
-        worker.terminate()
+    with start_celery_worker(tmp_path, "alerts", env) as worker:
         try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        log.close()
+            yield client, worker.log_path
+        finally:
+            client.close()
 
 
 @pytest.mark.slow
