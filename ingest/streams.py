@@ -207,10 +207,15 @@ class ZstdFrameTracker:
             self._expect("magic", 4)
 
 
+ZSTD_MAX_WINDOW = 8 * 1024 * 1024
+
+
 class ZstdReader:
     def __init__(self, source):
         self.tracker = ZstdFrameTracker(source)
-        self.reader = zstandard.ZstdDecompressor().stream_reader(self.tracker, read_across_frames=True)
+        # a bounded window keeps the decoder's own memory small, whatever a (hostile) frame header asks for
+        decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+        self.reader = decompressor.stream_reader(self.tracker, read_across_frames=True)
 
     def read(self, size: int = CHUNK) -> bytes:
         try:

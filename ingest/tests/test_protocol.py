@@ -9,6 +9,7 @@ import base64
 import functools
 import gzip
 import http.client
+import io
 import json
 import resource
 import socket
@@ -260,6 +261,15 @@ class TestBadInput:
     def test_junk_after_the_zstd_frame(self, client, project):
         body = zstandard.ZstdCompressor().compress(envelope(event_item(unique_event()))) + b"junk"
         assert_refused(post_envelope(client, project, body, HTTP_CONTENT_ENCODING="zstd"), 400, "zstd")
+
+    def test_a_zstd_frame_asking_for_a_huge_window_is_refused(self, client, project):
+        params = zstandard.ZstdCompressionParameters.from_level(3, window_log=27, write_content_size=False)
+        buffer = io.BytesIO()
+        with zstandard.ZstdCompressor(compression_params=params).stream_writer(buffer, closefd=False) as writer:
+            writer.write(envelope(event_item(unique_event())))
+        assert zstandard.get_frame_parameters(buffer.getvalue()).window_size == 128 * 1024 * 1024
+        response = post_envelope(client, project, buffer.getvalue(), HTTP_CONTENT_ENCODING="zstd")
+        assert_refused(response, 400, "zstd")
 
     @pytest.fixture
     def store_bomb(self):
