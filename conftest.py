@@ -13,6 +13,18 @@ def _ingest_store(settings, tmp_path):
     settings.BASE_URL = "http://127.0.0.1:8000"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_digest_caches():
+    """The digest process's caches may hold ids of rows that a test's rollback removed (on_commit callbacks run
+    by django_capture_on_commit_callbacks inside a test transaction that is then rolled back)."""
+    yield
+    from bugsink.registry import registry
+    from tags.indexing import tag_value_cache
+
+    registry.clear()
+    tag_value_cache.clear()
+
+
 @pytest.fixture
 def project(db):
     from projects.models import Project

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "events",
     "ingest",
     "alerts",
+    "tags",
 ]
 
 MIDDLEWARE = [

@@ -24,6 +24,8 @@ from issues.state import STATE_FIELDS, IssueStateManager, is_regression
 from projects.models import Project
 from releases.models import Release
 from releases.ordering import project_ordered_versions
+from tags.extract import event_tags
+from tags.indexing import index_event_tags
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ def _store(project: Project, event_data: dict, raw: RawEvent) -> Event:
         issue = _create_issue(project, event_data, ingested_at, title, release)
         grouping = Grouping.objects.create(project=project, grouping_key=key, grouping_key_hash=key_hash, issue=issue)
         event = _create_event(project, issue, grouping, event_data, timestamp, ingested_at, release, title)
+        index_event_tags(event, event_tags(event_data), new_issue=True)
         IssueStateManager._turning_point(issue, TurningPoint.Kind.FIRST_SEEN, event=event, when=ingested_at)
         alert_on_commit("new_issue", issue)
         return event
@@ -115,6 +118,7 @@ def _store(project: Project, event_data: dict, raw: RawEvent) -> Event:
         issue.events_at = [*issue.events_at, release]
         update_fields.append("events_at")
     event = _create_event(project, issue, grouping, event_data, timestamp, ingested_at, release, title)
+    index_event_tags(event, event_tags(event_data), new_issue=False)
     if regressed:
         IssueStateManager.regress(issue, event=event, when=ingested_at, release=release)
         alert_on_commit("regression", issue, event_id=event_data["event_id"])

@@ -52,8 +52,10 @@ def test_digest_into_an_existing_issue_runs_a_bounded_number_of_queries(
     for _ in range(3):
         digest_event(project.pk, stored(project, exception_event(release="1.0.0")))
     event_id = stored(project, exception_event(release="1.0.0"))
-    # project, duplicate check, release, grouping+issue, event insert, issue update (+ transaction bookkeeping)
-    with django_assert_max_num_queries(9):
+    # project, duplicate check, release, grouping+issue, project counters, event insert, tag values (a cache hit
+    # in production; tests roll back, so a lookup here), event tags, issue tags (select + update), issue update,
+    # and the savepoint + release of digest's atomic block inside the test's transaction
+    with django_assert_max_num_queries(13):
         digest_event(project.pk, event_id)
     assert Issue.objects.get().event_count == 4
 
@@ -61,7 +63,7 @@ def test_digest_into_an_existing_issue_runs_a_bounded_number_of_queries(
 def test_digest_of_a_new_issue_runs_a_bounded_number_of_queries(project, django_assert_max_num_queries):
     digest_event(project.pk, stored(project, exception_event(release="1.0.0")))
     event_id = stored(project, exception_event("NewError", release="1.0.0"))
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(17):
         digest_event(project.pk, event_id)
     assert Issue.objects.count() == 2
 

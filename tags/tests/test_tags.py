@@ -1,0 +1,69 @@
+from bugsink.testutils import exception_event
+from issues.models import Issue
+from tags.extract import event_tags
+from tags.models import EventTag, IssueTag, TagValue
+from tags.search import filter_events, filter_issues, parse_query
+
+
+def test_event_tags_from_fields_contexts_and_sdk_tags():
+    event = {
+        "level": "error",
+        "release": "1.0",
+        "environment": "prod",
+        "server_name": "web-1",
+        "user": {"id": "42", "email": "ann@example.com"},
+        "contexts": {
+            "browser": {"name": "Chrome", "version": "120.0"},
+            "os": {"name": "Linux"},
+            "runtime": {"name": "CPython", "version": "3.12.1"},
+            "device": {"model": "Pixel 8"},
+        },
+        "tags": {"customer": "acme", "level": "ignored: the field wins", "blank": ""},
+    }
+    assert event_tags(event) == {
+        "level": "error",
+        "release": "1.0",
+        "environment": "prod",
+        "server_name": "web-1",
+        "user": "ann@example.com",
+        "browser": "Chrome 120.0",
+        "os": "Linux",
+        "runtime": "CPython 3.12.1",
+        "device": "Pixel 8",
+        "customer": "acme",
+    }
+
+
+def test_parse_query():
+    query = parse_query('release:1.4.2 level:error "connection refused" browser:"Chrome 120" timeout')
+    assert query.terms == [("release", "1.4.2"), ("level", "error"), ("browser", "Chrome 120")]
+    assert query.text == "connection refused timeout"
+    assert not parse_query("   ")
+    assert parse_query("http://x").terms == [("http", "//x")]
+
+
+def test_tags_are_indexed_and_counted_per_issue(project, send_event):
+    send_event(project, exception_event(release="1.0", tags={"customer": "acme"}))
+    send_event(project, exception_event(release="1.0", tags={"customer": "globex"}))
+    send_event(project, exception_event(release="1.1", tags={"customer": "acme"}))
+    issue = Issue.objects.get()
+    counts = {str(t.value): t.count for t in IssueTag.objects.filter(issue=issue).select_related("value")}
+    assert counts["customer:acme"] == 2 and counts["customer:globex"] == 1
+    assert counts["release:1.0"] == 2 and counts["release:1.1"] == 1
+    assert counts["level:error"] == 3
+    assert EventTag.objects.filter(issue=issue, value__key="customer").count() == 3
+    assert TagValue.objects.filter(key="customer").count() == 2
+
+
+def test_search_issues_and_events(project, send_event):
+    send_event(project, exception_event("ValueError", "a", release="1.0", level="error"))
+    send_event(project, exception_event("KeyError", "b", release="1.0", level="warning"))
+    send_event(project, exception_event("TypeError", "c", release="2.0", level="error"))
+    issues = Issue.objects.filter(project=project)
+    found = filter_issues(issues, parse_query("release:1.0 level:error"))
+    assert list(found.values_list("calculated_type", flat=True)) == ["ValueError"]
+    assert filter_issues(issues, parse_query("keyerror")).get().calculated_type == "KeyError"
+    assert filter_issues(issues, parse_query("release:3.0")).count() == 0
+    type_error = Issue.objects.get(calculated_type="TypeError")
+    assert filter_events(type_error.events.all(), parse_query("release:2.0")).count() == 1
+    assert filter_events(type_error.events.all(), parse_query("release:1.0")).count() == 0
