@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from ingest import views as ingest_views
@@ -9,5 +9,9 @@ urlpatterns = [
     re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/envelope/?$", ingest_views.envelope, name="ingest-envelope"),
     re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/store/?$", ingest_views.store, name="ingest-store"),
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("accounts/", include("accounts.urls")),
+    path("projects/", include("projects.urls")),
+    path("issues/<uuid:issue_id>/", include("issues.issue_urls")),
+    path("", include("issues.urls")),
+    path("", RedirectView.as_view(pattern_name="projects:list", permanent=False), name="home"),
 ]

@@ -57,9 +57,7 @@ class Issue(models.Model):
 
     def get_absolute_url(self) -> str:
         # the issue's page; alerts link here (absolute with settings.BASE_URL)
-        from django.urls import reverse
-
-        return reverse("admin:issues_issue_change", args=[self.pk])
+        return f"/issues/{self.pk}/"
 
     def title(self) -> str:
         return format_title(self.calculated_type, self.calculated_value)

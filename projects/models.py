@@ -10,10 +10,40 @@ def new_sentry_key() -> str:
     return uuid.uuid4().hex
 
 
+class Team(models.Model):
+    """People who work on the same projects: a team's members see (and get alerts for) the team's projects."""
+
+    name = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        ADMIN = "admin", "Admin"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="unique_team_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
 class Project(models.Model):
     """A place events are sent to. The integer pk is the project id in the DSN."""
 
     name = models.CharField(max_length=255, unique=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="projects")
     slug = models.SlugField(max_length=50, unique=True)
     sentry_key = models.CharField(max_length=32, unique=True, default=new_sentry_key)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -5,7 +5,7 @@ import pytest
 from alerts import delivery, tasks
 from alerts.models import DeliveryAttempt
 
-ISSUE_URL_PATH = "/admin/issues/issue/"
+ISSUE_URL_PATH = "/issues/"
 
 
 def parts(message):
@@ -27,8 +27,8 @@ def test_new_issue_email_to_members_who_want_alerts(smtp_sink, members, issue):
     assert message.get_content_type() == "multipart/alternative"
 
     text, html = parts(message)
-    link = f"http://127.0.0.1:8000{ISSUE_URL_PATH}{issue.pk}/change/"
-    assert issue.get_absolute_url() == f"{ISSUE_URL_PATH}{issue.pk}/change/"
+    link = f"http://127.0.0.1:8000{ISSUE_URL_PATH}{issue.pk}/"
+    assert issue.get_absolute_url() == f"{ISSUE_URL_PATH}{issue.pk}/"
     for body in (text, html):
         assert "MYAPP-12: ValueError: bad value" in body
         assert "app.views in handle" in body

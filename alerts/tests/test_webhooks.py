@@ -50,7 +50,7 @@ def test_generic_webhook_is_signed_json(allow_loopback, receiver, channel, issue
         "event_count": 7,
         "first_seen": "2026-05-02T12:30:00+00:00",
         "last_seen": "2026-05-04T12:30:00+00:00",
-        "url": f"http://127.0.0.1:8000/admin/issues/issue/{issue.pk}/change/",
+        "url": f"http://127.0.0.1:8000/issues/{issue.pk}/",
     }
     assert body["reason"] is None and body["event_id"] is None and body["sent_at"]
 
@@ -80,7 +80,7 @@ def test_slack_payload(allow_loopback, receiver, channel, issue):
     body = receiver.json()
     assert body["text"] == "Unmuted in My App: MYAPP-12 ValueError: a &lt; b &amp; c &gt; d"
     section = body["blocks"][0]["text"]["text"]
-    assert f"<http://127.0.0.1:8000/admin/issues/issue/{issue.pk}/change/|MYAPP-12: ValueError: a &lt; b" in section
+    assert f"<http://127.0.0.1:8000/issues/{issue.pk}/|MYAPP-12: ValueError: a &lt; b" in section
     assert "Unmuted because: 5 events in the last hour" in section
     context = [e["text"] for e in body["blocks"][1]["elements"]]
     assert "app.views in handle" in context and "7 events" in context
@@ -95,7 +95,7 @@ def test_discord_payload(allow_loopback, receiver, channel, issue):
     assert body["allowed_mentions"] == {"parse": []}
     (embed,) = body["embeds"]
     assert embed["title"] == "MYAPP-12: ValueError: bad value"
-    assert embed["url"] == f"http://127.0.0.1:8000/admin/issues/issue/{issue.pk}/change/"
+    assert embed["url"] == f"http://127.0.0.1:8000/issues/{issue.pk}/"
     assert embed["description"] == "app.views in handle"
     assert {"name": "Events", "value": "7", "inline": True} in embed["fields"]
     assert DeliveryAttempt.objects.get().channel_kind == "discord"

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from issues.views import list as list_views
+
+app_name = "issues"
+
+urlpatterns = [
+    path("issues/", list_views.all_issues, name="all"),
+    path("projects/<int:project_id>/issues/", list_views.project_issues, name="project"),
+]

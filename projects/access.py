@@ -1,0 +1,39 @@
+"""Who may see what: a user sees the projects they are a member of (directly or through a team); superusers see
+all. Anything outside that is a 404, never a 403, so that a project's existence does not leak."""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from projects.models import Project, ProjectMembership
+
+
+def visible_projects(user) -> QuerySet:
+    if not user.is_authenticated:
+        return Project.objects.none()
+    if user.is_superuser:
+        return Project.objects.all()
+    return Project.objects.filter(Q(memberships__user=user) | Q(team__memberships__user=user)).distinct()
+
+
+def get_project_or_404(user, project_id) -> Project:
+    try:
+        return visible_projects(user).get(pk=int(project_id))
+    except (Project.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such project") from None
+
+
+def is_project_admin(user, project: Project) -> bool:
+    if user.is_superuser:
+        return True
+    if ProjectMembership.objects.filter(project=project, user=user, role=ProjectMembership.Role.ADMIN).exists():
+        return True
+    return project.team_id is not None and project.team.memberships.filter(user=user, role="admin").exists()
+
+
+def get_issue_or_404(user, issue_id):
+    from issues.models import Issue
+
+    try:
+        return Issue.objects.select_related("project").get(pk=issue_id, project__in=visible_projects(user))
+    except (Issue.DoesNotExist, ValueError):
+        raise Http404("No such issue") from None
