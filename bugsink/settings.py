@@ -93,6 +93,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # `bugsink` is the project package, not an installed app: register its template tags by name
+            "libraries": {"bugsink": "bugsink.templatetags.bugsink"},
         },
     },
 ]
@@ -169,6 +171,11 @@ MAX_ENVELOPE_COMPRESSED_SIZE = env_int("MAX_ENVELOPE_COMPRESSED_SIZE", 20 * 1024
 MAX_ENVELOPE_SIZE = env_int("MAX_ENVELOPE_SIZE", 100 * 1024 * 1024)  # decompressed
 MAX_STORE_COMPRESSED_SIZE = env_int("MAX_STORE_COMPRESSED_SIZE", 1024 * 1024)  # a /store/ body on the wire
 MAX_HEADER_LINE_SIZE = 64 * 1024  # one envelope or item header line
+
+# Digest takes up to this many of a project's pending raw events into one transaction (see ingest.digest).
+DIGEST_BATCH_SIZE = env_int("DIGEST_BATCH_SIZE", 100)
+# Projects are spread over this many digest queues (digest-0 .. digest-N-1); 1 means the single queue "digest".
+DIGEST_SHARDS = env_int("DIGEST_SHARDS", 1)
 
 # --- Email --------------------------------------------------------------------------------------------------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

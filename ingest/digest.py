@@ -1,14 +1,26 @@
-"""Digest: turn one raw accepted event into an Event row, grouped into an Issue, with all bookkeeping.
+"""Digest: turn raw accepted events into Event rows, grouped into Issues, with all bookkeeping.
 
 Runs in the single writer for the project (the digest worker, or inline under a lock when Celery is eager) and is
 idempotent on (project, event_id): digesting the same raw event twice stores it once.
+
+Batching: digesting one raw event also takes the project's other pending raw events (oldest first, up to
+DIGEST_BATCH_SIZE) into the same transaction. Under a backlog this turns a dozen queries and a commit per event
+into a few per batch; the tasks of events that were taken along find their raw file gone and return at once.
+Events are handled in arrival order within a batch, with the same outcome as one by one: releases first (so "the
+next release" materializes before the events that bring it are judged), then each event against the issue state
+its predecessors left.
+
+A batch that fails is retried event by event, so one bad event cannot hold up the others; an event that fails on
+its own for a reason that is not a database outage is moved to the store's quarantine (kept, not lost) and logged.
 """
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -16,40 +28,105 @@ from alerts.dispatch import alert_on_commit
 from bugsink.period_counter import PeriodCounter
 from bugsink.registry import registry
 from events.models import Event
+from ingest import store
 from ingest.grouping import culprit, grouping_key, hash_key, title_parts
 from ingest.normalize import normalize_event
-from ingest.store import RawEvent, delete_raw_event, load_raw_event
 from issues.models import Grouping, Issue, TurningPoint
 from issues.state import STATE_FIELDS, IssueStateManager, is_regression
 from projects.models import Project
 from releases.models import Release
 from releases.ordering import project_ordered_versions
 from tags.extract import event_tags
-from tags.indexing import index_event_tags
+from tags.indexing import index_tags
 
 logger = logging.getLogger(__name__)
 
+COUNTER_FIELDS = ["event_count", "last_seen", "period_counts", "events_at"]
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
-def digest_event(project_id: int, event_id: str) -> Event | None:
-    raw = load_raw_event(project_id, event_id)
-    if raw is None:
-        return None  # digested already (a re-delivered task), or never accepted
+
+@dataclass
+class Prepared:
+    """One raw event, parsed and normalized, with everything digest derives from it before touching the DB."""
+
+    key: str
+    data: dict
+    ingested_at: datetime
+    timestamp: datetime
+    release: str
+    grouping_key: str
+    grouping_key_hash: str
+    title: tuple[str, str]
+    tags: dict
+
+
+def digest(key: str) -> int:
+    """Digest the raw event `key`, and with it the project's other pending raw events. Returns how many events
+    were stored. Never digests anything twice; returns 0 at once when `key` was digested already."""
+    if not store.exists(key):
+        return 0
+    project_id = int(key.partition("/")[0])
+    keys = store.pending_keys(project_id, limit=settings.DIGEST_BATCH_SIZE)
+    if key not in keys:
+        keys = [*keys[: max(settings.DIGEST_BATCH_SIZE - 1, 0)], key]
+    return digest_keys(project_id, keys)
+
+
+def digest_keys(project_id: int, keys: list[str]) -> int:
+    prepared = [p for p in (_prepare(key) for key in keys) if p is not None]
+    if not prepared:
+        return 0
     try:
-        data = json.loads(raw.payload)
-    except ValueError:
-        logger.error("raw event %s is not JSON; intake validates this, so the file was damaged", event_id)
+        return _digest_batch(project_id, prepared)
+    except TRANSIENT_ERRORS:
+        raise  # the database is away: leave every raw event where it is, for a retry or the sweep
+    except Exception:
+        if len(prepared) > 1:
+            logger.warning("digest of a batch of %d events failed; digesting them one by one", len(prepared))
+            return sum(digest_keys(project_id, [p.key]) for p in prepared)
+        logger.exception("digest of raw event %s failed; moved to the ingest store's quarantine", keys[0])
+        store.quarantine_raw_event(prepared[0].key)
+        return 0
+
+
+def digest_event(key: str) -> Event | None:
+    """Digest exactly one raw event (no batching); returns its Event, or None when it was not stored anew."""
+    if digest_keys(int(key.partition("/")[0]), [key]) == 0:
         return None
-    event_data = normalize_event(data, event_id=event_id, received_at=raw.received_at, remote_addr=raw.remote_addr)
-    with transaction.atomic():
-        transaction.on_commit(lambda: delete_raw_event(project_id, event_id))
-        project = Project.objects.defer("period_counts").filter(pk=project_id).first()
-        if project is None or Event.objects.filter(project_id=project_id, event_id=event_id).exists():
-            return None
-        return _store(project, event_data, raw)
+    event_id = key.rpartition("-")[2]
+    return Event.objects.filter(project_id=int(key.partition("/")[0]), event_id=event_id).first()
 
 
-def _persisted_counts(model, pk):
-    return lambda: model.objects.values_list("period_counts", flat=True).get(pk=pk)
+def _prepare(key: str) -> Prepared | None:
+    raw = store.load_raw_event(key)
+    if raw is None:
+        return None  # digested meanwhile
+    try:
+        data = normalize_event(
+            json.loads(raw.payload), event_id=raw.event_id, received_at=raw.received_at, remote_addr=raw.remote_addr
+        )
+        grouping = _column(grouping_key(data))
+        return Prepared(
+            key=key,
+            data=data,
+            ingested_at=datetime.fromtimestamp(raw.received_at, UTC),
+            timestamp=datetime.fromtimestamp(data["timestamp"], UTC),
+            release=_column(data.get("release"), 250),
+            grouping_key=grouping,
+            grouping_key_hash=hash_key(grouping),
+            title=title_parts(data),
+            tags=event_tags(data),
+        )
+    except Exception:
+        logger.exception("raw event %s cannot be read; moved to the ingest store's quarantine", key)
+        store.quarantine_raw_event(key)
+        return None
+
+
+def _column(value, max_length: int | None = None) -> str:
+    """A string fit for a text column: PostgreSQL refuses NUL characters, and columns have a maximum length."""
+    text = (value or "").replace("\x00", "\ufffd")
+    return text[:max_length] if max_length else text
 
 
 def _count(kind: str, pk, persisted_count: int, load, when: datetime) -> PeriodCounter:
@@ -62,127 +139,169 @@ def _count(kind: str, pk, persisted_count: int, load, when: datetime) -> PeriodC
     return counter
 
 
-def _store(project: Project, event_data: dict, raw: RawEvent) -> Event:
-    ingested_at = datetime.fromtimestamp(raw.received_at, UTC)
-    timestamp = datetime.fromtimestamp(event_data["timestamp"], UTC)
-    release = _column(event_data.get("release"), 250)
+def _persisted_counts(model, pk):
+    return lambda: model.objects.values_list("period_counts", flat=True).get(pk=pk)
 
-    ordered_versions = None
-    if release:
-        _, created = Release.objects.get_or_create(
-            project=project, version=release, defaults={"date_released": ingested_at}
+
+def _digest_batch(project_id: int, prepared: list[Prepared]) -> int:
+    with transaction.atomic():
+        keys = [p.key for p in prepared]
+        transaction.on_commit(lambda: [store.delete_raw_event(key) for key in keys])
+        project = Project.objects.defer("period_counts").filter(pk=project_id).first()
+        if project is None:
+            return 0  # the project was deleted: its raw events go with it
+
+        # idempotence: drop events stored before (a re-delivered task) and repeats within the batch
+        known = {
+            uuid.hex
+            for uuid in Event.objects.filter(
+                project=project, event_id__in=[p.data["event_id"] for p in prepared]
+            ).values_list("event_id", flat=True)
+        }
+        batch, seen = [], set()
+        for p in prepared:
+            if p.data["event_id"] not in known and p.data["event_id"] not in seen:
+                seen.add(p.data["event_id"])
+                batch.append(p)
+        if not batch:
+            return 0
+
+        turning_points: list[tuple[int | None, TurningPoint]] = []  # (index of the triggering event, unsaved)
+        versions = _record_releases(project, batch, turning_points)
+        groupings = {
+            g.grouping_key_hash: g
+            for g in Grouping.objects.select_related("issue")
+            .defer("issue__period_counts")
+            .filter(project=project, grouping_key_hash__in={p.grouping_key_hash for p in batch})
+        }
+
+        touched: dict = {}  # issue pk -> (issue, state changed); new issues are saved at creation
+        events: list[Event] = []
+        for index, p in enumerate(batch):
+            project_counter = _count(
+                "project",
+                project.pk,
+                project.digested_event_count + index,
+                _persisted_counts(Project, project.pk),
+                p.ingested_at,
+            )
+            grouping = groupings.get(p.grouping_key_hash)
+            deferred: list[TurningPoint] = []
+            state_changed = False
+            if grouping is None:
+                issue = _create_issue(project, p)
+                grouping = Grouping.objects.create(
+                    project=project, grouping_key=p.grouping_key, grouping_key_hash=p.grouping_key_hash, issue=issue
+                )
+                groupings[p.grouping_key_hash] = grouping
+                IssueStateManager.first_seen(issue, when=p.ingested_at, defer=deferred)
+                alert_on_commit("new_issue", issue)
+            else:
+                issue = grouping.issue
+                issue.project = project
+                counter = _count(
+                    "issue", issue.pk, issue.event_count, _persisted_counts(Issue, issue.pk), p.ingested_at
+                )
+                issue.period_counts = counter.to_dict()
+                if versions is None and issue.is_resolved and issue.fixed_at and p.release:
+                    versions = project_ordered_versions(project)
+                regressed = is_regression(issue, p.release, versions or [])
+                unmute_reason = None if regressed else IssueStateManager.unmute_reason(issue, counter, p.ingested_at)
+                issue.event_count += 1
+                issue.last_seen = max(issue.last_seen, p.ingested_at)
+                if p.release and p.release not in issue.events_at:
+                    issue.events_at = [*issue.events_at, p.release]
+                if regressed:
+                    IssueStateManager.regress(issue, when=p.ingested_at, release=p.release, defer=deferred)
+                    alert_on_commit("regression", issue, event_id=p.data["event_id"])
+                    state_changed = True
+                elif unmute_reason:
+                    IssueStateManager.unmute(issue, reason=unmute_reason, when=p.ingested_at, defer=deferred)
+                    alert_on_commit("unmute", issue, reason=unmute_reason)
+                    state_changed = True
+                previous = touched.get(issue.pk)
+                touched[issue.pk] = (issue, state_changed or (previous is not None and previous[1]))
+            turning_points += [(index, tp) for tp in deferred]
+            events.append(_event(project, issue, grouping, p))
+
+        Event.objects.bulk_create(events)
+        for index, turning_point in turning_points:
+            if index is not None:
+                turning_point.triggering_event = events[index]
+        TurningPoint.objects.bulk_create([tp for _, tp in turning_points])
+        index_tags(project.pk, [(event, p.tags) for event, p in zip(events, batch, strict=True)])
+        for issue, state_changed in touched.values():
+            issue.save(update_fields=COUNTER_FIELDS + (STATE_FIELDS if state_changed else []))
+        Project.objects.filter(pk=project.pk).update(
+            digested_event_count=F("digested_event_count") + len(batch), period_counts=project_counter.to_dict()
         )
-        if created:
-            ordered_versions = project_ordered_versions(project)
-            if ordered_versions[-1] == release:
-                _materialize_next_release(project, release, ingested_at)
-
-    key = _column(grouping_key(event_data))
-    key_hash = hash_key(key)
-    title = title_parts(event_data)
-    grouping = (
-        Grouping.objects.select_related("issue")
-        .defer("issue__period_counts")
-        .filter(project=project, grouping_key_hash=key_hash)
-        .first()
-    )
-    project_counter = _count(
-        "project", project.pk, project.digested_event_count, _persisted_counts(Project, project.pk), ingested_at
-    )
-    project_update = {"digested_event_count": F("digested_event_count") + 1, "period_counts": project_counter.to_dict()}
-
-    if grouping is None:
-        Project.objects.filter(pk=project.pk).update(issue_counter=F("issue_counter") + 1, **project_update)
-        issue = _create_issue(project, event_data, ingested_at, title, release)
-        grouping = Grouping.objects.create(project=project, grouping_key=key, grouping_key_hash=key_hash, issue=issue)
-        event = _create_event(project, issue, grouping, event_data, timestamp, ingested_at, release, title)
-        index_event_tags(event, event_tags(event_data), new_issue=True)
-        IssueStateManager._turning_point(issue, TurningPoint.Kind.FIRST_SEEN, event=event, when=ingested_at)
-        alert_on_commit("new_issue", issue)
-        return event
-
-    Project.objects.filter(pk=project.pk).update(**project_update)
-    issue = grouping.issue
-    issue.project = project
-    counter = _count("issue", issue.pk, issue.event_count, _persisted_counts(Issue, issue.pk), ingested_at)
-    issue.period_counts = counter.to_dict()
-    if issue.is_resolved and release and issue.fixed_at and ordered_versions is None:
-        ordered_versions = project_ordered_versions(project)
-    regressed = is_regression(issue, release, ordered_versions or [])
-    unmute_reason = IssueStateManager.unmute_reason(issue, counter, ingested_at)
-
-    issue.event_count += 1
-    issue.last_seen = max(issue.last_seen, ingested_at)
-    update_fields = ["event_count", "last_seen", "period_counts"]
-    if release and release not in issue.events_at:
-        issue.events_at = [*issue.events_at, release]
-        update_fields.append("events_at")
-    event = _create_event(project, issue, grouping, event_data, timestamp, ingested_at, release, title)
-    index_event_tags(event, event_tags(event_data), new_issue=False)
-    if regressed:
-        IssueStateManager.regress(issue, event=event, when=ingested_at, release=release)
-        alert_on_commit("regression", issue, event_id=event_data["event_id"])
-    elif unmute_reason:
-        IssueStateManager.unmute(issue, event=event, reason=unmute_reason, when=ingested_at)
-        alert_on_commit("unmute", issue, reason=unmute_reason)
-    if regressed or unmute_reason:
-        update_fields += STATE_FIELDS
-    issue.save(update_fields=update_fields)
-    return event
+        return len(batch)
 
 
-def _create_issue(project, event_data, ingested_at, title, release) -> Issue:
-    calculated_type, calculated_value = title
+def _record_releases(project: Project, batch: list[Prepared], turning_points: list) -> list[str] | None:
+    """Create the Release rows the batch brings, in arrival order; a new release that is the project's latest
+    materializes "resolved in the next release". Returns the project's ordered versions when it computed them."""
+    wanted = list(dict.fromkeys(p.release for p in batch if p.release))
+    if not wanted:
+        return None
+    existing = set(Release.objects.filter(project=project, version__in=wanted).values_list("version", flat=True))
+    versions = None
+    for p in batch:
+        if not p.release or p.release in existing:
+            continue
+        existing.add(p.release)
+        Release.objects.create(project=project, version=p.release, date_released=p.ingested_at)
+        versions = project_ordered_versions(project)
+        if versions[-1] == p.release:
+            waiting = Issue.objects.filter(project=project, is_resolved=True, is_resolved_by_next_release=True)
+            for issue in waiting:
+                deferred: list[TurningPoint] = []
+                IssueStateManager.materialize_next_release(issue, p.release, when=p.ingested_at, defer=deferred)
+                issue.save(update_fields=["is_resolved_by_next_release", "fixed_at"])
+                turning_points += [(None, tp) for tp in deferred]
+    return versions
+
+
+def _create_issue(project: Project, p: Prepared) -> Issue:
+    Project.objects.filter(pk=project.pk).update(issue_counter=F("issue_counter") + 1)
     number = Project.objects.values_list("issue_counter", flat=True).get(pk=project.pk)
+    calculated_type, calculated_value = p.title
     issue = Issue(
         project=project,
         number=number,
         calculated_type=_column(calculated_type, 255),
         calculated_value=_column(calculated_value),
-        culprit=_column(culprit(event_data), 255),
-        transaction=_column(event_data.get("transaction"), 255),
-        level=event_data["level"],
-        platform=_column(event_data["platform"], 64),
-        first_seen=ingested_at,
-        last_seen=ingested_at,
+        culprit=_column(culprit(p.data), 255),
+        transaction=_column(p.data.get("transaction"), 255),
+        level=p.data["level"],
+        platform=_column(p.data["platform"], 64),
+        first_seen=p.ingested_at,
+        last_seen=p.ingested_at,
         event_count=1,
-        events_at=[release] if release else [],
+        events_at=[p.release] if p.release else [],
     )
-    issue.period_counts = _count("issue", issue.pk, 0, dict, ingested_at).to_dict()  # a new issue starts at zero
+    issue.period_counts = _count("issue", issue.pk, 0, dict, p.ingested_at).to_dict()  # a new issue starts at zero
     issue.save(force_insert=True)
     return issue
 
 
-def _column(value, max_length: int | None = None) -> str:
-    """A string fit for a text column: PostgreSQL refuses NUL characters, and columns have a maximum length."""
-    text = (value or "").replace("\x00", "\ufffd")
-    return text[:max_length] if max_length else text
-
-
-def _create_event(project, issue, grouping, event_data, timestamp, ingested_at, release, title) -> Event:
-    calculated_type, calculated_value = title
-    return Event.objects.create(
+def _event(project: Project, issue: Issue, grouping: Grouping, p: Prepared) -> Event:
+    calculated_type, calculated_value = p.title
+    return Event(
         project=project,
         issue=issue,
         grouping=grouping,
-        event_id=event_data["event_id"],
-        timestamp=timestamp,
-        ingested_at=ingested_at,
+        event_id=p.data["event_id"],
+        timestamp=p.timestamp,
+        ingested_at=p.ingested_at,
         digested_at=timezone.now(),
         digest_order=issue.event_count,
-        data_json=json.dumps(event_data),
+        data_json=json.dumps(p.data),
         calculated_type=_column(calculated_type, 255),
         calculated_value=_column(calculated_value),
-        level=event_data["level"],
-        platform=_column(event_data["platform"], 64),
-        release=release,
-        environment=_column(event_data.get("environment"), 64),
-        transaction=_column(event_data.get("transaction"), 200),
+        level=p.data["level"],
+        platform=_column(p.data["platform"], 64),
+        release=p.release,
+        environment=_column(p.data.get("environment"), 64),
+        transaction=_column(p.data.get("transaction"), 200),
     )
-
-
-def _materialize_next_release(project: Project, version: str, when: datetime) -> None:
-    """The first event of a newer release: issues resolved "in the next release" are now fixed in this one."""
-    for issue in Issue.objects.filter(project=project, is_resolved=True, is_resolved_by_next_release=True):
-        IssueStateManager.materialize_next_release(issue, version, when=when)
-        issue.save(update_fields=["is_resolved_by_next_release", "fixed_at"])

@@ -1,7 +1,12 @@
 """The ingest store: raw accepted events on disk until digest has turned them into Event rows.
 
 A file is written to a temporary name, fsynced and renamed, so a 200 is only sent for an event that survives a
-crash. Digest deletes the file after its transaction commits; a file that is still here was never digested.
+crash. Digest deletes the file after its transaction commits; a file that is still here was never digested (the
+sweep, ingest.sweep, re-enqueues those).
+
+Layout: `<INGEST_STORE_DIR>/<project_id>/<received_ns>-<event_id>.event`. A raw event is named by its key,
+"<project_id>/<received_ns>-<event_id>": sorting a project's names gives arrival order, which lets digest take the
+oldest pending events of a project in one batch.
 """
 
 import json
@@ -12,6 +17,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+SUFFIX = ".event"
+QUARANTINE = "quarantine"
+
 
 @dataclass
 class RawEvent:
@@ -20,19 +28,37 @@ class RawEvent:
     received_at: float
     remote_addr: str
     payload: bytes
+    key: str = ""
 
 
-def _directory() -> Path:
-    path = Path(settings.INGEST_STORE_DIR)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _root() -> Path:
+    return Path(settings.INGEST_STORE_DIR)
 
 
-def _path(project_id: int, event_id: str) -> Path:
-    return _directory() / f"{project_id}-{event_id}.event"
+def _path(key: str) -> Path:
+    project_id, _, name = key.partition("/")
+    if not project_id.isdigit() or not name or "/" in name or name.startswith("."):
+        raise ValueError(f"not an ingest store key: {key!r}")
+    return _root() / project_id / f"{name}{SUFFIX}"
 
 
-def store_raw_event(raw: RawEvent) -> None:
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def store_raw_event(raw: RawEvent) -> str:
+    """Write durably; returns the key."""
+    directory = _root() / str(raw.project_id)
+    if not directory.is_dir():
+        directory.mkdir(parents=True, exist_ok=True)
+        if settings.INGEST_FSYNC:
+            _fsync_directory(directory.parent)
+    key = f"{raw.project_id}/{int(raw.received_at * 1e9):020d}-{raw.event_id}"
+    final = _path(key)
     header = json.dumps(
         {
             "project_id": raw.project_id,
@@ -41,8 +67,7 @@ def store_raw_event(raw: RawEvent) -> None:
             "remote_addr": raw.remote_addr,
         }
     ).encode()
-    final = _path(raw.project_id, raw.event_id)
-    temporary = final.with_name(f".{final.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    temporary = directory / f".{final.name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, header + b"\n")
@@ -56,16 +81,14 @@ def store_raw_event(raw: RawEvent) -> None:
         os.close(fd)
     os.replace(temporary, final)
     if settings.INGEST_FSYNC:
-        dir_fd = os.open(final.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_directory(directory)
+    raw.key = key
+    return key
 
 
-def load_raw_event(project_id: int, event_id: str) -> RawEvent | None:
+def load_raw_event(key: str) -> RawEvent | None:
     try:
-        content = _path(project_id, event_id).read_bytes()
+        content = _path(key).read_bytes()
     except FileNotFoundError:
         return None
     header_line, _, payload = content.partition(b"\n")
@@ -76,21 +99,76 @@ def load_raw_event(project_id: int, event_id: str) -> RawEvent | None:
         received_at=header["received_at"],
         remote_addr=header.get("remote_addr", ""),
         payload=payload,
+        key=key,
     )
 
 
-def delete_raw_event(project_id: int, event_id: str) -> None:
+def exists(key: str) -> bool:
+    return _path(key).exists()
+
+
+def delete_raw_event(key: str) -> None:
     try:
-        _path(project_id, event_id).unlink()
+        _path(key).unlink()
     except FileNotFoundError:
         pass
 
 
-def pending_raw_events() -> list[tuple[int, str]]:
-    """(project_id, event_id) of every raw event not yet digested."""
-    result = []
-    for entry in os.scandir(_directory()):
-        if entry.name.endswith(".event") and not entry.name.startswith("."):
-            project_id, _, event_id = entry.name[: -len(".event")].partition("-")
-            result.append((int(project_id), event_id))
-    return result
+def quarantine_raw_event(key: str) -> None:
+    """Keep a raw event that digest cannot handle out of the way (nothing is lost; an operator can look at it)."""
+    source = _path(key)
+    target = _root() / QUARANTINE / source.parent.name / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(source, target)
+    except FileNotFoundError:
+        pass
+
+
+def pending_keys(project_id: int, limit: int | None = None) -> list[str]:
+    """Keys of a project's undigested raw events, oldest first."""
+    try:
+        names = sorted(
+            entry.name[: -len(SUFFIX)]
+            for entry in os.scandir(_root() / str(project_id))
+            if entry.name.endswith(SUFFIX) and not entry.name.startswith(".")
+        )
+    except FileNotFoundError:
+        return []
+    return [f"{project_id}/{name}" for name in (names[:limit] if limit else names)]
+
+
+def pending_raw_events(older_than_seconds: float = 0) -> list[str]:
+    """Keys of every undigested raw event (of every project) received more than `older_than_seconds` ago."""
+    cutoff_ns = int((time.time() - older_than_seconds) * 1e9)
+    keys = []
+    try:
+        projects = [e.name for e in os.scandir(_root()) if e.is_dir() and e.name.isdigit()]
+    except FileNotFoundError:
+        return []
+    for project_id in projects:
+        for key in pending_keys(int(project_id)):
+            received_ns = int(key.partition("/")[2].partition("-")[0])
+            if received_ns <= cutoff_ns:
+                keys.append(key)
+    return keys
+
+
+def remove_orphan_temporaries(older_than_seconds: float = 3600) -> int:
+    """Temporary files of writes that never finished (a crash between write and rename)."""
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    try:
+        directories = [e.path for e in os.scandir(_root()) if e.is_dir() and e.name.isdigit()]
+    except FileNotFoundError:
+        return 0
+    for directory in directories:
+        for entry in os.scandir(directory):
+            if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                try:
+                    if entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
+                        removed += 1
+                except FileNotFoundError:
+                    pass
+    return removed

@@ -1,8 +1,9 @@
 from celery import shared_task
 
-from ingest.digest import digest_event
+from ingest.digest import digest as digest_raw_event
 
 
 @shared_task(name="ingest.tasks.digest", acks_late=True)
-def digest(project_id: int, event_id: str) -> None:
-    digest_event(project_id, event_id)
+def digest(key: str) -> int:
+    """Digest the raw event `key` (and, in one batch, its project's other pending raw events)."""
+    return digest_raw_event(key)

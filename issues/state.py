@@ -41,8 +41,12 @@ class IllegalStateTransition(ValueError):
 
 class IssueStateManager:
     @staticmethod
-    def _turning_point(issue: Issue, kind: str, user=None, event=None, when=None, **metadata) -> TurningPoint:
-        return TurningPoint.objects.create(
+    def _turning_point(
+        issue: Issue, kind: str, user=None, event=None, when=None, defer: list | None = None, **metadata
+    ) -> TurningPoint:
+        """Write a TurningPoint; with `defer` (digest, which saves its events in bulk) append it unsaved instead,
+        for the caller to link to its triggering event and save."""
+        turning_point = TurningPoint(
             issue=issue,
             kind=kind,
             user=user,
@@ -50,6 +54,15 @@ class IssueStateManager:
             timestamp=when or timezone.now(),
             metadata=metadata,
         )
+        if defer is not None:
+            defer.append(turning_point)
+        else:
+            turning_point.save(force_insert=True)
+        return turning_point
+
+    @classmethod
+    def first_seen(cls, issue: Issue, when=None, defer: list | None = None) -> TurningPoint:
+        return cls._turning_point(issue, TurningPoint.Kind.FIRST_SEEN, when=when, defer=defer)
 
     @staticmethod
     def _clear_mute(issue: Issue) -> None:
@@ -102,11 +115,11 @@ class IssueStateManager:
         cls._turning_point(issue, TurningPoint.Kind.RESOLVED, user=user, release="next")
 
     @classmethod
-    def materialize_next_release(cls, issue: Issue, version: str, when=None) -> None:
+    def materialize_next_release(cls, issue: Issue, version: str, when=None, defer: list | None = None) -> None:
         issue.is_resolved_by_next_release = False
         if version not in issue.fixed_at:
             issue.fixed_at = [*issue.fixed_at, version]
-        cls._turning_point(issue, TurningPoint.Kind.NEXT_MATERIALIZED, when=when, release=version)
+        cls._turning_point(issue, TurningPoint.Kind.NEXT_MATERIALIZED, when=when, defer=defer, release=version)
 
     @classmethod
     def reopen(cls, issue: Issue, user=None) -> None:
@@ -117,10 +130,10 @@ class IssueStateManager:
         cls._turning_point(issue, TurningPoint.Kind.REOPENED, user=user)
 
     @classmethod
-    def regress(cls, issue: Issue, event=None, when=None, release: str = "") -> None:
+    def regress(cls, issue: Issue, event=None, when=None, release: str = "", defer: list | None = None) -> None:
         """An event arrived for a resolved issue in a release the fix should cover (or without one)."""
         cls._unresolve(issue)
-        cls._turning_point(issue, TurningPoint.Kind.REGRESSED, event=event, when=when, release=release)
+        cls._turning_point(issue, TurningPoint.Kind.REGRESSED, event=event, when=when, defer=defer, release=release)
 
     # --- muting -------------------------------------------------------------------------------------------------
 
@@ -162,12 +175,14 @@ class IssueStateManager:
         cls._turning_point(issue, TurningPoint.Kind.MUTED, user=user, when=now, **metadata)
 
     @classmethod
-    def unmute(cls, issue: Issue, user=None, event=None, reason: str = "", when=None) -> None:
+    def unmute(
+        cls, issue: Issue, user=None, event=None, reason: str = "", when=None, defer: list | None = None
+    ) -> None:
         if not issue.is_muted:
             raise IllegalStateTransition("This issue is not muted.")
         cls._clear_mute(issue)
         metadata = {"reason": reason} if reason else {}
-        cls._turning_point(issue, TurningPoint.Kind.UNMUTED, user=user, event=event, when=when, **metadata)
+        cls._turning_point(issue, TurningPoint.Kind.UNMUTED, user=user, event=event, when=when, defer=defer, **metadata)
 
     @classmethod
     def unmute_reason(cls, issue: Issue, counter: PeriodCounter, now: datetime) -> str | None:

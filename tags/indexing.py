@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from tags.models import EventTag, IssueTag, TagValue
 
 MAX_CACHED_VALUES = 100_000
+LOAD_CHUNK = 200
 
 
 class TagValueCache:
@@ -17,7 +18,10 @@ class TagValueCache:
         self._ids: OrderedDict[tuple, int] = OrderedDict()
 
     def ids_for(self, project_id: int, tags: dict[str, str]) -> list[int]:
-        wanted = [(project_id, k, v) for k, v in tags.items()]
+        return self.ids_for_pairs(project_id, list(tags.items()))
+
+    def ids_for_pairs(self, project_id: int, pairs: list[tuple[str, str]]) -> list[int]:
+        wanted = [(project_id, k, v) for k, v in pairs]
         found = {w: self._ids[w] for w in wanted if w in self._ids}
         missing = [w for w in wanted if w not in found]
         if missing:
@@ -44,11 +48,14 @@ class TagValueCache:
 
     @staticmethod
     def _load(project_id: int, keys: list[tuple]) -> dict:
-        condition = Q()
-        for _, key, value in keys:
-            condition |= Q(key=key, value=value)
-        rows = TagValue.objects.filter(condition, project_id=project_id).values_list("pk", "key", "value")
-        return {(project_id, key, value): pk for pk, key, value in rows}
+        found = {}
+        for start in range(0, len(keys), LOAD_CHUNK):  # bounded OR-chains (SQLite limits expression depth)
+            condition = Q()
+            for _, key, value in keys[start : start + LOAD_CHUNK]:
+                condition |= Q(key=key, value=value)
+            rows = TagValue.objects.filter(condition, project_id=project_id).values_list("pk", "key", "value")
+            found.update({(project_id, key, value): pk for pk, key, value in rows})
+        return found
 
     def clear(self) -> None:
         self._ids.clear()
@@ -57,19 +64,37 @@ class TagValueCache:
 tag_value_cache = TagValueCache()
 
 
-def index_event_tags(event, tags: dict[str, str], new_issue: bool) -> None:
-    if not tags:
+def index_tags(project_id: int, items: list[tuple]) -> None:
+    """Index the tags of a batch of saved events of one project: [(event, {key: value}), ...]. A bounded number of
+    queries per batch: one for the values (none when cached), one insert of event tags, and for the issue tags one
+    select, one update per distinct increment and one insert."""
+    items = [(event, tags) for event, tags in items if tags]
+    if not items:
         return
-    value_ids = tag_value_cache.ids_for(event.project_id, tags)
-    EventTag.objects.bulk_create([EventTag(event=event, issue_id=event.issue_id, value_id=v) for v in value_ids])
-    if new_issue:
-        IssueTag.objects.bulk_create([IssueTag(issue_id=event.issue_id, value_id=v, count=1) for v in value_ids])
-        return
-    existing = set(
-        IssueTag.objects.filter(issue_id=event.issue_id, value_id__in=value_ids).values_list("value_id", flat=True)
+    wanted = list(dict.fromkeys(pair for _, tags in items for pair in tags.items()))
+    ids = dict(zip(wanted, tag_value_cache.ids_for_pairs(project_id, wanted), strict=True))
+    event_tags = []
+    increments: dict[tuple, int] = {}
+    for event, tags in items:
+        for pair in tags.items():
+            value_id = ids[pair]
+            event_tags.append(EventTag(event=event, issue_id=event.issue_id, value_id=value_id))
+            increments[(event.issue_id, value_id)] = increments.get((event.issue_id, value_id), 0) + 1
+    EventTag.objects.bulk_create(event_tags)
+    issue_ids = {issue_id for issue_id, _ in increments}
+    value_ids = {value_id for _, value_id in increments}
+    existing = {
+        (issue_id, value_id): pk
+        for pk, issue_id, value_id in IssueTag.objects.filter(
+            issue_id__in=issue_ids, value_id__in=value_ids
+        ).values_list("pk", "issue_id", "value_id")
+    }
+    by_increment: dict[int, list[int]] = {}
+    for pair, n in increments.items():
+        if pair in existing:
+            by_increment.setdefault(n, []).append(existing[pair])
+    for n, pks in by_increment.items():
+        IssueTag.objects.filter(pk__in=pks).update(count=F("count") + n)
+    IssueTag.objects.bulk_create(
+        [IssueTag(issue_id=i, value_id=v, count=n) for (i, v), n in increments.items() if (i, v) not in existing]
     )
-    if existing:
-        IssueTag.objects.filter(issue_id=event.issue_id, value_id__in=existing).update(count=F("count") + 1)
-    new = [v for v in value_ids if v not in existing]
-    if new:
-        IssueTag.objects.bulk_create([IssueTag(issue_id=event.issue_id, value_id=v, count=1) for v in new])
