@@ -1,0 +1,246 @@
+"""Ingest load generator: N events from C concurrent keep-alive senders over K distinct issues.
+
+Reports accepted events/s, request latency p50/p95/p99, end-to-end digested events/s (until the last event is
+stored, read from the database the server uses) and the peak RSS of the server's processes.
+
+    python bench/loadgen.py --dsn http://KEY@127.0.0.1:8000/1 --events 10000 --concurrency 8 --issues 20 \
+        --size 10240 [--endpoint envelope|store] [--gzip] [--server-pattern 'gunicorn|celery']
+
+Run it with the server's environment (DATABASE_URL / BUGSINK_DATA_DIR) so it can count stored events. It only
+talks to the address in the DSN, which must be a loopback address, and every loop is bounded.
+"""
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import random
+import string
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def make_event(issue: int, size: int, rng: random.Random) -> dict:
+    frames = [
+        {
+            "filename": f"app/module_{issue}_{i}.py",
+            "module": f"app.module_{issue}_{i}",
+            "function": f"handler_{i}",
+            "lineno": 10 + i,
+            "in_app": True,
+            "context_line": f"    result = compute_{i}(payload)",
+            "pre_context": ["def handler(payload):", "    check(payload)"],
+            "post_context": ["    return result", ""],
+            "vars": {"payload": "{'id': 1}", "i": str(i)},
+        }
+        for i in range(8)
+    ]
+    event = {
+        "event_id": uuid.uuid4().hex,
+        "timestamp": time.time(),
+        "platform": "python",
+        "level": "error",
+        "release": "bench@1.0.0",
+        "environment": "bench",
+        "server_name": "bench-host",
+        "tags": {"customer": f"c{rng.randint(1, 50)}"},
+        "exception": {
+            "values": [
+                {
+                    "type": f"BenchError{issue}",
+                    "value": f"failure {rng.randint(1, 10**9)}",
+                    "stacktrace": {"frames": frames},
+                }
+            ]
+        },
+        "extra": {},
+    }
+    base = len(json.dumps(event))
+    if size > base:
+        event["extra"]["padding"] = "".join(rng.choices(string.ascii_letters, k=size - base - 20))
+    return event
+
+
+def envelope_body(event: dict) -> bytes:
+    payload = json.dumps(event).encode()
+    header = json.dumps({"event_id": event["event_id"]}).encode()
+    item = json.dumps({"type": "event", "length": len(payload)}).encode()
+    return header + b"\n" + item + b"\n" + payload + b"\n"
+
+
+class Sender(threading.Thread):
+    def __init__(self, args, url, key, jobs, results, lock, start):
+        super().__init__(daemon=True)
+        self.args, self.url, self.key, self.jobs, self.results, self.lock = args, url, key, jobs, results, lock
+        self.start_time = start
+        self.rng = random.Random()
+
+    def run(self):
+        parts = urlsplit(self.url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        path = parts.path + f"?sentry_key={self.key}&sentry_version=7"
+        while True:
+            with self.lock:
+                if not self.jobs:
+                    break
+                number = len(self.jobs)
+                issue = self.jobs.pop()
+            if self.args.rate:  # paced: job k (counting from the first) is due at start + k / rate
+                due = self.start_time + (self.args.events - number) / self.args.rate
+                time.sleep(max(0.0, due - time.perf_counter()))
+            event = make_event(issue, self.args.size, self.rng)
+            body = envelope_body(event) if self.args.endpoint == "envelope" else json.dumps(event).encode()
+            headers = {"Content-Type": "application/x-sentry-envelope"}
+            if self.args.gzip:
+                body = gzip.compress(body, compresslevel=6)
+                headers["Content-Encoding"] = "gzip"
+            start = time.perf_counter()
+            try:
+                connection.request("POST", path, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+                status = 0
+            elapsed = time.perf_counter() - start
+            with self.lock:
+                self.results.append((status, elapsed))
+        connection.close()
+
+
+class RssSampler(threading.Thread):
+    """Peak of the summed RSS of all processes whose command line matches the pattern."""
+
+    def __init__(self, pattern: str):
+        super().__init__(daemon=True)
+        import re
+
+        self.pattern = re.compile(pattern)
+        self.peak_kib = 0
+        self.stop = threading.Event()
+
+    def sample(self) -> int:
+        total = 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                if not self.pattern.search(cmdline) or "loadgen" in cmdline:
+                    continue
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                continue
+        return total
+
+    def run(self):
+        while not self.stop.is_set():
+            self.peak_kib = max(self.peak_kib, self.sample())
+            self.stop.wait(0.2)
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def stored_events(project_id: int) -> int:
+    from events.models import Event
+
+    return Event.objects.filter(project_id=project_id).count()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--issues", type=int, default=20)
+    parser.add_argument("--size", type=int, default=10_240, help="approximate event size in bytes")
+    parser.add_argument("--endpoint", choices=["envelope", "store"], default="envelope")
+    parser.add_argument("--gzip", action="store_true")
+    parser.add_argument("--server-pattern", default=r"gunicorn|celery", help="regex over server command lines")
+    parser.add_argument("--no-wait", action="store_true", help="do not wait for digest (no database access)")
+    parser.add_argument("--wait-timeout", type=float, default=600)
+    parser.add_argument("--rate", type=float, default=0, help="target events/s (0: as fast as possible)")
+    args = parser.parse_args()
+
+    parts = urlsplit(args.dsn)
+    if parts.hostname not in LOOPBACK:
+        sys.exit("refusing to load anything but a loopback address")
+    prefix, _, project_id = parts.path.rpartition("/")
+    url = f"http://{parts.hostname}:{parts.port}{prefix}/api/{project_id}/{args.endpoint}/"
+    project_id = int(project_id)
+
+    if not args.no_wait:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bugsink.settings")
+        import django
+
+        django.setup()
+        before = stored_events(project_id)
+
+    jobs = [i % args.issues for i in range(args.events)]
+    random.shuffle(jobs)
+    results, lock = [], threading.Lock()
+    sampler = RssSampler(args.server_pattern)
+    sampler.start()
+
+    start = time.perf_counter()
+    senders = [Sender(args, url, parts.username, jobs, results, lock, start) for _ in range(args.concurrency)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    sent_seconds = time.perf_counter() - start
+
+    accepted = [t for status, t in results if status == 200]
+    failed = len(results) - len(accepted)
+    report = {
+        "events": args.events,
+        "concurrency": args.concurrency,
+        "issues": args.issues,
+        "size": args.size,
+        "endpoint": args.endpoint,
+        "gzip": args.gzip,
+        "accepted": len(accepted),
+        "failed": failed,
+        "accept_seconds": round(sent_seconds, 2),
+        "accepted_per_second": round(len(accepted) / sent_seconds, 1),
+        "latency_ms_p50": round(percentile(accepted, 50) * 1000, 1) if accepted else None,
+        "latency_ms_p95": round(percentile(accepted, 95) * 1000, 1) if accepted else None,
+        "latency_ms_p99": round(percentile(accepted, 99) * 1000, 1) if accepted else None,
+    }
+    if not args.no_wait:
+        deadline = time.perf_counter() + args.wait_timeout
+        target = before + len(accepted)
+        while time.perf_counter() < deadline and stored_events(project_id) < target:
+            time.sleep(0.1)
+        digested = stored_events(project_id) - before
+        end_to_end = time.perf_counter() - start
+        report.update(
+            {
+                "digested": digested,
+                "end_to_end_seconds": round(end_to_end, 2),
+                "end_to_end_per_second": round(digested / end_to_end, 1),
+            }
+        )
+    sampler.stop.set()
+    sampler.join()
+    report["server_peak_rss_mib"] = round(sampler.peak_kib / 1024, 1)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
