@@ -45,6 +45,21 @@ DEBUG = env_bool("DEBUG", False)
 BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 _base_host = urlsplit(BASE_URL).hostname or "127.0.0.1"
 
+# Behind TLS (BASE_URL https://...): secure cookies, HSTS and the redirect are on unless switched off.
+_https = BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _https)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _https)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _https)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _https else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# a reverse proxy that terminates TLS says so in this header (e.g. "X-Forwarded-Proto")
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + os.environ["SECURE_PROXY_SSL_HEADER"].upper().replace("-", "_"), "https")
+# health checks come over plain HTTP from the load balancer
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+CSRF_TRUSTED_ORIGINS = [f"{urlsplit(BASE_URL).scheme}://{urlsplit(BASE_URL).netloc}"]
+
 if os.environ.get("ALLOWED_HOSTS"):
     ALLOWED_HOSTS = [h.strip() for h in os.environ["ALLOWED_HOSTS"].split(",") if h.strip()]
 else:
@@ -154,9 +169,15 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ROUTES = {
-    "ingest.tasks.digest": {"queue": "digest"},
+    "ingest.tasks.digest": {"queue": "digest"},  # with DIGEST_SHARDS > 1 intake picks digest-<n> explicitly
     "alerts.tasks.*": {"queue": "alerts"},
+    # periodic housekeeping; the alerts worker consumes this queue too (see README)
+    "ingest.tasks.sweep": {"queue": "maintenance"},
 }
+CELERY_BEAT_SCHEDULE = {
+    "sweep-ingest-store": {"task": "ingest.tasks.sweep", "schedule": 60.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -171,6 +192,10 @@ MAX_ENVELOPE_COMPRESSED_SIZE = env_int("MAX_ENVELOPE_COMPRESSED_SIZE", 20 * 1024
 MAX_ENVELOPE_SIZE = env_int("MAX_ENVELOPE_SIZE", 100 * 1024 * 1024)  # decompressed
 MAX_STORE_COMPRESSED_SIZE = env_int("MAX_STORE_COMPRESSED_SIZE", 1024 * 1024)  # a /store/ body on the wire
 MAX_HEADER_LINE_SIZE = 64 * 1024  # one envelope or item header line
+
+# The sweep re-enqueues raw events older than this that were never digested (a lost broker message, a killed
+# worker); younger ones are most likely still queued.
+INGEST_SWEEP_GRACE_SECONDS = env_int("INGEST_SWEEP_GRACE_SECONDS", 300)
 
 # Digest takes up to this many of a project's pending raw events into one transaction (see ingest.digest).
 DIGEST_BATCH_SIZE = env_int("DIGEST_BATCH_SIZE", 100)

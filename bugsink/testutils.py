@@ -44,6 +44,7 @@ def auth_header(project) -> dict:
 
 
 def exception_event(exc_type="ValueError", value="bad value", frames=None, **extra) -> dict:
+    """A minimal Python-style error event; `extra` adds or overrides top-level fields (release, tags, ...)."""
     frames = frames or [
         {"filename": "app/views.py", "module": "app.views", "function": "handle", "lineno": 10, "in_app": True}
     ]

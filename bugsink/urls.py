@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from bugsink import health
 from ingest import views as ingest_views
 
 urlpatterns = [
     # A DSN may carry a path prefix (http://key@host/prefix/42): accept the API under any prefix.
     re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/envelope/?$", ingest_views.envelope, name="ingest-envelope"),
     re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/store/?$", ingest_views.store, name="ingest-store"),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("projects/", include("projects.urls")),

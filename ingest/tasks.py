@@ -7,3 +7,11 @@ from ingest.digest import digest as digest_raw_event
 def digest(key: str) -> int:
     """Digest the raw event `key` (and, in one batch, its project's other pending raw events)."""
     return digest_raw_event(key)
+
+
+@shared_task(name="ingest.tasks.sweep")
+def sweep(grace_seconds: float | None = None) -> int:
+    """Re-enqueue raw events that were accepted but not digested (see ingest.sweep)."""
+    from ingest.sweep import sweep as sweep_store
+
+    return sweep_store(grace_seconds)
