@@ -9,7 +9,7 @@ THREADS ?= 8
 BASE_URL ?= http://127.0.0.1:$(PORT)
 export BASE_URL
 
-.PHONY: run test lint venv install install-dev migrate serve-eager clean
+.PHONY: run serve test test-postgres test-mariadb lint install install-dev migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ run: migrate
 	$(BIN)/python manage.py bootstrap
 	$(BIN)/gunicorn bugsink.wsgi --bind 127.0.0.1:$(PORT) --workers 1 --threads $(THREADS) \
 		--access-logfile - --graceful-timeout 10
+
+# Single-server mode: gunicorn + digest worker + alerts worker + scheduler on Redis (see Procfile).
+serve: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
+serve: migrate
+	$(BIN)/python manage.py bootstrap
+	$(BIN)/honcho -f Procfile start -p $(PORT)
 
 lint: install-dev
 	$(BIN)/ruff check .
