@@ -9,7 +9,7 @@ THREADS ?= 8
 BASE_URL ?= http://127.0.0.1:$(PORT)
 export BASE_URL
 
-.PHONY: run serve test test-postgres test-mariadb lint install install-dev migrate clean
+.PHONY: run serve test test-postgres test-mariadb lint install install-dev install-mysql migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,13 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
+$(VENV)/.installed-mysql: requirements-mysql.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-mysql.txt
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-mysql: $(VENV)/.installed-mysql
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -47,6 +52,16 @@ lint: install-dev
 test: install-dev lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same suite on the other databases (the services on their standard loopback ports unless overridden).
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/bugsink
+MARIADB_URL ?= mysql://root@127.0.0.1:3306/bugsink
+
+test-postgres: install-dev
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-mariadb: install-dev install-mysql
+	DATABASE_URL=$(MARIADB_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
