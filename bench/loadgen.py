@@ -150,6 +150,35 @@ class RssSampler(threading.Thread):
             self.stop.wait(0.2)
 
 
+class BacklogSampler(threading.Thread):
+    """How many accepted raw events wait in the ingest store for digest, every `interval` seconds."""
+
+    def __init__(self, directory: str, interval: float = 5.0):
+        super().__init__(daemon=True)
+        self.directory = Path(directory)
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []
+        self.stop = threading.Event()
+
+    def count(self) -> int:
+        try:
+            return sum(
+                1
+                for project in self.directory.iterdir()
+                if project.is_dir() and project.name.isdigit()
+                for entry in os.scandir(project)
+                if entry.name.endswith(".event")
+            )
+        except OSError:
+            return 0
+
+    def run(self):
+        start = time.perf_counter()
+        while not self.stop.is_set():
+            self.samples.append((round(time.perf_counter() - start, 1), self.count()))
+            self.stop.wait(self.interval)
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -174,6 +203,7 @@ def main():
     parser.add_argument("--no-wait", action="store_true", help="do not wait for digest (no database access)")
     parser.add_argument("--wait-timeout", type=float, default=600)
     parser.add_argument("--rate", type=float, default=0, help="target events/s (0: as fast as possible)")
+    parser.add_argument("--backlog-dir", help="the server's INGEST_STORE_DIR: sample the digest backlog")
     args = parser.parse_args()
 
     parts = urlsplit(args.dsn)
@@ -196,6 +226,9 @@ def main():
     results, lock = [], threading.Lock()
     sampler = RssSampler(args.server_pattern)
     sampler.start()
+    backlog = BacklogSampler(args.backlog_dir) if args.backlog_dir else None
+    if backlog:
+        backlog.start()
 
     start = time.perf_counter()
     senders = [Sender(args, url, parts.username, jobs, results, lock, start) for _ in range(args.concurrency)]
@@ -238,6 +271,14 @@ def main():
         )
     sampler.stop.set()
     sampler.join()
+    if backlog:
+        backlog.stop.set()
+        backlog.join()
+        counts = [n for t, n in backlog.samples if t <= sent_seconds]
+        half = counts[len(counts) // 2 :] or [0]
+        report["backlog_max"] = max(counts or [0])
+        report["backlog_second_half_first_last"] = [half[0], half[-1]]
+        report["backlog_samples"] = backlog.samples
     report["server_peak_rss_mib"] = round(sampler.peak_kib / 1024, 1)
     print(json.dumps(report, indent=2))
 

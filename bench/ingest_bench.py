@@ -1,0 +1,169 @@
+"""Run the ingest load generator against a freshly set-up server, in one of the two modes:
+
+    embedded  what `make run` starts: one gunicorn process with threads, Celery eager (digest inline)
+    single    what `make serve` starts: the Procfile under honcho (gunicorn, digest worker, alerts worker, beat)
+              on Redis
+
+on SQLite (default) or PostgreSQL, and print the load generator's report plus the setup.
+
+    python bench/ingest_bench.py --mode single --db sqlite -- --events 10000 --concurrency 8 --issues 20
+    python bench/ingest_bench.py --mode single --db postgres -- --rate 200 --events 60000
+
+Everything after `--` goes to bench/loadgen.py. Loopback only; every process it starts is stopped at the end.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/bench_bugsink"
+REDIS_URL = "redis://127.0.0.1:6379/8"
+
+
+def reset_postgres():
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS bench_bugsink WITH (FORCE)")
+        conn.execute("CREATE DATABASE bench_bugsink")
+
+
+def wait_ready(url: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health/ready", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("server did not become ready")
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        pass
+    mem_kib = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "python": platform.python_version(),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=["embedded", "single"], default="single")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--port", type=int, default=8700)
+    parser.add_argument("loadgen_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    loadgen_args = [a for a in args.loadgen_args if a != "--"]
+
+    data_dir = Path(f"/tmp/bugsink-bench-{args.mode}-{args.db}")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bugsink.settings",
+        "BUGSINK_DATA_DIR": str(data_dir),
+        "BASE_URL": f"http://127.0.0.1:{args.port}",
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "LOG_LEVEL": "WARNING",
+        # no per-project quota in a benchmark: it measures the server, not the limiter
+        "QUOTA_EVENTS_PER_MINUTE": "0",
+        "QUOTA_EVENTS_PER_HOUR": "0",
+    }
+    env.pop("CELERY_BROKER_URL", None)
+    if args.db == "postgres":
+        reset_postgres()
+        env["DATABASE_URL"] = POSTGRES_URL
+    else:
+        env.pop("DATABASE_URL", None)
+    if args.mode == "single":
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        env["CELERY_BROKER_URL"] = REDIS_URL
+
+    subprocess.run([BIN / "python", "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    dsn = subprocess.run(
+        [BIN / "python", "manage.py", "createproject", "bench"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 (closed below)
+    if args.mode == "embedded":
+        command = [
+            BIN / "gunicorn",
+            "bugsink.wsgi",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            "1",
+            "--threads",
+            "8",
+        ]
+        pattern = "gunicorn"
+    else:
+        command = [BIN / "honcho", "-f", "Procfile", "start", "-p", str(args.port)]
+        pattern = r"gunicorn|celery"
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_ready(f"http://127.0.0.1:{args.port}")
+        result = subprocess.run(
+            [
+                BIN / "python",
+                str(ROOT / "bench" / "loadgen.py"),
+                "--dsn",
+                dsn,
+                "--server-pattern",
+                pattern,
+                "--backlog-dir",
+                str(data_dir / "ingest"),
+                *loadgen_args,
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+        if result.returncode != 0:
+            raise SystemExit(result.stderr)
+        report = json.loads(result.stdout)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+    print(json.dumps({"mode": args.mode, "db": args.db, "machine": machine(), **report}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
