@@ -1,0 +1,62 @@
+"""DIGEST_SHARDS=N: each project's digests go to queue digest-<project id % N>, one worker per queue."""
+
+import time
+import urllib.request
+
+import pytest
+import redis
+
+from bugsink.testutils import (
+    exception_event,
+    make_envelope,
+    redis_up,
+    require_service,
+    start_celery_worker,
+    start_gunicorn,
+)
+from events.models import Event
+from projects.models import Project
+
+BROKER_URL = "redis://127.0.0.1:6379/6"
+
+
+def send(url, project, n):
+    for i in range(n):
+        request = urllib.request.Request(
+            f"{url}/api/{project.pk}/envelope/?sentry_key={project.sentry_key}",
+            data=make_envelope(exception_event(value=f"event {i}")),
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+
+
+def stored(project) -> int:
+    return Event.objects.filter(project=project).count()
+
+
+def wait_for(predicate, timeout=60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not predicate():
+        time.sleep(0.2)
+    return predicate()
+
+
+@pytest.mark.slow
+def test_each_project_goes_to_its_own_shard(transactional_db, tmp_path):
+    require_service(redis_up(), "Redis on 127.0.0.1:6379")
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    even, odd = Project.objects.create(name="A"), Project.objects.create(name="B")
+    if even.pk % 2:
+        even, odd = odd, even
+    env = {"CELERY_BROKER_URL": BROKER_URL, "DIGEST_SHARDS": "2", "INGEST_STORE_DIR": str(tmp_path / "ingest")}
+    (tmp_path / "web").mkdir()
+    with start_gunicorn(tmp_path / "web", extra_env=env) as url:
+        send(url, even, 3)
+        send(url, odd, 4)
+        with start_celery_worker(tmp_path, "digest-1", env) as shard_1:
+            assert wait_for(lambda: stored(odd) == 4), shard_1.output()
+            time.sleep(1)
+            assert stored(even) == 0, "the even project's digests wait on queue digest-0"
+        with start_celery_worker(tmp_path, "digest-0", env) as shard_0:
+            assert wait_for(lambda: stored(even) == 3), shard_0.output()
+    assert stored(odd) == 4
