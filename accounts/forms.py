@@ -1,13 +1,38 @@
 import zoneinfo
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
 
 from accounts.models import UserPreferences
 
 
 class PreferencesForm(forms.ModelForm):
-    timezone = forms.ChoiceField(choices=[(z, z) for z in sorted(zoneinfo.available_timezones())])
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        choices=[(z, z.replace("_", " ")) for z in sorted(zoneinfo.available_timezones())],
+        help_text="Dates and times are shown in this zone.",
+    )
 
     class Meta:
         model = UserPreferences
         fields = ["timezone", "theme"]
+        widgets = {"theme": forms.RadioSelect}
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = get_user_model()
+        fields = ["first_name", "last_name", "email"]
+        help_texts = {"email": "Alerts and password-reset links go here."}
+
+
+class SetupForm(UserCreationForm):
+    """The first account on a fresh installation: a superuser."""
+
+    email = forms.EmailField(
+        required=False, help_text="Optional; needed for email alerts and to reset a forgotten password."
+    )
+
+    class Meta(UserCreationForm.Meta):
+        fields = ["username", "email"]

@@ -1,17 +1,129 @@
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.messages.views import SuccessMessageMixin
+from django.db import transaction
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_POST
 
-from accounts.forms import PreferencesForm
+from accounts.forms import PreferencesForm, ProfileForm, SetupForm
 from accounts.models import UserPreferences
+from projects.models import ProjectMembership, TeamMembership
+
+
+def no_users_yet() -> bool:
+    return not get_user_model().objects.exists()
+
+
+class LoginView(auth_views.LoginView):
+    """The login page; on a fresh installation (no user at all) it sends you to create the first admin instead."""
+
+    template_name = "accounts/login.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if no_users_yet():
+            return redirect("accounts:setup")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "email_configured": bool(settings.EMAIL_HOST)}
+
+
+def setup(request):
+    """Create the first user, a superuser. Exists only as long as there are no users at all."""
+    if not no_users_yet():
+        raise Http404("Set up already")
+    form = SetupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            if not no_users_yet():  # someone else was quicker
+                raise Http404("Set up already")
+            user = form.save(commit=False)
+            user.is_staff = user.is_superuser = True
+            user.save()
+        login(request, user)
+        messages.success(request, f"Welcome, {user.get_username()}: you are this server's administrator.")
+        return redirect("projects:create")
+    return render(request, "accounts/setup.html", {"form": form})
 
 
 @login_required
 def preferences(request):
     prefs, _ = UserPreferences.objects.get_or_create(user=request.user)
-    form = PreferencesForm(request.POST or None, instance=prefs)
-    if request.method == "POST" and form.is_valid():
-        form.save()
+    form = PreferencesForm(request.POST or None, instance=prefs, prefix="display")
+    profile_form = ProfileForm(request.POST or None, instance=request.user, prefix="profile")
+    if request.method == "POST" and form.is_valid() and profile_form.is_valid():
+        with transaction.atomic():
+            form.save()
+            profile_form.save()
         messages.success(request, "Preferences saved.")
         return redirect("accounts:preferences")
-    return render(request, "accounts/preferences.html", {"form": form})
+    return render(
+        request,
+        "accounts/preferences.html",
+        {
+            "form": form,
+            "profile_form": profile_form,
+            "project_memberships": ProjectMembership.objects.filter(user=request.user)
+            .select_related("project")
+            .order_by("project__name"),
+            "team_memberships": TeamMembership.objects.filter(user=request.user)
+            .select_related("team")
+            .order_by("team__name"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def notifications(request):
+    """Which projects and teams the user wants email alerts from: the checked boxes, and only those."""
+    projects = {int(v) for v in request.POST.getlist("project") if v.isdigit()}
+    teams = {int(v) for v in request.POST.getlist("team") if v.isdigit()}
+    with transaction.atomic():
+        own_projects = ProjectMembership.objects.filter(user=request.user)
+        own_projects.exclude(pk__in=projects).update(send_email_alerts=False)
+        own_projects.filter(pk__in=projects).update(send_email_alerts=True)
+        own_teams = TeamMembership.objects.filter(user=request.user)
+        own_teams.exclude(pk__in=teams).update(send_email_alerts=False)
+        own_teams.filter(pk__in=teams).update(send_email_alerts=True)
+    messages.success(request, "Email alert choices saved.")
+    return redirect("accounts:preferences")
+
+
+class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:preferences")
+    success_message = "Your password was changed."
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    @property
+    def extra_email_context(self):
+        # links in mail point at BASE_URL, where people reach the server, whatever Host this request came in on
+        return {"base_url": settings.BASE_URL.rstrip("/")}
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "email_configured": bool(settings.EMAIL_HOST)}
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"

@@ -7,6 +7,7 @@ exactly the code path a real one takes.
 import logging
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.core.mail import get_connection
 
 from alerts import outbound
@@ -32,17 +33,32 @@ class Outcome:
 
 
 def email_recipients(project: Project) -> list[str]:
-    """Addresses of active project members who want email alerts; each address once."""
-    from projects.models import ProjectMembership
+    """Addresses of active people who want this project's alerts by email, each address once: direct members who
+    want them, and members of the project's team who want the team's alerts. A direct membership's own switch wins
+    over the team's (someone who turned a project's alerts off does not get them through its team)."""
+    from projects.models import ProjectMembership, TeamMembership
+
+    direct = dict(
+        ProjectMembership.objects.filter(project=project, user__is_active=True).values_list(
+            "user_id", "send_email_alerts"
+        )
+    )
+    wanted = {user_id for user_id, wants in direct.items() if wants}
+    if project.team_id is not None:
+        team_members = TeamMembership.objects.filter(
+            team_id=project.team_id, send_email_alerts=True, user__is_active=True
+        ).values_list("user_id", flat=True)
+        wanted.update(user_id for user_id in team_members if user_id not in direct)
 
     seen, recipients = set(), []
-    memberships = (
-        ProjectMembership.objects.filter(project=project, send_email_alerts=True, user__is_active=True)
-        .exclude(user__email="")
-        .order_by("user__email")
-        .values_list("user__email", flat=True)
+    emails = (
+        get_user_model()
+        .objects.filter(pk__in=wanted)
+        .exclude(email="")
+        .order_by("email")
+        .values_list("email", flat=True)
     )
-    for email in memberships:
+    for email in emails:
         email = email.strip()
         if email and email.lower() not in seen:
             seen.add(email.lower())

@@ -1,0 +1,250 @@
+"""Who is in which team and project, and with what role: every change to memberships and invitations goes through
+the verbs here, so the rules (a team or project keeps an admin, invitations are single-use, ...) live in one place.
+
+Views call these and turn a `PeopleError` into a message for the user.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from projects.models import (
+    INVITATION_VALIDITY,
+    Invitation,
+    Project,
+    ProjectMembership,
+    Team,
+    TeamMembership,
+    hash_token,
+)
+
+ADMIN = "admin"
+
+
+class PeopleError(Exception):
+    """A change that the rules refuse; the message is meant for the person who asked for it."""
+
+
+class InvitationInvalid(PeopleError):
+    """The invitation link is unknown, expired or used already."""
+
+
+def absolute_url(path: str) -> str:
+    """A link for outside the browser (emails, copy-paste): BASE_URL is where people reach this server."""
+    return settings.BASE_URL.rstrip("/") + path
+
+
+def email_is_configured() -> bool:
+    return bool(settings.EMAIL_HOST)
+
+
+def find_user(identifier: str):
+    """The active user with this username, or else with this email address (which must then be unambiguous)."""
+    User = get_user_model()
+    identifier = (identifier or "").strip()
+    if not identifier:
+        raise PeopleError("Give a username or an email address.")
+    users = User.objects.filter(is_active=True)
+    user = users.filter(username=identifier).first() or users.filter(username__iexact=identifier).first()
+    if user is not None:
+        return user
+    by_email = list(users.filter(email__iexact=identifier)[:2])
+    if len(by_email) == 1:
+        return by_email[0]
+    if len(by_email) > 1:
+        raise PeopleError(f"More than one user has the address {identifier}; use the username instead.")
+    raise PeopleError(f"No user {identifier!r}. To add someone without an account, invite them by email.")
+
+
+# --- teams --------------------------------------------------------------------------------------------------------
+
+
+def teams_of(user) -> QuerySet:
+    """The teams a user sees: their own; superusers see all."""
+    if user.is_superuser:
+        return Team.objects.all()
+    return Team.objects.filter(memberships__user=user)
+
+
+def is_team_admin(user, team: Team) -> bool:
+    return user.is_superuser or team.memberships.filter(user=user, role=ADMIN).exists()
+
+
+def create_team(user, name: str) -> Team:
+    """A new team with its creator as its admin."""
+    with transaction.atomic():
+        team = Team.objects.create(name=name)
+        TeamMembership.objects.create(team=team, user=user, role=ADMIN)
+    return team
+
+
+def _keeps_an_admin(memberships: QuerySet, leaving: TeamMembership | ProjectMembership, what: str) -> None:
+    if leaving.role == ADMIN and not memberships.filter(role=ADMIN).exclude(pk=leaving.pk).exists():
+        raise PeopleError(f"{leaving.user} is the last admin of this {what}; make someone else admin first.")
+
+
+def add_team_member(team: Team, identifier: str, role: str) -> TeamMembership:
+    user = find_user(identifier)
+    if team.memberships.filter(user=user).exists():
+        raise PeopleError(f"{user} is in this team already.")
+    try:
+        with transaction.atomic():
+            return TeamMembership.objects.create(team=team, user=user, role=role)
+    except IntegrityError:  # added at the same moment by someone else
+        raise PeopleError(f"{user} is in this team already.") from None
+
+
+def change_team_role(membership: TeamMembership, role: str) -> None:
+    with transaction.atomic():
+        if role != ADMIN:
+            _keeps_an_admin(
+                TeamMembership.objects.select_for_update().filter(team=membership.team_id), membership, "team"
+            )
+        membership.role = role
+        membership.save(update_fields=["role"])
+
+
+def remove_team_member(membership: TeamMembership) -> None:
+    with transaction.atomic():
+        _keeps_an_admin(TeamMembership.objects.select_for_update().filter(team=membership.team_id), membership, "team")
+        membership.delete()
+
+
+# --- projects -----------------------------------------------------------------------------------------------------
+
+
+def create_project(user, name: str, slug: str = "", team: Team | None = None) -> Project:
+    """A new project with its creator as its admin."""
+    with transaction.atomic():
+        project = Project.objects.create(name=name, slug=slug, team=team)
+        ProjectMembership.objects.create(project=project, user=user, role=ADMIN)
+    return project
+
+
+def add_project_member(project: Project, identifier: str, role: str) -> ProjectMembership:
+    user = find_user(identifier)
+    if project.memberships.filter(user=user).exists():
+        raise PeopleError(f"{user} is a member of this project already.")
+    try:
+        with transaction.atomic():
+            return ProjectMembership.objects.create(project=project, user=user, role=role)
+    except IntegrityError:
+        raise PeopleError(f"{user} is a member of this project already.") from None
+
+
+def change_project_role(membership: ProjectMembership, role: str) -> None:
+    with transaction.atomic():
+        if role != ADMIN:
+            memberships = ProjectMembership.objects.select_for_update().filter(project=membership.project_id)
+            _keeps_an_admin(memberships, membership, "project")
+        membership.role = role
+        membership.save(update_fields=["role"])
+
+
+def remove_project_member(membership: ProjectMembership) -> None:
+    with transaction.atomic():
+        memberships = ProjectMembership.objects.select_for_update().filter(project=membership.project_id)
+        _keeps_an_admin(memberships, membership, "project")
+        membership.delete()
+
+
+# --- invitations --------------------------------------------------------------------------------------------------
+
+
+def invitation_url(token: str) -> str:
+    return absolute_url(reverse("projects:accept_invitation", args=[token]))
+
+
+def invite_to_project(project: Project, email: str, role: str, invited_by) -> tuple[Invitation, str]:
+    """A new invitation (replacing any pending one for the same address) and the link that accepts it.
+
+    Only a hash of the link's token is kept, so the link exists only in the return value (and the email)."""
+    email = email.strip()
+    if project.memberships.filter(user__email__iexact=email).exists():
+        raise PeopleError(f"Someone with the address {email} is a member of this project already.")
+    token = Invitation.new_token()
+    with transaction.atomic():
+        project.invitations.filter(email__iexact=email, accepted_at__isnull=True).delete()
+        invitation = Invitation.objects.create(
+            project=project,
+            email=email,
+            role=role,
+            token_hash=hash_token(token),
+            invited_by=invited_by,
+            expires_at=timezone.now() + INVITATION_VALIDITY,
+        )
+    return invitation, invitation_url(token)
+
+
+def send_invitation_email(invitation: Invitation, link: str) -> None:
+    """Raises whatever the mail backend raises; the caller shows the link instead."""
+    context = {
+        "invitation": invitation,
+        "project": invitation.project,
+        "link": link,
+        "inviter": invitation.invited_by,
+        "valid_days": INVITATION_VALIDITY.days,
+    }
+    subject = f"You are invited to {invitation.project.name} on Bugsink"
+    body = render_to_string("projects/email/invitation.txt", context)
+    send_mail(subject, body, None, [invitation.email], fail_silently=False)
+
+
+def find_invitation(token: str) -> Invitation:
+    """The invitation of a link, valid or not; Invitation.DoesNotExist for a link that never was one."""
+    return Invitation.objects.select_related("project", "invited_by").get(token_hash=hash_token(token or ""))
+
+
+def check_usable(invitation: Invitation) -> None:
+    if invitation.accepted_at is not None:
+        raise InvitationInvalid("This invitation has been used already.")
+    if invitation.is_expired:
+        raise InvitationInvalid("This invitation has expired. Ask a project admin for a new one.")
+
+
+def accept_invitation(invitation: Invitation, user) -> ProjectMembership:
+    """Make `user` a member of the invitation's project with its role, using the invitation up.
+
+    Single use even when two requests race: the invitation is claimed with one conditional UPDATE. An existing
+    membership keeps its role unless the invitation's is higher."""
+    check_usable(invitation)
+    with transaction.atomic():
+        now = timezone.now()
+        claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, expires_at__gt=now).update(
+            accepted_at=now, accepted_by=user
+        )
+        if not claimed:
+            raise InvitationInvalid("This invitation has been used already.")
+        membership, created = ProjectMembership.objects.get_or_create(
+            project=invitation.project, user=user, defaults={"role": invitation.role}
+        )
+        if not created and invitation.role == ADMIN and membership.role != ADMIN:
+            membership.role = ADMIN
+            membership.save(update_fields=["role"])
+    return membership
+
+
+def revoke_invitation(invitation: Invitation) -> None:
+    invitation.delete()
+
+
+def pending_invitations(project: Project) -> QuerySet:
+    """Invitations not used yet, expired ones included (so that an admin sees them and can clean up)."""
+    return project.invitations.filter(accepted_at__isnull=True).select_related("invited_by")
+
+
+def team_members_without_direct_membership(project: Project) -> QuerySet:
+    """Members of the project's team who are not (also) direct members: they see the project through the team."""
+    if project.team_id is None:
+        return TeamMembership.objects.none()
+    return (
+        TeamMembership.objects.filter(team=project.team_id)
+        .exclude(Q(user__project_memberships__project=project))
+        .select_related("user")
+        .order_by("user__username")
+    )
