@@ -25,15 +25,16 @@ def sparkline(values, width: int = 96, height: int = 20, label: str = ""):
         return ""
     peak = max(values) or 1
     bar = width / len(values)
+    # numbers are formatted here: format_html escapes its arguments into strings, which "{:.2f}" cannot format
     bars = format_html_join(
         "",
-        '<rect x="{:.2f}" y="{:.2f}" width="{:.2f}" height="{:.2f}"><title>{}</title></rect>',
+        '<rect x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
         (
             (
-                i * bar,
-                height - max(1.0, v / peak * height) if v else height - 1,
-                max(bar - 1, 1),
-                max(1.0, v / peak * height) if v else 1,
+                f"{i * bar:.2f}",
+                f"{height - max(1.0, v / peak * height) if v else height - 1:.2f}",
+                f"{max(bar - 1, 1):.2f}",
+                f"{max(1.0, v / peak * height) if v else 1:.2f}",
                 v,
             )
             for i, v in enumerate(values)
