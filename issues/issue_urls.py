@@ -1,3 +1,9 @@
+"""One issue's pages, mounted at /issues/<uuid:issue_id>/ (namespace `issue`).
+
+The stack trace, details and breadcrumbs tabs show the issue's latest event at the issue's own URLs, and any
+event at /issues/<id>/events/<event_pk>/[details/|breadcrumbs/] (the event's permalink is the first of these).
+"""
+
 from django.urls import path
 
 from issues.views import detail
@@ -5,5 +11,20 @@ from issues.views import detail
 app_name = "issue"
 
 urlpatterns = [
-    path("", detail.issue_page, name="stacktrace"),
+    path("", detail.stacktrace, name="stacktrace"),
+    path("details/", detail.details, name="details"),
+    path("breadcrumbs/", detail.breadcrumbs, name="breadcrumbs"),
+    path("events/", detail.events, name="events"),
+    path("tags/", detail.tags, name="tags"),
+    path("history/", detail.history, name="history"),
+    path("events/<int:event_pk>/", detail.stacktrace, name="event"),
+    path("events/<int:event_pk>/details/", detail.details, name="event_details"),
+    path("events/<int:event_pk>/breadcrumbs/", detail.breadcrumbs, name="event_breadcrumbs"),
+    path("events/<int:event_pk>/json/", detail.event_json, name="event_json"),
+    path("events/<int:event_pk>/download/", detail.event_download, name="event_download"),
+    path("events/id/<str:event_id>/", detail.event_by_id, name="event_by_id"),
+    path("action/", detail.action, name="action"),
+    path("comments/", detail.comment_add, name="comment_add"),
+    path("comments/<int:comment_pk>/edit/", detail.comment_edit, name="comment_edit"),
+    path("comments/<int:comment_pk>/delete/", detail.comment_delete, name="comment_delete"),
 ]

@@ -1,11 +1,544 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""The issue page: a header with the issue's state and the actions that make sense in it, and six tabs.
 
+Stack trace, details and breadcrumbs show one event (the latest by default, any event under
+/issues/<id>/events/<pk>/...); events, tags and history are about the issue as a whole.
+
+Every page runs a bounded number of queries, whatever the number of events: events are found by
+`digest_order` (indexed per issue), never by OFFSET or COUNT(*).
+"""
+
+import json
+import uuid
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import Count, F, Sum, Window
+from django.db.models.functions import RowNumber
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from bugsink.period_counter import MAX_PERIODS, PERIODS
+from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
+from events import rendering
+from events.models import Event
+from issues.models import Issue, TurningPoint
+from issues.state import STATE_FIELDS, IllegalStateTransition, IssueStateManager
 from projects.access import get_issue_or_404
+from releases.ordering import latest_version
+from tags.models import IssueTag
+from tags.search import filter_events, parse_query
+
+TABS = [
+    ("stacktrace", "Stack trace"),
+    ("details", "Details"),
+    ("breadcrumbs", "Breadcrumbs"),
+    ("events", "Events"),
+    ("tags", "Tags"),
+    ("history", "History"),
+]
+EVENT_TABS = ("stacktrace", "details", "breadcrumbs")
+EVENT_TAB_URLS = {
+    "stacktrace": "issue:event",
+    "details": "issue:event_details",
+    "breadcrumbs": "issue:event_breadcrumbs",
+}
+
+MUTE_FOR = {
+    "1h": ("1 hour", timedelta(hours=1)),
+    "8h": ("8 hours", timedelta(hours=8)),
+    "24h": ("24 hours", timedelta(hours=24)),
+    "7d": ("7 days", timedelta(days=7)),
+}
+EVENTS_PAGE_SIZE = 50
+TAG_VALUES_PER_KEY = 10
+HISTORY_LIMIT = 200
+
+
+# --- what the header shows --------------------------------------------------------------------------------------
+
+
+def describe_conditions(conditions) -> list[str]:
+    result = []
+    for data in conditions or []:
+        try:
+            result.append(VolumeBasedCondition.from_dict(data).describe())
+        except InvalidCondition:
+            continue
+    return result
+
+
+def state_view(issue: Issue) -> dict:
+    """The state badge: {state, label, detail, until, conditions}."""
+    if issue.is_resolved:
+        if issue.is_resolved_by_next_release:
+            detail = "in the next release"
+        elif issue.fixed_at:
+            detail = "in " + ", ".join(map(str, issue.fixed_at))
+        else:
+            detail = ""
+        return {"state": "resolved", "label": "Resolved", "detail": detail}
+    if issue.is_muted:
+        return {
+            "state": "muted",
+            "label": "Muted",
+            "until": issue.unmute_after,
+            "conditions": describe_conditions(issue.unmute_on_volume_based_conditions),
+            "detail": "" if issue.unmute_after or issue.unmute_on_volume_based_conditions else "until unmuted",
+        }
+    return {"state": "open", "label": "Open", "detail": ""}
+
+
+def available_actions(issue: Issue, latest: str | None) -> set[str]:
+    """The actions that make sense in the issue's state (IssueStateManager decides in the end)."""
+    if issue.is_resolved:
+        return {"reopen", "resolve"} if issue.is_resolved_by_next_release else {"reopen"}
+    actions = {"resolve", "resolve_by_next"}
+    if latest is not None:
+        actions.add("resolve_by_latest")
+    actions.add("unmute" if issue.is_muted else "mute")
+    return actions
+
+
+def _tab_url(issue: Issue, tab: str, event_pk: int | None) -> str:
+    if event_pk is not None and tab in EVENT_TABS:
+        return reverse(EVENT_TAB_URLS[tab], args=[issue.pk, event_pk])
+    return reverse(f"issue:{tab}", args=[issue.pk])
+
+
+def _render(request, issue: Issue, tab: str, event: Event | None = None, event_in_url: bool = False, **context):
+    latest = latest_version(issue.project)
+    event_pk = event.pk if event is not None and event_in_url else None
+    tabs = [
+        {"key": key, "label": label, "url": _tab_url(issue, key, event_pk), "current": key == tab}
+        for key, label in TABS
+    ]
+    return render(
+        request,
+        f"issues/issue_{tab}.html",
+        {
+            "issue": issue,
+            "headline": issue.calculated_value.strip().split("\n", 1)[0] if issue.calculated_value else "",
+            "tab": tab,
+            "tabs": tabs,
+            "event": event,
+            "state": state_view(issue),
+            "actions": available_actions(issue, latest),
+            "latest_release": latest,
+            "first_release": issue.events_at[0] if issue.events_at else "",
+            "last_release": issue.events_at[-1] if issue.events_at else "",
+            "mute_for": [(key, label) for key, (label, _) in MUTE_FOR.items()],
+            "periods": [(p, MAX_PERIODS[p]) for p in PERIODS],
+            "here": request.get_full_path(),
+            "nav": "issues",
+            **context,
+        },
+    )
+
+
+# --- event tabs -------------------------------------------------------------------------------------------------
+
+
+def _event_data(event: Event) -> dict:
+    try:
+        data = json.loads(event.data_json)
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _load_event(issue: Issue, event_pk: int | None) -> tuple[Event | None, bool]:
+    """(the event, whether it is the issue's latest)."""
+    events = Event.objects.filter(issue=issue)
+    if event_pk is None:
+        return events.order_by("-digest_order").first(), True
+    try:
+        return events.get(pk=event_pk), False
+    except Event.DoesNotExist:
+        raise Http404("No such event") from None
+
+
+def event_navigation(issue: Issue, event: Event, tab: str, is_latest: bool, suffix: str = "") -> dict:
+    """First / previous / next / last links (by digest_order; at most four indexed single-row queries)."""
+    events = Event.objects.filter(issue=issue)
+    older = events.filter(digest_order__lt=event.digest_order)
+    prev_pk = older.order_by("-digest_order").values_list("pk", flat=True).first()
+    first_pk = older.order_by("digest_order").values_list("pk", flat=True).first() if prev_pk else None
+    next_pk = last_pk = None
+    if not is_latest:
+        newer = events.filter(digest_order__gt=event.digest_order)
+        next_pk = newer.order_by("digest_order").values_list("pk", flat=True).first()
+        last_pk = newer.order_by("-digest_order").values_list("pk", flat=True).first() if next_pk else None
+
+    def url(pk):
+        return reverse(EVENT_TAB_URLS[tab], args=[issue.pk, pk]) + suffix if pk else None
+
+    return {
+        "position": event.digest_order,
+        "total": max(issue.event_count, event.digest_order),
+        "first": url(first_pk),
+        "prev": url(prev_pk),
+        "next": url(next_pk),
+        "last": url(last_pk),
+        "permalink": reverse("issue:event", args=[issue.pk, event.pk]),
+        "json": reverse("issue:event_json", args=[issue.pk, event.pk]),
+        "download": reverse("issue:event_download", args=[issue.pk, event.pk]),
+    }
+
+
+def _event_tab(request, issue_id, event_pk, tab: str):
+    issue = get_issue_or_404(request.user, issue_id)
+    event, is_latest = _load_event(issue, event_pk)
+    context = {}
+    if event is not None:
+        data = _event_data(event)
+        suffix = ""
+        if tab == "stacktrace":
+            in_app_only = request.GET.get("in_app") == "1"
+            context["trace"] = rendering.stacktrace_view(data, in_app_only=in_app_only)
+            context["in_app_only"] = in_app_only
+            suffix = "?in_app=1" if in_app_only else ""
+        elif tab == "details":
+            context["details"] = rendering.details_view(data)
+        elif tab == "breadcrumbs":
+            context["breadcrumbs"] = rendering.breadcrumbs_view(data, event.timestamp)
+        context["event_nav"] = event_navigation(issue, event, tab, is_latest, suffix)
+    return _render(request, issue, tab, event, event_in_url=event_pk is not None, **context)
 
 
 @login_required
-def issue_page(request, issue_id):
+@require_GET
+def stacktrace(request, issue_id, event_pk=None):
+    return _event_tab(request, issue_id, event_pk, "stacktrace")
+
+
+@login_required
+@require_GET
+def details(request, issue_id, event_pk=None):
+    return _event_tab(request, issue_id, event_pk, "details")
+
+
+@login_required
+@require_GET
+def breadcrumbs(request, issue_id, event_pk=None):
+    return _event_tab(request, issue_id, event_pk, "breadcrumbs")
+
+
+@login_required
+@require_GET
+def event_by_id(request, issue_id, event_id):
+    """/issues/<id>/events/id/<event_id>/: the SDK's event id (as in alerts and in the SDK's logs)."""
     issue = get_issue_or_404(request.user, issue_id)
-    event = issue.events.order_by("-digest_order").first()
-    return render(request, "issues/issue.html", {"issue": issue, "event": event, "nav": "issues"})
+    try:
+        wanted = uuid.UUID(str(event_id))
+    except ValueError:
+        raise Http404("No such event") from None
+    pk = Event.objects.filter(issue=issue, event_id=wanted).values_list("pk", flat=True).first()
+    if pk is None:
+        raise Http404("No such event")
+    return redirect("issue:event", issue.pk, pk)
+
+
+def _raw_event(request, issue_id, event_pk, download: bool) -> HttpResponse:
+    issue = get_issue_or_404(request.user, issue_id)
+    event = get_object_or_404(Event, issue=issue, pk=event_pk)
+    response = HttpResponse(rendering.pretty_json(_event_data(event)), content_type="application/json")
+    if download:
+        response["Content-Disposition"] = f'attachment; filename="{event.event_id.hex}.json"'
+    return response
+
+
+@login_required
+@require_GET
+def event_json(request, issue_id, event_pk):
+    return _raw_event(request, issue_id, event_pk, download=False)
+
+
+@login_required
+@require_GET
+def event_download(request, issue_id, event_pk):
+    return _raw_event(request, issue_id, event_pk, download=True)
+
+
+# --- issue tabs -------------------------------------------------------------------------------------------------
+
+
+def _positive_int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+@login_required
+@require_GET
+def events(request, issue_id):
+    """This issue's events, newest first, filtered by the search syntax, keyset-paginated on digest_order."""
+    issue = get_issue_or_404(request.user, issue_id)
+    q = request.GET.get("q", "").strip()
+    rows = filter_events(Event.objects.filter(issue=issue).defer("data_json"), parse_query(q))
+    before = _positive_int(request.GET.get("before"))
+    after = _positive_int(request.GET.get("after"))
+    if after is not None:
+        page = list(rows.filter(digest_order__gt=after).order_by("digest_order")[: EVENTS_PAGE_SIZE + 1])
+        has_newer = len(page) > EVENTS_PAGE_SIZE
+        page = page[:EVENTS_PAGE_SIZE][::-1]
+        has_older = True
+    else:
+        if before is not None:
+            rows = rows.filter(digest_order__lt=before)
+        page = list(rows.order_by("-digest_order")[: EVENTS_PAGE_SIZE + 1])
+        has_older = len(page) > EVENTS_PAGE_SIZE
+        page = page[:EVENTS_PAGE_SIZE]
+        has_newer = before is not None
+    base = reverse("issue:events", args=[issue.pk])
+    extra = {"q": q} if q else {}
+
+    def link(**params) -> str:
+        query = urlencode({**extra, **params})
+        return f"{base}?{query}" if query else base
+
+    return _render(
+        request,
+        issue,
+        "events",
+        q=q,
+        rows=page,
+        newer_url=link(after=page[0].digest_order) if page and has_newer else None,
+        older_url=link(before=page[-1].digest_order) if page and has_older else None,
+        newest_url=link() if has_newer else None,
+    )
+
+
+def tag_distribution(issue: Issue) -> list[dict]:
+    """Per tag key, its most frequent values with their share of the issue's events (one query, at most
+    TAG_VALUES_PER_KEY rows per key however many distinct values there are)."""
+    rows = (
+        IssueTag.objects.filter(issue=issue)
+        .annotate(
+            key=F("value__key"),
+            text=F("value__value"),
+            rank=Window(RowNumber(), partition_by=[F("value__key")], order_by=[F("count").desc(), F("value__value")]),
+            key_total=Window(Sum("count"), partition_by=[F("value__key")]),
+            key_values=Window(Count("id"), partition_by=[F("value__key")]),
+        )
+        .filter(rank__lte=TAG_VALUES_PER_KEY)
+        .values("key", "text", "count", "rank", "key_total", "key_values")
+        .order_by("key", "rank")
+    )
+    total = max(issue.event_count, 1)
+    keys: dict[str, dict] = {}
+    for row in rows:
+        entry = keys.setdefault(
+            row["key"],
+            {"key": row["key"], "values": [], "total": row["key_total"], "distinct": row["key_values"], "shown": 0},
+        )
+        percentage = min(100.0, row["count"] * 100.0 / total)
+        entry["values"].append(
+            {
+                "value": row["text"],
+                "count": row["count"],
+                "percentage": f"{percentage:.1f}",
+                "query": rendering.tag_query(row["key"], row["text"]),
+            }
+        )
+        entry["shown"] += row["count"]
+    for entry in keys.values():
+        other = entry["total"] - entry["shown"]
+        entry["other_values"] = entry["distinct"] - len(entry["values"])
+        entry["other_count"] = other
+        entry["other_percentage"] = f"{min(100.0, other * 100.0 / total):.1f}"
+        missing = issue.event_count - entry["total"]
+        entry["missing_count"] = max(0, missing)
+        entry["missing_percentage"] = f"{min(100.0, max(0, missing) * 100.0 / total):.1f}"
+    return list(keys.values())
+
+
+@login_required
+@require_GET
+def tags(request, issue_id):
+    issue = get_issue_or_404(request.user, issue_id)
+    return _render(request, issue, "tags", distribution=tag_distribution(issue))
+
+
+def turning_point_details(point: TurningPoint) -> list[str]:
+    """The lines under a history entry: release, conditions, reasons."""
+    meta = point.metadata if isinstance(point.metadata, dict) else {}
+    lines = []
+    release = meta.get("release")
+    if point.kind == TurningPoint.Kind.RESOLVED:
+        if release == "next":
+            lines.append("in the next release")
+        elif release:
+            lines.append(f"in release {release}")
+    elif point.kind in (TurningPoint.Kind.NEXT_MATERIALIZED, TurningPoint.Kind.REGRESSED) and release:
+        lines.append(f"release {release}")
+    if point.kind == TurningPoint.Kind.MUTED:
+        if meta.get("description"):
+            lines.append(f"until {meta['description']}")
+        elif meta.get("conditions"):
+            lines.extend(f"until {d}" for d in describe_conditions(meta["conditions"]))
+        if not meta.get("until") and not meta.get("conditions"):
+            lines.append("until unmuted")
+    if meta.get("reason"):
+        lines.append(f"because of {meta['reason']}")
+    return lines
+
+
+@login_required
+@require_GET
+def history(request, issue_id):
+    issue = get_issue_or_404(request.user, issue_id)
+    points = list(issue.turning_points.select_related("user").order_by("-timestamp", "-id")[: HISTORY_LIMIT + 1])
+    entries = []
+    for point in points[:HISTORY_LIMIT]:
+        meta = point.metadata if isinstance(point.metadata, dict) else {}
+        until = None
+        if point.kind == TurningPoint.Kind.MUTED and meta.get("until"):
+            until = rendering.to_datetime(meta["until"])
+        entries.append(
+            {
+                "point": point,
+                "who": point.user.get_username() if point.user_id and point.user else "",
+                "details": turning_point_details(point),
+                "until": until,
+                "edited_at": rendering.to_datetime(meta.get("edited_at")) if meta.get("edited_at") else None,
+                "own": point.kind == TurningPoint.Kind.COMMENT and point.user_id == request.user.pk,
+                "event_url": reverse("issue:event", args=[issue.pk, point.triggering_event_id])
+                if point.triggering_event_id
+                else None,
+            }
+        )
+    return _render(request, issue, "history", entries=entries, more_history=len(points) > HISTORY_LIMIT)
+
+
+# --- actions ----------------------------------------------------------------------------------------------------
+
+
+def _back(request, issue: Issue, default: str = "issue:stacktrace"):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(default, issue.pk)
+
+
+def mute_arguments(post, now) -> dict:
+    """`until` and `conditions` for IssueStateManager.mute from the mute forms; IllegalStateTransition when the
+    input makes no sense."""
+    arguments: dict = {}
+    mute_for = post.get("mute_for", "")
+    if mute_for:
+        if mute_for not in MUTE_FOR:
+            raise IllegalStateTransition("Choose how long to mute the issue for.")
+        arguments["until"] = now + MUTE_FOR[mute_for][1]
+    if post.get("volume", "").strip():
+        arguments["conditions"] = [
+            {
+                "period": post.get("period", ""),
+                "nr_of_periods": post.get("nr_of_periods", "1").strip() or "1",
+                "volume": post.get("volume", "").strip(),
+            }
+        ]
+    return arguments
+
+
+def _success_message(action: str, issue: Issue) -> str:
+    if action == "resolve_by_latest":
+        return f"Resolved in {issue.fixed_at[-1]}." if issue.fixed_at else "Resolved."
+    if action == "mute":
+        state = state_view(issue)
+        if state["conditions"]:
+            return f"Muted until {' or '.join(state['conditions'])}."
+        if issue.unmute_after:
+            return "Muted for a while."
+        return "Muted."
+    return {
+        "resolve": "Resolved.",
+        "resolve_by_next": "Resolved in the next release.",
+        "reopen": "Reopened.",
+        "unmute": "Unmuted.",
+    }[action]
+
+
+@login_required
+@require_POST
+def action(request, issue_id):
+    """One endpoint for every state change; refusals (IllegalStateTransition) become an error message."""
+    issue = get_issue_or_404(request.user, issue_id)
+    name = request.POST.get("action", "")
+    transitions = {
+        "resolve": IssueStateManager.resolve,
+        "resolve_by_latest": IssueStateManager.resolve_by_latest,
+        "resolve_by_next": IssueStateManager.resolve_by_next,
+        "reopen": IssueStateManager.reopen,
+        "mute": IssueStateManager.mute,
+        "unmute": IssueStateManager.unmute,
+    }
+    if name not in transitions:
+        messages.error(request, "Unknown action.")
+        return _back(request, issue)
+    try:
+        with transaction.atomic():
+            # the state as it is now, not as it was when the page was rendered (digest may have changed it)
+            issue = Issue.objects.select_for_update().select_related("project").get(pk=issue.pk)
+            kwargs = {}
+            if name == "mute":
+                now = timezone.now()
+                kwargs = {**mute_arguments(request.POST, now), "now": now}
+            transitions[name](issue, user=request.user, **kwargs)
+            issue.save(update_fields=STATE_FIELDS)
+    except IllegalStateTransition as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, _success_message(name, issue))
+    return _back(request, issue)
+
+
+def _comment(issue: Issue, comment_pk: int) -> TurningPoint:
+    return get_object_or_404(TurningPoint, pk=comment_pk, issue=issue, kind=TurningPoint.Kind.COMMENT)
+
+
+@login_required
+@require_POST
+def comment_add(request, issue_id):
+    issue = get_issue_or_404(request.user, issue_id)
+    try:
+        IssueStateManager.add_comment(issue, request.user, request.POST.get("comment", ""))
+    except IllegalStateTransition as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, "Comment added.")
+    return redirect("issue:history", issue.pk)
+
+
+@login_required
+@require_POST
+def comment_edit(request, issue_id, comment_pk):
+    issue = get_issue_or_404(request.user, issue_id)
+    try:
+        IssueStateManager.edit_comment(_comment(issue, comment_pk), request.user, request.POST.get("comment", ""))
+    except IllegalStateTransition as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, "Comment saved.")
+    return redirect("issue:history", issue.pk)
+
+
+@login_required
+@require_POST
+def comment_delete(request, issue_id, comment_pk):
+    issue = get_issue_or_404(request.user, issue_id)
+    try:
+        IssueStateManager.delete_comment(_comment(issue, comment_pk), request.user)
+    except IllegalStateTransition as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, "Comment deleted.")
+    return redirect("issue:history", issue.pk)

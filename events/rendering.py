@@ -1,0 +1,588 @@
+"""Pure functions that turn a stored (normalized) event into structures the issue page's templates can loop over.
+
+Stored events went through `ingest.normalize`, but that is tolerant rather than strict, and events stored by older
+code may differ: anything here may be missing, null, or of an unexpected type, and every function must still
+return something renderable. Nothing here touches the database.
+
+Display conventions:
+- exceptions: the raised one first (the stored chain is oldest first), its causes below;
+- frames: innermost first (the stored frames are outermost first, the crashing frame last);
+- values: strings as they are, everything else as (pretty) JSON, long texts cut at MAX_VALUE_CHARS.
+"""
+
+import json
+import re
+from datetime import UTC, datetime
+
+from ingest.normalize import LEVELS, parse_timestamp, values_of
+
+MAX_VALUE_CHARS = 20_000
+MAX_LINE_CHARS = 400  # minified JavaScript has "lines" of a megabyte; show a window around the column
+MAX_FRAMES = 500  # per stack; the rest is summarized, the raw JSON has everything
+
+# contexts in the order people look for them; others follow alphabetically
+KNOWN_CONTEXTS = ("browser", "os", "client_os", "runtime", "device", "app", "gpu", "culture", "trace", "response")
+CONTEXT_TITLES = {
+    "os": "OS",
+    "client_os": "Client OS",
+    "gpu": "GPU",
+    "app": "App",
+    "trace": "Trace",
+}
+
+# top-level keys that have their own place on the page; the rest goes to "Other data"
+SHOWN_KEYS = {
+    "event_id",
+    "timestamp",
+    "received",
+    "start_timestamp",
+    "level",
+    "platform",
+    "release",
+    "dist",
+    "environment",
+    "server_name",
+    "logger",
+    "transaction",
+    "culprit",
+    "fingerprint",
+    "tags",
+    "exception",
+    "threads",
+    "stacktrace",
+    "breadcrumbs",
+    "logentry",
+    "message",
+    "user",
+    "request",
+    "contexts",
+    "extra",
+    "modules",
+    "sdk",
+    "type",
+    "project",
+}
+_TAG_KEY = re.compile(r"^[\w.\-]+$")
+
+
+# --- values -----------------------------------------------------------------------------------------------------
+
+
+def truncate(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+def to_text(value) -> str:
+    """One line of text for a value that should be a string: '' for None, compact JSON for containers."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def display(value) -> str:
+    """A value as shown in a key/value list: strings as they are, containers as indented JSON."""
+    if value is None:
+        return "null"
+    if isinstance(value, dict | list | tuple):
+        try:
+            text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            text = str(value)
+        return truncate(text)
+    return truncate(to_text(value))
+
+
+def field(key, value, **extra) -> dict:
+    """One row of a key/value list (`dl.kv`): {key, value, multiline, time?}."""
+    text = display(value)
+    return {"key": to_text(key), "value": text, "multiline": "\n" in text, **extra}
+
+
+def time_field(key, value) -> dict | None:
+    """A row with a datetime (`time`) the template shows in the user's time zone, or None when unparseable."""
+    when = to_datetime(value)
+    if when is None:
+        return field(key, value) if value not in (None, "") else None
+    return {"key": key, "value": when.isoformat(), "multiline": False, "time": when}
+
+
+def to_datetime(value) -> datetime | None:
+    timestamp = parse_timestamp(value)
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def to_int(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def as_pairs(value) -> list[tuple[str, object]] | None:
+    """(key, value) pairs of a dict or of a list of 2-item lists (headers, cookies, tags); None for other shapes."""
+    if isinstance(value, dict):
+        return [(to_text(k), v) for k, v in value.items()]
+    if isinstance(value, list | tuple):
+        pairs = []
+        for item in value:
+            if isinstance(item, list | tuple) and len(item) == 2:
+                pairs.append((to_text(item[0]), item[1]))
+            else:
+                return None
+        return pairs
+    return None
+
+
+def fields_of(value, order: tuple = (), skip: tuple = ()) -> list[dict]:
+    """Key/value rows for a mapping (keys in `order` first); a non-mapping becomes one row."""
+    pairs = as_pairs(value)
+    if pairs is None:
+        return [] if value in (None, "", [], {}) else [field("value", value)]
+    rank = {key: i for i, key in enumerate(order)}
+    pairs = [(k, v) for k, v in pairs if k not in skip]
+    pairs.sort(key=lambda kv: rank.get(kv[0], len(rank)))
+    return [field(k, v) for k, v in pairs]
+
+
+def level_of(value) -> str:
+    """A known level (safe as a CSS class suffix), or ''."""
+    level = to_text(value).strip().lower()
+    level = {"warn": "warning", "critical": "fatal", "err": "error", "log": "info"}.get(level, level)
+    return level if level in LEVELS else ""
+
+
+# --- stack traces -----------------------------------------------------------------------------------------------
+
+
+def _cut_line(text: str, column: int | None) -> str:
+    if len(text) <= MAX_LINE_CHARS:
+        return text
+    if column and column > MAX_LINE_CHARS // 2:
+        start = max(0, column - MAX_LINE_CHARS // 2)
+        window = text[start : start + MAX_LINE_CHARS]
+        return f"…{window}…" if start + MAX_LINE_CHARS < len(text) else f"…{window}"
+    return f"{text[:MAX_LINE_CHARS]}…"
+
+
+def context_lines(frame: dict) -> list[dict]:
+    """Source around the frame's line: [{lineno, text, current}], numbered when the frame has a line number."""
+    lineno = to_int(frame.get("lineno"))
+    colno = to_int(frame.get("colno"))
+    pre = frame.get("pre_context") if isinstance(frame.get("pre_context"), list) else []
+    post = frame.get("post_context") if isinstance(frame.get("post_context"), list) else []
+    current = frame.get("context_line")
+    if current is None and not pre and not post:
+        return []
+    lines = []
+    for i, text in enumerate(pre):
+        number = lineno - len(pre) + i if lineno is not None else None
+        lines.append({"lineno": number, "text": _cut_line(to_text(text), None), "current": False})
+    if current is not None:
+        lines.append({"lineno": lineno, "text": _cut_line(to_text(current), colno), "current": True})
+    for i, text in enumerate(post):
+        number = lineno + 1 + i if lineno is not None else None
+        lines.append({"lineno": number, "text": _cut_line(to_text(text), None), "current": False})
+    return lines
+
+
+def frame_view(frame: dict) -> dict:
+    filename = to_text(frame.get("filename")) or to_text(frame.get("abs_path"))
+    abs_path = to_text(frame.get("abs_path"))
+    module = to_text(frame.get("module"))
+    package = to_text(frame.get("package"))
+    function = to_text(frame.get("function")) or to_text(frame.get("raw_function")) or to_text(frame.get("symbol"))
+    lineno = to_int(frame.get("lineno"))
+    colno = to_int(frame.get("colno"))
+    variables = frame.get("vars")
+    where = filename or module or package
+    return {
+        "filename": filename,
+        "abs_path": abs_path if abs_path and abs_path != filename else "",
+        "module": module if module and module != where else "",
+        "package": package if package and package != where else "",
+        "where": where or "<unknown>",
+        "function": function,
+        "lineno": lineno,
+        "colno": colno,
+        "address": to_text(frame.get("instruction_addr")),
+        "in_app": frame.get("in_app") is True,
+        "context": context_lines(frame),
+        "vars": [field(k, v) for k, v in variables.items()] if isinstance(variables, dict) else [],
+        "is_crash": False,
+    }
+
+
+def frames_view(frames: list, in_app_only: bool = False, crashed: bool = True) -> dict:
+    """Frames innermost first; with `in_app_only`, runs of library frames become {"gap": n} entries (unless the
+    stack has no in-app frame at all: then there is nothing better to show than all of them). `crashed` marks the
+    innermost frame as where it crashed (the raised exception's stack, the crashed thread's)."""
+    views = [frame_view(f) for f in frames if isinstance(f, dict)]
+    views.reverse()
+    omitted = 0
+    if len(views) > MAX_FRAMES:
+        omitted = len(views) - MAX_FRAMES
+        views = views[:MAX_FRAMES]
+    if views and crashed:
+        views[0]["is_crash"] = True
+    in_app_count = sum(1 for v in views if v["in_app"])
+    collapse = in_app_only and in_app_count > 0
+    entries: list[dict] = []
+    for view in views:
+        if collapse and not view["in_app"]:
+            if entries and "gap" in entries[-1]:
+                entries[-1]["gap"] += 1
+            else:
+                entries.append({"gap": 1})
+        else:
+            # what the frame shows opened: the crashing frame, and in-app frames that have something to show
+            view["open"] = view is views[0] or (view["in_app"] and bool(view["context"] or view["vars"]))
+            entries.append({"frame": view})
+    return {
+        "entries": entries,
+        "count": len(views),
+        "in_app_count": in_app_count,
+        "library_count": len(views) - in_app_count,
+        "omitted": omitted,
+    }
+
+
+def _frames_of(container: dict) -> list:
+    stacktrace = container.get("stacktrace")
+    if not isinstance(stacktrace, dict):
+        return []
+    frames = stacktrace.get("frames")
+    return frames if isinstance(frames, list) else []
+
+
+def mechanism_view(mechanism) -> dict | None:
+    if not isinstance(mechanism, dict):
+        return None
+    handled = mechanism.get("handled")
+    return {
+        "type": to_text(mechanism.get("type")),
+        "handled": handled if isinstance(handled, bool) else None,
+        "description": to_text(mechanism.get("description")),
+        "help_link": to_text(mechanism.get("help_link")),
+        "synthetic": mechanism.get("synthetic") is True,
+        "is_exception_group": mechanism.get("is_exception_group") is True,
+        "exception_id": to_int(mechanism.get("exception_id")),
+        "parent_id": to_int(mechanism.get("parent_id")),
+        "source": to_text(mechanism.get("source")),
+    }
+
+
+def exceptions_view(data: dict, in_app_only: bool = False) -> list[dict]:
+    """The exception chain, the raised exception first and its causes below it."""
+    chain = values_of(data.get("exception"))
+    result = []
+    for position, exc in enumerate(reversed(chain)):
+        result.append(
+            {
+                "type": to_text(exc.get("type")),
+                "value": truncate(to_text(exc.get("value"))),
+                "module": to_text(exc.get("module")),
+                "mechanism": mechanism_view(exc.get("mechanism")),
+                "thread_id": to_text(exc.get("thread_id")),
+                "raised": position == 0,
+                "relation": "",
+                "stack": frames_view(_frames_of(exc), in_app_only, crashed=position == 0),
+            }
+        )
+    # how each exception below the raised one relates to the ones above: a member of an exception group (its
+    # mechanism's parent_id names a group), or a cause / the exception being handled
+    groups = {
+        e["mechanism"]["exception_id"]
+        for e in result
+        if e["mechanism"] and e["mechanism"]["is_exception_group"] and e["mechanism"]["exception_id"] is not None
+    }
+    for exc in result[1:]:
+        parent = exc["mechanism"]["parent_id"] if exc["mechanism"] else None
+        exc["relation"] = "group" if parent is not None and parent in groups else "cause"
+    return result
+
+
+def threads_view(data: dict, in_app_only: bool = False) -> list[dict]:
+    """Threads, the crashed one first, then the current one, then the others in the order sent."""
+    threads = []
+    for index, thread in enumerate(values_of(data.get("threads"))):
+        threads.append(
+            {
+                "id": to_text(thread.get("id")),
+                "name": to_text(thread.get("name")),
+                "crashed": thread.get("crashed") is True,
+                "current": thread.get("current") is True,
+                "main": thread.get("main") is True,
+                "state": to_text(thread.get("state")),
+                "stack": frames_view(_frames_of(thread), in_app_only, crashed=thread.get("crashed") is True),
+                "index": index,
+            }
+        )
+    threads.sort(key=lambda t: (not t["crashed"], not t["current"], t["index"]))
+    for position, thread in enumerate(threads):
+        thread["open"] = position == 0
+    return threads
+
+
+def message_view(data: dict) -> dict | None:
+    """The log message: {formatted, template (when it differs), params (rows)}, or None."""
+    logentry = data.get("logentry")
+    formatted = template = ""
+    params = None
+    if isinstance(logentry, dict):
+        formatted = to_text(logentry.get("formatted"))
+        template = to_text(logentry.get("message"))
+        params = logentry.get("params")
+    elif isinstance(logentry, str):
+        formatted = logentry
+    message = data.get("message")
+    if isinstance(message, dict):
+        formatted = formatted or to_text(message.get("formatted"))
+        template = template or to_text(message.get("message"))
+        params = params if params is not None else message.get("params")
+    elif message is not None and not formatted:
+        formatted = to_text(message)
+    if not formatted and not template:
+        return None
+    if isinstance(params, list | tuple):
+        param_rows = [field(str(i + 1), p) for i, p in enumerate(params)]
+    elif isinstance(params, dict):
+        param_rows = [field(k, v) for k, v in params.items()]
+    elif params not in (None, ""):
+        param_rows = [field("1", params)]
+    else:
+        param_rows = []
+    shown = formatted or template
+    return {
+        "formatted": truncate(shown),
+        "template": truncate(template) if template and template != shown else "",
+        "params": param_rows,
+    }
+
+
+def stacktrace_view(data, in_app_only: bool = False) -> dict:
+    """Everything the stack trace tab shows."""
+    data = data if isinstance(data, dict) else {}
+    exceptions = exceptions_view(data, in_app_only)
+    threads = threads_view(data, in_app_only)
+    # legacy events carry a bare top-level stacktrace (raven's captureMessage with stack)
+    top_level = frames_view(_frames_of(data), in_app_only) if isinstance(data.get("stacktrace"), dict) else None
+    stacks = [e["stack"] for e in exceptions] + [t["stack"] for t in threads] + ([top_level] if top_level else [])
+    return {
+        "exceptions": exceptions,
+        "threads": threads,
+        "stacktrace": top_level if top_level and top_level["count"] else None,
+        "message": message_view(data),
+        "has_in_app": any(s["in_app_count"] for s in stacks),
+        "has_library": any(s["library_count"] for s in stacks),
+        "frame_count": sum(s["count"] for s in stacks),
+    }
+
+
+# --- details ----------------------------------------------------------------------------------------------------
+
+
+def _section(key: str, title: str, fields=(), groups=(), collapsed: bool = False, text: str = "") -> dict:
+    return {
+        "id": key,
+        "title": title,
+        "fields": [f for f in fields if f],
+        "groups": [g for g in groups if g["fields"]],
+        "collapsed": collapsed,
+        "text": text,
+    }
+
+
+def _non_empty(section: dict) -> bool:
+    return bool(section["fields"] or section["groups"] or section["text"])
+
+
+def event_fields(data: dict) -> list[dict]:
+    rows = [
+        field("Event ID", data.get("event_id")) if data.get("event_id") else None,
+        time_field("Occurred", data.get("timestamp")),
+        time_field("Received", data.get("received")),
+    ]
+    for key, label in (
+        ("level", "Level"),
+        ("platform", "Platform"),
+        ("release", "Release"),
+        ("dist", "Distribution"),
+        ("environment", "Environment"),
+        ("server_name", "Server"),
+        ("logger", "Logger"),
+        ("transaction", "Transaction"),
+        ("culprit", "Culprit"),
+    ):
+        if data.get(key) not in (None, ""):
+            rows.append(field(label, data[key]))
+    fingerprint = data.get("fingerprint")
+    if fingerprint not in (None, [], ""):
+        rows.append(
+            field("Fingerprint", ", ".join(map(to_text, fingerprint)) if isinstance(fingerprint, list) else fingerprint)
+        )
+    return [r for r in rows if r]
+
+
+def request_section(request) -> dict:
+    if not isinstance(request, dict):
+        return _section("request", "Request", [field("request", request)] if request not in (None, "") else [])
+    fields = []
+    method = to_text(request.get("method")).upper()
+    url = to_text(request.get("url"))
+    if method or url:
+        fields.append({"key": "URL", "value": f"{method} {url}".strip(), "multiline": False, "mono": True})
+    query = request.get("query_string")
+    if query not in (None, "", [], {}):
+        pairs = as_pairs(query)
+        if pairs is not None and not isinstance(query, str):
+            query = "&".join(f"{k}={to_text(v)}" for k, v in pairs)
+        fields.append(field("Query string", query))
+    for key, label in (("data", "Body"), ("fragment", "Fragment"), ("api_target", "API target")):
+        if request.get(key) not in (None, "", [], {}):
+            fields.append(field(label, request[key]))
+    cookies = request.get("cookies")
+    groups = [{"title": "Headers", "fields": fields_of(request.get("headers"))}]
+    if isinstance(cookies, str):
+        groups.append({"title": "Cookies", "fields": [field(k.strip(), v) for k, _, v in _split_cookies(cookies)]})
+    else:
+        groups.append({"title": "Cookies", "fields": fields_of(cookies)})
+    groups.append({"title": "Environment", "fields": fields_of(request.get("env"))})
+    known = {"method", "url", "query_string", "data", "fragment", "api_target", "cookies", "headers", "env"}
+    others = [field(k, v) for k, v in request.items() if k not in known and v not in (None, "", [], {})]
+    return _section("request", "Request", fields + others, groups)
+
+
+def _split_cookies(text: str):
+    for part in text.split(";"):
+        if part.strip():
+            yield part.partition("=")
+
+
+def contexts_section(contexts) -> dict:
+    if not isinstance(contexts, dict):
+        return _section("contexts", "Contexts")
+    names = [n for n in KNOWN_CONTEXTS if n in contexts]
+    names += sorted((n for n in contexts if n not in KNOWN_CONTEXTS), key=str)
+    groups = []
+    for name in names:
+        context = contexts[name]
+        title = CONTEXT_TITLES.get(name, to_text(name).replace("_", " ").capitalize())
+        fields = fields_of(context, order=("name", "version", "raw_description", "model", "family"), skip=("type",))
+        groups.append({"title": title, "fields": fields})
+    return _section("contexts", "Contexts", groups=groups)
+
+
+def sdk_section(sdk) -> dict:
+    if not isinstance(sdk, dict):
+        return _section("sdk", "SDK")
+    fields = [field("Name", sdk["name"]) if sdk.get("name") else None]
+    fields.append(field("Version", sdk["version"]) if sdk.get("version") else None)
+    integrations = sdk.get("integrations")
+    if isinstance(integrations, list) and integrations:
+        fields.append(field("Integrations", ", ".join(to_text(i) for i in integrations)))
+    packages = sdk.get("packages")
+    if isinstance(packages, list) and packages:
+        lines = [
+            f"{to_text(p.get('name'))} {to_text(p.get('version'))}".strip() if isinstance(p, dict) else to_text(p)
+            for p in packages
+        ]
+        fields.append(field("Packages", "\n".join(lines)))
+    known = {"name", "version", "integrations", "packages"}
+    fields += [field(k, v) for k, v in sdk.items() if k not in known and v not in (None, "", [], {})]
+    return _section("sdk", "SDK", fields)
+
+
+def tag_rows(data: dict) -> list[dict]:
+    """The event's tags as indexed (see tags.extract), with the search query that finds events like it."""
+    from tags.extract import event_tags
+
+    try:
+        tags = event_tags(data)
+    except Exception:  # an event that even the tag extractor cannot read has no tags worth showing
+        tags = {}
+    return [{"key": key, "value": value, "query": tag_query(key, value)} for key, value in sorted(tags.items())]
+
+
+def tag_query(key: str, value: str) -> str:
+    """The search (tags.search syntax) for events with this tag value; '' when the syntax cannot express it."""
+    if not _TAG_KEY.match(key) or '"' in value:
+        return ""
+    return f'{key}:"{value}"' if (not value or any(c.isspace() for c in value)) else f"{key}:{value}"
+
+
+def details_view(data) -> dict:
+    """The details tab: {message, sections: [{id, title, fields, groups, collapsed}], tags}."""
+    data = data if isinstance(data, dict) else {}
+    user = data.get("user")
+    sections = [
+        _section("event", "Event", event_fields(data)),
+        request_section(data.get("request")) if "request" in data else _section("request", "Request"),
+        _section(
+            "user", "User", fields_of(user, order=("id", "email", "username", "name", "ip_address", "geo", "segment"))
+        ),
+        contexts_section(data.get("contexts")),
+        sdk_section(data.get("sdk")),
+        _section("extra", "Extra", fields_of(data.get("extra"))),
+    ]
+    modules = data.get("modules")
+    module_pairs = as_pairs(modules) or []
+    sections.append(
+        _section(
+            "modules",
+            f"Modules ({len(module_pairs)})",
+            [field(k, v) for k, v in sorted(module_pairs, key=lambda kv: kv[0].lower())],
+            collapsed=True,
+        )
+    )
+    others = {k: v for k, v in data.items() if k not in SHOWN_KEYS and v not in (None, "", [], {})}
+    sections.append(_section("other", "Other data", [field(k, v) for k, v in sorted(others.items())], collapsed=True))
+    return {"message": message_view(data), "sections": [s for s in sections if _non_empty(s)], "tags": tag_rows(data)}
+
+
+# --- breadcrumbs ------------------------------------------------------------------------------------------------
+
+
+def breadcrumbs_view(data, event_time: datetime | None = None) -> list[dict]:
+    """Breadcrumbs in the order they happened, each with its offset to the event (seconds, negative = before)."""
+    data = data if isinstance(data, dict) else {}
+    crumbs = []
+    for crumb in values_of(data.get("breadcrumbs")):
+        when = to_datetime(crumb.get("timestamp"))
+        message = to_text(crumb.get("message"))
+        payload = crumb.get("data")
+        extra = display(payload) if payload not in (None, "", [], {}) else ""
+        offset = (when - event_time).total_seconds() if when and event_time else None
+        crumbs.append(
+            {
+                "time": when,
+                "offset": f"{offset:+.1f}s" if offset is not None and abs(offset) < 86400 else "",
+                "category": to_text(crumb.get("category")),
+                "type": to_text(crumb.get("type")),
+                "level": level_of(crumb.get("level")),
+                "level_text": to_text(crumb.get("level")),
+                "message": truncate(message),
+                "data": extra,
+                "data_multiline": "\n" in extra or len(extra) > 120,
+            }
+        )
+    return crumbs
+
+
+def pretty_json(data) -> str:
+    """The whole event, indented, for the raw view and the download."""
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)

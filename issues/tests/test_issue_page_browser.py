@@ -1,0 +1,83 @@
+"""The issue page's script in a real browser (Debian's Chromium through Playwright, against live gunicorn): the
+arrow keys step through events, expand/collapse all frames, the mute menu closes on Escape, and deleting a comment
+asks first."""
+
+import shutil
+
+import pytest
+
+from bugsink.testutils import exception_event
+from events.models import Event
+from issues.state import IssueStateManager
+from projects.models import ProjectMembership
+
+pytestmark = [pytest.mark.live, pytest.mark.slow]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+FRAMES = [
+    {"filename": "lib/a.py", "function": "library", "lineno": 1, "in_app": False, "context_line": "x = 1"},
+    {"filename": "app/b.py", "function": "mine", "lineno": 2, "in_app": True, "context_line": "raise ValueError()"},
+]
+
+
+@pytest.fixture
+def page(live_server_url, monkeypatch, django_user_model, project):
+    from bugsink.testutils import require_service
+
+    require_service(CHROMIUM is not None, "Debian's chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the test's own ORM calls, next to Playwright's loop
+    user = django_user_model.objects.create_user("ann", "ann@example.com", "pw")
+    ProjectMembership.objects.create(project=project, user=user)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_context().new_page()
+        page.goto(f"{live_server_url}/accounts/login/")
+        page.fill('input[name="username"]', "ann")
+        page.fill('input[name="password"]', "pw")
+        with page.expect_navigation():
+            page.locator('form button[type="submit"]').last.click()
+        page.user = user
+        yield page
+        browser.close()
+
+
+def test_keyboard_frames_mute_menu_and_comment_delete(transactional_db, live_server_url, page, project, send_event):
+    for _ in range(3):
+        assert send_event(project, exception_event(frames=FRAMES)).status_code == 200
+    events = list(Event.objects.filter(project=project).order_by("digest_order"))
+    issue = events[0].issue
+
+    page.goto(f"{live_server_url}/issues/{issue.pk}/")
+    assert "Event 3 of 3" in page.locator(".event-position").inner_text()
+    with page.expect_navigation():
+        page.keyboard.press("ArrowLeft")
+    assert page.url.endswith(f"/issues/{issue.pk}/events/{events[1].pk}/")
+    with page.expect_navigation():
+        page.keyboard.press("ArrowRight")
+    assert page.url.endswith(f"/issues/{issue.pk}/events/{events[2].pk}/")
+
+    frames = page.locator("details.frame-details")
+    assert frames.count() == 2
+    page.click("button[data-frames=close]")
+    assert all(not frames.nth(i).evaluate("d => d.open") for i in range(2))
+    page.click("button[data-frames=open]")
+    assert all(frames.nth(i).evaluate("d => d.open") for i in range(2))
+
+    menu = page.locator("details.mute-menu")
+    page.click("details.mute-menu > summary")
+    assert menu.evaluate("d => d.open")
+    page.keyboard.press("Escape")
+    assert not menu.evaluate("d => d.open")
+
+    comment = IssueStateManager.add_comment(issue, page.user, "to be deleted")
+    page.goto(f"{live_server_url}/issues/{issue.pk}/history/")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("form[data-confirm] button")
+    assert type(comment).objects.filter(pk=comment.pk).exists()  # dismissed: nothing happened
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click("form[data-confirm] button")
+    assert "Comment deleted." in page.content()
+    assert not type(comment).objects.filter(pk=comment.pk).exists()
