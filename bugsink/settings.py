@@ -202,6 +202,17 @@ DIGEST_BATCH_SIZE = env_int("DIGEST_BATCH_SIZE", 100)
 # Projects are spread over this many digest queues (digest-0 .. digest-N-1); 1 means the single queue "digest".
 DIGEST_SHARDS = env_int("DIGEST_SHARDS", 1)
 
+# --- Quotas -------------------------------------------------------------------------------------------------------
+# Events accepted per fixed UTC minute and hour (ingest.quota); 0 = unlimited. Over a limit the ingest endpoints
+# answer 429 with Retry-After and X-Sentry-Rate-Limits, and SDKs stop sending until the window ends. Counted in
+# Redis when CELERY_BROKER_URL is redis:// (shared by all processes), else in each web process (embedded: just one).
+# Per project; a project's quota_events_per_minute / _per_hour (when not null) override these:
+QUOTA_EVENTS_PER_MINUTE = env_int("QUOTA_EVENTS_PER_MINUTE", 1000)
+QUOTA_EVENTS_PER_HOUR = env_int("QUOTA_EVENTS_PER_HOUR", 20000)
+# All projects together:
+QUOTA_INSTALLATION_EVENTS_PER_MINUTE = env_int("QUOTA_INSTALLATION_EVENTS_PER_MINUTE", 0)
+QUOTA_INSTALLATION_EVENTS_PER_HOUR = env_int("QUOTA_INSTALLATION_EVENTS_PER_HOUR", 0)
+
 # --- Email --------------------------------------------------------------------------------------------------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)

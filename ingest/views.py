@@ -13,6 +13,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from ingest import quota
 from ingest.auth import key_matches, sentry_key_from_request
 from ingest.envelope import read_envelope_headers, read_envelope_items
 from ingest.errors import BadRequest, Forbidden, IngestError, NotFound, PayloadTooLarge, Unauthorized
@@ -50,10 +51,12 @@ def _header_safe(text: str, limit: int = 200) -> str:
 
 
 def _error(error: IngestError) -> JsonResponse:
-    logger.info("ingest refused (%s): %s", error.status, error.detail)
-    return _respond(
-        {"detail": error.detail}, status=error.status, extra_headers={"X-Sentry-Error": _header_safe(error.detail)}
+    # a flood of 429s is not logged one by one: ingest.quota warns once per full window
+    logger.log(
+        logging.DEBUG if error.status == 429 else logging.INFO, "ingest refused (%s): %s", error.status, error.detail
     )
+    headers = {"X-Sentry-Error": _header_safe(error.detail), **getattr(error, "headers", {})}
+    return _respond({"detail": error.detail}, status=error.status, extra_headers=headers)
 
 
 MAX_PROJECT_ID = 2**63 - 1  # a bigger number than the database's integer is no project, not a database error
@@ -122,13 +125,18 @@ def _parse_event(payload: bytes) -> dict:
 def _accept(request, project: Project, envelope_headers: dict, payload: bytes) -> JsonResponse:
     event = _parse_event(payload)
     event_id = _event_id(envelope_headers, event)
-    accept_event(
-        project_id=project.pk,
-        event_id=event_id,
-        payload=payload,
-        received_at=time.time(),
-        remote_addr=request.META.get("REMOTE_ADDR", ""),
-    )
+    consumed = quota.consume(project)  # counts this event, or raises QuotaExceeded (a 429)
+    try:
+        accept_event(
+            project_id=project.pk,
+            event_id=event_id,
+            payload=payload,
+            received_at=time.time(),
+            remote_addr=request.META.get("REMOTE_ADDR", ""),
+        )
+    except BaseException:
+        quota.release(consumed)
+        raise
     return _respond({"id": event_id})
 
 
@@ -154,6 +162,12 @@ def _ingest(request, project_id: str, handler):
 
 
 def _handle_envelope(request, project: Project) -> JsonResponse:
+    # With the key in X-Sentry-Auth or the query string, a project over its quota is refused before the body is
+    # read; with the key only in the envelope header's `dsn`, right after that one line.
+    key_before_body = sentry_key_from_request(request) is not None
+    if key_before_body:
+        _authenticate(request, project)
+        quota.check(project)
     raw = _raw_body(request, settings.MAX_ENVELOPE_COMPRESSED_SIZE, "envelope")
     reader = FramedReader(
         decompressing_reader(raw, request.META.get("HTTP_CONTENT_ENCODING", "")),
@@ -161,7 +175,9 @@ def _handle_envelope(request, project: Project) -> JsonResponse:
         "envelope",
     )
     headers = read_envelope_headers(reader)
-    _authenticate(request, project, headers)
+    if not key_before_body:
+        _authenticate(request, project, headers)
+        quota.check(project)
     items = read_envelope_items(reader)
     if items.event is None:
         return _respond({})
@@ -192,6 +208,7 @@ def _decode_legacy_body(body: bytes) -> bytes:
 
 def _handle_store(request, project: Project) -> JsonResponse:
     _authenticate(request, project)
+    quota.check(project)  # before the body is read
     raw = _raw_body(request, settings.MAX_STORE_COMPRESSED_SIZE, "store body")
     reader = FramedReader(
         decompressing_reader(raw, request.META.get("HTTP_CONTENT_ENCODING", "")), settings.MAX_EVENT_SIZE, "event"

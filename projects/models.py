@@ -64,6 +64,10 @@ class Project(models.Model):
     alert_on_regression = models.BooleanField(default=True)
     alert_on_unmute = models.BooleanField(default=True)
 
+    # events accepted per fixed UTC minute / hour (ingest.quota); null = the QUOTA_EVENTS_PER_* setting, 0 = unlimited
+    quota_events_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    quota_events_per_hour = models.PositiveIntegerField(null=True, blank=True)
+
     class Meta:
         ordering = ["name"]
 

@@ -105,6 +105,19 @@ def repeated():
     return event_ids
 
 
+@scenario
+def rate_limited():
+    """Five errors in a row against a server whose quota is 2 events per minute (see test_quota.py): the SDK
+    sends one at a time from its background thread, so the 429 on the third is seen before the fourth is sent."""
+    event_ids = []
+    for attempt in range(5):
+        try:
+            divide(attempt, 0)
+        except ZeroDivisionError:
+            event_ids.append(sentry_sdk.capture_exception())
+    return event_ids
+
+
 OPTIONS = {"release": {"release": "shop@1.4.2", "environment": "staging"}}
 
 
