@@ -16,13 +16,16 @@ def _ingest_store(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _fresh_digest_caches():
     """The digest process's caches may hold ids of rows that a test's rollback removed (on_commit callbacks run
-    by django_capture_on_commit_callbacks inside a test transaction that is then rolled back)."""
+    by django_capture_on_commit_callbacks inside a test transaction that is then rolled back); the in-process
+    quota counts would carry one test's events into the next."""
     yield
     from bugsink.registry import registry
+    from ingest import quota
     from tags.indexing import tag_value_cache
 
     registry.clear()
     tag_value_cache.clear()
+    quota.reset()  # in-process quota counts: project ids repeat across tests
 
 
 @pytest.fixture
