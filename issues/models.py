@@ -50,7 +50,13 @@ class Issue(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "number"], name="unique_issue_number_per_project")]
-        indexes = [models.Index(fields=["project", "is_resolved", "is_muted", "last_seen"])]
+        indexes = [
+            models.Index(fields=["project", "is_resolved", "is_muted", "last_seen"]),
+            # the issue list's sort orders, with the id that breaks ties (keyset pagination on (key, id))
+            models.Index(fields=["project", "last_seen", "id"], name="issue_list_last_seen"),
+            models.Index(fields=["project", "first_seen", "id"], name="issue_list_first_seen"),
+            models.Index(fields=["project", "event_count", "id"], name="issue_list_event_count"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.short_id} {self.title()}"

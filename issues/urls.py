@@ -6,5 +6,7 @@ app_name = "issues"
 
 urlpatterns = [
     path("issues/", list_views.all_issues, name="all"),
+    path("issues/bulk/", list_views.all_issues_bulk, name="all_bulk"),
     path("projects/<int:project_id>/issues/", list_views.project_issues, name="project"),
+    path("projects/<int:project_id>/issues/bulk/", list_views.project_issues_bulk, name="project_bulk"),
 ]

@@ -1,18 +1,474 @@
+"""The issue list, per project and across the user's projects: state tabs with capped counts, search, sort, keyset
+pagination, and the bulk actions form (state changes through IssueStateManager, and deletion).
+
+Nothing here counts or offsets over the whole table: tab counts stop at COUNT_LIMIT (a LIMITed subquery), and
+pages are found by keyset on (sort key, id), so page 1000 costs what page 1 costs.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.db.models import Q, QuerySet, Value
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_POST, require_safe
 
+from bugsink.period_counter import MAX_PERIODS, PERIODS
+from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
+from issues.deletion import delete_issues
 from issues.models import Issue
+from issues.state import apply_to_issues
 from projects.access import get_project_or_404, visible_projects
+from tags.search import filter_issues, parse_query
+
+# --- the list's parameters --------------------------------------------------------------------------------------
+
+# Value(...) makes these `is_resolved = false` rather than `NOT is_resolved`, which SQLite cannot match to an index.
+# Muted issues are never resolved (IssueStateManager keeps the two exclusive): the muted tab says so too, so that it
+# is a prefix of the (project, is_resolved, is_muted, last_seen) index.
+FALSE, TRUE = Value(False), Value(True)
+TABS = {
+    "open": ("Open", Q(is_resolved=FALSE, is_muted=FALSE)),
+    "unresolved": ("Unresolved", Q(is_resolved=FALSE)),
+    "muted": ("Muted", Q(is_resolved=FALSE, is_muted=TRUE)),
+    "resolved": ("Resolved", Q(is_resolved=TRUE)),
+    "all": ("All", Q()),
+}
+DEFAULT_TAB = "open"
+
+# all descending: the most recent / the loudest first
+SORTS = {"last_seen": "Last seen", "first_seen": "First seen", "event_count": "Events"}
+DEFAULT_SORT = "last_seen"
+
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 250
+COUNT_LIMIT = 1000
+# the most issues one bulk action takes: a page holds at most MAX_PER_PAGE, and Django refuses a POST of more than
+# DATA_UPLOAD_MAX_NUMBER_FIELDS (1000) fields anyway
+MAX_SELECTED = 500
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the list: the sort key's value and the id of the issue there (the tie-breaker)."""
+
+    value: int | datetime
+    pk: uuid.UUID
+
+    def encode(self) -> str:
+        value = self.value
+        if isinstance(value, datetime):
+            value = (value - EPOCH) // timedelta(microseconds=1)
+        return f"{value}.{self.pk.hex}"
+
+    @classmethod
+    def decode(cls, text: str, sort: str) -> "Cursor | None":
+        try:
+            value_text, pk_text = text.split(".", 1)
+            number = int(value_text)
+            if not -(2**62) < number < 2**62:
+                return None  # no real count or time is this far out, and the database's integers end at 2**63
+            pk = uuid.UUID(hex=pk_text)
+            value = EPOCH + timedelta(microseconds=number) if sort != "event_count" else number
+        except (ValueError, OverflowError):
+            return None
+        return cls(value, pk)
+
+    @classmethod
+    def of(cls, issue: Issue, sort: str) -> "Cursor":
+        return cls(getattr(issue, sort), issue.pk)
+
+
+@dataclass
+class ListParams:
+    q: str = ""
+    tab: str = DEFAULT_TAB
+    sort: str = DEFAULT_SORT
+    per_page: int = DEFAULT_PER_PAGE
+    after: Cursor | None = None
+    before: Cursor | None = None
+
+    @classmethod
+    def from_data(cls, data) -> "ListParams":
+        """From GET (the list) or POST (the bulk form carries them in hidden fields); anything invalid is ignored."""
+        tab = data.get("tab", DEFAULT_TAB)
+        sort = data.get("sort", DEFAULT_SORT)
+        params = cls(
+            q=data.get("q", "").strip()[:1000],
+            tab=tab if tab in TABS else DEFAULT_TAB,
+            sort=sort if sort in SORTS else DEFAULT_SORT,
+        )
+        try:
+            params.per_page = min(max(int(data.get("per_page", DEFAULT_PER_PAGE)), 1), MAX_PER_PAGE)
+        except (TypeError, ValueError):
+            pass
+        if data.get("after"):
+            params.after = Cursor.decode(data["after"], params.sort)
+        elif data.get("before"):
+            params.before = Cursor.decode(data["before"], params.sort)
+        return params
+
+    def query(self, with_cursor: bool = False, **overrides) -> dict:
+        """The non-default parameters, for links; page cursors only when asked (a new tab or sort starts over)."""
+        values = {"q": self.q, "tab": self.tab, "sort": self.sort, "per_page": self.per_page, **overrides}
+        if with_cursor and "after" not in overrides and "before" not in overrides:
+            if self.after:
+                values["after"] = self.after.encode()
+            elif self.before:
+                values["before"] = self.before.encode()
+        defaults = {"q": "", "tab": DEFAULT_TAB, "sort": DEFAULT_SORT, "per_page": DEFAULT_PER_PAGE}
+        return {k: v for k, v in values.items() if v not in (None, "") and defaults.get(k) != v}
+
+    def url(self, base: str, with_cursor: bool = False, **overrides) -> str:
+        query = urlencode(self.query(with_cursor=with_cursor, **overrides))
+        return f"{base}?{query}" if query else base
+
+
+# --- querying ---------------------------------------------------------------------------------------------------
+
+
+# (key, id) < (v, pk), written so that every database seeks the (project, key, id) index to v: the first term is a
+# plain range on the key, the second only sorts out the ties.
+def _older_than(sort: str, cursor: Cursor) -> Q:
+    return Q(**{f"{sort}__lte": cursor.value}) & (Q(**{f"{sort}__lt": cursor.value}) | Q(pk__lt=cursor.pk))
+
+
+def _newer_than(sort: str, cursor: Cursor) -> Q:
+    return Q(**{f"{sort}__gte": cursor.value}) & (Q(**{f"{sort}__gt": cursor.value}) | Q(pk__gt=cursor.pk))
+
+
+@dataclass
+class Page:
+    issues: list = field(default_factory=list)
+    newer: Cursor | None = None  # the cursor for the "Newer" link (before=), None when this is the first page
+    older: Cursor | None = None  # the cursor for the "Older" link (after=), None when this is the last page
+
+
+def keyset_page(issues: QuerySet, params: ListParams, projects: list[int] | None = None) -> Page:
+    """One page of `issues` in (sort key, id) descending order, at the cursor of `params`: no COUNT, no OFFSET.
+
+    `projects`: the ids of the projects `issues` spans, when more than one (see `_first_rows`)."""
+    sort, size = params.sort, params.per_page
+    if params.before is not None:
+        rows = _first_rows(issues.filter(_newer_than(sort, params.before)), sort, False, size + 1, projects)
+        if len(rows) <= size:
+            # reached the start of the list: show a full first page rather than a short one
+            return keyset_page(issues, ListParams(q=params.q, tab=params.tab, sort=sort, per_page=size), projects)
+        rows = rows[:size][::-1]
+        has_older = issues.filter(_older_than(sort, Cursor.of(rows[-1], sort))).exists()
+        return Page(rows, newer=Cursor.of(rows[0], sort), older=Cursor.of(rows[-1], sort) if has_older else None)
+    if params.after is not None:
+        rows = _first_rows(issues.filter(_older_than(sort, params.after)), sort, True, size + 1, projects)
+        has_newer = issues.filter(_newer_than(sort, Cursor.of(rows[0], sort) if rows else params.after)).exists()
+    else:
+        rows = _first_rows(issues, sort, True, size + 1, projects)
+        has_newer = False
+    has_older = len(rows) > size
+    rows = rows[:size]
+    return Page(
+        rows,
+        newer=(Cursor.of(rows[0], sort) if rows else params.after) if has_newer else None,
+        older=Cursor.of(rows[-1], sort) if has_older else None,
+    )
+
+
+# Up to this many projects, a list across projects merges per-project index scans (see _merged_ids); SQLite allows
+# at most 500 parts in one UNION.
+MAX_MERGED_PROJECTS = 100
+
+
+def _first_rows(issues: QuerySet, sort: str, descending: bool, limit: int, projects: list[int] | None) -> list:
+    order = (f"-{sort}", "-pk") if descending else (sort, "pk")
+    if not projects or len(projects) == 1 or len(projects) > MAX_MERGED_PROJECTS:
+        return list(issues.order_by(*order)[:limit])
+    ids = _merged_ids(issues, sort, order, limit, projects)
+    # by primary key alone: with the list's filters too, the database may choose to scan those projects instead
+    by_id = list_rows(Issue.objects.filter(pk__in=ids)).in_bulk()
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def _merged_ids(issues: QuerySet, sort: str, order: tuple, limit: int, projects: list[int]) -> list[uuid.UUID]:
+    """The ids of the first `limit` issues in `order` across several projects, in one query.
+
+    `project_id IN (...) ORDER BY key LIMIT n` cannot walk one index in order: the database sorts every matching
+    row of those projects. Instead, each project's first n come from its own (project, key, id) index scan, and
+    only those (n per project) are merged: SELECT ... FROM (project 1's first n UNION ALL project 2's ...).
+    """
+    parts, params = [], []
+    for i, project_id in enumerate(projects):
+        part = issues.filter(project_id=project_id).order_by(*order).values_list("pk", sort)[:limit]
+        sql, part_params = part.query.sql_with_params()
+        parts.append(f"SELECT * FROM ({sql}) part{i}")
+        params.extend(part_params)
+    direction = "DESC" if order[0].startswith("-") else "ASC"
+    sql = f"SELECT * FROM ({' UNION ALL '.join(parts)}) merged ORDER BY 2 {direction}, 1 {direction} LIMIT {limit:d}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk)) for pk, _ in cursor.fetchall()]
+
+
+def capped_count(issues: QuerySet, limit: int | None = None) -> str:
+    """'123', or '1000+' when there are more than `limit`: COUNT over a LIMITed subquery stays cheap on big tables."""
+    limit = COUNT_LIMIT if limit is None else limit
+    n = issues.order_by()[: limit + 1].count()
+    return f"{limit}+" if n > limit else str(n)
+
+
+def list_rows(issues: QuerySet) -> QuerySet:
+    # events_at grows with every release and the project's counter is not shown: leave both in the database
+    return issues.select_related("project").defer("events_at", "project__period_counts")
+
+
+def describe_state(issue: Issue) -> str:
+    """The badge's tooltip: what kind of resolve or mute this is."""
+    if issue.is_resolved:
+        if issue.is_resolved_by_next_release:
+            return "Resolved in the next release"
+        if issue.fixed_at:
+            return "Resolved in " + ", ".join(issue.fixed_at)
+        return "Resolved"
+    if issue.is_muted:
+        parts = []
+        if issue.unmute_after:
+            parts.append("until " + date_format(timezone.localtime(issue.unmute_after), "DATETIME_FORMAT"))
+        for data in issue.unmute_on_volume_based_conditions or []:
+            try:
+                parts.append("until " + VolumeBasedCondition.from_dict(data).describe())
+            except InvalidCondition:
+                continue
+        return "Muted " + (" or ".join(parts) if parts else "forever")
+    return "Open"
+
+
+# --- the list pages ---------------------------------------------------------------------------------------------
+
+
+@require_safe
 @login_required
 def all_issues(request):
-    issues = Issue.objects.filter(project__in=visible_projects(request.user)).select_related("project")
-    return render(request, "issues/list.html", {"issues": issues.order_by("-last_seen")[:250], "nav": "issues"})
+    project_ids = list(visible_projects(request.user).values_list("pk", flat=True))
+    issues = Issue.objects.filter(project_id__in=project_ids)
+    return _render_list(
+        request,
+        issues,
+        project=None,
+        list_url=reverse("issues:all"),
+        bulk_url=reverse("issues:all_bulk"),
+        projects=project_ids,
+    )
 
 
+@require_safe
 @login_required
 def project_issues(request, project_id: int):
     project = get_project_or_404(request.user, project_id)
-    issues = Issue.objects.filter(project=project).select_related("project").order_by("-last_seen")[:250]
-    return render(request, "issues/list.html", {"issues": issues, "project": project, "nav": "issues"})
+    return _render_list(
+        request,
+        Issue.objects.filter(project=project),
+        project=project,
+        list_url=reverse("issues:project", args=[project.pk]),
+        bulk_url=reverse("issues:project_bulk", args=[project.pk]),
+        projects=[project.pk],
+    )
+
+
+def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: str, projects: list[int]):
+    params = ListParams.from_data(request.GET)
+    query = parse_query(params.q)
+    matching = filter_issues(issues, query) if query else issues
+    tabs = [
+        {
+            "key": key,
+            "label": label,
+            "count": capped_count(matching.filter(condition)),
+            "url": params.url(list_url, tab=key),
+            "current": key == params.tab,
+        }
+        for key, (label, condition) in TABS.items()
+    ]
+    page = keyset_page(list_rows(matching.filter(TABS[params.tab][1])), params, projects=projects)
+    for issue in page.issues:
+        issue.state_description = describe_state(issue)
+    sorts = [
+        {"key": key, "label": label, "url": params.url(list_url, sort=key), "current": key == params.sort}
+        for key, label in SORTS.items()
+    ]
+    context = {
+        "nav": "issues",
+        "project": project,
+        "has_projects": bool(projects),
+        "issues": page.issues,
+        "params": params,
+        "tabs": tabs,
+        "current_tab_label": TABS[params.tab][0],
+        "sorts": sorts,
+        "newer_url": params.url(list_url, before=page.newer.encode()) if page.newer else None,
+        "older_url": params.url(list_url, after=page.older.encode()) if page.older else None,
+        "list_url": list_url,
+        "bulk_url": bulk_url,
+        "hidden_params": params.query(with_cursor=True),
+        "mute_durations": [(action, label) for action, (label, _) in MUTE_DURATIONS.items()],
+        "periods": [(p, MAX_PERIODS[p]) for p in PERIODS],
+        "first_page_url": params.url(list_url),
+        "clear_search_url": params.url(list_url, q=""),
+        "per_page_links": [
+            {"n": n, "url": params.url(list_url, per_page=n), "current": n == params.per_page}
+            for n in sorted({25, DEFAULT_PER_PAGE, 100, MAX_PER_PAGE, params.per_page})
+        ],
+    }
+    return render(request, "issues/list.html", context)
+
+
+# --- bulk actions -----------------------------------------------------------------------------------------------
+
+MUTE_DURATIONS = {
+    "mute_1h": ("1 hour", timedelta(hours=1)),
+    "mute_8h": ("8 hours", timedelta(hours=8)),
+    "mute_24h": ("24 hours", timedelta(hours=24)),
+    "mute_7d": ("7 days", timedelta(days=7)),
+}
+
+DONE = {
+    "resolve": "Resolved {n}.",
+    "resolve_by_latest": "Resolved {n} in the latest release.",
+    "resolve_by_next": "Resolved {n} in the next release.",
+    "reopen": "Reopened {n}.",
+    "mute": "Muted {n}{how}.",
+    "unmute": "Unmuted {n}.",
+}
+
+# how many short ids one "skipped" message lists before it says "and N more"
+MAX_IDS_PER_MESSAGE = 20
+
+
+class BadRequest(ValueError):
+    """The form asks for something impossible; the message says what, for the user."""
+
+
+@require_POST
+@login_required
+def all_issues_bulk(request):
+    project_ids = list(visible_projects(request.user).values_list("pk", flat=True))
+    issues = Issue.objects.filter(project_id__in=project_ids)
+    return _bulk(request, issues, reverse("issues:all"), reverse("issues:all_bulk"), project=None)
+
+
+@require_POST
+@login_required
+def project_issues_bulk(request, project_id: int):
+    project = get_project_or_404(request.user, project_id)
+    list_url = reverse("issues:project", args=[project.pk])
+    bulk_url = reverse("issues:project_bulk", args=[project.pk])
+    return _bulk(request, Issue.objects.filter(project=project), list_url, bulk_url, project=project)
+
+
+def _bulk(request, issues: QuerySet, list_url: str, bulk_url: str, project):
+    params = ListParams.from_data(request.POST)
+    back = HttpResponseRedirect(params.url(list_url, with_cursor=True))
+    action = request.POST.get("action", "")
+    try:
+        ids = selected_ids(request.POST.getlist("issue"))
+        selected = list(issues.filter(pk__in=ids).select_related("project").order_by("project__name", "number"))
+        if not selected:
+            raise BadRequest("Select one or more issues first." if not ids else "The selected issues no longer exist.")
+        if action == "delete":
+            if request.POST.get("confirm") != "yes":
+                return _confirm_delete(request, selected, params, list_url, bulk_url, project)
+            result = delete_issues(issues.filter(pk__in=[issue.pk for issue in selected]))
+            messages.success(request, f"Deleted {_issues(result.issues)} and {_plural(result.events, 'event')}.")
+            return back
+        state_action, kwargs, how = state_action_for(action, request.POST)
+    except BadRequest as e:
+        messages.error(request, str(e))
+        return back
+
+    changed, skipped = apply_to_issues(selected, state_action, user=request.user, **kwargs)
+    if changed:
+        messages.success(request, DONE[state_action].format(n=_issues(changed), how=how))
+    for message in skipped_messages(skipped):
+        messages.warning(request, message)
+    return back
+
+
+def selected_ids(values: list[str]) -> list[uuid.UUID]:
+    if len(values) > MAX_SELECTED:
+        raise BadRequest(f"At most {MAX_SELECTED} issues can be changed at once.")
+    ids = []
+    for value in values:
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue  # not an issue of ours, like any unknown id
+    return ids
+
+
+def state_action_for(action: str, data) -> tuple[str, dict, str]:
+    """The IssueStateManager action for a button, its arguments, and words for the success message."""
+    if action in ("resolve", "resolve_by_latest", "resolve_by_next", "reopen", "unmute"):
+        return action, {}, ""
+    if action == "mute":
+        return "mute", {}, " until unmuted by hand"
+    if action in MUTE_DURATIONS:
+        label, duration = MUTE_DURATIONS[action]
+        now = timezone.now()
+        until = now + duration
+        when = date_format(timezone.localtime(until), "DATETIME_FORMAT")
+        return "mute", {"until": until, "now": now}, f" for {label} (until {when})"
+    if action == "mute_volume":
+        try:
+            condition = VolumeBasedCondition.from_dict(
+                {
+                    "period": data.get("period", ""),
+                    "nr_of_periods": data.get("nr_of_periods", "").strip() or "1",
+                    "volume": data.get("volume", "").strip(),
+                }
+            )
+        except InvalidCondition as e:
+            raise BadRequest(f"Not muted: {e}") from e
+        return "mute", {"conditions": [condition]}, f"; each unmutes when it has {condition.describe()}"
+    raise BadRequest("Unknown action.")
+
+
+def skipped_messages(skipped: dict[str, str]) -> list[str]:
+    """One message per distinct reason, naming the issues it applies to: 'MYAPP-3, MYAPP-7: reason'."""
+    by_reason: dict[str, list[str]] = {}
+    for short_id, reason in skipped.items():
+        by_reason.setdefault(reason, []).append(short_id)
+    result = []
+    for reason, short_ids in by_reason.items():
+        shown = ", ".join(short_ids[:MAX_IDS_PER_MESSAGE])
+        if len(short_ids) > MAX_IDS_PER_MESSAGE:
+            shown += f" and {len(short_ids) - MAX_IDS_PER_MESSAGE} more"
+        result.append(f"Skipped {shown}: {reason}")
+    return result
+
+
+def _confirm_delete(request, selected: list, params: ListParams, list_url: str, bulk_url: str, project):
+    context = {
+        "nav": "issues",
+        "project": project,
+        "issues": selected,
+        "event_total": sum(issue.event_count for issue in selected),
+        "bulk_url": bulk_url,
+        "cancel_url": params.url(list_url, with_cursor=True),
+        "hidden_params": params.query(with_cursor=True),
+    }
+    return render(request, "issues/list_delete_confirm.html", context)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _issues(n: int) -> str:
+    return _plural(n, "issue")

@@ -1,0 +1,74 @@
+"""Deleting issues with everything that hangs off them, in bounded batches.
+
+An issue can have millions of events. One `DELETE ... WHERE issue_id IN (...)` over all of them would hold the
+write lock for as long as that takes (on SQLite: every digest waits), and Django's cascade collector would load
+every row into memory first. So the rows that point at an issue go first, in batches of at most `batch_size` rows,
+each batch in its own short transaction, children before parents:
+
+    turning points -> event tags -> events -> issue tags -> groupings -> delivery attempts -> the issues themselves
+
+Events are fetched by primary key only (never their JSON). When the issue rows are finally deleted, Django's
+cascade catches whatever digest added in the meantime (an event that arrived mid-way), so nothing is orphaned.
+Deleting the Grouping means that a later event with the same grouping key starts a new issue.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+BATCH_SIZE = 1000
+# issues handled together: keeps the `issue_id IN (...)` lists short
+ISSUE_CHUNK = 100
+
+
+@dataclass
+class DeletionResult:
+    issues: int = 0
+    events: int = 0
+
+
+def delete_issues(issues: QuerySet, batch_size: int = BATCH_SIZE) -> DeletionResult:
+    """Delete the issues of the queryset with their events, groupings, tags, turning points and alert delivery records.
+    Returns how many issues and events were deleted."""
+    from alerts.models import DeliveryAttempt
+    from events.models import Event
+    from issues.models import Grouping, Issue, TurningPoint
+    from tags.models import EventTag, IssueTag
+
+    result = DeletionResult()
+    issue_ids = list(issues.order_by().values_list("pk", flat=True))
+    for chunk in _chunks(issue_ids, ISSUE_CHUNK):
+        _delete_in_batches(TurningPoint.objects.filter(issue_id__in=chunk), batch_size)
+        _delete_in_batches(EventTag.objects.filter(issue_id__in=chunk), batch_size)
+        result.events += _delete_in_batches(Event.objects.filter(issue_id__in=chunk), batch_size)
+        _delete_in_batches(IssueTag.objects.filter(issue_id__in=chunk), batch_size)
+        _delete_in_batches(Grouping.objects.filter(issue_id__in=chunk), batch_size)
+        _delete_in_batches(DeliveryAttempt.objects.filter(issue_id__in=chunk), batch_size)
+        with transaction.atomic():
+            _, per_model = Issue.objects.filter(pk__in=chunk).delete()
+        result.issues += per_model.get(Issue._meta.label, 0)
+        result.events += per_model.get(Event._meta.label, 0)  # stragglers digested during the deletion
+    return result
+
+
+def _delete_in_batches(queryset: QuerySet, batch_size: int) -> int:
+    """Delete the rows of `queryset`, at most `batch_size` per transaction; returns how many rows of its model."""
+    model = queryset.model
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            pks = list(queryset.order_by().values_list("pk", flat=True)[:batch_size])
+            if not pks:
+                return deleted
+            # only("pk"): the cascade collector would otherwise load whole rows (an event's JSON) to delete them
+            _, per_model = model.objects.filter(pk__in=pks).only("pk").delete()
+        deleted += per_model.get(model._meta.label, 0)
+        if len(pks) < batch_size:
+            return deleted
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
