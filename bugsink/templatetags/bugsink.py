@@ -2,7 +2,7 @@
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from bugsink.period_counter import PeriodCounter, bucket_index
 
@@ -19,36 +19,29 @@ def hourly_counts(period_counts: dict | None, hours: int = 24, now=None) -> list
 
 @register.simple_tag
 def sparkline(values, width: int = 96, height: int = 20, label: str = ""):
-    """An inline SVG bar chart of a list of counts."""
+    """An inline SVG bar chart of a list of counts: one <path> (a few hundred bytes, however many bars), so that
+    a list of 250 rows with a sparkline each stays light on a slow connection."""
     values = list(values or [])
     if not values:
         return ""
     peak = max(values) or 1
     bar = width / len(values)
-    # numbers are formatted here: format_html escapes its arguments into strings, which "{:.2f}" cannot format
-    bars = format_html_join(
-        "",
-        '<rect x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
-        (
-            (
-                f"{i * bar:.2f}",
-                f"{height - max(1.0, v / peak * height) if v else height - 1:.2f}",
-                f"{max(bar - 1, 1):.2f}",
-                f"{max(1.0, v / peak * height) if v else 1:.2f}",
-                v,
-            )
-            for i, v in enumerate(values)
-        ),
-    )
+    gap = 1 if bar > 2 else 0
+    segments = []
+    for i, value in enumerate(values):
+        h = max(1.0, value / peak * height) if value else 1.0
+        segments.append(f"M{i * bar:.1f} {height}v-{h:.1f}h{bar - gap:.1f}v{h:.1f}z")
     summary = label or f"{sum(values)} events"
     return format_html(
-        '<svg class="sparkline" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">{}</svg>',
+        '<svg class="sparkline" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">'
+        '<title>{}</title><path d="{}"/></svg>',
         width,
         height,
         width,
         height,
         summary,
-        bars,
+        summary,
+        "".join(segments),
     )
 
 
