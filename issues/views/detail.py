@@ -9,7 +9,6 @@ Every page runs a bounded number of queries, whatever the number of events: even
 
 import json
 import uuid
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -29,7 +28,8 @@ from bugsink.volume_based_condition import InvalidCondition, VolumeBasedConditio
 from events import rendering
 from events.models import Event
 from issues.models import Issue, TurningPoint
-from issues.state import STATE_FIELDS, IllegalStateTransition, IssueStateManager
+from issues.muting import MUTE_DURATIONS, condition_data
+from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager
 from projects.access import get_issue_or_404
 from releases.ordering import latest_version
 from tags.models import IssueTag
@@ -50,12 +50,6 @@ EVENT_TAB_URLS = {
     "breadcrumbs": "issue:event_breadcrumbs",
 }
 
-MUTE_FOR = {
-    "1h": ("1 hour", timedelta(hours=1)),
-    "8h": ("8 hours", timedelta(hours=8)),
-    "24h": ("24 hours", timedelta(hours=24)),
-    "7d": ("7 days", timedelta(days=7)),
-}
 EVENTS_PAGE_SIZE = 50
 TAG_VALUES_PER_KEY = 10
 HISTORY_LIMIT = 200
@@ -133,7 +127,7 @@ def _render(request, issue: Issue, tab: str, event: Event | None = None, event_i
             "latest_release": latest,
             "first_release": issue.events_at[0] if issue.events_at else "",
             "last_release": issue.events_at[-1] if issue.events_at else "",
-            "mute_for": [(key, label) for key, (label, _) in MUTE_FOR.items()],
+            "mute_for": [(key, label) for key, (label, _) in MUTE_DURATIONS.items()],
             "periods": [(p, MAX_PERIODS[p]) for p in PERIODS],
             "here": request.get_full_path(),
             "nav": "issues",
@@ -435,17 +429,11 @@ def mute_arguments(post, now) -> dict:
     arguments: dict = {}
     mute_for = post.get("mute_for", "")
     if mute_for:
-        if mute_for not in MUTE_FOR:
+        if mute_for not in MUTE_DURATIONS:
             raise IllegalStateTransition("Choose how long to mute the issue for.")
-        arguments["until"] = now + MUTE_FOR[mute_for][1]
+        arguments["until"] = now + MUTE_DURATIONS[mute_for][1]
     if post.get("volume", "").strip():
-        arguments["conditions"] = [
-            {
-                "period": post.get("period", ""),
-                "nr_of_periods": post.get("nr_of_periods", "1").strip() or "1",
-                "volume": post.get("volume", "").strip(),
-            }
-        ]
+        arguments["conditions"] = [condition_data(post)]
     return arguments
 
 
@@ -473,15 +461,7 @@ def action(request, issue_id):
     """One endpoint for every state change; refusals (IllegalStateTransition) become an error message."""
     issue = get_issue_or_404(request.user, issue_id)
     name = request.POST.get("action", "")
-    transitions = {
-        "resolve": IssueStateManager.resolve,
-        "resolve_by_latest": IssueStateManager.resolve_by_latest,
-        "resolve_by_next": IssueStateManager.resolve_by_next,
-        "reopen": IssueStateManager.reopen,
-        "mute": IssueStateManager.mute,
-        "unmute": IssueStateManager.unmute,
-    }
-    if name not in transitions:
+    if name not in ACTIONS:
         messages.error(request, "Unknown action.")
         return _back(request, issue)
     try:
@@ -492,7 +472,7 @@ def action(request, issue_id):
             if name == "mute":
                 now = timezone.now()
                 kwargs = {**mute_arguments(request.POST, now), "now": now}
-            transitions[name](issue, user=request.user, **kwargs)
+            ACTIONS[name](issue, user=request.user, **kwargs)
             issue.save(update_fields=STATE_FIELDS)
     except IllegalStateTransition as e:
         messages.error(request, str(e))

@@ -25,6 +25,7 @@ from bugsink.period_counter import MAX_PERIODS, PERIODS
 from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.deletion import delete_issues
 from issues.models import Issue
+from issues.muting import MUTE_DURATIONS, condition_data
 from issues.state import apply_to_issues
 from projects.access import get_project_or_404, visible_projects
 from tags.search import filter_issues, parse_query
@@ -317,7 +318,7 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         "list_url": list_url,
         "bulk_url": bulk_url,
         "hidden_params": params.query(with_cursor=True),
-        "mute_durations": [(action, label) for action, (label, _) in MUTE_DURATIONS.items()],
+        "mute_durations": [(f"mute_{key}", label) for key, (label, _) in MUTE_DURATIONS.items()],
         "periods": [(p, MAX_PERIODS[p]) for p in PERIODS],
         "first_page_url": params.url(list_url),
         "clear_search_url": params.url(list_url, q=""),
@@ -331,12 +332,6 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
 
 # --- bulk actions -----------------------------------------------------------------------------------------------
 
-MUTE_DURATIONS = {
-    "mute_1h": ("1 hour", timedelta(hours=1)),
-    "mute_8h": ("8 hours", timedelta(hours=8)),
-    "mute_24h": ("24 hours", timedelta(hours=24)),
-    "mute_7d": ("7 days", timedelta(days=7)),
-}
 
 DONE = {
     "resolve": "Resolved {n}.",
@@ -418,21 +413,15 @@ def state_action_for(action: str, data) -> tuple[str, dict, str]:
         return action, {}, ""
     if action == "mute":
         return "mute", {}, " until unmuted by hand"
-    if action in MUTE_DURATIONS:
-        label, duration = MUTE_DURATIONS[action]
+    if action.startswith("mute_") and action.removeprefix("mute_") in MUTE_DURATIONS:
+        label, duration = MUTE_DURATIONS[action.removeprefix("mute_")]
         now = timezone.now()
         until = now + duration
         when = date_format(timezone.localtime(until), "DATETIME_FORMAT")
         return "mute", {"until": until, "now": now}, f" for {label} (until {when})"
     if action == "mute_volume":
         try:
-            condition = VolumeBasedCondition.from_dict(
-                {
-                    "period": data.get("period", ""),
-                    "nr_of_periods": data.get("nr_of_periods", "").strip() or "1",
-                    "volume": data.get("volume", "").strip(),
-                }
-            )
+            condition = VolumeBasedCondition.from_dict(condition_data(data))
         except InvalidCondition as e:
             raise BadRequest(f"Not muted: {e}") from e
         return "mute", {"conditions": [condition]}, f"; each unmutes when it has {condition.describe()}"
