@@ -242,3 +242,22 @@ ALERT_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("ALERT_WEBHOOK_TIMEOUT_SECO
 # a failed delivery is retried this many times, after ALERT_RETRY_BACKOFF_SECONDS * 2**retries (10, 20, 40, 80 s)
 ALERT_MAX_RETRIES = env_int("ALERT_MAX_RETRIES", 4)
 ALERT_RETRY_BACKOFF_SECONDS = float(os.environ.get("ALERT_RETRY_BACKOFF_SECONDS") or 10)
+
+# --- Retention ----------------------------------------------------------------------------------------------------
+# Per project at most this many stored events, none older than this many days (Project.retention_max_events /
+# retention_max_age_days override them per project; 0 means no limit). The policy is in events.retention.
+RETENTION_MAX_EVENTS = env_int("RETENTION_MAX_EVENTS", 10_000)
+RETENTION_MAX_AGE_DAYS = env_int("RETENTION_MAX_AGE_DAYS", 90)
+# Events deleted per transaction; transactions per eviction after a digest batch, and per project per periodic run.
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500)
+RETENTION_BATCHES_AFTER_DIGEST = env_int("RETENTION_BATCHES_AFTER_DIGEST", 2)
+RETENTION_BATCHES_PER_RUN = env_int("RETENTION_BATCHES_PER_RUN", 20)
+# The periodic run (expired events, the ingest store's orphan temporaries): the beat schedule, or with no broker
+# the digest process itself (there is no beat then).
+RETENTION_INTERVAL_SECONDS = env_int("RETENTION_INTERVAL_SECONDS", 600)
+# evict_expired fans out one events.tasks.evict_project per project, each to that project's digest queue
+CELERY_TASK_ROUTES["events.tasks.evict_expired"] = {"queue": "maintenance"}
+CELERY_BEAT_SCHEDULE["evict-expired-events"] = {
+    "task": "events.tasks.evict_expired",
+    "schedule": float(RETENTION_INTERVAL_SECONDS),
+}

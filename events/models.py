@@ -36,7 +36,11 @@ class Event(models.Model):
             models.UniqueConstraint(fields=["project", "event_id"], name="unique_event_id_per_project"),
             models.UniqueConstraint(fields=["issue", "digest_order"], name="unique_digest_order_per_issue"),
         ]
-        indexes = [models.Index(fields=["issue", "timestamp"])]
+        indexes = [
+            models.Index(fields=["issue", "timestamp"]),
+            # retention: a project's events older than its max age (events.retention), oldest first
+            models.Index(fields=["project", "ingested_at"], name="event_project_ingested_at"),
+        ]
 
     def __str__(self) -> str:
         return self.event_id.hex

@@ -28,6 +28,7 @@ from alerts.dispatch import alert_on_commit
 from bugsink.period_counter import PeriodCounter
 from bugsink.registry import registry
 from events.models import Event
+from events.retention import evict_after_digest
 from ingest import store
 from ingest.grouping import culprit, grouping_key, hash_key, title_parts
 from ingest.normalize import normalize_event
@@ -235,6 +236,9 @@ def _digest_batch(project_id: int, prepared: list[Prepared]) -> int:
         Project.objects.filter(pk=project.pk).update(
             digested_event_count=F("digested_event_count") + len(batch), period_counts=project_counter.to_dict()
         )
+        # retention: no query unless the project is over its max events (events.retention)
+        digested = project.digested_event_count + len(batch)
+        transaction.on_commit(lambda: evict_after_digest(project, digested))
         return len(batch)
 
 

@@ -68,6 +68,12 @@ class Project(models.Model):
     quota_events_per_minute = models.PositiveIntegerField(null=True, blank=True)
     quota_events_per_hour = models.PositiveIntegerField(null=True, blank=True)
 
+    # retention (events.retention); null = the RETENTION_MAX_EVENTS / RETENTION_MAX_AGE_DAYS setting, 0 = no limit
+    retention_max_events = models.PositiveIntegerField(null=True, blank=True)
+    retention_max_age_days = models.PositiveIntegerField(null=True, blank=True)
+    # digested_event_count minus this estimates the stored events without counting them (events.retention)
+    evicted_event_count = models.PositiveBigIntegerField(default=0, editable=False)
+
     class Meta:
         ordering = ["name"]
 
