@@ -34,14 +34,35 @@ class ProjectForm(forms.ModelForm):
         return slug
 
 
+LIMIT_FIELDS = {
+    # field: (label, the installation-wide setting it overrides, unit)
+    "retention_max_events": ("Keep at most this many events", "RETENTION_MAX_EVENTS", "events"),
+    "retention_max_age_days": ("Keep events for at most", "RETENTION_MAX_AGE_DAYS", "days"),
+    "quota_events_per_minute": ("Accept at most, per minute", "QUOTA_EVENTS_PER_MINUTE", "events"),
+    "quota_events_per_hour": ("Accept at most, per hour", "QUOTA_EVENTS_PER_HOUR", "events"),
+}
+
+
 class ProjectSettingsForm(forms.ModelForm):
     class Meta:
         model = Project
-        fields = ["name", "team"]
+        fields = ["name", "team", *LIMIT_FIELDS]
         help_texts = {"team": "Members of the team see the project and may get its alerts."}
 
     def __init__(self, *args, user, **kwargs):
+        from django.conf import settings
+
         super().__init__(*args, **kwargs)
+        for name, (label, setting, unit) in LIMIT_FIELDS.items():
+            default = getattr(settings, setting)
+            field = self.fields[name]
+            field.label = label
+            field.required = False
+            field.min_value = 0
+            field.widget.attrs.update({"min": 0, "placeholder": f"{default or 'no limit'}"})
+            field.help_text = (
+                f"{unit.capitalize()}; empty: the installation's default ({default or 'no limit'}), 0: no limit."
+            )
         # the teams the admin is in, plus the current one (which a superuser may have set)
         teams = teams_of(user)
         if self.instance.team_id:

@@ -40,8 +40,6 @@ def test_list_shows_open_issue_counts_sparkline_and_links(client_for, owner, pro
     html = response.content.decode()
     assert f'href="{reverse("issues:project", args=[project.pk])}"' in html
     assert '<svg class="sparkline"' in html and 'aria-label="7 events in the last 24 hours"' in html
-    import re
-
     (bars,) = re.findall(r'<svg class="sparkline"[^>]*>.*?<path d="([^"]*)"', html)
     assert bars.count("M") == 24  # one bar per hour
     assert f'href="{reverse("projects:settings", args=[project.pk])}"' in html  # the owner may change settings
@@ -193,6 +191,30 @@ def test_settings_rename_and_team(client_for, owner, project):
     assert response.status_code == 302
     project.refresh_from_db()
     assert (project.name, project.team) == ("Renamed", team)
+
+
+def test_settings_retention_and_quota_overrides(client_for, owner, project, settings):
+    settings.RETENTION_MAX_EVENTS = 10_000
+    client = client_for(owner)
+    url = reverse("projects:settings", args=[project.pk])
+    page = client.get(url).content.decode()
+    assert "Keep at most this many events" in page and 'placeholder="10000"' in page
+    response = client.post(
+        url,
+        {
+            "name": "My App",
+            "retention_max_events": "500",
+            "retention_max_age_days": "",
+            "quota_events_per_minute": "0",
+            "quota_events_per_hour": "120",
+        },
+    )
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert (project.retention_max_events, project.retention_max_age_days) == (500, None)
+    assert (project.quota_events_per_minute, project.quota_events_per_hour) == (0, 120)
+    response = client.post(url, {"name": "My App", "retention_max_events": "-3"})
+    assert response.status_code == 200 and "greater than or equal to 0" in response.content.decode()
 
 
 def test_settings_refuse_a_team_the_admin_is_not_in(client_for, owner, project):
