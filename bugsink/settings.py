@@ -123,6 +123,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(DATA_DIR / "db.sqlite3")),
+            # keep each thread's connection: opening one (and its PRAGMAs) per request costs more than the request
+            "CONN_MAX_AGE": env_int("CONN_MAX_AGE", 600),
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # Writers take the lock when the transaction starts, so two writers never deadlock on upgrade
                 # from a read lock; WAL lets readers (the UI) go on while digest writes.

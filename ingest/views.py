@@ -59,6 +59,7 @@ def _error(error: IngestError) -> JsonResponse:
     return _respond({"detail": error.detail}, status=error.status, extra_headers=headers)
 
 
+INGEST_PROJECT_FIELDS = ("pk", "sentry_key", "quota_events_per_minute", "quota_events_per_hour")
 MAX_PROJECT_ID = 2**63 - 1  # a bigger number than the database's integer is no project, not a database error
 
 
@@ -67,7 +68,8 @@ def _get_project(project_id: str) -> Project:
     if not (project_id.isascii() and project_id.isdigit()) or int(project_id) > MAX_PROJECT_ID:
         raise NotFound(f"unknown project {project_id[:40]!r}: project ids are integers")
     try:
-        return Project.objects.get(pk=int(project_id))
+        # only what ingest needs: not the period counters, which digest keeps on the same row
+        return Project.objects.only(*INGEST_PROJECT_FIELDS).get(pk=int(project_id))
     except Project.DoesNotExist:
         raise NotFound(f"unknown project {project_id}") from None
 
