@@ -62,3 +62,13 @@ def live_server_url(django_db_setup, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock():
         with start_gunicorn(tmp_path_factory.mktemp("live")) as url:
             yield url
+
+
+@pytest.fixture
+def chromium_page():
+    """A page in a fresh context of a headless Debian Chromium (bugsink.browser); skipped without Chromium, a
+    failure in CI."""
+    from bugsink.browser import chromium_page
+
+    with chromium_page() as page:
+        yield page

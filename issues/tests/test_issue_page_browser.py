@@ -2,18 +2,15 @@
 arrow keys step through events, expand/collapse all frames, the mute menu closes on Escape, and deleting a comment
 asks first."""
 
-import shutil
-
 import pytest
 
+from bugsink.browser import login
 from bugsink.testutils import exception_event
 from events.models import Event
 from issues.state import IssueStateManager
 from projects.models import ProjectMembership
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 FRAMES = [
     {"filename": "lib/a.py", "function": "library", "lineno": 1, "in_app": False, "context_line": "x = 1"},
@@ -22,25 +19,12 @@ FRAMES = [
 
 
 @pytest.fixture
-def page(live_server_url, monkeypatch, django_user_model, project):
-    from bugsink.testutils import require_service
-
-    require_service(CHROMIUM is not None, "Debian's chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the test's own ORM calls, next to Playwright's loop
+def page(chromium_page, live_server_url, django_user_model, project):
     user = django_user_model.objects.create_user("ann", "ann@example.com", "pw")
     ProjectMembership.objects.create(project=project, user=user)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_context().new_page()
-        page.goto(f"{live_server_url}/accounts/login/")
-        page.fill('input[name="username"]', "ann")
-        page.fill('input[name="password"]', "pw")
-        with page.expect_navigation():
-            page.locator('form button[type="submit"]').last.click()
-        page.user = user
-        yield page
-        browser.close()
+    login(chromium_page, live_server_url, "ann", "pw")
+    chromium_page.user = user
+    return chromium_page
 
 
 def test_keyboard_frames_mute_menu_and_comment_delete(transactional_db, live_server_url, page, project, send_event):

@@ -1,45 +1,22 @@
 """The issue list's script in a real browser (Debian's Chromium through Playwright, against live gunicorn): buttons
 disabled until something is selected, select-all, the j/k/x/o/Enter keys, and a bulk action from the mute menu."""
 
-import shutil
-
 import pytest
 
-from bugsink.testutils import make_issue, require_service
+from bugsink.browser import login
+from bugsink.testutils import make_issue
 from issues.models import Issue
 from projects.models import ProjectMembership
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
 
 @pytest.fixture
-def browser_page(live_server_url, monkeypatch):
-    require_service(CHROMIUM is not None, "Debian's chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are still plain
-    # synchronous code (the server under test is a separate process)
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context()
-        yield context
-        browser.close()
-
-
-@pytest.fixture
-def logged_in(browser_page, live_server_url, django_user_model, project):
+def logged_in(chromium_page, live_server_url, django_user_model, project):
     user = django_user_model.objects.create_user("ann", "ann@example.com", "pw")
     ProjectMembership.objects.create(project=project, user=user)
-    page = browser_page.new_page()
-    # through the login form: the server signs sessions with its own secret key
-    page.goto(f"{live_server_url}/accounts/login/")
-    page.fill('input[name="username"]', "ann")
-    page.fill('input[name="password"]', "pw")
-    with page.expect_navigation():
-        page.locator('form button[type="submit"], form input[type="submit"]').last.click()
-    return page
+    login(chromium_page, live_server_url, "ann", "pw")
+    return chromium_page
 
 
 def test_selection_keyboard_and_bulk_actions(transactional_db, live_server_url, logged_in, project):

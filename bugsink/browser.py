@@ -1,0 +1,88 @@
+"""Browser tests: Debian's Chromium driven by Playwright (the Python package; never `playwright install`).
+
+`chromium_page()` launches a headless Chromium, opens a fresh context (no cookies, storage or permissions from
+another test) and yields a page in it; root conftest.py offers it as the `chromium_page` fixture. Without Chromium
+(or the playwright package) the test is skipped, and fails in CI (see bugsink.testutils.require_service).
+
+The browser is launched per test, not per session: Playwright's sync API keeps an asyncio event loop running in
+the test's thread while it is open, and Django refuses ORM calls next to a running loop (SynchronousOnlyOperation).
+While a page is open DJANGO_ALLOW_ASYNC_UNSAFE is set so that the test's own ORM calls (the server under test is
+another process) still work; it is restored afterwards.
+"""
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from bugsink.testutils import require_service
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# Playwright's own default is 30 s per action; a local server answers in well under a second, so a step that waits
+# this long is broken rather than slow.
+DEFAULT_TIMEOUT_MS = 15_000
+
+
+def chromium_executable() -> str | None:
+    return shutil.which("chromium")
+
+
+@contextmanager
+def _async_unsafe_allowed() -> Iterator[None]:
+    old = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = old
+
+
+@contextmanager
+def chromium_page(**context_options):
+    """A page in a fresh browser context of a newly launched headless Chromium; everything is closed on exit.
+
+    `context_options` go to `browser.new_context` (viewport, color_scheme, locale, ...)."""
+    executable = chromium_executable()
+    require_service(executable is not None, "Debian's chromium is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    require_service(sync_playwright is not None, "the playwright Python package is not installed")
+
+    with _async_unsafe_allowed(), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **context_options})
+            context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+            try:
+                yield context.new_page()
+            finally:
+                context.close()
+        finally:
+            browser.close()
+
+
+def login(page, base_url: str, username: str, password: str) -> None:
+    """Log in through the login form, as a person would (the server signs sessions with its own secret key, so a
+    cookie made by the test would not do); fails with the form's error when the login is refused."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in", exact=True).click()
+    if "/accounts/login/" in page.url:
+        errors = page.locator(".errorlist")
+        reason = errors.inner_text() if errors.count() else "still on the login page"
+        raise AssertionError(f"login as {username!r} failed: {reason}")
