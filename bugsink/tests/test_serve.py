@@ -58,6 +58,18 @@ def test_procfile_serves_digests_and_shuts_down_gracefully(transactional_db, tmp
                 time.sleep(0.3)
         else:
             pytest.fail("web did not become ready:\n" + (tmp_path / "honcho.log").read_text())
+        # both workers up (a worker still booting may not stop as cleanly as a running one)
+        from celery import Celery
+
+        client = Celery(broker=BROKER_URL)
+        try:
+            deadline = time.monotonic() + 60
+            replies = []
+            while time.monotonic() < deadline and len(replies) < 2:
+                replies = client.control.ping(timeout=1.0)
+            assert len(replies) == 2, f"workers did not answer a ping: {replies}"
+        finally:
+            client.close()
         event = exception_event("ServedError", "through the whole stack")
         request = urllib.request.Request(
             f"{url}/api/{project.pk}/envelope/?sentry_key={project.sentry_key}", data=make_envelope(event)
