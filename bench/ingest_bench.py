@@ -1,8 +1,8 @@
 """Run the ingest load generator against a freshly set-up server, in one of the two modes:
 
     embedded  what `make run` starts: one gunicorn process with threads, Celery eager (digest inline)
-    single    what `make serve` starts: the Procfile under honcho (gunicorn, digest worker, alerts worker, beat)
-              on Redis
+    single    what `make serve` starts: the Procfile under bin/procfile-run (gunicorn, digest worker, alerts
+              worker, beat) on Redis
 
 on SQLite (default) or PostgreSQL, and print the load generator's report plus the setup.
 
@@ -129,8 +129,8 @@ def main():
         ]
         pattern = "gunicorn"
     else:
-        command = [BIN / "honcho", "-f", "Procfile", "start", "-p", str(args.port)]
-        pattern = r"gunicorn|celery"
+        command = [BIN / "python", "bin/procfile-run", "-f", "Procfile", "-p", str(args.port)]
+        pattern = r"gunicorn|celery|procfile-run"
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_ready(f"http://127.0.0.1:{args.port}")
