@@ -27,6 +27,16 @@ from urllib.parse import urlsplit
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
+_PADDING: dict[int, str] = {}
+
+
+def _padding(length: int, rng: random.Random) -> str:
+    if length not in _PADDING:
+        _PADDING[length] = "".join(random.Random(length).choices(string.ascii_letters, k=2 * length))
+    start = rng.randrange(length)
+    return _PADDING[length][start : start + length]
+
+
 def make_event(issue: int, size: int, rng: random.Random) -> dict:
     frames = [
         {
@@ -64,7 +74,9 @@ def make_event(issue: int, size: int, rng: random.Random) -> dict:
     }
     base = len(json.dumps(event))
     if size > base:
-        event["extra"]["padding"] = "".join(rng.choices(string.ascii_letters, k=size - base - 20))
+        # random text made once per size and sliced at a random offset: the load generator must not eat the CPU
+        # the server under test needs
+        event["extra"]["padding"] = _padding(size - base - 20, rng)
     return event
 
 

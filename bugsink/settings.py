@@ -202,6 +202,10 @@ INGEST_SWEEP_GRACE_SECONDS = env_int("INGEST_SWEEP_GRACE_SECONDS", 300)
 
 # Digest takes up to this many of a project's pending raw events into one transaction (see ingest.digest).
 DIGEST_BATCH_SIZE = env_int("DIGEST_BATCH_SIZE", 100)
+# A digest task drains its project's pending events for at most this long, then lets other projects' digests go.
+DIGEST_TIME_BUDGET_SECONDS = float(os.environ.get("DIGEST_TIME_BUDGET_SECONDS") or 10)
+# While a digest is queued for a project, new events do not enqueue another (ingest.intake); the flag expires.
+DIGEST_FLAG_SECONDS = env_int("DIGEST_FLAG_SECONDS", 30)
 # Projects are spread over this many digest queues (digest-0 .. digest-N-1); 1 means the single queue "digest".
 DIGEST_SHARDS = env_int("DIGEST_SHARDS", 1)
 

@@ -73,6 +73,28 @@ def digest(key: str) -> int:
     return digest_keys(project_id, keys)
 
 
+def digest_pending(project_id: int, time_budget: float | None = None) -> int:
+    """Digest the project's pending raw events, oldest first, batch after batch, until none is left or the time
+    budget is spent (then a digest is scheduled for the rest, so that other projects get their turn)."""
+    import time
+
+    from ingest.intake import schedule_digest
+
+    budget = settings.DIGEST_TIME_BUDGET_SECONDS if time_budget is None else time_budget
+    start = time.monotonic()
+    total = 0
+    while True:
+        keys = store.pending_keys(project_id, limit=settings.DIGEST_BATCH_SIZE)
+        if not keys:
+            return total
+        total += digest_keys(project_id, keys)
+        if time.monotonic() - start > budget:
+            remaining = store.pending_keys(project_id, limit=1)
+            if remaining:
+                schedule_digest(remaining[0])
+            return total
+
+
 def digest_keys(project_id: int, keys: list[str]) -> int:
     prepared = [p for p in (_prepare(key) for key in keys) if p is not None]
     if not prepared:

@@ -16,11 +16,9 @@ logger = logging.getLogger(__name__)
 
 
 def sweep(grace_seconds: float | None = None) -> int:
-    """Enqueue a digest for the raw events older than `grace_seconds`; returns how many digests were enqueued.
-
-    One digest takes up to DIGEST_BATCH_SIZE pending events of its project along, so only every
-    DIGEST_BATCH_SIZE-th key of a project is enqueued, not all of them.
-    """
+    """Enqueue a digest for each project with raw events older than `grace_seconds`; returns how many digests
+    were enqueued. A digest drains all of its project's pending events, so one per project is enough; it is
+    enqueued even when the project's "digest queued" flag is set (the flagged message may be the one lost)."""
     if grace_seconds is None:
         grace_seconds = settings.INGEST_SWEEP_GRACE_SECONDS
     keys = store.pending_raw_events(older_than_seconds=grace_seconds)
@@ -29,9 +27,8 @@ def sweep(grace_seconds: float | None = None) -> int:
         by_project.setdefault(key.partition("/")[0], []).append(key)
     enqueued = 0
     for project_keys in by_project.values():
-        for key in project_keys[:: max(settings.DIGEST_BATCH_SIZE, 1)]:
-            schedule_digest(key)
-            enqueued += 1
+        schedule_digest(project_keys[0], force=True)
+        enqueued += 1
     if keys:
         logger.warning("sweep: %d undigested raw events found, %d digests enqueued", len(keys), enqueued)
     return enqueued
