@@ -92,6 +92,8 @@ def main():
         # no per-project quota in a benchmark: it measures the server, not the limiter
         "QUOTA_EVENTS_PER_MINUTE": "0",
         "QUOTA_EVENTS_PER_HOUR": "0",
+        # and every event stays, so that the stored count is the digested count
+        "RETENTION_MAX_EVENTS": "0",
     }
     env.pop("CELERY_BROKER_URL", None)
     if args.db == "postgres":
