@@ -79,6 +79,11 @@ def main():
     args = parser.parse_args()
     loadgen_args = [a for a in args.loadgen_args if a != "--"]
 
+    import socket
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", args.port)) == 0:
+            raise SystemExit(f"something listens on 127.0.0.1:{args.port} already (a server of an earlier run?)")
     data_dir = Path(f"/tmp/bugsink-bench-{args.mode}-{args.db}")
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
@@ -158,6 +163,7 @@ def main():
             raise SystemExit(result.stderr)
         report = json.loads(result.stdout)
     finally:
+        # the whole process group: the supervisor and every server process it started
         os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=30)
