@@ -74,7 +74,8 @@ def build(events: int, issues: int) -> float:
     columns = ["project_id", "issue_id", "event_id", "timestamp", "ingested_at", "digested_at", "digest_order",
                "data_json", "calculated_type", "calculated_value", "level", "platform", "release", "environment",
                "transaction"]
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)  # "transaction" is a keyword
+    sql = f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({', '.join(['%s'] * len(columns))})"
     stamp = now.isoformat()
     with connection.cursor() as cursor:
         for n, issue in enumerate(issue_rows):
