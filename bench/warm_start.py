@@ -61,27 +61,68 @@ def build(events: int, issues: int) -> float:
     for _ in range(per_issue):
         counts.inc(now)
     issue_rows = [
-        Issue(project=project, number=n + 1, calculated_type=f"Error{n}", calculated_value="bench", first_seen=now,
-              last_seen=now, event_count=per_issue, period_counts=counts.to_dict())
+        Issue(
+            project=project,
+            number=n + 1,
+            calculated_type=f"Error{n}",
+            calculated_value="bench",
+            first_seen=now,
+            last_seen=now,
+            event_count=per_issue,
+            period_counts=counts.to_dict(),
+        )
         for n in range(issues)
     ]
     Issue.objects.bulk_create(issue_rows, batch_size=500)
     Grouping.objects.bulk_create(
-        [Grouping(project=project, grouping_key=f"k{n}", grouping_key_hash=f"{n:064x}", issue=issue)
-         for n, issue in enumerate(issue_rows)], batch_size=500)
+        [
+            Grouping(project=project, grouping_key=f"k{n}", grouping_key_hash=f"{n:064x}", issue=issue)
+            for n, issue in enumerate(issue_rows)
+        ],
+        batch_size=500,
+    )
     Project.objects.filter(pk=project.pk).update(issue_counter=issues, digested_event_count=events)
     table = Event._meta.db_table
-    columns = ["project_id", "issue_id", "event_id", "timestamp", "ingested_at", "digested_at", "digest_order",
-               "data_json", "calculated_type", "calculated_value", "level", "platform", "release", "environment",
-               "transaction"]
+    columns = [
+        "project_id",
+        "issue_id",
+        "event_id",
+        "timestamp",
+        "ingested_at",
+        "digested_at",
+        "digest_order",
+        "data_json",
+        "calculated_type",
+        "calculated_value",
+        "level",
+        "platform",
+        "release",
+        "environment",
+        "transaction",
+    ]
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)  # "transaction" is a keyword
     sql = f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({', '.join(['%s'] * len(columns))})"
     stamp = now.isoformat()
     with connection.cursor() as cursor:
         for n, issue in enumerate(issue_rows):
             rows = [
-                (project.pk, issue.pk.hex, uuid.uuid4().hex, stamp, stamp, stamp, order + 1, '{"level": "error"}',
-                 issue.calculated_type, "bench", "error", "python", "", "", "")
+                (
+                    project.pk,
+                    issue.pk.hex,
+                    uuid.uuid4().hex,
+                    stamp,
+                    stamp,
+                    stamp,
+                    order + 1,
+                    '{"level": "error"}',
+                    issue.calculated_type,
+                    "bench",
+                    "error",
+                    "python",
+                    "",
+                    "",
+                    "",
+                )
                 for order in range(per_issue)
             ]
             with transaction.atomic():
@@ -104,9 +145,27 @@ def one_run(project, issue) -> dict:
     log = open(DATA_DIR / "worker.log", "ab")  # noqa: SIM115 (closed below)
     start = time.perf_counter()
     worker = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "celery"), "-A", "bugsink", "worker", "-Q", "digest", "-c", "1", "--pool",
-         "solo", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(ROOT / ".venv" / "bin" / "celery"),
+            "-A",
+            "bugsink",
+            "worker",
+            "-Q",
+            "digest",
+            "-c",
+            "1",
+            "--pool",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     from celery import Celery
 
@@ -147,13 +206,18 @@ def main():
     issue = Issue.objects.filter(project=project).order_by("number")[args.issues // 2]
     runs = [one_run(project, issue) for _ in range(args.runs)]
     seconds = [r["start_to_first_digest_s"] for r in runs]
-    print(json.dumps({
-        "events_stored": Event.objects.filter(project=project).count(),
-        "build_seconds": round(build_seconds, 1) if build_seconds else "reused",
-        "runs": seconds,
-        "median_s": statistics.median(seconds),
-        "max_s": max(seconds),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "events_stored": Event.objects.filter(project=project).count(),
+                "build_seconds": round(build_seconds, 1) if build_seconds else "reused",
+                "runs": seconds,
+                "median_s": statistics.median(seconds),
+                "max_s": max(seconds),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":
