@@ -26,10 +26,15 @@ class Team(models.Model):
         return self.name
 
 
+class Role(models.TextChoices):
+    """What a member of a team or project may do: admins manage its members and settings."""
+
+    MEMBER = "member", "Member"
+    ADMIN = "admin", "Admin"
+
+
 class TeamMembership(models.Model):
-    class Role(models.TextChoices):
-        MEMBER = "member", "Member"
-        ADMIN = "admin", "Admin"
+    Role = Role
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships")
@@ -109,9 +114,7 @@ def unique_slug(name: str) -> str:
 class ProjectMembership(models.Model):
     """A user's place in a project: what they may do there and whether they want its alerts by email."""
 
-    class Role(models.TextChoices):
-        MEMBER = "member", "Member"
-        ADMIN = "admin", "Admin"
+    Role = Role
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships")
