@@ -195,6 +195,9 @@ MAX_ENVELOPE_COMPRESSED_SIZE = env_int("MAX_ENVELOPE_COMPRESSED_SIZE", 20 * 1024
 MAX_ENVELOPE_SIZE = env_int("MAX_ENVELOPE_SIZE", 100 * 1024 * 1024)  # decompressed
 MAX_STORE_COMPRESSED_SIZE = env_int("MAX_STORE_COMPRESSED_SIZE", 1024 * 1024)  # a /store/ body on the wire
 MAX_HEADER_LINE_SIZE = 64 * 1024  # one envelope or item header line
+# Items in one envelope: an SDK sends a handful; past this the envelope is refused (413) before more is parsed, so a
+# small compressed body of millions of tiny items costs little CPU.
+MAX_ENVELOPE_ITEMS = env_int("MAX_ENVELOPE_ITEMS", 1000)
 
 # The sweep re-enqueues raw events older than this that were never digested (a lost broker message, a killed
 # worker); younger ones are most likely still queued.
