@@ -1,10 +1,19 @@
 """Fixtures shared by every app's tests."""
 
+import os
+import shutil
 import uuid
 
 import pytest
 
 from bugsink.testutils import auth_header, make_envelope
+
+
+def pytest_unconfigure(config):
+    """Remove the session's temporary data folder (made by bugsink.test_settings), once the test database in it
+    has been torn down; only the process that made it does, not the processes the tests started."""
+    if os.environ.get("BUGSINK_TEST_DATA_DIR_OWNER") == str(os.getpid()):
+        shutil.rmtree(os.environ["BUGSINK_TEST_DATA_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
