@@ -2,11 +2,13 @@ from django.contrib import admin, messages
 from django.utils.text import Truncator
 
 from alerts import delivery, outbound
+from alerts.forms import AdminAlertChannelForm
 from alerts.models import AlertChannel, DeliveryAttempt
 
 
 @admin.register(AlertChannel)
 class AlertChannelAdmin(admin.ModelAdmin):
+    form = AdminAlertChannelForm  # refuses URLs that resolve to private addresses
     list_display = ["name", "project", "kind", "masked_url", "is_active", "created_at"]
     list_filter = ["project", "kind", "is_active"]
     search_fields = ["name", "url", "project__name"]

@@ -5,8 +5,10 @@ A webhook URL is typed in by a user, so a POST to it must not become a way to re
 
 - only http and https;
 - the host is resolved once with `socket.getaddrinfo`; when ANY of its addresses is private, loopback, link-local,
-  multicast, reserved, unspecified or otherwise not globally routable, the target is refused before a single byte
-  is sent (unless `settings.ALERTS_ALLOW_PRIVATE_WEBHOOK_TARGETS` is true);
+  multicast, reserved, unspecified or otherwise not globally routable, or is an IPv6 address that carries such an
+  IPv4 address (IPv4-mapped, 6to4, Teredo, NAT64, IPv4-compatible) or is site-local, the target is refused before
+  a single byte is sent (unless `settings.ALERTS_ALLOW_PRIVATE_WEBHOOK_TARGETS` is true). The channel forms run
+  the same check when a URL is saved (`check_target`), and every send runs it again, since DNS answers change;
 - we connect to the vetted address itself, never to the name again, so a DNS answer that changes between the check
   and the connect (DNS rebinding) cannot slip a private address in; https is wrapped with `server_hostname` set to
   the name, so certificates are still checked against it;
@@ -40,20 +42,63 @@ class DeliveryFailed(Exception):
         self.retriable = retriable
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address that the packet ends up at (NAT64, RFC 6052), and the
+# deprecated IPv4-compatible form (::a.b.c.d, RFC 4291), which `ipaddress` calls global whatever it embeds.
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+# local-use NAT64 (RFC 8215): by definition inside someone's network, so never a public target
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, which a connection to it may end up at.
+
+    IPv4-mapped (::ffff:a.b.c.d) is the IPv4 host itself on a dual-stack socket; 6to4 (2002:AABB:CCDD::/48) and
+    Teredo (2001::/32, server and client) are tunnels towards the embedded IPv4; NAT64 translates to it; the
+    IPv4-compatible form is routed to it by old stacks. ::7f00:1 is 127.0.0.1 in disguise, and `is_global` alone
+    does not see that.
+    """
+    found = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in _NAT64_WELL_KNOWN or ip in _IPV4_COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def refusal_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why we do not post to this address, or None when it (and every IPv4 it embeds) is globally routable."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:  # fec0::/10, deprecated but still routed inside some networks
+            return "a site-local address"
+        if ip in _NAT64_LOCAL_USE:
+            return "a local-use NAT64 address"
+        for inner in embedded_ipv4(ip):
+            reason = refusal_reason(inner)
+            if reason is not None:
+                return f"{reason} in disguise ({inner})"
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_unspecified:
+        return "the unspecified address"
+    if ip.is_private:
+        return "a private address"
+    # the rest of what is not routable on the internet: 100.64.0.0/10 (carrier-grade NAT), reserved ranges, ...
+    if not ip.is_global:
+        return "not a globally routable address"
+    return None
+
+
 def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-    forbidden = (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        # e.g. 100.64.0.0/10 (carrier-grade NAT) is neither "private" nor global
-        or not ip.is_global
-    )
-    return not forbidden
+    return refusal_reason(ip) is None
 
 
 def resolve(host: str, port: int) -> list[tuple[int, tuple]]:
@@ -66,15 +111,44 @@ def resolve(host: str, port: int) -> list[tuple[int, tuple]]:
 
 
 def check_addresses(host: str, addresses: list[tuple[int, tuple]]) -> None:
+    """RefusedTarget unless every address is public (one private answer among public ones is enough to refuse:
+    which one a connection uses is not ours to choose)."""
     if getattr(settings, "ALERTS_ALLOW_PRIVATE_WEBHOOK_TARGETS", False):
         return
     for _family, sockaddr in addresses:
         ip = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
-        if not is_public_address(ip):
+        reason = refusal_reason(ip)
+        if reason is not None:
             raise RefusedTarget(
-                f"{host} resolves to {ip}, which is not a public address (private, loopback, link-local, multicast, "
-                "reserved or unspecified); set ALERTS_ALLOW_PRIVATE_WEBHOOK_TARGETS to allow such targets"
+                f"{host} resolves to {ip}, which is not a public address ({reason}); "
+                "set ALERTS_ALLOW_PRIVATE_WEBHOOK_TARGETS to allow such targets"
             )
+
+
+class Target:
+    """A vetted webhook URL: its parts, and the addresses a connection may go to."""
+
+    def __init__(self, url: str):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise RefusedTarget(f"only http and https URLs are allowed, not {parts.scheme or 'no scheme'!r}")
+        if not parts.hostname:
+            raise RefusedTarget("the URL has no host")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as e:
+            raise RefusedTarget(f"the URL has an invalid port: {e}") from e
+        self.parts = parts
+        self.host = parts.hostname
+        self.port = port
+        self.addresses = resolve(self.host, port)
+        check_addresses(self.host, self.addresses)
+
+
+def check_target(url: str) -> None:
+    """The save-time check of a webhook URL (the channel forms): RefusedTarget for a URL we would not post to,
+    DeliveryFailed when its host does not resolve. `post` checks again, since DNS answers change."""
+    Target(url)
 
 
 def _connect(addresses: list[tuple[int, tuple]], timeout: float) -> socket.socket:
@@ -115,19 +189,8 @@ def post(url: str, body: bytes, headers: dict[str, str] | None = None, timeout: 
     """POST body to url; returns the (2xx) status. Raises RefusedTarget or DeliveryFailed."""
     if timeout is None:
         timeout = getattr(settings, "ALERT_WEBHOOK_TIMEOUT_SECONDS", 5)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise RefusedTarget(f"only http and https URLs are allowed, not {parts.scheme or 'no scheme'!r}")
-    host = parts.hostname
-    if not host:
-        raise RefusedTarget("the URL has no host")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as e:
-        raise RefusedTarget(f"the URL has an invalid port: {e}") from e
-
-    addresses = resolve(host, port)
-    check_addresses(host, addresses)
+    target = Target(url)
+    parts, host, port, addresses = target.parts, target.host, target.port, target.addresses
 
     all_headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json", **(headers or {})}
     if parts.username is not None:

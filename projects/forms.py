@@ -3,6 +3,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import URLValidator
 from django.utils.text import slugify
 
+from alerts.forms import WebhookTargetMixin
 from alerts.models import AlertChannel
 from projects.models import Project, ProjectMembership, Team, TeamMembership
 from projects.people import teams_of
@@ -82,7 +83,7 @@ class AlertSwitchesForm(forms.ModelForm):
         }
 
 
-class AlertChannelForm(forms.ModelForm):
+class AlertChannelForm(WebhookTargetMixin, forms.ModelForm):
     url = forms.URLField(
         label="Webhook URL",
         max_length=2000,

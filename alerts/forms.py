@@ -1,0 +1,43 @@
+"""The save-time check of webhook URLs, shared by the project's alert settings page and the admin.
+
+A URL that resolves to a private (or otherwise non-public) address is refused with a form error right where it
+was typed, instead of being saved and then failing at every alert. Sending checks again (alerts.outbound.post):
+what a name resolves to can change after it was saved.
+"""
+
+from django import forms
+
+from alerts import outbound
+from alerts.models import AlertChannel
+
+
+def validate_webhook_target(url: str) -> None:
+    try:
+        outbound.check_target(url)
+    except outbound.RefusedTarget as e:
+        raise forms.ValidationError(f"Refused: {e}.", code="refused_target") from e
+    except outbound.DeliveryFailed as e:  # the name does not resolve: most likely a typo
+        raise forms.ValidationError(f"Cannot check this URL: {e}.", code="unresolvable_target") from e
+
+
+class WebhookTargetMixin:
+    """A ModelForm with a `url` field: the URL must be one we would post to."""
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        if url:
+            validate_webhook_target(url)
+        return url
+
+
+def _https_by_default(db_field, **kwargs):
+    if db_field.name == "url":
+        kwargs["assume_scheme"] = "https"  # a webhook URL typed without a scheme
+    return db_field.formfield(**kwargs)
+
+
+class AdminAlertChannelForm(WebhookTargetMixin, forms.ModelForm):
+    class Meta:
+        model = AlertChannel
+        fields = ["project", "name", "kind", "url", "is_active"]
+        formfield_callback = _https_by_default
