@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from bugsink import health
+from ingest import quarantine_views
 from ingest import views as ingest_views
 
 urlpatterns = [
@@ -11,6 +12,15 @@ urlpatterns = [
     re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/store/?$", ingest_views.store, name="ingest-store"),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    path("admin/quarantine/", quarantine_views.quarantine_list, name="quarantine-list"),
+    path(
+        "admin/quarantine/<int:project_id>/<str:name>/download",
+        quarantine_views.quarantine_download,
+        name="quarantine-download",
+    ),
+    path(
+        "admin/quarantine/<int:project_id>/<str:name>/retry", quarantine_views.quarantine_retry, name="quarantine-retry"
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("projects/", include("projects.urls")),

@@ -10,17 +10,22 @@ Events are handled in arrival order within a batch, with the same outcome as one
 next release" materializes before the events that bring it are judged), then each event against the issue state
 its predecessors left.
 
-A batch that fails is retried event by event, so one bad event cannot hold up the others; an event that fails on
-its own for a reason that is not a database outage is moved to the store's quarantine (kept, not lost) and logged.
+A batch that fails is retried event by event, so one bad event cannot hold up the others. What failed is then
+told apart by asking the database, not by the exception's class (drivers report a packet too big or a string too
+long as an OperationalError, as they do a lost connection): when the database answers a trivial query, the failure
+was this event's; when it does not, the database is away and every raw event stays pending for a retry or the
+sweep. An event that fails on its own is tried DIGEST_EVENT_TRIES times, then moved to the store's quarantine
+(kept, counted and listed for admins, never lost), so the events behind it are digested.
 """
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -43,7 +48,13 @@ from tags.indexing import index_tags
 logger = logging.getLogger(__name__)
 
 COUNTER_FIELDS = ["event_count", "last_seen", "period_counts", "events_at"]
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+DIGEST_EVENT_TRIES = 3  # an event that fails on its own this often (with the database up) is quarantined
+RETRY_PAUSE_SECONDS = 0.2  # between those tries: a lock held by another writer may be gone by then
+MAX_TITLE_CHARS = 1024  # the value part of a title: an exception value or log message can be a megabyte
+
+
+class DatabaseUnavailable(Exception):
+    """The database did not answer: the raw events stay pending (a retry or the sweep digests them later)."""
 
 
 @dataclass
@@ -76,8 +87,6 @@ def digest(key: str) -> int:
 def digest_pending(project_id: int, time_budget: float | None = None) -> int:
     """Digest the project's pending raw events, oldest first, batch after batch, until none is left or the time
     budget is spent (then a digest is scheduled for the rest, so that other projects get their turn)."""
-    import time
-
     from ingest.intake import schedule_digest
 
     budget = settings.DIGEST_TIME_BUDGET_SECONDS if time_budget is None else time_budget
@@ -95,21 +104,53 @@ def digest_pending(project_id: int, time_budget: float | None = None) -> int:
             return total
 
 
+def database_answers() -> bool:
+    """Does the database answer a trivial query (reconnecting if the failure cost us the connection)? Inside an
+    outer transaction (digest inline in a test) the connection cannot be replaced: then it is asked as it is."""
+    try:
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
+            if connection.connection is not None and not connection.is_usable():
+                connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return True
+    except Exception:
+        if not connection.in_atomic_block:
+            connection.close()
+        return False
+
+
 def digest_keys(project_id: int, keys: list[str]) -> int:
     prepared = [p for p in (_prepare(key) for key in keys) if p is not None]
     if not prepared:
         return 0
     try:
         return _digest_batch(project_id, prepared)
-    except TRANSIENT_ERRORS:
-        raise  # the database is away: leave every raw event where it is, for a retry or the sweep
-    except Exception:
+    except Exception as error:
+        if not database_answers():
+            raise DatabaseUnavailable(str(error)) from error
         if len(prepared) > 1:
             logger.warning("digest of a batch of %d events failed; digesting them one by one", len(prepared))
-            return sum(digest_keys(project_id, [p.key]) for p in prepared)
-        logger.exception("digest of raw event %s failed; moved to the ingest store's quarantine", keys[0])
-        store.quarantine_raw_event(prepared[0].key)
-        return 0
+            return sum(_digest_alone(project_id, p) for p in prepared)
+        return _digest_alone(project_id, prepared[0], tried=1)
+
+
+def _digest_alone(project_id: int, p: Prepared, tried: int = 0) -> int:
+    """One event in its own transaction, tried up to DIGEST_EVENT_TRIES times in all; then quarantined."""
+    while True:
+        try:
+            return _digest_batch(project_id, [p])
+        except Exception as error:
+            if not database_answers():
+                raise DatabaseUnavailable(str(error)) from error
+            tried += 1
+            if tried >= DIGEST_EVENT_TRIES:
+                logger.exception("digest of raw event %s failed %d times; moved to quarantine", p.key, tried)
+                store.quarantine_raw_event(p.key, reason=f"digest failed {tried} times: {error!r}")
+                return 0
+            time.sleep(RETRY_PAUSE_SECONDS * tried)
 
 
 def digest_event(key: str) -> Event | None:
@@ -140,9 +181,9 @@ def _prepare(key: str) -> Prepared | None:
             title=title_parts(data),
             tags=event_tags(data),
         )
-    except Exception:
+    except Exception as error:
         logger.exception("raw event %s cannot be read; moved to the ingest store's quarantine", key)
-        store.quarantine_raw_event(key)
+        store.quarantine_raw_event(key, reason=f"cannot be read: {error!r}")
         return None
 
 
@@ -296,7 +337,7 @@ def _create_issue(project: Project, p: Prepared) -> Issue:
         project=project,
         number=number,
         calculated_type=_column(calculated_type, 255),
-        calculated_value=_column(calculated_value),
+        calculated_value=_column(calculated_value, MAX_TITLE_CHARS),
         culprit=_column(culprit(p.data), 255),
         transaction=_column(p.data.get("transaction"), 255),
         level=p.data["level"],
@@ -324,7 +365,7 @@ def _event(project: Project, issue: Issue, grouping: Grouping, p: Prepared) -> E
         digest_order=issue.event_count,
         data_json=json.dumps(p.data),
         calculated_type=_column(calculated_type, 255),
-        calculated_value=_column(calculated_value),
+        calculated_value=_column(calculated_value, MAX_TITLE_CHARS),
         level=p.data["level"],
         platform=_column(p.data["platform"], 64),
         release=p.release,

@@ -1,10 +1,22 @@
 """Tolerant normalization of what SDKs send into one shape the rest of the code can rely on.
 
+Normalization is total: whatever JSON value sits in whatever field, the result can be stored on SQLite,
+PostgreSQL and MariaDB and rendered by every page. First the whole tree is made safe (`sanitize`): lone
+surrogates become U+FFFD, NUL characters are kept out of strings, integers beyond 64 bits and non-finite floats
+become strings, nesting deeper than MAX_DEPTH is cut to a summary. Then each known field is given its shape.
+
 Shapes after normalization: `exception`, `threads` and `breadcrumbs` are {"values": [dict, ...]} (or absent);
-`tags` is a {str: str} dict; `logentry` is {"message", "formatted", "params"?} (or absent); `fingerprint` is a list
-of str (or absent); `timestamp` is a float (epoch seconds, UTC); `level` is one of LEVELS; `platform` is a str.
+`tags` is a {str: str} dict; `logentry` is {"message", "formatted", "params"?} (or absent), its texts bounded by
+MAX_MESSAGE_CHARS; `fingerprint` is a list of str (or absent); `timestamp` is a float (epoch seconds, UTC, within
+MIN_TIMESTAMP..MAX_TIMESTAMP, else the receive time); frame `lineno`/`colno` and mechanism ids are small
+non-negative ints (or absent); breadcrumb `timestamp`s are floats (or absent); `level` is one of LEVELS;
+`platform` is a str.
 """
 
+import json
+import math
+import re
+import string
 from datetime import UTC, datetime
 
 from dateutil import parser as date_parser
@@ -15,30 +27,112 @@ SCALAR_STRING_FIELDS = ("release", "environment", "transaction", "server_name", 
 MIN_TIMESTAMP = datetime(1970, 1, 2, tzinfo=UTC).timestamp()
 MAX_TIMESTAMP = datetime(2200, 1, 1, tzinfo=UTC).timestamp()
 
+MAX_DEPTH = 64  # deeper JSON is cut: renderers and encoders recurse
+MAX_INT = 2**63 - 1  # what every database's bigint and every JSON reader holds
+MAX_SMALL_INT = 2**31 - 1  # line and column numbers, ids within an event
+MAX_NUMBER_CHARS = 40  # a numeric string longer than this is no line number or timestamp
+MAX_MESSAGE_CHARS = 8192  # a log message (template or formatted), as Sentry's own limit
+MAX_PARAM_CHARS = 1024  # each parameter as it enters formatting
+MAX_FORMAT_FIELDS = 64  # conversions in one template; more is not formatted
+MAX_FORMAT_WIDTH = 100  # width or precision of one conversion; more is not formatted
 
-def parse_timestamp(value) -> float | None:
-    """Float/int epoch, numeric string, or ISO 8601 with or without a zone (no zone means UTC)."""
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_ASCII_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def safe_text(text: str) -> str:
+    """A string every database and encoder accepts: lone surrogates (JSON can carry them, UTF-8 cannot) become
+    U+FFFD, and so does NUL (PostgreSQL refuses it in text)."""
+    if text.isascii():
+        return text.replace("\x00", "\ufffd") if "\x00" in text else text
+    text = _SURROGATES.sub("\ufffd", text)
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+def _safe_scalar(value):
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if -MAX_INT - 1 <= value <= MAX_INT else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    return safe_text(str(value))
+
+
+def sanitize(data):
+    """A copy of a parsed JSON tree that is safe everywhere (see the module docstring). Iterative, so that a deep
+    tree cannot exhaust the stack."""
+    if not isinstance(data, dict | list):
+        return _safe_scalar(data)
+    root = {} if isinstance(data, dict) else []
+    stack = [(data, root, 1)]
+    while stack:
+        source, target, depth = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, value in items:
+            if isinstance(value, dict | list):
+                if depth >= MAX_DEPTH:
+                    copy = safe_text(json.dumps(value, default=str)[:MAX_PARAM_CHARS])
+                else:
+                    copy = {} if isinstance(value, dict) else []
+                    stack.append((value, copy, depth + 1))
+            else:
+                copy = _safe_scalar(value)
+            if isinstance(target, dict):
+                target[safe_text(key) if isinstance(key, str) else str(key)] = copy
+            else:
+                target.append(copy)
+    return root
+
+
+def parse_number(value) -> float | None:
+    """A finite number from a JSON number or an ASCII numeric string ("²" or "١٢" are no numbers here, although
+    Python's int() and float() read some of them); None otherwise."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        result = float(value)
-    elif isinstance(value, str) and value.strip():
+    if isinstance(value, int):
+        return float(value) if -MAX_INT - 1 <= value <= MAX_INT else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) <= MAX_NUMBER_CHARS and text.isascii() and _ASCII_NUMBER.fullmatch(text):
+            number = float(text)
+            return number if math.isfinite(number) else None
+    return None
+
+
+def parse_small_int(value) -> int | None:
+    """A line number, column or id: a whole number in 0..2**31-1, from a number or an ASCII digit string."""
+    number = parse_number(value)
+    if number is None or number != int(number) or not 0 <= number <= MAX_SMALL_INT:
+        return None
+    return int(number)
+
+
+def parse_timestamp(value) -> float | None:
+    """Float/int epoch, numeric string, or ISO 8601 with or without a zone (no zone means UTC). None for anything
+    else and for times outside MIN_TIMESTAMP..MAX_TIMESTAMP (milliseconds by mistake are divided back)."""
+    result = parse_number(value)
+    if result is None:
+        if not isinstance(value, str) or not value.strip() or len(value) > 100:
+            return None
         text = value.strip()
         try:
-            result = float(text)
-        except ValueError:
+            parsed = date_parser.isoparse(text)
+        except Exception:  # dateutil raises ValueError, OverflowError and others for odd input
             try:
-                parsed = date_parser.isoparse(text)
-            except (ValueError, OverflowError):
-                try:
-                    parsed = date_parser.parse(text)
-                except (ValueError, OverflowError):
-                    return None
+                parsed = date_parser.parse(text)
+            except Exception:
+                return None
+        try:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=UTC)
             result = parsed.timestamp()
-    else:
-        return None
+        except (ValueError, OverflowError, OSError):
+            return None
     if result > MAX_TIMESTAMP * 100:  # milliseconds by mistake
         result /= 1000.0
     if not MIN_TIMESTAMP <= result <= MAX_TIMESTAMP:
@@ -61,8 +155,6 @@ def _text(value) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict | list):
-        import json
-
         return json.dumps(value, default=str)
     return str(value)
 
@@ -78,6 +170,13 @@ def _normalize_frame(frame: dict) -> dict:
             frame[key] = _text(frame[key])
     if "vars" in frame and not isinstance(frame["vars"], dict):
         frame["vars"] = {}
+    for key in ("lineno", "colno"):
+        if key in frame:
+            number = parse_small_int(frame[key])
+            if number is None:
+                del frame[key]
+            else:
+                frame[key] = number
     return frame
 
 
@@ -103,7 +202,18 @@ def _normalize_exception(exc: dict) -> dict:
                 del exc[key]
             else:
                 exc[key] = stacktrace
-    if not isinstance(exc.get("mechanism"), dict):
+    mechanism = exc.get("mechanism")
+    if isinstance(mechanism, dict):
+        mechanism = dict(mechanism)
+        for key in ("exception_id", "parent_id"):
+            if key in mechanism:
+                number = parse_small_int(mechanism[key])
+                if number is None:
+                    del mechanism[key]
+                else:
+                    mechanism[key] = number
+        exc["mechanism"] = mechanism
+    else:
         exc.pop("mechanism", None)
     return exc
 
@@ -135,22 +245,79 @@ def _normalize_tags(tags) -> dict[str, str]:
     return {_text(k)[:200]: _text(v)[:200] for k, v in pairs if k is not None and k != ""}
 
 
-def _format_message(message: str, params) -> str:
-    if params in (None, [], {}, ()):
-        return message
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.)", re.DOTALL)
+_BRACE_FIELD = re.compile(r"\d*")
+_BRACE_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?(\d*)[,_]?(?:\.(\d+))?[bcdeEfFgGnosxX%]?", re.DOTALL)
+
+
+def _bounded_param(value):
+    """A parameter as it enters formatting: texts cut, containers as short JSON, so that a template that repeats a
+    parameter cannot multiply a large one."""
+    if isinstance(value, str):
+        return value[:MAX_PARAM_CHARS]
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)[:MAX_PARAM_CHARS]
+    return value
+
+
+def _percent_format(message: str, params):
+    """printf-style formatting, or None when the template asks for more than is safe (or does not fit)."""
+    specs = [m for m in _PERCENT_SPEC.finditer(message) if m.group(3) != "%"]
+    if not specs or len(specs) > MAX_FORMAT_FIELDS:
+        return None
+    for spec in specs:
+        for size in (spec.group(1), spec.group(2)):
+            if size == "*" or (size and (len(size) > 3 or int(size) > MAX_FORMAT_WIDTH)):
+                return None
+    if isinstance(params, dict):
+        args = {key: _bounded_param(value) for key, value in params.items()}
+    elif isinstance(params, list | tuple):
+        args = tuple(_bounded_param(value) for value in params)
+    else:
+        args = (_bounded_param(params),)
     try:
-        if isinstance(params, dict):
-            return message % params
-        if isinstance(params, list | tuple):
-            return message % tuple(params)
-        return message % (params,)
-    except (TypeError, ValueError, KeyError):
-        if isinstance(params, list | tuple):
-            try:
-                return message.format(*params)  # some SDKs send {}-style templates
-            except (IndexError, KeyError, ValueError):
-                pass
-        return message
+        return message % args
+    except Exception:  # TypeError, ValueError, KeyError, OverflowError (%c of a huge number), ...
+        return None
+
+
+def _brace_format(message: str, params):
+    """str.format with positional parameters only (no attribute or item access), bounded widths; or None."""
+    if not isinstance(params, list | tuple):
+        return None
+    try:
+        fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(message) if name is not None]
+    except ValueError:
+        return None
+    if not fields or len(fields) > MAX_FORMAT_FIELDS:
+        return None
+    for name, spec in fields:
+        match = _BRACE_SPEC.fullmatch(spec or "")
+        if not _BRACE_FIELD.fullmatch(name) or match is None:
+            return None
+        if any(size and (len(size) > 3 or int(size) > MAX_FORMAT_WIDTH) for size in match.groups()):
+            return None
+    try:
+        return message.format(*(_bounded_param(value) for value in params))
+    except Exception:
+        return None
+
+
+def _format_message(message: str, params) -> str:
+    """The message with its parameters filled in; when that is unsafe or fails, the template followed by its
+    parameters. Never longer than MAX_MESSAGE_CHARS."""
+    if params in (None, [], {}, ()):
+        return message[:MAX_MESSAGE_CHARS]
+    message = message[:MAX_MESSAGE_CHARS]
+    formatted = _percent_format(message, params)
+    if formatted is None:
+        formatted = _brace_format(message, params)  # some SDKs send {}-style templates
+    if formatted is None and "%" not in message and "{" not in message:
+        return message  # nothing to fill in: the SDK sent its parameters along anyway
+    if formatted is None:
+        shown = params if isinstance(params, list | tuple | dict) else [params]
+        formatted = f"{message} {json.dumps(shown, default=str)[:MAX_MESSAGE_CHARS]}"
+    return formatted[:MAX_MESSAGE_CHARS]
 
 
 def _normalize_logentry(data: dict) -> dict | None:
@@ -166,8 +333,8 @@ def _normalize_logentry(data: dict) -> dict | None:
         entry = {"message": message}
     if not isinstance(entry, dict):
         return None
-    template = _text(entry.get("message"))
-    formatted = _text(entry.get("formatted"))
+    template = _text(entry.get("message"))[:MAX_MESSAGE_CHARS]
+    formatted = _text(entry.get("formatted"))[:MAX_MESSAGE_CHARS]
     params = entry.get("params")
     if not template and not formatted:
         return None
@@ -179,7 +346,24 @@ def _normalize_logentry(data: dict) -> dict | None:
     return result
 
 
+def _normalize_breadcrumb(crumb: dict) -> dict:
+    crumb = dict(crumb)
+    if "timestamp" in crumb:
+        timestamp = parse_timestamp(crumb["timestamp"])
+        if timestamp is None:
+            del crumb["timestamp"]
+        else:
+            crumb["timestamp"] = timestamp
+    for key in ("type", "category", "level", "message"):
+        if key in crumb and crumb[key] is not None and not isinstance(crumb[key], str):
+            crumb[key] = _text(crumb[key])
+    if "data" in crumb and not isinstance(crumb["data"], dict | type(None)):
+        crumb["data"] = {"value": crumb["data"]}
+    return crumb
+
+
 def normalize_event(data: dict, *, event_id: str, received_at: float, remote_addr: str = "") -> dict:
+    data = sanitize(data)
     event = dict(data)
     event["event_id"] = event_id
     event["timestamp"] = parse_timestamp(data.get("timestamp")) or received_at
@@ -214,7 +398,7 @@ def normalize_event(data: dict, *, event_id: str, received_at: float, remote_add
     else:
         event.pop("threads", None)
 
-    breadcrumbs = values_of(data.get("breadcrumbs"))
+    breadcrumbs = [_normalize_breadcrumb(crumb) for crumb in values_of(data.get("breadcrumbs"))]
     if breadcrumbs:
         event["breadcrumbs"] = {"values": breadcrumbs}
     else:

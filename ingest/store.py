@@ -13,11 +13,13 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
 
 SUFFIX = ".event"
+REASON_SUFFIX = ".reason"
 QUARANTINE = "quarantine"
 
 
@@ -114,15 +116,101 @@ def delete_raw_event(key: str) -> None:
         pass
 
 
-def quarantine_raw_event(key: str) -> None:
-    """Keep a raw event that digest cannot handle out of the way (nothing is lost; an operator can look at it)."""
-    source = _path(key)
-    target = _root() / QUARANTINE / source.parent.name / source.name
+def quarantine_raw_event(key: str, reason: str = "") -> None:
+    """Keep a raw event that digest cannot handle out of the way (nothing is lost; an operator can look at it, see
+    quarantined_events). The reason is kept beside it."""
+    source, target = _path(key), quarantine_path(key)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(source, target)
     except FileNotFoundError:
-        pass
+        return
+    if reason:
+        reason_path = target.with_suffix(REASON_SUFFIX)
+        fd = os.open(reason_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, reason[:4000].encode("utf-8", "replace"))
+        finally:
+            os.close(fd)
+
+
+def quarantine_path(key: str) -> Path:
+    source = _path(key)
+    return _root() / QUARANTINE / source.parent.name / source.name
+
+
+def in_quarantine(key: str) -> bool:
+    try:
+        return quarantine_path(key).is_file()
+    except ValueError:
+        return False
+
+
+def release_from_quarantine(key: str) -> None:
+    """Back among the pending raw events (an admin's retry); its reason is forgotten."""
+    target = quarantine_path(key)
+    target.with_suffix(REASON_SUFFIX).unlink(missing_ok=True)
+    _path(key).parent.mkdir(parents=True, exist_ok=True)
+    os.replace(target, _path(key))
+
+
+@dataclass
+class QuarantinedEvent:
+    key: str
+    project_id: int
+    event_id: str
+    received_at: float
+    size: int
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.key.partition("/")[2]
+
+    @property
+    def received(self) -> datetime:
+        return datetime.fromtimestamp(self.received_at, UTC)
+
+
+def quarantine_count() -> int:
+    return quarantined_events(limit=0)[0]
+
+
+def quarantined_events(limit: int = 200) -> tuple[int, list[QuarantinedEvent]]:
+    """How many raw events are in quarantine, and the newest `limit` of them."""
+    found = []
+    try:
+        directories = [e for e in os.scandir(_root() / QUARANTINE) if e.is_dir() and e.name.isdigit()]
+    except FileNotFoundError:
+        return 0, []
+    for directory in directories:
+        for entry in os.scandir(directory.path):
+            if entry.name.endswith(SUFFIX):
+                found.append((directory.name, entry))
+    found.sort(key=lambda item: item[1].name, reverse=True)
+    events = []
+    for project_id, entry in found[:limit]:
+        name = entry.name[: -len(SUFFIX)]
+        received_ns, _, event_id = name.partition("-")
+        try:
+            reason = Path(entry.path).with_suffix(REASON_SUFFIX).read_text("utf-8", "replace")
+        except FileNotFoundError:
+            reason = ""
+        try:
+            size = entry.stat().st_size
+        except FileNotFoundError:
+            continue
+        events.append(
+            QuarantinedEvent(
+                key=f"{project_id}/{name}",
+                project_id=int(project_id),
+                event_id=event_id,
+                received_at=int(received_ns) / 1e9 if received_ns.isdigit() else 0.0,
+                size=size,
+                reason=reason,
+            )
+        )
+    return len(found), events
 
 
 def pending_keys(project_id: int, limit: int | None = None) -> list[str]:

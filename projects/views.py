@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from alerts import delivery
 from alerts.models import AlertChannel, DeliveryAttempt
 from bugsink.templatetags.bugsink import hourly_counts
+from ingest.store import quarantine_count
 from issues.models import Issue
 from projects import people
 from projects.access import get_project_or_404, is_project_admin, visible_projects
@@ -90,7 +91,8 @@ def project_list(request):
     projects = list(project_list_queryset(request.user).order_by("name"))
     for project in projects:
         project.events_24h = sum(hourly_counts(project.period_counts))
-    return render(request, "projects/list.html", {"projects": projects, "nav": "projects"})
+    quarantined = quarantine_count() if request.user.is_staff else 0
+    return render(request, "projects/list.html", {"projects": projects, "nav": "projects", "quarantined": quarantined})
 
 
 @login_required

@@ -48,8 +48,12 @@ def test_message_as_string_dict_or_logentry():
     assert normalize({"logentry": "as a string"})["logentry"]["formatted"] == "as a string"
     entry = normalize({"logentry": {"message": "%(who)s left", "params": {"who": "ann"}}})["logentry"]
     assert entry["formatted"] == "ann left" and entry["message"] == "%(who)s left"
+    # a template that does not fit its parameters: the template followed by them
     assert normalize({"logentry": {"message": "broken %s %s", "params": ["one"]}})["logentry"]["formatted"] == (
-        "broken %s %s"
+        'broken %s %s ["one"]'
+    )
+    assert normalize({"logentry": {"message": "no placeholders", "params": [1]}})["logentry"]["formatted"] == (
+        "no placeholders"
     )
 
 
