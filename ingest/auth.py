@@ -45,5 +45,8 @@ def sentry_key_from_request(request, envelope_headers: dict | None = None) -> st
     return None
 
 
-def key_matches(project, key: str) -> bool:
+def key_matches(project, key) -> bool:
+    """Keys are ASCII: anything else (a non-string, lone surrogates from a JSON `dsn`, latin-1 bytes) is no match."""
+    if not isinstance(key, str) or not key.isascii():
+        return False
     return hmac.compare_digest(project.sentry_key.encode(), key.strip().encode())

@@ -4,6 +4,9 @@ class IngestError(Exception):
     status = 400
 
     def __init__(self, detail: str):
+        # Details quote client input, which may hold lone surrogates: those cannot be encoded for a log file or a
+        # response, so they are escaped here once for every consumer.
+        detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
         super().__init__(detail)
         self.detail = detail
 
