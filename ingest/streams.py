@@ -4,6 +4,7 @@ Nothing here reads a whole body into memory: each reader hands out at most the r
 limits are checked as bytes pass, so a decompression bomb is cut off at the limit.
 """
 
+import re
 import zlib
 
 import brotli
@@ -12,6 +13,7 @@ import zstandard
 from ingest.errors import BadRequest, PayloadTooLarge
 
 CHUNK = 64 * 1024
+BLANK = re.compile(rb"[ \t\r\n]*")
 
 
 class LimitedReader:
@@ -355,6 +357,14 @@ class FramedReader:
             take = min(n, len(self.buffer))
             del self.buffer[:take]
             n -= take
+
+    def skip_blank(self) -> None:
+        """Drop whitespace up to the next non-blank byte: a body of nothing but newlines is skipped a chunk at a time
+        rather than one line at a time."""
+        while True:
+            del self.buffer[: BLANK.match(self.buffer).end()]
+            if self.buffer or not self._fill():
+                return
 
     def skip_line(self) -> None:
         while True:
