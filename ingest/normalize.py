@@ -105,11 +105,17 @@ def parse_number(value) -> float | None:
 
 
 def parse_small_int(value) -> int | None:
-    """A line number, column or id: a whole number in 0..2**31-1, from a number or an ASCII digit string."""
-    number = parse_number(value)
-    if number is None or number != int(number) or not 0 <= number <= MAX_SMALL_INT:
-        return None
-    return int(number)
+    """A line number, column or id: a whole number in 0..2**31-1, from a JSON number or a string of ASCII digits."""
+    if isinstance(value, str):
+        text = value.strip()
+        number = int(text) if 0 < len(text) <= 10 and text.isascii() and text.isdigit() else None
+    elif isinstance(value, float):
+        number = int(value) if math.isfinite(value) and value == int(value) else None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        number = None
+    return number if number is not None and 0 <= number <= MAX_SMALL_INT else None
 
 
 def parse_timestamp(value) -> float | None:
