@@ -10,15 +10,16 @@ Display conventions:
 - values: strings as they are, everything else as (pretty) JSON, long texts cut at MAX_VALUE_CHARS.
 """
 
-import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
-from ingest.normalize import LEVELS, parse_timestamp, values_of
+from events import safe
+from ingest.normalize import LEVELS
 
-MAX_VALUE_CHARS = 20_000
+MAX_VALUE_CHARS = safe.MAX_TEXT_CHARS
 MAX_LINE_CHARS = 400  # minified JavaScript has "lines" of a megabyte; show a window around the column
 MAX_FRAMES = 500  # per stack; the rest is summarized, the raw JSON has everything
+MAX_CONTEXT_LINES = 50  # source lines shown before and after a frame's line (SDKs send 5)
 
 # contexts in the order people look for them; others follow alphabetically
 KNOWN_CONTEXTS = ("browser", "os", "client_os", "runtime", "device", "app", "gpu", "culture", "trace", "response")
@@ -66,25 +67,15 @@ _TAG_KEY = re.compile(r"^[\w.\-]+$")
 
 
 # --- values -----------------------------------------------------------------------------------------------------
+# Every value a template shows goes through to_text/display (text) or to_int/to_datetime (numbers, moments), which
+# are the total conversions of events.safe: they never raise and never return text that cannot be encoded.
 
-
-def truncate(text: str, limit: int = MAX_VALUE_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+truncate = safe.truncate
 
 
 def to_text(value) -> str:
     """One line of text for a value that should be a string: '' for None, compact JSON for containers."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return safe.safe_text(value)
 
 
 def display(value) -> str:
@@ -92,12 +83,8 @@ def display(value) -> str:
     if value is None:
         return "null"
     if isinstance(value, dict | list | tuple):
-        try:
-            text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
-        except (TypeError, ValueError):
-            text = str(value)
-        return truncate(text)
-    return truncate(to_text(value))
+        return truncate(safe.safe_json(value, indent=2))
+    return to_text(value)
 
 
 def field(key, value, **extra) -> dict:
@@ -115,22 +102,23 @@ def time_field(key, value) -> dict | None:
 
 
 def to_datetime(value) -> datetime | None:
-    timestamp = parse_timestamp(value)
-    if timestamp is None:
-        return None
-    return datetime.fromtimestamp(timestamp, UTC)
+    return safe.safe_datetime(value)
 
 
 def to_int(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
+    """An integer from event data (line and column numbers, ids): ASCII digits only, within a browser's exact
+    range; None otherwise."""
+    return safe.safe_int(value)
+
+
+def values_of(container) -> list[dict]:
+    """The dict entries of {"values": [...]} or of a bare list; anything else is no entries. (Its own reading,
+    not ingest.normalize's: stored events may predate whatever normalize does today.)"""
+    if isinstance(container, dict):
+        container = container.get("values")
+    if not isinstance(container, list):
+        return []
+    return [item for item in container if isinstance(item, dict)]
 
 
 def as_pairs(value) -> list[tuple[str, object]] | None:
@@ -185,6 +173,7 @@ def context_lines(frame: dict) -> list[dict]:
     colno = to_int(frame.get("colno"))
     pre = frame.get("pre_context") if isinstance(frame.get("pre_context"), list) else []
     post = frame.get("post_context") if isinstance(frame.get("post_context"), list) else []
+    pre, post = pre[-MAX_CONTEXT_LINES:], post[:MAX_CONTEXT_LINES]  # the lines nearest the frame's line
     current = frame.get("context_line")
     if current is None and not pre and not post:
         return []
@@ -231,12 +220,10 @@ def frames_view(frames: list, in_app_only: bool = False, crashed: bool = True) -
     """Frames innermost first; with `in_app_only`, runs of library frames become {"gap": n} entries (unless the
     stack has no in-app frame at all: then there is nothing better to show than all of them). `crashed` marks the
     innermost frame as where it crashed (the raised exception's stack, the crashed thread's)."""
-    views = [frame_view(f) for f in frames if isinstance(f, dict)]
+    frames = [f for f in frames if isinstance(f, dict)]
+    omitted = max(0, len(frames) - MAX_FRAMES)
+    views = [frame_view(f) for f in frames[omitted:]]  # the innermost MAX_FRAMES, built only those
     views.reverse()
-    omitted = 0
-    if len(views) > MAX_FRAMES:
-        omitted = len(views) - MAX_FRAMES
-        views = views[:MAX_FRAMES]
     if views and crashed:
         views[0]["is_crash"] = True
     in_app_count = sum(1 for v in views if v["in_app"])
@@ -584,5 +571,15 @@ def breadcrumbs_view(data, event_time: datetime | None = None) -> list[dict]:
 
 
 def pretty_json(data) -> str:
-    """The whole event, indented, for the raw view and the download."""
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    """The whole event, indented, for the raw view and the download: always valid JSON (no NaN or Infinity) and
+    always encodable as UTF-8 (see events.safe.sanitize)."""
+    return safe.safe_json(data, indent=2)
+
+
+def raw_json(stored_text) -> str:
+    """What the raw view and the download serve for an Event.data_json: the event indented (pretty_json); text that
+    does not read as a JSON object (or is nested too deep to read) as it is stored, since that is all there is."""
+    data = safe.load_event_json(stored_text)
+    if data or not isinstance(stored_text, str) or stored_text.strip() in ("", "{}"):
+        return pretty_json(data)
+    return safe.clean_str(stored_text)

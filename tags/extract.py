@@ -1,15 +1,30 @@
 """Which tags an event has: the SDK's own tags plus a few derived from the event's fields and contexts."""
 
+from events.safe import clean_str, int_text, safe_text
+
 MAX_TAGS = 50
 MAX_KEY = 64
 MAX_VALUE = 200
 
 
+def _tag_text(value) -> str:
+    """str() of a value, except where str() fails (integers beyond 4300 digits) or gives text that cannot be stored
+    (lone surrogates); stored events may hold either (see events.safe)."""
+    if isinstance(value, str):
+        return clean_str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int_text(value)
+    try:
+        return clean_str(str(value))
+    except ValueError:  # a container holding such an integer
+        return safe_text(value)
+
+
 def _name_version(context) -> str:
     if not isinstance(context, dict):
         return ""
-    name = str(context.get("name") or "").strip()
-    version = str(context.get("version") or "").strip()
+    name = _tag_text(context.get("name") or "").strip()
+    version = _tag_text(context.get("version") or "").strip()
     return f"{name} {version}".strip() if name else ""
 
 
@@ -17,11 +32,11 @@ def event_tags(event: dict) -> dict[str, str]:
     """{key: value} for a normalized event (see ingest.normalize)."""
     tags: dict[str, str] = {}
 
-    def add(key: str, value) -> None:
+    def add(key, value) -> None:
         if value is None:
             return
-        value = str(value).replace("\x00", "").strip()
-        key = key.replace("\x00", "").strip()
+        value = _tag_text(value).replace("\x00", "").strip()
+        key = _tag_text(key).replace("\x00", "").strip()
         if key and value and len(tags) < MAX_TAGS:
             tags[key[:MAX_KEY]] = value[:MAX_VALUE]
 
@@ -38,7 +53,8 @@ def event_tags(event: dict) -> dict[str, str]:
     device = contexts.get("device")
     if isinstance(device, dict):
         add("device", device.get("model") or device.get("family"))
-    for key, value in (event.get("tags") or {}).items():
+    sent = event.get("tags")
+    for key, value in (sent if isinstance(sent, dict) else {}).items():
         if key not in tags:
             add(key, value)
     return tags

@@ -15,7 +15,10 @@ def timetag(value, fmt: str = "j M Y, H:i:s"):
     """<time> with the machine-readable moment, shown in the user's time zone (see accounts.middleware)."""
     if not isinstance(value, datetime):
         return ""
-    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    try:
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+    except (OverflowError, ValueError):  # a moment near year 1 or 9999 has no local time in some zones
+        local = value
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
         value.isoformat(),

@@ -7,7 +7,6 @@ Every page runs a bounded number of queries, whatever the number of events: even
 `digest_order` (indexed per issue), never by OFFSET or COUNT(*).
 """
 
-import json
 import uuid
 from urllib.parse import urlencode
 
@@ -25,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bugsink.period_counter import MAX_PERIODS, PERIODS
 from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
-from events import rendering
+from events import rendering, safe
 from events.models import Event
 from issues.models import Issue, TurningPoint
 from issues.muting import MUTE_DURATIONS, condition_data
@@ -140,11 +139,8 @@ def _render(request, issue: Issue, tab: str, event: Event | None = None, event_i
 
 
 def _event_data(event: Event) -> dict:
-    try:
-        data = json.loads(event.data_json)
-    except (TypeError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """The stored event, sanitized (events.safe.load_event_json): whatever it holds, the page can show it."""
+    return safe.load_event_json(event.data_json)
 
 
 def _load_event(issue: Issue, event_pk: int | None) -> tuple[Event | None, bool]:
@@ -242,7 +238,7 @@ def event_by_id(request, issue_id, event_id):
 def _raw_event(request, issue_id, event_pk, download: bool) -> HttpResponse:
     issue = get_issue_or_404(request.user, issue_id)
     event = get_object_or_404(Event, issue=issue, pk=event_pk)
-    response = HttpResponse(rendering.pretty_json(_event_data(event)), content_type="application/json")
+    response = HttpResponse(rendering.raw_json(event.data_json), content_type="application/json")
     if download:
         response["Content-Disposition"] = f'attachment; filename="{event.event_id.hex}.json"'
     return response

@@ -1,0 +1,257 @@
+"""Total conversions of stored event data into what pages show: numbers, text, moments and JSON.
+
+A DSN is public, so anyone can put an event on an existing issue's page, and events stored by older versions were
+normalized less strictly than today's. Pages therefore read event data only through these functions, which never
+raise, whatever the value: an unusable value becomes None (numbers, moments) or a readable stand-in (text).
+
+The classes of trouble they absorb:
+- digits that are not ASCII: `"²".isdigit()` is true but int("²") fails, and int("٣") reads a different script;
+- huge integers: str() and int() of more than 4300 digits raise ValueError, float() of one beyond 1e308 raises
+  OverflowError, and JavaScript cannot hold them anyway;
+- floats that are not finite (1e999 reads as inf, NaN): json.dumps writes Infinity/NaN, which browsers refuse,
+  and datetime conversions overflow;
+- lone surrogates (JSON "\\ud800"): a page or a download that contains one cannot be encoded as UTF-8;
+- huge texts and deep nesting: pages stay readable and json.dumps stays within the recursion limit.
+"""
+
+import json
+import math
+import re
+from datetime import UTC, datetime
+
+MAX_TEXT_CHARS = 20_000  # one shown value; the download has everything (bar the classes above)
+MAX_SAFE_INT = 2**53 - 1  # the largest integer a browser's JSON reader holds exactly
+MAX_INT_TEXT_DIGITS = 4000  # below Python's 4300-digit limit on int <-> str conversion
+MAX_DEPTH = 100  # containers nested deeper than this are shown as a marker (SDKs cap their own depth near 10)
+MIN_TIMESTAMP = datetime(1970, 1, 2, tzinfo=UTC).timestamp()
+MAX_TIMESTAMP = datetime(2200, 1, 1, tzinfo=UTC).timestamp()
+
+_ASCII_INT = re.compile(r"[+-]?[0-9]{1,19}")
+_ASCII_FLOAT = re.compile(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})(?:[eE][+-]?[0-9]{1,3})?")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ASCII_SPACE = " \t\r\n"
+_LOG10_2 = math.log10(2)
+
+
+# --- numbers ----------------------------------------------------------------------------------------------------
+
+
+def safe_int(value, minimum: int = -MAX_SAFE_INT, maximum: int = MAX_SAFE_INT) -> int | None:
+    """An integer within [minimum, maximum] from an int, an integral finite float or a string of ASCII digits;
+    None for anything else (bools, other scripts' digits, fractions, out of range)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer() or abs(value) > 2**63:
+            return None
+        number = int(value)
+    elif isinstance(value, str):
+        text = value.strip(_ASCII_SPACE)
+        if not _ASCII_INT.fullmatch(text):
+            return None
+        number = int(text)
+    else:
+        return None
+    return number if minimum <= number <= maximum else None
+
+
+def safe_float(value, minimum: float = -1e300, maximum: float = 1e300) -> float | None:
+    """A finite float within [minimum, maximum] from an int, a float or an ASCII decimal string; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if value.bit_length() > 1000:  # float() of it would overflow; it is out of range anyway
+            return None
+        number = float(value)
+    elif isinstance(value, float):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip(_ASCII_SPACE)
+        if not _ASCII_FLOAT.fullmatch(text):
+            return None
+        number = float(text)
+    else:
+        return None
+    if not math.isfinite(number) or not minimum <= number <= maximum:
+        return None
+    return number
+
+
+# --- moments ----------------------------------------------------------------------------------------------------
+
+
+def _iso_timestamp(text: str) -> float | None:
+    """Epoch seconds of an ISO 8601 text (no zone: UTC), through the same reader digest uses when it can; None
+    when neither reads it."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        parsed = None
+    if parsed is not None:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        try:
+            return parsed.timestamp()
+        except (OverflowError, OSError, ValueError):
+            return None
+    try:
+        from ingest.normalize import parse_timestamp
+
+        result = parse_timestamp(text)
+    except Exception:  # any failure of the lenient reader means: not a moment we can show
+        return None
+    return result if isinstance(result, int | float) and not isinstance(result, bool) else None
+
+
+def safe_timestamp(value) -> float | None:
+    """Epoch seconds between 1970-01-02 and 2200 from a number, a numeric ASCII string or an ISO 8601 text;
+    milliseconds are recognized (values a thousand times too large); None for anything else."""
+    if isinstance(value, str):
+        text = value.strip(_ASCII_SPACE)
+        if len(text) > 64:
+            return None
+        number = safe_float(text)
+        if number is None and text and not _ASCII_FLOAT.fullmatch(text):
+            number = _iso_timestamp(text)
+    else:
+        number = safe_float(value)
+    if number is None or not math.isfinite(number):
+        return None
+    if number > MAX_TIMESTAMP * 100:  # milliseconds
+        number /= 1000.0
+    return number if MIN_TIMESTAMP <= number <= MAX_TIMESTAMP else None
+
+
+def safe_datetime(value) -> datetime | None:
+    """An aware UTC datetime for a value safe_timestamp reads; an aware datetime as it is; else None."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    timestamp = safe_timestamp(value)
+    if timestamp is None:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+# --- text -------------------------------------------------------------------------------------------------------
+
+
+def clean_str(text: str) -> str:
+    """The string with every lone surrogate replaced by U+FFFD, so that it can be encoded as UTF-8."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def int_text(number: int) -> str:
+    """Decimal digits of any integer; one too long for str() is shown by its leading digits and its size."""
+    if number.bit_length() * _LOG10_2 < MAX_INT_TEXT_DIGITS:
+        return str(number)
+    digits = int(abs(number).bit_length() * _LOG10_2) + 1
+    leading = abs(number) // 10 ** (digits - 30)
+    while leading >= 10**30:  # the estimate of the digit count may be one short
+        leading //= 10
+    sign = "-" if number < 0 else ""
+    return f"{sign}{leading}… (an integer of about {digits} digits)"
+
+
+def float_text(number: float) -> str:
+    """repr of a finite float; the JSON-ish names of the others ('NaN', 'Infinity', '-Infinity')."""
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    return repr(number)
+
+
+def truncate(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+def safe_text(value, limit: int = MAX_TEXT_CHARS) -> str:
+    """One line of text for a value that should be a string: '' for None, compact JSON for containers; always
+    encodable as UTF-8 and at most about `limit` characters."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return truncate(clean_str(value), limit)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return int_text(value)
+    if isinstance(value, float):
+        return float_text(value)
+    if isinstance(value, dict | list | tuple):
+        return truncate(safe_json(value), limit)
+    try:
+        return truncate(clean_str(str(value)), limit)
+    except Exception:  # an object whose str() fails (never from JSON, but rendering must not fail)
+        return f"<{type(value).__name__}>"
+
+
+# --- JSON -------------------------------------------------------------------------------------------------------
+
+
+def sanitize(value, depth: int = 0):
+    """A copy of JSON-like data that json.dumps(allow_nan=False) always serializes: lone surrogates replaced in
+    strings and keys, non-finite floats and too-long integers as text, non-JSON objects as text, and containers
+    nested deeper than MAX_DEPTH as a marker string."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return clean_str(value)
+    if isinstance(value, int):
+        return value if value.bit_length() * _LOG10_2 < MAX_INT_TEXT_DIGITS else int_text(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else float_text(value)
+    if isinstance(value, dict | list | tuple):
+        if depth >= MAX_DEPTH:
+            return f"[{'object' if isinstance(value, dict) else 'array'} nested more than {MAX_DEPTH} levels deep]"
+        if isinstance(value, dict):
+            return {_key_text(k): sanitize(v, depth + 1) for k, v in value.items()}
+        return [sanitize(v, depth + 1) for v in value]
+    return safe_text(value)
+
+
+def _key_text(key) -> str:
+    return clean_str(key) if isinstance(key, str) else safe_text(key)
+
+
+def safe_json(value, indent: int | None = None) -> str:
+    """JSON text of any value, never failing: see sanitize. Compact unless `indent` is given."""
+    separators = None if indent is not None else (",", ":")
+    return json.dumps(sanitize(value), indent=indent, ensure_ascii=False, allow_nan=False, separators=separators)
+
+
+def _parse_int(text: str):
+    # json.loads would raise on more than 4300 digits and lose the whole event; keep such a number as its text
+    return int(text) if len(text) <= MAX_INT_TEXT_DIGITS else int_text_from_digits(text)
+
+
+def int_text_from_digits(text: str) -> str:
+    return f"{text[:30]}… (an integer of {len(text.lstrip('-'))} digits)"
+
+
+def _parse_float(text: str):
+    number = float(text)
+    return number if math.isfinite(number) else text
+
+
+def load_event_json(text) -> dict:
+    """The stored event (Event.data_json) as sanitized data; {} when it is not a JSON object at all (or nested
+    beyond what the JSON reader can follow)."""
+    if not isinstance(text, str | bytes | bytearray):
+        return {}
+    try:
+        data = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=str)
+    except (ValueError, RecursionError, TypeError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return sanitize(data)
