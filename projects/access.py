@@ -37,3 +37,17 @@ def get_issue_or_404(user, issue_id):
         return Issue.objects.select_related("project").get(pk=issue_id, project__in=visible_projects(user))
     except (Issue.DoesNotExist, ValueError):
         raise Http404("No such issue") from None
+
+
+def administered_projects(user) -> QuerySet:
+    """The projects whose admin the user is: directly, through an admin role in the project's team, or as a
+    superuser (all). Deleting issues is for them only."""
+    if not user.is_authenticated:
+        return Project.objects.none()
+    if user.is_superuser:
+        return Project.objects.all()
+    admin = ProjectMembership.Role.ADMIN
+    return Project.objects.filter(
+        Q(memberships__user=user, memberships__role=admin)
+        | Q(team__memberships__user=user, team__memberships__role=admin)
+    ).distinct()

@@ -14,7 +14,8 @@ pytestmark = [pytest.mark.live, pytest.mark.slow]
 @pytest.fixture
 def logged_in(chromium_page, live_server_url, django_user_model, project):
     user = django_user_model.objects.create_user("ann", "ann@example.com", "pw")
-    ProjectMembership.objects.create(project=project, user=user)
+    # an admin: the Delete button (disabled until a selection) is for project admins only
+    ProjectMembership.objects.create(project=project, user=user, role=ProjectMembership.Role.ADMIN)
     login(chromium_page, live_server_url, "ann", "pw")
     return chromium_page
 

@@ -34,6 +34,20 @@ def member_client(client, member):
 
 
 @pytest.fixture
+def project_admin(django_user_model, project):
+    user = django_user_model.objects.create_user("ada", "ada@example.com", "pw")
+    ProjectMembership.objects.create(project=project, user=user, role=ProjectMembership.Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def admin_member_client(project_admin):
+    client = Client()
+    client.force_login(project_admin)
+    return client
+
+
+@pytest.fixture
 def bulk_url(project):
     return f"/projects/{project.pk}/issues/bulk/"
 
@@ -317,13 +331,14 @@ def test_the_form_works_without_javascript(member_client, project):
     html = member_client.get(f"/projects/{project.pk}/issues/").content.decode()
     assert '<form method="post" action="/projects/' in html and 'name="csrfmiddlewaretoken"' in html
     assert "disabled" not in html.split("data-issue-list", 1)[1].split("</form>", 1)[0]
-    assert html.count("data-bulk-action") == 12
+    assert html.count("data-bulk-action") == 11  # a plain member has no Delete button
 
 
 # --- delete -----------------------------------------------------------------------------------------------------
 
 
-def test_delete_asks_first_then_deletes_everything_of_the_issue(member_client, project, bulk_url, send_event):
+def test_delete_asks_first_then_deletes_everything_of_the_issue(admin_member_client, project, bulk_url, send_event):
+    member_client = admin_member_client
     send_event(project, exception_event("ValueError", "doomed", release="1.0", tags={"customer": "acme"}))
     send_event(project, exception_event("ValueError", "doomed", release="1.1"))
     send_event(project, exception_event("KeyError", "survivor", release="1.0"))
@@ -352,10 +367,10 @@ def test_delete_asks_first_then_deletes_everything_of_the_issue(member_client, p
     assert Issue.objects.filter(calculated_type="ValueError").count() == 1
 
 
-def test_delete_confirm_page_without_javascript_and_csrf(member, project, bulk_url):
+def test_delete_confirm_page_without_javascript_and_csrf(project_admin, project, bulk_url):
     issue = make_issue(project)
     client = Client(enforce_csrf_checks=True)
-    client.force_login(member)
+    client.force_login(project_admin)
     token = client.get(f"/projects/{project.pk}/issues/").context["csrf_token"]
     response = post(client, bulk_url, "delete", [issue], csrfmiddlewaretoken=token)
     assert response.status_code == 200 and 'name="csrfmiddlewaretoken"' in response.content.decode()
@@ -363,3 +378,64 @@ def test_delete_confirm_page_without_javascript_and_csrf(member, project, bulk_u
     assert Issue.objects.filter(pk=issue.pk).exists()
     post(client, bulk_url, "delete", [issue], confirm="yes", csrfmiddlewaretoken=token)
     assert not Issue.objects.filter(pk=issue.pk).exists()
+
+
+# --- who may delete ---------------------------------------------------------------------------------------------
+
+
+DELETE_BUTTON = 'value="delete"'
+
+
+def test_a_plain_member_sees_no_delete_button_and_is_refused(member_client, project, bulk_url):
+    issue = make_issue(project)
+    for list_url in (f"/projects/{project.pk}/issues/", "/issues/"):
+        html = member_client.get(list_url).content.decode()
+        assert 'value="resolve"' in html and DELETE_BUTTON not in html
+    for url in (bulk_url, "/issues/bulk/"):
+        for confirm in ({}, {"confirm": "yes"}):  # neither the confirm page nor the deletion itself
+            response = post(member_client, url, "delete", [issue], **confirm)
+            assert response.status_code == 403
+            assert "Only a project's admins can delete its issues" in response.content.decode()
+    assert Issue.objects.filter(pk=issue.pk).exists()
+
+
+def test_project_admins_team_admins_and_superusers_may_delete(
+    admin_member_client, project, bulk_url, django_user_model
+):
+    from projects.models import Team, TeamMembership
+
+    first = make_issue(project)
+    html = admin_member_client.get(f"/projects/{project.pk}/issues/").content.decode()
+    assert DELETE_BUTTON in html
+    assert texts(post(admin_member_client, bulk_url, "delete", [first], confirm="yes")) == [
+        ("success", "Deleted 1 issue and 0 events.")
+    ]
+
+    team = Team.objects.create(name="Core")
+    project.team = team
+    project.save()
+    team_admin = django_user_model.objects.create_user("tia", "tia@example.com", "pw")
+    TeamMembership.objects.create(team=team, user=team_admin, role="admin")
+    superuser = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    for user in (team_admin, superuser):
+        client = Client()
+        client.force_login(user)
+        issue = make_issue(project)
+        assert DELETE_BUTTON in client.get("/issues/").content.decode()
+        assert post(client, "/issues/bulk/", "delete", [issue], confirm="yes").status_code == 302
+        assert not Issue.objects.filter(pk=issue.pk).exists()
+
+
+def test_across_projects_every_selected_project_must_be_administered(project_admin, project):
+    """Admin of one project, member of another: a selection that includes the other project's issue is refused."""
+    other = Project.objects.create(name="Other", slug="other")
+    ProjectMembership.objects.create(project=other, user=project_admin, role=ProjectMembership.Role.MEMBER)
+    mine, theirs = make_issue(project), make_issue(other)
+    client = Client()
+    client.force_login(project_admin)
+    assert DELETE_BUTTON in client.get("/issues/").content.decode()
+    assert DELETE_BUTTON not in client.get(f"/projects/{other.pk}/issues/").content.decode()
+    assert post(client, "/issues/bulk/", "delete", [mine, theirs], confirm="yes").status_code == 403
+    assert Issue.objects.filter(pk__in=[mine.pk, theirs.pk]).count() == 2
+    assert post(client, "/issues/bulk/", "delete", [mine], confirm="yes").status_code == 302
+    assert not Issue.objects.filter(pk=mine.pk).exists()

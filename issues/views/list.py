@@ -27,7 +27,7 @@ from issues.deletion import delete_issues
 from issues.models import Issue
 from issues.muting import MUTE_DURATIONS, condition_data
 from issues.state import apply_to_issues
-from projects.access import get_project_or_404, visible_projects
+from projects.access import administered_projects, get_project_or_404, visible_projects
 from tags.search import filter_issues, parse_query
 
 # --- the list's parameters --------------------------------------------------------------------------------------
@@ -308,6 +308,8 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         "nav": "issues",
         "project": project,
         "has_projects": bool(projects),
+        # deleting issues is for project admins: the button only shows when it can work for some listed project
+        "can_delete": request.user.is_superuser or administered_projects(request.user).filter(pk__in=projects).exists(),
         "issues": page.issues,
         "params": params,
         "tabs": tabs,
@@ -377,6 +379,9 @@ def _bulk(request, issues: QuerySet, list_url: str, bulk_url: str, project):
         if not selected:
             raise BadRequest("Select one or more issues first." if not ids else "The selected issues no longer exist.")
         if action == "delete":
+            if not may_delete(request.user, selected):
+                context = {"nav": "issues", "project": project, "back_url": back.url}
+                return render(request, "issues/list_delete_forbidden.html", context, status=403)
             if request.POST.get("confirm") != "yes":
                 return _confirm_delete(request, selected, params, list_url, bulk_url, project)
             result = delete_issues(issues.filter(pk__in=[issue.pk for issue in selected]))
@@ -393,6 +398,12 @@ def _bulk(request, issues: QuerySet, list_url: str, bulk_url: str, project):
     for message in skipped_messages(skipped):
         messages.warning(request, message)
     return back
+
+
+def may_delete(user, selected: list[Issue]) -> bool:
+    """Deleting throws away history for everyone, so it is for the admins of every project the issues are in."""
+    project_ids = {issue.project_id for issue in selected}
+    return administered_projects(user).filter(pk__in=project_ids).count() == len(project_ids)
 
 
 def selected_ids(values: list[str]) -> list[uuid.UUID]:
