@@ -241,7 +241,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "filters": {"one_line_warning": {"()": "bugsink.logfilters.OneLineWarning"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # a request for a host not in ALLOWED_HOSTS (scanners, mostly) is answered 400 and logged as one line
+        "django.security.DisallowedHost": {"level": "WARNING", "filters": ["one_line_warning"]},
+    },
 }
 
 # --- Alerts -------------------------------------------------------------------------------------------------------
