@@ -87,6 +87,23 @@ def sanitize(data):
     return root
 
 
+def _json_int(text: str):
+    # Python refuses to make an int of more than 4300 digits (a ValueError that would lose the event): a number
+    # beyond 64 bits is kept as its text, as sanitize does
+    return int(text) if len(text) <= 20 else text
+
+
+def _json_float(text: str):
+    number = float(text)
+    return number if math.isfinite(number) else text
+
+
+def loads_event(payload: bytes | str):
+    """json.loads for event payloads: any valid JSON document parses, whatever size its numbers have; integers
+    beyond 19 digits, floats beyond range and the non-standard Infinity/NaN arrive as strings."""
+    return json.loads(payload, parse_int=_json_int, parse_float=_json_float, parse_constant=str)
+
+
 def parse_number(value) -> float | None:
     """A finite number from a JSON number or an ASCII numeric string ("²" or "١٢" are no numbers here, although
     Python's int() and float() read some of them); None otherwise."""

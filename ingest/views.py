@@ -2,7 +2,6 @@
 
 import base64
 import binascii
-import json
 import logging
 import time
 import uuid
@@ -18,6 +17,7 @@ from ingest.auth import key_matches, sentry_key_from_request
 from ingest.envelope import read_envelope_headers, read_envelope_items
 from ingest.errors import BadRequest, Forbidden, IngestError, NotFound, PayloadTooLarge, Unauthorized
 from ingest.intake import accept_event
+from ingest.normalize import loads_event
 from ingest.streams import FramedReader, LimitedReader, decompressing_reader
 from projects.models import Project
 
@@ -114,7 +114,7 @@ def _event_id(envelope_headers: dict, event: dict) -> str:
 
 def _parse_event(payload: bytes) -> dict:
     try:
-        event = json.loads(payload)
+        event = loads_event(payload)
     except ValueError as e:
         raise BadRequest(f"malformed event JSON: {e}") from e
     except RecursionError as e:
