@@ -10,9 +10,15 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 
+from bugsink import files
+
+# Everything this process creates is for its own user only (database, -wal/-shm, raw events, beat schedule); see
+# bugsink/files.py. BUGSINK_UMASK (octal) loosens it, e.g. 027 when a group must read the files.
+os.umask(int(os.environ.get("BUGSINK_UMASK") or "077", 8))
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("BUGSINK_DATA_DIR", BASE_DIR / "data"))
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+files.ensure_private_dir(DATA_DIR)  # 0700, and tightened to it when it exists looser and is ours
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -30,12 +36,9 @@ def env_int(name: str, default: int) -> int:
 def _secret_key() -> str:
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
-    # Generated once per installation and kept beside the database, so sessions survive restarts.
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    # Generated once per installation and kept beside the database, so sessions survive restarts; created 0600 and
+    # atomically, so two processes starting at once agree on one key.
+    return files.read_or_create(DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 
 
 SECRET_KEY = _secret_key()
@@ -138,6 +141,9 @@ else:
             "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", str(DATA_DIR / f"test-db-{os.getpid()}.sqlite3"))},
         }
     }
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    files.tighten_sqlite(Path(DATABASES["default"]["NAME"]))  # made before the umask was ours, maybe
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
