@@ -39,3 +39,35 @@ def test_bootstrap_makes_an_admin_and_a_project_once(db, settings, tmp_path):
     assert f"admin / {password}" in first and f"admin / {password}" in second
     project = Project.objects.get()
     assert project.dsn in first and project.dsn in second
+
+
+def test_bootstrap_shows_the_initial_password_only_until_it_is_changed(db, settings, tmp_path):
+    from django.contrib.auth import get_user_model
+
+    settings.DATA_DIR = tmp_path
+    first = run("bootstrap")
+    password_file = tmp_path / "initial-admin-password"
+    password = password_file.read_text()
+    assert f"Login    admin / {password}\n" in first
+    assert oct(password_file.stat().st_mode & 0o777) == "0o600"
+
+    admin = get_user_model().objects.get(username="admin")
+    admin.set_password("a password of my own")
+    admin.save()
+    after = run("bootstrap")
+    assert password not in after and "a password of my own" not in after
+    assert "python manage.py changepassword admin" in after
+    assert not password_file.exists()  # useless now, and no plaintext left behind
+    assert "python manage.py changepassword admin" in run("bootstrap")
+
+
+def test_bootstrap_with_a_set_password_prints_it_until_changed(db, settings, tmp_path, monkeypatch):
+    from django.contrib.auth import get_user_model
+
+    settings.DATA_DIR = tmp_path
+    monkeypatch.setenv("ADMIN_PASSWORD", "given by the operator")
+    assert "admin / given by the operator" in run("bootstrap")
+    admin = get_user_model().objects.get(username="admin")
+    admin.set_password("changed")
+    admin.save()
+    assert "given by the operator" not in run("bootstrap")

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from bugsink import files
 from projects.models import Project
 
 
@@ -13,21 +14,32 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         User = get_user_model()
+        # the generated password is kept (0600, in the private data dir) only to be shown by the next `make run`s
+        # until the admin changes it
         password_file = settings.DATA_DIR / "initial-admin-password"
         username = os.environ.get("ADMIN_USERNAME", "admin")
         if not User.objects.filter(is_superuser=True).exists():
             password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
             User.objects.create_superuser(username=username, email=os.environ.get("ADMIN_EMAIL", ""), password=password)
-            password_file.write_text(password)
-            password_file.chmod(0o600)
+            password_file.unlink(missing_ok=True)  # one of an earlier database
+            files.create_private_file(password_file, password)
         admin = User.objects.filter(is_superuser=True).order_by("pk").first()
         project = Project.objects.order_by("pk").first()
         if project is None:
             project = Project.objects.create(name=os.environ.get("FIRST_PROJECT_NAME", "My first project"))
 
-        password = password_file.read_text().strip() if password_file.exists() else "(the one you set)"
         self.stdout.write("")
         self.stdout.write(f"  Open     {settings.BASE_URL}/")
-        self.stdout.write(f"  Login    {admin.get_username()} / {password}")
+        self.stdout.write(f"  Login    {admin.get_username()} / {self.shown_password(admin, password_file)}")
         self.stdout.write(f"  DSN      {project.dsn}   (project {project.name!r})")
         self.stdout.write("")
+
+    def shown_password(self, admin, password_file) -> str:
+        """The initial password while it still is the admin's password; after a change, how to reset it.
+
+        Once the admin has a password of their own, the initial one is useless and is removed from disk."""
+        initial = password_file.read_text().strip() if password_file.exists() else ""
+        if initial and admin.check_password(initial):
+            return initial
+        password_file.unlink(missing_ok=True)
+        return f"(your own password; forgotten? python manage.py changepassword {admin.get_username()} sets a new one)"
