@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-SAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "event-samples"
+# Our own event samples, captured from real SDKs or written from the protocol (see the README beside them).
+SAMPLES_DIR = Path(__file__).resolve().parent / "tests" / "samples"
+# Someone else's samples that a development checkout may have beside it; never needed by the suite.
+SHARED_SAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "event-samples"
 
 
 def in_ci() -> bool:
@@ -24,7 +27,13 @@ def require_service(available: bool, reason: str) -> None:
 
 
 def sample_files() -> list[Path]:
+    """The in-repository samples, `<sdk>/<name>.json`."""
     return sorted(SAMPLES_DIR.glob("*/*.json"))
+
+
+def shared_sample_files() -> list[Path]:
+    """The samples in ../shared/event-samples when that folder is there, else none."""
+    return sorted(SHARED_SAMPLES_DIR.glob("*/*.json"))
 
 
 def make_envelope(event: dict, *, event_id: str | None = None, with_length: bool = True, extra_items=()) -> bytes:

@@ -2,7 +2,7 @@
 against the live gunicorn server.
 
 Setup (before the browser opens): a user who is a member of a project, and issues made of real event samples
-(../shared/event-samples) sent through the server's real envelope endpoint over HTTP, with releases 1.0.0/2.0.0 and
+(bugsink/tests/samples) sent through the server's real envelope endpoint over HTTP, with releases 1.0.0/2.0.0 and
 levels error/warning, and four events for one of them. From then on only the browser acts, as a person would:
 
 log in through the form; open the project from the project list; search `release:1.0.0 level:error`; resolve
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from bugsink.browser import login
-from bugsink.testutils import auth_header, make_envelope, require_service, sample_files
+from bugsink.testutils import auth_header, make_envelope, sample_files
 from events.models import Event
 from projects.models import Project, ProjectMembership
 
@@ -31,14 +31,15 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts" /
 
 # name: (sample, release, level, number of events)
 ISSUES = {
-    "checkout": ("bugsink/visualshots-rich.json", "1.0.0", "error", 4),  # has source context and local variables
-    "arithmetic": ("sentry/java-minimal.json", "1.0.0", "error", 1),
-    "node": ("sentry/node-exception-weird.json", "1.0.0", "error", 1),
-    "go": ("bugsink/issue-16-go.json", "1.0.0", "warning", 1),
-    "http": ("sentry/python-http-error.json", "2.0.0", "error", 1),
-    "dotnet": ("glitchtip/dotnet_divide_zero.json", "2.0.0", "warning", 1),
-    "contexts": ("bugsink/contexts.json", "2.0.0", "error", 2),
+    "checkout": ("python/checkout-gateway-timeout.json", "1.0.0", "error", 4),  # source context, local variables
+    "arithmetic": ("java/arithmetic-divide-by-zero.json", "1.0.0", "error", 1),
+    "node": ("node/type-error-undefined-property.json", "1.0.0", "error", 1),
+    "go": ("go/http-handler-error.json", "1.0.0", "warning", 1),
+    "http": ("python/wsgi-request-error.json", "2.0.0", "error", 1),
+    "dotnet": ("dotnet/divide-by-zero.json", "2.0.0", "warning", 1),
+    "contexts": ("react-native/undefined-is-not-a-function.json", "2.0.0", "error", 2),  # device, os, app
 }
+CHECKOUT_FRAME = "submit_order"  # the checkout sample's frame 1, with the locals retry_count and last_status
 SEARCH = "release:1.0.0 level:error"
 FOUND = {"checkout", "arithmetic", "node"}
 RESOLVED = {"arithmetic", "go", "dotnet"}
@@ -71,9 +72,11 @@ def send_envelope(base_url: str, project: Project, event: dict) -> str:
 def sample_event(path: Path, release: str, level: str, n: int) -> dict:
     event = json.loads(path.read_text())
     event.update(event_id=uuid.uuid4().hex, release=release, level=level, timestamp=time.time())
-    if path.name == "visualshots-rich.json":
+    if path.name == "checkout-gateway-timeout.json":
         # each event of the issue has its own value of a local variable, to tell the events apart by their locals
-        event["exception"]["values"][0]["stacktrace"]["frames"][1]["vars"]["retry_count"] = n
+        frame = event["exception"]["values"][-1]["stacktrace"]["frames"][1]
+        assert frame["function"] == CHECKOUT_FRAME
+        frame["vars"]["retry_count"] = n
     return event
 
 
@@ -81,7 +84,7 @@ def send_samples(base_url: str, project: Project) -> dict[str, list[str]]:
     """{name: the event ids the server gave, in the order sent} for ISSUES."""
     samples = {f"{p.parent.name}/{p.name}": p for p in sample_files()}
     missing = sorted({sample for sample, *_ in ISSUES.values()} - samples.keys())
-    require_service(not missing, f"the shared event samples are not there: {missing}")
+    assert not missing, f"samples renamed or removed: {missing}"
     sent = {}
     for name, (sample, release, level, times) in ISSUES.items():
         sent[name] = [
@@ -258,7 +261,7 @@ def test_triage_session(transactional_db, live_server_url, chromium_page, django
     assert page.url.endswith(f"/events/{Event.objects.get(event_id=event_ids[3]).pk}/")  # its permalink
 
     # a frame's local variables: closed at first, shown on a click
-    frame = page.locator("li.frame").filter(has=page.locator(".frame-function", has_text="complete_with_vars_only"))
+    frame = page.locator("li.frame").filter(has=page.locator(".frame-function", has_text=CHECKOUT_FRAME))
     local_vars = frame.locator("details.frame-vars")
     retry_count = local_vars.locator("dl.kv dt", has_text="retry_count").locator("xpath=following-sibling::dd[1]")
     last_status = local_vars.locator("dl.kv dt", has_text="last_status").locator("xpath=following-sibling::dd[1]")
