@@ -115,6 +115,11 @@ class AddMemberForm(forms.Form):
 class InviteForm(forms.Form):
     email = forms.EmailField(label="Email address")
     role = forms.ChoiceField(choices=ROLE_CHOICES, initial=ProjectMembership.Role.MEMBER)
+    anyone_with_link = forms.BooleanField(
+        label="Anyone with this link may join",
+        required=False,
+        help_text="Off: only the user with this email address can accept the invitation.",
+    )
 
 
 class TeamForm(forms.ModelForm):
@@ -134,7 +139,15 @@ class AddTeamMemberForm(forms.Form):
 
 
 class SignupForm(UserCreationForm):
-    """An account for someone accepting an invitation; the address is the invitation's."""
+    """An account for someone accepting an invitation. An invitation bound to its address gives the account that
+    address (the view sets it); one for anyone with the link lets the newcomer give their own."""
 
     class Meta(UserCreationForm.Meta):
         fields = ["username"]
+
+    def __init__(self, *args, invitation, **kwargs):
+        super().__init__(*args, **kwargs)
+        if invitation.anyone_with_link:
+            self.fields["email"] = forms.EmailField(
+                label="Email", required=False, help_text="For email alerts and to reset a forgotten password."
+            )

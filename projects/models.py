@@ -144,7 +144,10 @@ class InvitationQuerySet(models.QuerySet):
 
 class Invitation(models.Model):
     """An email address invited into a project with a role. The link carries a random token of which only the
-    SHA-256 is stored, so the database alone does not let anyone in. Valid for 7 days, and used once."""
+    SHA-256 is stored, so the database alone does not let anyone in. Valid for 7 days, and used once.
+
+    It is bound to the invited address: a link forwarded (or leaked) to someone else does not let them in, unless
+    the admin chose "anyone with this link" when inviting."""
 
     Role = ProjectMembership.Role
 
@@ -160,6 +163,10 @@ class Invitation(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # False (the default): only a user whose email is `email` may accept; True: whoever has the link
+    anyone_with_link = models.BooleanField(
+        default=False, help_text="Anyone with the link may accept it, not only a user with the invited address."
     )
 
     objects = InvitationQuerySet.as_manager()

@@ -34,6 +34,10 @@ class InvitationInvalid(PeopleError):
     """The invitation link is unknown, expired or used already."""
 
 
+class InvitationForSomeoneElse(PeopleError):
+    """The invitation is bound to an address that is not the accepting user's."""
+
+
 def absolute_url(path: str) -> str:
     """A link for outside the browser (emails, copy-paste): BASE_URL is where people reach this server."""
     return settings.BASE_URL.rstrip("/") + path
@@ -160,10 +164,13 @@ def invitation_url(token: str) -> str:
     return absolute_url(reverse("projects:accept_invitation", args=[token]))
 
 
-def invite_to_project(project: Project, email: str, role: str, invited_by) -> tuple[Invitation, str]:
+def invite_to_project(
+    project: Project, email: str, role: str, invited_by, anyone_with_link: bool = False
+) -> tuple[Invitation, str]:
     """A new invitation (replacing any pending one for the same address) and the link that accepts it.
 
-    Only a hash of the link's token is kept, so the link exists only in the return value (and the email)."""
+    Only a hash of the link's token is kept, so the link exists only in the return value (and the email). The
+    invitation is for the user with that address only, unless `anyone_with_link`."""
     email = email.strip()
     if project.memberships.filter(user__email__iexact=email).exists():
         raise PeopleError(f"Someone with the address {email} is a member of this project already.")
@@ -177,6 +184,7 @@ def invite_to_project(project: Project, email: str, role: str, invited_by) -> tu
             token_hash=hash_token(token),
             invited_by=invited_by,
             expires_at=timezone.now() + INVITATION_VALIDITY,
+            anyone_with_link=anyone_with_link,
         )
     return invitation, invitation_url(token)
 
@@ -207,12 +215,29 @@ def check_usable(invitation: Invitation) -> None:
         raise InvitationInvalid("This invitation has expired. Ask a project admin for a new one.")
 
 
+def same_address(a: str, b: str) -> bool:
+    return bool(a.strip()) and a.strip().casefold() == b.strip().casefold()
+
+
+def check_invitee(invitation: Invitation, user) -> None:
+    """InvitationForSomeoneElse unless `user` may accept: the invited address is theirs (in any case), or the
+    invitation is for anyone with the link. Without it, a member who got hold of an admin invitation meant for
+    someone else could make themselves admin."""
+    if not invitation.anyone_with_link and not same_address(user.email or "", invitation.email):
+        raise InvitationForSomeoneElse(
+            f"This invitation is for {invitation.email}, and you are logged in as {user.get_username()} "
+            f"({user.email or 'no email address'})."
+        )
+
+
 def accept_invitation(invitation: Invitation, user) -> ProjectMembership:
     """Make `user` a member of the invitation's project with its role, using the invitation up.
 
     Single use even when two requests race: the invitation is claimed with one conditional UPDATE. An existing
-    membership keeps its role unless the invitation's is higher."""
+    membership keeps its role unless the invitation's is higher. Only the invited address's user may accept,
+    unless the invitation is for anyone with the link (check_invitee)."""
     check_usable(invitation)
+    check_invitee(invitation, user)
     with transaction.atomic():
         now = timezone.now()
         claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, expires_at__gt=now).update(

@@ -311,7 +311,11 @@ def invite(request, project):
     if form.is_valid():
         try:
             invitation, link = people.invite_to_project(
-                project, form.cleaned_data["email"], form.cleaned_data["role"], request.user
+                project,
+                form.cleaned_data["email"],
+                form.cleaned_data["role"],
+                request.user,
+                anyone_with_link=form.cleaned_data["anyone_with_link"],
             )
         except people.PeopleError as e:
             form.add_error("email", str(e))
@@ -355,8 +359,13 @@ def accept_invitation(request, token: str):
         return render(request, "projects/invitation_invalid.html", {"reason": str(e)}, status=410)
 
     form = None
-    if not request.user.is_authenticated:
-        form = SignupForm(request.POST or None)
+    if request.user.is_authenticated:
+        try:
+            people.check_invitee(invitation, request.user)
+        except people.InvitationForSomeoneElse as e:
+            return _wrong_account(request, invitation, e)
+    else:
+        form = SignupForm(request.POST or None, invitation=invitation)
     if request.method == "POST":
         try:
             if request.user.is_authenticated:
@@ -364,17 +373,25 @@ def accept_invitation(request, token: str):
             elif form.is_valid():
                 with transaction.atomic():
                     user = form.save(commit=False)
-                    user.email = invitation.email
+                    # a bound invitation's account gets the invited address (which is how the link reached them)
+                    user.email = form.cleaned_data["email"] if invitation.anyone_with_link else invitation.email
                     user.save()
                     people.accept_invitation(invitation, user)
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             else:
                 return render(request, "projects/accept_invitation.html", {"invitation": invitation, "form": form})
+        except people.InvitationForSomeoneElse as e:
+            return _wrong_account(request, invitation, e)
         except people.InvitationInvalid as e:
             return render(request, "projects/invitation_invalid.html", {"reason": str(e)}, status=410)
         messages.success(request, f"Welcome to {invitation.project.name}.")
         return redirect("issues:project", invitation.project_id)
     return render(request, "projects/accept_invitation.html", {"invitation": invitation, "form": form})
+
+
+def _wrong_account(request, invitation, error):
+    context = {"invitation": invitation, "reason": str(error)}
+    return render(request, "projects/invitation_wrong_account.html", context, status=403)
 
 
 # --- teams --------------------------------------------------------------------------------------------------------

@@ -100,8 +100,9 @@ def test_an_admin_who_removes_themselves_lands_on_the_project_list(client, proje
 # --- invitations --------------------------------------------------------------------------------------------------
 
 
-def invite(client, project, email="newcomer@example.com", role="member"):
-    return client.post(reverse("projects:invite", args=[project.pk]), {"email": email, "role": role}, follow=True)
+def invite(client, project, email="newcomer@example.com", role="member", anyone_with_link=False):
+    data = {"email": email, "role": role, **({"anyone_with_link": "on"} if anyone_with_link else {})}
+    return client.post(reverse("projects:invite", args=[project.pk]), data, follow=True)
 
 
 def link_on_page(response) -> str:
@@ -180,8 +181,8 @@ def test_a_new_invitation_replaces_the_pending_one_for_that_address(client, proj
 
 
 def test_accept_as_a_logged_in_user(client, client_for, project, make_user):
-    link = path_of(link_on_page(invite(client, project, email="someone@example.com", role="admin")))
-    existing = make_user("sam")
+    link = path_of(link_on_page(invite(client, project, email="Sam@Example.com", role="admin")))
+    existing = make_user("sam")  # sam@example.com: the same address in another case
     them = client_for(existing)
 
     page = them.get(link)
@@ -225,7 +226,7 @@ def test_signup_refuses_a_taken_username(client, project, member):
 
 def test_a_used_link_is_refused(client, client_for, project, make_user):
     link = path_of(link_on_page(invite(client, project)))
-    assert client_for(make_user("first")).post(link).status_code == 302
+    assert client_for(make_user("first", email="newcomer@example.com")).post(link).status_code == 302
 
     for visitor in (client_for(make_user("second")), Client()):
         response = visitor.get(link)
@@ -267,14 +268,14 @@ def test_an_unknown_link_is_404(client):
 
 def test_accepting_never_lowers_a_role(client, client_for, project, member):
     ProjectMembership.objects.filter(user=member).update(role="admin")
-    link = path_of(link_on_page(invite(client, project, email="other@example.com", role="member")))
-    client_for(member).post(link)
+    link = path_of(link_on_page(invite(client, project, email="other@example.com", anyone_with_link=True)))
+    assert client_for(member).post(link).status_code == 302
     assert ProjectMembership.objects.get(user=member).role == "admin"
 
 
 def test_the_login_page_leads_back_to_the_invitation(client, project, make_user):
     link = path_of(link_on_page(invite(client, project)))
-    make_user("returning")
+    make_user("returning", email="newcomer@example.com")
     visitor = Client()
     page = visitor.get(link)
     login_link = f"{reverse('accounts:login')}?next={link}"
@@ -283,3 +284,65 @@ def test_the_login_page_leads_back_to_the_invitation(client, project, make_user)
     assert response["Location"] == link
     assert visitor.post(link).status_code == 302
     assert ProjectMembership.objects.filter(project=project, user__username="returning").exists()
+
+
+# --- invitations are for the invited address ---------------------------------------------------------------------
+
+
+def test_a_member_cannot_accept_an_admin_invitation_meant_for_someone_else(client, client_for, project, member):
+    link = path_of(link_on_page(invite(client, project, email="carol@example.com", role="admin")))
+    bob = client_for(member)  # max@example.com, a plain member
+
+    page = bob.get(link)
+    assert page.status_code == 403
+    html = page.content.decode()
+    assert "This invitation is for someone else" in html and "This invitation is for carol@example.com" in html
+    assert '<main id="main"' in html  # the site's layout
+    assert bob.post(link).status_code == 403
+
+    assert ProjectMembership.objects.get(project=project, user=member).role == "member"
+    assert Invitation.objects.get().accepted_at is None  # still there for carol
+    carol = client_for(get_user_model().objects.create_user("carol", "CAROL@example.com", PASSWORD))
+    assert carol.post(link).status_code == 302
+    assert ProjectMembership.objects.get(project=project, user__username="carol").role == "admin"
+
+
+def test_a_user_without_an_address_cannot_accept_a_bound_invitation(client, client_for, project, make_user):
+    link = path_of(link_on_page(invite(client, project)))
+    nobody = client_for(make_user("nobody", email=""))
+    assert nobody.post(link).status_code == 403
+    assert not ProjectMembership.objects.filter(user__username="nobody").exists()
+
+
+def test_anyone_with_the_link_may_accept_when_the_admin_said_so(client, client_for, project, member):
+    page = client.get(members_url(project))
+    assert 'name="anyone_with_link"' in page.content.decode()
+    assert not page.context["invite_form"]["anyone_with_link"].initial  # off by default
+
+    response = invite(client, project, email="carol@example.com", role="admin", anyone_with_link=True)
+    link = path_of(link_on_page(response))
+    assert Invitation.objects.get().anyone_with_link
+    assert "anyone with the link" in client.get(members_url(project)).content.decode()
+    response = client_for(member).post(link)
+    assert response.status_code == 302
+    assert ProjectMembership.objects.get(project=project, user=member).role == "admin"
+
+
+def test_a_new_user_of_an_open_invitation_gives_their_own_address(client, project):
+    link = path_of(link_on_page(invite(client, project, email="team@example.com", anyone_with_link=True)))
+    visitor = Client()
+    assert b'name="email"' in visitor.get(link).content
+    data = {"username": "walker", "email": "walker@example.org", "password1": PASSWORD, "password2": PASSWORD}
+    assert visitor.post(link, data).status_code == 302
+    user = get_user_model().objects.get(username="walker")
+    assert user.email == "walker@example.org"
+    assert ProjectMembership.objects.filter(project=project, user=user).exists()
+
+
+def test_a_new_user_of_a_bound_invitation_gets_the_invited_address(client, project):
+    link = path_of(link_on_page(invite(client, project, email="fresh@example.com")))
+    visitor = Client()
+    # an email in the form is ignored: the account gets the address the invitation went to
+    data = {"username": "fresh", "email": "elsewhere@example.org", "password1": PASSWORD, "password2": PASSWORD}
+    assert visitor.post(link, data).status_code == 302
+    assert get_user_model().objects.get(username="fresh").email == "fresh@example.com"
