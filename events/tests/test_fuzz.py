@@ -41,12 +41,14 @@ HUGE_DIGITS = "7" * 5000  # beyond Python's 4300-digit int/str conversion limit
 
 # real samples of different shapes (chains, groups, threads, minified JS, log messages, odd headers), when present
 SAMPLE_NAMES = (
-    "bugsink/exception-group.json",
-    "bugsink/logmessage-w-params.json",
-    "bugsink/headers_as_lists.json",
-    "sentry/minified-javascript.json",
-    "sentry/android_anr2.json",
-    "sentry/java-chained.json",
+    "python/exception-group.json",
+    "python/logging-error-with-params.json",
+    "python/wsgi-request-error.json",
+    "dotnet/headers-as-lists.json",
+    "javascript/minified-frames.json",
+    "native/segfault-threads.json",
+    "java/caused-by-chain.json",
+    "odd/nulls-everywhere.json",
 )
 
 
@@ -548,3 +550,10 @@ def test_any_event_stored_without_normalizing_renders_everywhere(fuzz_client, pr
         text = page.content.decode("utf-8")
         if name in ("event_json", "event_download"):
             strict_json(text)
+
+
+def test_the_fuzzer_starts_from_the_repository_samples():
+    found = {f"{p.parent.name}/{p.name}" for p in sample_files()}
+    assert found, "no event samples: see bugsink/tests/samples"
+    assert set(SAMPLE_NAMES) <= found, f"renamed or missing samples: {set(SAMPLE_NAMES) - found}"
+    assert len(BASES) == len(BUILT_IN_EVENTS) + len(SAMPLE_NAMES)
