@@ -37,6 +37,16 @@ def _fresh_digest_caches():
     quota.reset()  # in-process quota counts: project ids repeat across tests
 
 
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle():
+    """Failed-login counts (accounts.throttle) live in the process's cache: one test's failures must not lock the
+    next test's logins out."""
+    yield
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def project(db):
     from projects.models import Project

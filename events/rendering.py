@@ -581,5 +581,5 @@ def raw_json(stored_text) -> str:
     does not read as a JSON object (or is nested too deep to read) as it is stored, since that is all there is."""
     data = safe.load_event_json(stored_text)
     if data or not isinstance(stored_text, str) or stored_text.strip() in ("", "{}"):
-        return pretty_json(data)
+        return safe.dumps_sanitized(data, indent=2)  # sanitized by the loader already
     return safe.clean_str(stored_text)

@@ -225,8 +225,13 @@ def _key_text(key) -> str:
 
 def safe_json(value, indent: int | None = None) -> str:
     """JSON text of any value, never failing: see sanitize. Compact unless `indent` is given."""
+    return dumps_sanitized(sanitize(value), indent)
+
+
+def dumps_sanitized(value, indent: int | None = None) -> str:
+    """json.dumps of what sanitize (or load_event_json) returned."""
     separators = None if indent is not None else (",", ":")
-    return json.dumps(sanitize(value), indent=indent, ensure_ascii=False, allow_nan=False, separators=separators)
+    return json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False, separators=separators)
 
 
 def _parse_int(text: str):
