@@ -5,11 +5,12 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages.views import SuccessMessageMixin
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
+from accounts import throttle
 from accounts.forms import PreferencesForm, ProfileForm, SetupForm
 from accounts.models import UserPreferences
 from projects.models import ProjectMembership, TeamMembership
@@ -32,6 +33,22 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "email_configured": bool(settings.EMAIL_HOST)}
 
+    def post(self, request, *args, **kwargs):
+        # over the limit the password is not even looked at (accounts.throttle); say so, and for how long
+        wait = throttle.login_retry_after(request, request.POST.get("username"))
+        if wait:
+            form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
+            minutes = -(-wait // 60)
+            message = (
+                f"Too many failed logins. Logging in is blocked for this account from your address (or for your "
+                f"address) for {minutes} more minute{'s' if minutes != 1 else ''}; the password is not checked "
+                "until then. Forgot it? Reset it below."
+            )
+            response = self.render_to_response(self.get_context_data(form=form, throttled=message), status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
 
 def setup(request):
     """Create the first user, a superuser. Exists only as long as there are no users at all."""
@@ -45,7 +62,7 @@ def setup(request):
             user = form.save(commit=False)
             user.is_staff = user.is_superuser = True
             user.save()
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}: you are this server's administrator.")
         return redirect("projects:create")
     return render(request, "accounts/setup.html", {"form": form})
@@ -114,6 +131,15 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "email_configured": bool(settings.EMAIL_HOST)}
+
+    def form_valid(self, form):
+        may_ask, may_mail = throttle.password_reset_allowed(self.request, form.cleaned_data["email"])
+        if not may_ask:
+            message = "Too many password reset requests from your address; try again in an hour."
+            return self.render_to_response(self.get_context_data(form=form, throttled=message), status=429)
+        if not may_mail:  # the same answer as for a sent mail: the page does not tell whether the address is known
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -168,6 +168,16 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Login throttling (accounts.throttle): after this many failed logins within the window, further attempts for
+# that username from that address (or from that address at all) are refused until the window ends; 0 = no limit.
+AUTHENTICATION_BACKENDS = ["accounts.throttle.ThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
+LOGIN_FAILURES_PER_USERNAME_AND_IP = env_int("LOGIN_FAILURES_PER_USERNAME_AND_IP", 10)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 50)
+LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 900)
+# password-reset requests per hour: from one address (then refused), to one email (then silently not mailed)
+PASSWORD_RESETS_PER_IP = env_int("PASSWORD_RESETS_PER_IP", 10)
+PASSWORD_RESETS_PER_EMAIL = env_int("PASSWORD_RESETS_PER_EMAIL", 3)
+
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
