@@ -12,8 +12,10 @@ another process) still work; it is restored afterwards.
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from bugsink.testutils import require_service
 
@@ -29,6 +31,17 @@ CHROMIUM_ARGS = [
 # Playwright's own default is 30 s per action; a local server answers in well under a second, so a step that waits
 # this long is broken rather than slow.
 DEFAULT_TIMEOUT_MS = 15_000
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a browser test saves a screenshot for people to look at: $BUGSINK_SCREENSHOT_DIR, else a folder in the
+    system's temporary directory (tests write nowhere else). A file left there by an earlier run is removed first,
+    so that it cannot pass for a new one."""
+    folder = Path(os.environ.get("BUGSINK_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "bugsink-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.unlink(missing_ok=True)
+    return path
 
 
 def chromium_executable() -> str | None:

@@ -8,7 +8,8 @@ levels error/warning, and four events for one of them. From then on only the bro
 log in through the form; open the project from the project list; search `release:1.0.0 level:error`; resolve
 three issues at once; mute one until it gets loud (100 events in the last hour); open an issue and page through
 its events; open a frame's local variables; comment on the history tab; copy the DSN from the setup page into the
-clipboard. Screenshots of the issue list and the issue page (light and dark) go to test-artifacts/screenshots/.
+clipboard. Screenshots of the issue list and the issue page (light and dark) go to $BUGSINK_SCREENSHOT_DIR
+(default: bugsink-screenshots in the system's temporary folder).
 """
 
 import json
@@ -20,14 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from bugsink.browser import login
+from bugsink.browser import login, screenshot_path
 from bugsink.testutils import auth_header, make_envelope, sample_files
 from events.models import Event
 from projects.models import Project, ProjectMembership
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts" / "screenshots"
 
 # name: (sample, release, level, number of events)
 ISSUES = {
@@ -135,9 +135,7 @@ def brightness(page) -> float:
 
 
 def screenshot(page, name: str, **options) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
-    path.unlink(missing_ok=True)  # a file left by an earlier run proves nothing
+    path = screenshot_path(name)
     page.screenshot(path=str(path), **options)
     return path
 
