@@ -15,6 +15,7 @@ replays it (`@reproduce_failure`); nothing is written to a Hypothesis database.
 import copy
 import json
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -25,11 +26,14 @@ from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from bugsink.testutils import auth_header, make_issue, sample_files
 from events.models import Event
 from projects.models import ProjectMembership
 
+# Hypothesis caches (Unicode tables, constants) go to a temporary folder, not into the work tree
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "bugsink-hypothesis")
 settings.register_profile("fuzz-default", max_examples=40, deadline=None, database=None, print_blob=True)
 settings.register_profile("fuzz-ci", max_examples=200, deadline=None, database=None, print_blob=True)
 PROFILE = "fuzz-ci" if os.environ.get("BUGSINK_FUZZ_PROFILE") == "ci" else "fuzz-default"
