@@ -369,3 +369,11 @@ def strings_in(value):
     elif isinstance(value, list | tuple):
         for item in value:
             yield from strings_in(item)
+
+
+@pytest.mark.parametrize("cursor", ["99999999999999999999", "9" * 5000, "²", "-1", "1.5", "0x10"])
+def test_odd_page_cursors_on_the_events_tab(logged_in, project, cursor):
+    event = store(project, event_json())
+    for direction in ("before", "after"):
+        response = logged_in.get(page_urls(event)["events"], {direction: cursor})
+        assert response.status_code == 200, (direction, response.status_code)

@@ -260,11 +260,9 @@ def event_download(request, issue_id, event_pk):
 
 
 def _positive_int(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
+    """A page cursor (a digest_order): ASCII digits within the column's range, else None (a bigger number would
+    overflow the database's integer in the query)."""
+    return safe.safe_int(value, minimum=1, maximum=2**31 - 1)
 
 
 @login_required
