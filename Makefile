@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-# gunicorn: one process (one owner of the in-process digest lock and registry), threads for concurrency.
+# The web server (bugsink/webserver.py: waitress, immune to slow clients): one process (one owner of the in-process
+# digest lock and registry), threads for concurrency.
 THREADS ?= 8
 # DSNs and links are built from BASE_URL; by default it follows PORT.
 BASE_URL ?= http://127.0.0.1:$(PORT)
@@ -36,10 +37,9 @@ migrate: install
 
 run: migrate
 	$(BIN)/python manage.py bootstrap
-	$(BIN)/gunicorn bugsink.wsgi --bind 127.0.0.1:$(PORT) --workers 1 --threads $(THREADS) \
-		--access-logfile - --graceful-timeout 10
+	$(BIN)/python -m bugsink.webserver --port $(PORT) --workers 1 --threads $(THREADS) --access-log
 
-# Single-server mode: gunicorn + digest worker + alerts worker + scheduler on Redis (see Procfile).
+# Single-server mode: web server + digest worker + alerts worker + scheduler on Redis (see Procfile).
 serve: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
 serve: migrate
 	$(BIN)/python manage.py bootstrap

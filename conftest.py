@@ -74,12 +74,12 @@ def send_event(client):
 
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real gunicorn server (one process, threads, as `make run`) on the test database. Tests that use it need
+    """A real web server (one process, threads, as `make run`) on the test database. Tests that use it need
     `transactional_db` so that what they create is committed and visible to the server."""
-    from bugsink.testutils import start_gunicorn
+    from bugsink.testutils import start_web_server
 
     with django_db_blocker.unblock():
-        with start_gunicorn(tmp_path_factory.mktemp("live")) as url:
+        with start_web_server(tmp_path_factory.mktemp("live")) as url:
             yield url
 
 

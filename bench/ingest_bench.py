@@ -1,7 +1,8 @@
-"""Run the ingest load generator against a freshly set-up server, in one of the two modes:
+"""Run the ingest load generator against a freshly set-up server, in one of three modes:
 
-    embedded  what `make run` starts: one gunicorn process with threads, Celery eager (digest inline)
-    single    what `make serve` starts: the Procfile under bin/procfile-run (gunicorn, digest worker, alerts
+    embedded  what `make run` starts: one web server process with threads, Celery eager (digest inline)
+    web       the web server alone with Redis as the broker and no worker: what ingest itself can accept
+    single    what `make serve` starts: the Procfile under bin/procfile-run (web server, digest worker, alerts
               worker, beat) on Redis
 
 on SQLite (default) or PostgreSQL, and print the load generator's report plus the setup.
@@ -9,7 +10,9 @@ on SQLite (default) or PostgreSQL, and print the load generator's report plus th
     python bench/ingest_bench.py --mode single --db sqlite -- --events 10000 --concurrency 8 --issues 20
     python bench/ingest_bench.py --mode single --db postgres -- --rate 200 --events 60000
 
-Everything after `--` goes to bench/loadgen.py. Loopback only; every process it starts is stopped at the end.
+--server compares web servers (gunicorn, granian, waitress: the first two must be installed by hand) in the
+embedded and web modes. Everything after `--` goes to bench/loadgen.py (add --no-wait in the web mode: nothing
+digests). Loopback only; every process it starts is stopped at the end.
 """
 
 import argparse
@@ -72,7 +75,8 @@ def machine() -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=["embedded", "single"], default="single")
+    parser.add_argument("--mode", choices=["embedded", "web", "single"], default="single")
+    parser.add_argument("--server", default=None, help="gunicorn, granian or waitress (default: what make run uses)")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--port", type=int, default=8700)
     parser.add_argument("loadgen_args", nargs=argparse.REMAINDER)
@@ -106,7 +110,7 @@ def main():
         env["DATABASE_URL"] = POSTGRES_URL
     else:
         env.pop("DATABASE_URL", None)
-    if args.mode == "single":
+    if args.mode in ("single", "web"):
         import redis
 
         redis.Redis.from_url(REDIS_URL).flushdb()
@@ -123,21 +127,17 @@ def main():
     ).stdout.strip()
 
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 (closed below)
-    if args.mode == "embedded":
-        command = [
-            BIN / "gunicorn",
-            "bugsink.wsgi",
-            "--bind",
-            f"127.0.0.1:{args.port}",
-            "--workers",
-            "1",
-            "--threads",
-            "8",
-        ]
-        pattern = "gunicorn"
+    if args.mode in ("embedded", "web"):
+        import sys
+
+        sys.path.insert(0, str(ROOT))
+        from bugsink.testutils import web_server_command
+
+        command = web_server_command(args.port, threads=8, server=args.server)
+        pattern = r"gunicorn|granian|waitress|bugsink\.webserver"
     else:
         command = [BIN / "python", "bin/procfile-run", "-f", "Procfile", "-p", str(args.port)]
-        pattern = r"gunicorn|celery|procfile-run"
+        pattern = r"gunicorn|granian|waitress|bugsink\.webserver|celery|procfile-run"
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_ready(f"http://127.0.0.1:{args.port}")
@@ -170,7 +170,9 @@ def main():
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
         log.close()
-    print(json.dumps({"mode": args.mode, "db": args.db, "machine": machine(), **report}, indent=2))
+    server_name = args.server or ("procfile" if args.mode == "single" else "default")
+    report = {"mode": args.mode, "server": server_name, "db": args.db, "machine": machine(), **report}
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

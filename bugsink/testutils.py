@@ -91,18 +91,47 @@ def database_env() -> dict[str, str]:
     return {"DATABASE_URL": f"{scheme}://{credentials}{host}{port}/{settings_dict['NAME']}"}
 
 
-class start_gunicorn:  # noqa: N801 (used as a context manager, reads like a function)
-    """Start `gunicorn bugsink.wsgi` on a free loopback port against the test database; stop it on exit."""
+WEB_SERVER = "waitress"  # what `make run` and `make serve` (Procfile) start: bugsink.webserver
+
+
+def web_server_command(
+    port: int, *, threads: int = 8, workers: int = 1, server: str | None = None, access_log: bool = False
+) -> list[str]:
+    """The command line of the web server on 127.0.0.1:`port`, as the Makefile and the Procfile write it.
+
+    `server` picks another candidate for benchmarks (gunicorn, granian, waitress)."""
+    import sys
+
+    server = server or WEB_SERVER
+    bin_dir = Path(sys.executable).parent
+    if server == "gunicorn":
+        command = [str(bin_dir / "gunicorn"), "bugsink.wsgi", "--bind", f"127.0.0.1:{port}"]
+        command += ["--workers", str(workers), "--threads", str(threads), "--graceful-timeout", "10"]
+        return command + (["--access-logfile", "-"] if access_log else [])
+    if server == "granian":
+        command = [str(bin_dir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--workers", str(workers), "--blocking-threads", str(threads), "--workers-kill-timeout", "10"]
+        return command + (["--access-log"] if access_log else []) + ["bugsink.wsgi:application"]
+    if server == "waitress":
+        command = [str(bin_dir / "python"), "-m", "bugsink.webserver", "--port", str(port)]
+        command += ["--threads", str(threads), "--workers", str(workers)]
+        return command + (["--access-log"] if access_log else [])
+    raise ValueError(f"unknown web server {server!r}")
+
+
+class start_web_server:  # noqa: N801 (used as a context manager, reads like a function)
+    """Start the web server as `make run` does (web_server_command) on a free loopback port against the test
+    database; stop it on exit. Its output goes to `log_path` (server.log in `workdir`)."""
 
     def __init__(self, workdir: Path, extra_env: dict | None = None, threads: int = 4):
         self.workdir = Path(workdir)
         self.extra_env = extra_env or {}
         self.threads = threads
         self.process = None
+        self.log_path = self.workdir / "server.log"
 
     def __enter__(self) -> str:
         import subprocess
-        import sys
         import time
         import urllib.error
         import urllib.request
@@ -122,21 +151,9 @@ class start_gunicorn:  # noqa: N801 (used as a context manager, reads like a fun
             **database_env(),
             **self.extra_env,
         }
-        self.log = open(self.workdir / "gunicorn.log", "wb")  # noqa: SIM115 (closed in __exit__)
-        gunicorn = Path(sys.executable).with_name("gunicorn")
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 (closed in __exit__)
         self.process = subprocess.Popen(
-            [
-                str(gunicorn),
-                "bugsink.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--threads",
-                str(self.threads),
-                "--graceful-timeout",
-                "5",
-            ],
+            web_server_command(port, threads=self.threads),
             cwd=Path(__file__).resolve().parent.parent,
             env=env,
             stdout=self.log,
@@ -145,7 +162,7 @@ class start_gunicorn:  # noqa: N801 (used as a context manager, reads like a fun
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {(self.workdir / 'gunicorn.log').read_text()}")
+                raise RuntimeError(f"the web server exited: {self.log_path.read_text()}")
             try:
                 urllib.request.urlopen(f"{self.url}/api/0/envelope/", timeout=2)
             except urllib.error.HTTPError:
@@ -153,7 +170,7 @@ class start_gunicorn:  # noqa: N801 (used as a context manager, reads like a fun
             except OSError:
                 time.sleep(0.2)
         self.__exit__(None, None, None)
-        raise RuntimeError("gunicorn did not start within 30 s")
+        raise RuntimeError("the web server did not start within 30 s")
 
     def __exit__(self, *exc_info) -> None:
         if self.process and self.process.poll() is None:
@@ -163,6 +180,9 @@ class start_gunicorn:  # noqa: N801 (used as a context manager, reads like a fun
             except Exception:
                 self.process.kill()
         self.log.close()
+
+
+start_gunicorn = start_web_server  # the name many tests import; the server is whatever `make run` uses
 
 
 def make_issue(project, **fields):

@@ -2,7 +2,7 @@
 
 Bad input gets the right 4xx with a JSON `{"detail": ...}` and never a 500; every accepted variant is digested into an
 issue; other item types are accepted and dropped; CORS headers are on every answer. The live tests at the end drive
-a real gunicorn server for what the Django test client cannot do (chunked bodies, broken framing, hang-ups).
+a real web server (as `make run`) for what the Django test client cannot do (chunked bodies, broken framing, hang-ups).
 """
 
 import base64
@@ -753,7 +753,7 @@ class TestCors:
             self.assert_cors(response)
 
 
-# --- D. a real gunicorn server ------------------------------------------------------------------------------------
+# --- D. a real web server -----------------------------------------------------------------------------------------
 
 
 def live_address(live_server_url) -> tuple[str, int]:
@@ -821,7 +821,7 @@ class TestLiveServer:
     @pytest.fixture(autouse=True)
     def no_server_errors(self, live_server_url, tmp_path_factory):
         """What the server logs during the test holds no traceback (best effort: the log of the session's server)."""
-        logs = sorted(tmp_path_factory.getbasetemp().glob("live*/gunicorn.log"))
+        logs = sorted(tmp_path_factory.getbasetemp().glob("live[0-9]*/server.log"))
         offsets = {log: log.stat().st_size for log in logs}
         yield
         for log, offset in offsets.items():
@@ -894,8 +894,15 @@ class TestLiveServer:
             "Host: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
         ).encode()
         raw = raw_request(live_server_url, head + chunks, half_close=True)
-        assert status_of(raw) == 400, raw
-        assert b'"detail"' in raw
+        # the server de-chunks before the application runs: framing it cannot parse is its 400 (a JSON detail too,
+        # bugsink.webserver); a chunk that announces more than ever comes is a request that never completes, which
+        # reaches no thread and is closed unanswered when the client hangs up
+        if chunks.startswith(b"fff"):
+            assert status_of(raw) in (400, 413, None), raw
+        else:
+            assert status_of(raw) == 400, raw
+        if raw:
+            assert b'"detail"' in raw
         assert not Event.objects.filter(project=live_project).exists()
         assert_server_still_works(live_server_url, live_project)
 
@@ -908,10 +915,12 @@ class TestLiveServer:
             data = (head + "Transfer-Encoding: chunked\r\n\r\n").encode() + f"{len(body):x}\r\n".encode() + body[:40]
         else:
             data = (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body[:40]
-        # half close: the server sees the end of the stream mid-body, and can still answer
+        # half close: the server sees the end of the stream mid-body. It buffers whole requests before a thread
+        # sees them, so an incomplete one is dropped unanswered (or, were it streamed to the application, a 400)
         raw = raw_request(live_server_url, data, half_close=True)
-        assert status_of(raw) == 400, raw
-        assert b'"detail"' in raw
+        assert status_of(raw) in (400, None), raw
+        if raw:
+            assert b'"detail"' in raw
         # full close without waiting for any answer
         sock = socket.create_connection(live_address(live_server_url), timeout=15)
         sock.sendall(data)

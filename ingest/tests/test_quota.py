@@ -2,7 +2,7 @@
 and the real Python sentry-sdk backing off after it.
 
 Real parts only: Redis on 127.0.0.1:6379 (db 12, flushed; skipped outside CI when it is not there, failed in CI),
-an unreachable Redis is a closed local port, and the SDK test runs the real `sentry-sdk` against a live gunicorn.
+an unreachable Redis is a closed local port, and the SDK test runs the real `sentry-sdk` against a live web server.
 Endpoint tests freeze the limiter's clock (ingest.quota.clock) so that a window cannot end in the middle of a test.
 """
 
@@ -517,10 +517,10 @@ SENT_LINE = re.compile(r"Sending envelope \[envelope with \d+ items \((?P<catego
 
 @pytest.mark.live
 def test_python_sdk_stops_sending_after_the_429(transactional_db, tmp_path):
-    """A live gunicorn with a quota of 2 events per minute (counted in-process: no broker) and the real
+    """A live web server with a quota of 2 events per minute (counted in-process: no broker) and the real
     `sentry-sdk` capturing 5 errors. How we know it stopped sending, from both ends, without instrumenting either:
 
-    - the server's own access log (gunicorn's `--access-logfile -`, switched on with GUNICORN_CMD_ARGS) lists every
+    - the server's own access log (bugsink.webserver's, switched on with ACCESS_LOG=true) lists every
       request it received for the project, with its status: 200, 200, 429 for the first three events;
     - the SDK (debug=True) logs one "Sending envelope [... (categories)]" line per HTTP request it makes, from one
       background thread in order, so its lines pair up one to one with the access log's: after the 429 it never
@@ -541,7 +541,7 @@ def test_python_sdk_stops_sending_after_the_429(transactional_db, tmp_path):
         "QUOTA_INSTALLATION_EVENTS_PER_MINUTE": "0",
         "QUOTA_INSTALLATION_EVENTS_PER_HOUR": "0",
         "CELERY_BROKER_URL": "",
-        "GUNICORN_CMD_ARGS": "--access-logfile -",
+        "ACCESS_LOG": "true",
     }
     with start_gunicorn(tmp_path, extra_env=env) as url:
         if seconds_left(time.time(), MINUTE) < 15:
@@ -553,7 +553,7 @@ def test_python_sdk_stops_sending_after_the_429(transactional_db, tmp_path):
         )
         assert window_start(time.time(), MINUTE) == window, "the minute ended during the test"
     output = result["output"]
-    access_log = (tmp_path / "gunicorn.log").read_text()
+    access_log = (tmp_path / "server.log").read_text()
 
     captured = [event_id.replace("-", "") for event_id in result["event_ids"]]
     assert len(captured) == 5 and all(re.fullmatch(r"[0-9a-f]{32}", event_id) for event_id in captured), output
