@@ -1,8 +1,11 @@
-"""Total conversions of stored event data into what pages show: numbers, text, moments and JSON.
+"""Total conversions of event data: numbers, text, moments and JSON. The one place that knows how to read a value
+an SDK (or anyone with a DSN) sent without ever raising: ingest parses with `loads_json`, normalization
+(ingest.normalize) and the pages (events.rendering) read numbers, moments and text through these functions, and both
+make trees safe with `sanitize`.
 
 A DSN is public, so anyone can put an event on an existing issue's page, and events stored by older versions were
-normalized less strictly than today's. Pages therefore read event data only through these functions, which never
-raise, whatever the value: an unusable value becomes None (numbers, moments) or a readable stand-in (text).
+normalized less strictly than today's. So pages use these too, whatever digest already did: an unusable value becomes
+None (numbers, moments) or a readable stand-in (text).
 
 The classes of trouble they absorb:
 - digits that are not ASCII: `"²".isdigit()` is true but int("²") fails, and int("٣") reads a different script;
@@ -19,16 +22,20 @@ import math
 import re
 from datetime import UTC, datetime
 
+from dateutil import parser as date_parser
+
 MAX_TEXT_CHARS = 20_000  # one shown value; the download has everything (bar the classes above)
 MAX_SAFE_INT = 2**53 - 1  # the largest integer a browser's JSON reader holds exactly
 MAX_INT_TEXT_DIGITS = 4000  # below Python's 4300-digit limit on int <-> str conversion
-MAX_DEPTH = 100  # containers nested deeper than this are shown as a marker (SDKs cap their own depth near 10)
+MAX_DEPTH = 64  # containers nested deeper than this become a marker (SDKs cap their own depth near 10)
+MAX_INT = 2**63 - 1  # what every database's bigint holds; beyond it, integers are kept as their text
+MAX_JSON_INT_DIGITS = 20  # longer integers in JSON are kept as their text (Python refuses > 4300 digits)
 MIN_TIMESTAMP = datetime(1970, 1, 2, tzinfo=UTC).timestamp()
 MAX_TIMESTAMP = datetime(2200, 1, 1, tzinfo=UTC).timestamp()
 
 _ASCII_INT = re.compile(r"[+-]?[0-9]{1,19}")
 _ASCII_FLOAT = re.compile(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})(?:[eE][+-]?[0-9]{1,3})?")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_OR_NUL = re.compile("[\ud800-\udfff\x00]")
 _ASCII_SPACE = " \t\r\n"
 _LOG10_2 = math.log10(2)
 
@@ -82,27 +89,21 @@ def safe_float(value, minimum: float = -1e300, maximum: float = 1e300) -> float 
 # --- moments ----------------------------------------------------------------------------------------------------
 
 
-def _iso_timestamp(text: str) -> float | None:
-    """Epoch seconds of an ISO 8601 text (no zone: UTC), through the same reader digest uses when it can; None
-    when neither reads it."""
+def _text_timestamp(text: str) -> float | None:
+    """Epoch seconds of a date text: ISO 8601 (no zone: UTC), else whatever dateutil's lenient reader makes of it."""
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
-        parsed = None
-    if parsed is not None:
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
+        parsed = date_parser.isoparse(text)
+    except Exception:  # dateutil raises ValueError, OverflowError and others for odd input
         try:
-            return parsed.timestamp()
-        except (OverflowError, OSError, ValueError):
+            parsed = date_parser.parse(text)
+        except Exception:
             return None
     try:
-        from ingest.normalize import parse_timestamp
-
-        result = parse_timestamp(text)
-    except Exception:  # any failure of the lenient reader means: not a moment we can show
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+    except (OverflowError, OSError, ValueError):
         return None
-    return result if isinstance(result, int | float) and not isinstance(result, bool) else None
 
 
 def safe_timestamp(value) -> float | None:
@@ -114,7 +115,7 @@ def safe_timestamp(value) -> float | None:
             return None
         number = safe_float(text)
         if number is None and text and not _ASCII_FLOAT.fullmatch(text):
-            number = _iso_timestamp(text)
+            number = _text_timestamp(text)
     else:
         number = safe_float(value)
     if number is None or not math.isfinite(number):
@@ -141,10 +142,11 @@ def safe_datetime(value) -> datetime | None:
 
 
 def clean_str(text: str) -> str:
-    """The string with every lone surrogate replaced by U+FFFD, so that it can be encoded as UTF-8."""
-    if text.isascii() or not _SURROGATE.search(text):
+    """The string with every lone surrogate (JSON can carry them, UTF-8 cannot) and NUL (PostgreSQL refuses it in
+    text) replaced by U+FFFD: storable by every database, encodable as UTF-8."""
+    if text.isascii() and "\x00" not in text:
         return text
-    return _SURROGATE.sub("\ufffd", text)
+    return _SURROGATE_OR_NUL.sub("\ufffd", text)
 
 
 def int_text(number: int) -> str:
@@ -199,15 +201,15 @@ def safe_text(value, limit: int = MAX_TEXT_CHARS) -> str:
 
 
 def sanitize(value, depth: int = 0):
-    """A copy of JSON-like data that json.dumps(allow_nan=False) always serializes: lone surrogates replaced in
-    strings and keys, non-finite floats and too-long integers as text, non-JSON objects as text, and containers
-    nested deeper than MAX_DEPTH as a marker string."""
+    """A copy of JSON-like data that every database stores and json.dumps(allow_nan=False) always serializes:
+    strings and keys through clean_str, non-finite floats and integers beyond 64 bits as text, non-JSON objects as
+    text, and containers nested deeper than MAX_DEPTH as a marker string."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
         return clean_str(value)
     if isinstance(value, int):
-        return value if value.bit_length() * _LOG10_2 < MAX_INT_TEXT_DIGITS else int_text(value)
+        return value if -MAX_INT - 1 <= value <= MAX_INT else int_text(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else float_text(value)
     if isinstance(value, dict | list | tuple):
@@ -235,17 +237,20 @@ def dumps_sanitized(value, indent: int | None = None) -> str:
 
 
 def _parse_int(text: str):
-    # json.loads would raise on more than 4300 digits and lose the whole event; keep such a number as its text
-    return int(text) if len(text) <= MAX_INT_TEXT_DIGITS else int_text_from_digits(text)
-
-
-def int_text_from_digits(text: str) -> str:
-    return f"{text[:30]}… (an integer of {len(text.lstrip('-'))} digits)"
+    # Python refuses to make an int of more than 4300 digits (a ValueError that would lose the whole event)
+    return int(text) if len(text) <= MAX_JSON_INT_DIGITS else text
 
 
 def _parse_float(text: str):
     number = float(text)
     return number if math.isfinite(number) else text
+
+
+def loads_json(text):
+    """json.loads for what SDKs send and what is stored: any valid JSON document parses, whatever size its numbers
+    have; integers of more than MAX_JSON_INT_DIGITS digits, floats beyond range (1e999) and the non-standard
+    Infinity/NaN arrive as their text. Raises ValueError (or RecursionError) for what is not JSON."""
+    return json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=str)
 
 
 def load_event_json(text) -> dict:
@@ -254,7 +259,7 @@ def load_event_json(text) -> dict:
     if not isinstance(text, str | bytes | bytearray):
         return {}
     try:
-        data = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=str)
+        data = loads_json(text)
     except (ValueError, RecursionError, TypeError):
         return {}
     if not isinstance(data, dict):

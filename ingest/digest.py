@@ -34,9 +34,10 @@ from bugsink.period_counter import PeriodCounter
 from bugsink.registry import registry
 from events.models import Event
 from events.retention import evict_after_digest
+from events.safe import loads_json
 from ingest import store
 from ingest.grouping import culprit, grouping_key, hash_key, title_parts
-from ingest.normalize import loads_event, normalize_event
+from ingest.normalize import normalize_event
 from issues.models import Grouping, Issue, TurningPoint
 from issues.state import STATE_FIELDS, IssueStateManager, is_regression
 from projects.models import Project
@@ -167,7 +168,7 @@ def _prepare(key: str) -> Prepared | None:
         return None  # digested meanwhile
     try:
         data = normalize_event(
-            loads_event(raw.payload), event_id=raw.event_id, received_at=raw.received_at, remote_addr=raw.remote_addr
+            loads_json(raw.payload), event_id=raw.event_id, received_at=raw.received_at, remote_addr=raw.remote_addr
         )
         grouping = _column(grouping_key(data))
         return Prepared(

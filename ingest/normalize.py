@@ -1,166 +1,38 @@
 """Tolerant normalization of what SDKs send into one shape the rest of the code can rely on.
 
 Normalization is total: whatever JSON value sits in whatever field, the result can be stored on SQLite,
-PostgreSQL and MariaDB and rendered by every page. First the whole tree is made safe (`sanitize`): lone
-surrogates become U+FFFD, NUL characters are kept out of strings, integers beyond 64 bits and non-finite floats
-become strings, nesting deeper than MAX_DEPTH is cut to a summary. Then each known field is given its shape.
+PostgreSQL and MariaDB and rendered by every page. First the whole tree is made safe (events.safe.sanitize): lone
+surrogates and NUL become U+FFFD, integers beyond 64 bits and non-finite floats become text, nesting deeper than
+events.safe.MAX_DEPTH becomes a marker. Then each known field is given its shape, numbers read through events.safe
+(ASCII digits only, range-checked).
 
 Shapes after normalization: `exception`, `threads` and `breadcrumbs` are {"values": [dict, ...]} (or absent);
 `tags` is a {str: str} dict; `logentry` is {"message", "formatted", "params"?} (or absent), its texts bounded by
 MAX_MESSAGE_CHARS; `fingerprint` is a list of str (or absent); `timestamp` is a float (epoch seconds, UTC, within
-MIN_TIMESTAMP..MAX_TIMESTAMP, else the receive time); frame `lineno`/`colno` and mechanism ids are small
+1970-01-02..2200, else the receive time); frame `lineno`/`colno` and mechanism ids are small
 non-negative ints (or absent); breadcrumb `timestamp`s are floats (or absent); `level` is one of LEVELS;
 `platform` is a str.
 """
 
 import json
-import math
 import re
 import string
-from datetime import UTC, datetime
 
-from dateutil import parser as date_parser
+from events.safe import safe_int, safe_timestamp, sanitize
 
 LEVELS = ("fatal", "error", "warning", "info", "debug")
 LEVEL_ALIASES = {"warn": "warning", "critical": "fatal", "log": "info", "trace": "debug", "err": "error"}
 SCALAR_STRING_FIELDS = ("release", "environment", "transaction", "server_name", "logger", "dist", "culprit")
-MIN_TIMESTAMP = datetime(1970, 1, 2, tzinfo=UTC).timestamp()
-MAX_TIMESTAMP = datetime(2200, 1, 1, tzinfo=UTC).timestamp()
 
-MAX_DEPTH = 64  # deeper JSON is cut: renderers and encoders recurse
-MAX_INT = 2**63 - 1  # what every database's bigint and every JSON reader holds
 MAX_SMALL_INT = 2**31 - 1  # line and column numbers, ids within an event
-MAX_NUMBER_CHARS = 40  # a numeric string longer than this is no line number or timestamp
 MAX_MESSAGE_CHARS = 8192  # a log message (template or formatted), as Sentry's own limit
 MAX_PARAM_CHARS = 1024  # each parameter as it enters formatting
 MAX_FORMAT_FIELDS = 64  # conversions in one template; more is not formatted
 MAX_FORMAT_WIDTH = 100  # width or precision of one conversion; more is not formatted
 
-_SURROGATES = re.compile("[\ud800-\udfff]")
-_ASCII_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
-
-def safe_text(text: str) -> str:
-    """A string every database and encoder accepts: lone surrogates (JSON can carry them, UTF-8 cannot) become
-    U+FFFD, and so does NUL (PostgreSQL refuses it in text)."""
-    if text.isascii():
-        return text.replace("\x00", "\ufffd") if "\x00" in text else text
-    text = _SURROGATES.sub("\ufffd", text)
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text
-
-
-def _safe_scalar(value):
-    if isinstance(value, str):
-        return safe_text(value)
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return value if -MAX_INT - 1 <= value <= MAX_INT else str(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    return safe_text(str(value))
-
-
-def sanitize(data):
-    """A copy of a parsed JSON tree that is safe everywhere (see the module docstring). Iterative, so that a deep
-    tree cannot exhaust the stack."""
-    if not isinstance(data, dict | list):
-        return _safe_scalar(data)
-    root = {} if isinstance(data, dict) else []
-    stack = [(data, root, 1)]
-    while stack:
-        source, target, depth = stack.pop()
-        items = source.items() if isinstance(source, dict) else enumerate(source)
-        for key, value in items:
-            if isinstance(value, dict | list):
-                if depth >= MAX_DEPTH:
-                    copy = safe_text(json.dumps(value, default=str)[:MAX_PARAM_CHARS])
-                else:
-                    copy = {} if isinstance(value, dict) else []
-                    stack.append((value, copy, depth + 1))
-            else:
-                copy = _safe_scalar(value)
-            if isinstance(target, dict):
-                target[safe_text(key) if isinstance(key, str) else str(key)] = copy
-            else:
-                target.append(copy)
-    return root
-
-
-def _json_int(text: str):
-    # Python refuses to make an int of more than 4300 digits (a ValueError that would lose the event): a number
-    # beyond 64 bits is kept as its text, as sanitize does
-    return int(text) if len(text) <= 20 else text
-
-
-def _json_float(text: str):
-    number = float(text)
-    return number if math.isfinite(number) else text
-
-
-def loads_event(payload: bytes | str):
-    """json.loads for event payloads: any valid JSON document parses, whatever size its numbers have; integers
-    beyond 19 digits, floats beyond range and the non-standard Infinity/NaN arrive as strings."""
-    return json.loads(payload, parse_int=_json_int, parse_float=_json_float, parse_constant=str)
-
-
-def parse_number(value) -> float | None:
-    """A finite number from a JSON number or an ASCII numeric string ("²" or "١٢" are no numbers here, although
-    Python's int() and float() read some of them); None otherwise."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return float(value) if -MAX_INT - 1 <= value <= MAX_INT else None
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str):
-        text = value.strip()
-        if len(text) <= MAX_NUMBER_CHARS and text.isascii() and _ASCII_NUMBER.fullmatch(text):
-            number = float(text)
-            return number if math.isfinite(number) else None
-    return None
-
-
-def parse_small_int(value) -> int | None:
-    """A line number, column or id: a whole number in 0..2**31-1, from a JSON number or a string of ASCII digits."""
-    if isinstance(value, str):
-        text = value.strip()
-        number = int(text) if 0 < len(text) <= 10 and text.isascii() and text.isdigit() else None
-    elif isinstance(value, float):
-        number = int(value) if math.isfinite(value) and value == int(value) else None
-    elif isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    else:
-        number = None
-    return number if number is not None and 0 <= number <= MAX_SMALL_INT else None
-
-
-def parse_timestamp(value) -> float | None:
-    """Float/int epoch, numeric string, or ISO 8601 with or without a zone (no zone means UTC). None for anything
-    else and for times outside MIN_TIMESTAMP..MAX_TIMESTAMP (milliseconds by mistake are divided back)."""
-    result = parse_number(value)
-    if result is None:
-        if not isinstance(value, str) or not value.strip() or len(value) > 100:
-            return None
-        text = value.strip()
-        try:
-            parsed = date_parser.isoparse(text)
-        except Exception:  # dateutil raises ValueError, OverflowError and others for odd input
-            try:
-                parsed = date_parser.parse(text)
-            except Exception:
-                return None
-        try:
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=UTC)
-            result = parsed.timestamp()
-        except (ValueError, OverflowError, OSError):
-            return None
-    if result > MAX_TIMESTAMP * 100:  # milliseconds by mistake
-        result /= 1000.0
-    if not MIN_TIMESTAMP <= result <= MAX_TIMESTAMP:
-        return None
-    return result
+def _small_int(value) -> int | None:
+    return safe_int(value, 0, MAX_SMALL_INT)
 
 
 def values_of(container) -> list[dict]:
@@ -195,7 +67,7 @@ def _normalize_frame(frame: dict) -> dict:
         frame["vars"] = {}
     for key in ("lineno", "colno"):
         if key in frame:
-            number = parse_small_int(frame[key])
+            number = _small_int(frame[key])
             if number is None:
                 del frame[key]
             else:
@@ -230,7 +102,7 @@ def _normalize_exception(exc: dict) -> dict:
         mechanism = dict(mechanism)
         for key in ("exception_id", "parent_id"):
             if key in mechanism:
-                number = parse_small_int(mechanism[key])
+                number = _small_int(mechanism[key])
                 if number is None:
                     del mechanism[key]
                 else:
@@ -372,7 +244,7 @@ def _normalize_logentry(data: dict) -> dict | None:
 def _normalize_breadcrumb(crumb: dict) -> dict:
     crumb = dict(crumb)
     if "timestamp" in crumb:
-        timestamp = parse_timestamp(crumb["timestamp"])
+        timestamp = safe_timestamp(crumb["timestamp"])
         if timestamp is None:
             del crumb["timestamp"]
         else:
@@ -389,7 +261,7 @@ def normalize_event(data: dict, *, event_id: str, received_at: float, remote_add
     data = sanitize(data)
     event = dict(data)
     event["event_id"] = event_id
-    event["timestamp"] = parse_timestamp(data.get("timestamp")) or received_at
+    event["timestamp"] = safe_timestamp(data.get("timestamp")) or received_at
     event["received"] = received_at
 
     level = _text(data.get("level")).strip().lower()

@@ -12,12 +12,12 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from events.safe import loads_json
 from ingest import quota
 from ingest.auth import key_matches, sentry_key_from_request
 from ingest.envelope import read_envelope_headers, read_envelope_items
 from ingest.errors import BadRequest, Forbidden, IngestError, NotFound, PayloadTooLarge, Unauthorized
 from ingest.intake import accept_event
-from ingest.normalize import loads_event
 from ingest.streams import FramedReader, LimitedReader, decompressing_reader
 from projects.models import Project
 
@@ -114,7 +114,7 @@ def _event_id(envelope_headers: dict, event: dict) -> str:
 
 def _parse_event(payload: bytes) -> dict:
     try:
-        event = loads_event(payload)
+        event = loads_json(payload)
     except ValueError as e:
         raise BadRequest(f"malformed event JSON: {e}") from e
     except RecursionError as e:

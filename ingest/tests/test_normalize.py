@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.normalize import MAX_MESSAGE_CHARS, normalize_event, parse_timestamp
+from events.safe import safe_timestamp as parse_timestamp
+from ingest.normalize import MAX_MESSAGE_CHARS, normalize_event
 
 RECEIVED = 1_780_000_000.0
 
@@ -263,7 +264,7 @@ def test_a_failed_formatting_keeps_template_and_params():
     entry = normalize({"logentry": {"message": "user {0.name} failed", "params": ["ann"]}})["logentry"]
     assert entry["formatted"] == 'user {0.name} failed ["ann"]'
     assert normalize({"logentry": {"message": "n=%d", "params": [float("inf")]}})["logentry"]["formatted"] == (
-        'n=%d ["inf"]'
+        'n=%d ["Infinity"]'
     )
 
 
