@@ -1,4 +1,5 @@
-"""The save-time check of webhook URLs, shared by the project's alert settings page and the admin.
+"""The forms of a project's alert settings page (alerts.views), and the save-time check of webhook URLs they share
+with the admin.
 
 A URL that resolves to a private (or otherwise non-public) address is refused with a form error right where it
 was typed, instead of being saved and then failing at every alert. Sending checks again (alerts.outbound.post):
@@ -6,9 +7,11 @@ what a name resolves to can change after it was saved.
 """
 
 from django import forms
+from django.core.validators import URLValidator
 
 from alerts import outbound
 from alerts.models import AlertChannel
+from projects.models import Project
 
 
 def validate_webhook_target(url: str) -> None:
@@ -41,3 +44,34 @@ class AdminAlertChannelForm(WebhookTargetMixin, forms.ModelForm):
         model = AlertChannel
         fields = ["project", "name", "kind", "url", "is_active"]
         formfield_callback = _https_by_default
+
+
+class AlertSwitchesForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["alert_on_new_issue", "alert_on_regression", "alert_on_unmute"]
+        labels = {
+            "alert_on_new_issue": "A new issue is seen",
+            "alert_on_regression": "A resolved issue comes back (regression)",
+            "alert_on_unmute": "A muted issue is unmuted",
+        }
+
+
+class AlertChannelForm(WebhookTargetMixin, forms.ModelForm):
+    url = forms.URLField(
+        label="Webhook URL",
+        max_length=2000,
+        assume_scheme="https",
+        validators=[URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")],
+        help_text="Private, loopback and link-local addresses are refused unless the server allows them "
+        "(ALERTS_ALLOW_PRIVATE_WEBHOOK_TARGETS).",
+        widget=forms.URLInput(attrs={"placeholder": "https://hooks.slack.com/services/…"}),
+    )
+
+    class Meta:
+        model = AlertChannel
+        fields = ["name", "kind", "url"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = AlertChannel.Kind.choices  # no empty "------" choice

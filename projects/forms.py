@@ -1,10 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
-from django.core.validators import URLValidator
 from django.utils.text import slugify
 
-from alerts.forms import WebhookTargetMixin
-from alerts.models import AlertChannel
 from projects.models import Project, ProjectMembership, Team, TeamMembership
 from projects.people import teams_of
 
@@ -70,37 +67,6 @@ class ProjectSettingsForm(forms.ModelForm):
             teams = Team.objects.filter(pk__in=teams.values("pk")) | Team.objects.filter(pk=self.instance.team_id)
         self.fields["team"].queryset = teams.distinct()
         self.fields["team"].empty_label = "No team"
-
-
-class AlertSwitchesForm(forms.ModelForm):
-    class Meta:
-        model = Project
-        fields = ["alert_on_new_issue", "alert_on_regression", "alert_on_unmute"]
-        labels = {
-            "alert_on_new_issue": "A new issue is seen",
-            "alert_on_regression": "A resolved issue comes back (regression)",
-            "alert_on_unmute": "A muted issue is unmuted",
-        }
-
-
-class AlertChannelForm(WebhookTargetMixin, forms.ModelForm):
-    url = forms.URLField(
-        label="Webhook URL",
-        max_length=2000,
-        assume_scheme="https",
-        validators=[URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")],
-        help_text="Private, loopback and link-local addresses are refused unless the server allows them "
-        "(ALERTS_ALLOW_PRIVATE_WEBHOOK_TARGETS).",
-        widget=forms.URLInput(attrs={"placeholder": "https://hooks.slack.com/services/…"}),
-    )
-
-    class Meta:
-        model = AlertChannel
-        fields = ["name", "kind", "url"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = AlertChannel.Kind.choices  # no empty "------" choice
 
 
 class RoleForm(forms.Form):

@@ -1,0 +1,182 @@
+"""A project's members and invitations (for its admins), and accepting an invitation (for the invited)."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from projects import people
+from projects.access import visible_projects
+from projects.forms import AddMemberForm, InviteForm, RoleForm, SignupForm
+from projects.models import Invitation, ProjectMembership
+from projects.views.base import form_errors, project_view
+
+# the session key that carries a just-created invitation link to the members page, to be shown once
+NEW_INVITATION_SESSION_KEY = "projects.new_invitation"
+
+
+def _render_members(request, project, add_form=None, invite_form=None, status=200):
+    memberships = project.memberships.select_related("user").order_by("user__username")
+    context = {
+        "project": project,
+        "tab": "members",
+        "memberships": memberships,
+        "team_members": people.team_members_without_direct_membership(project),
+        "invitations": people.pending_invitations(project),
+        "add_form": add_form or AddMemberForm(),
+        "invite_form": invite_form or InviteForm(),
+        "roles": ProjectMembership.Role.choices,
+        "email_configured": people.email_is_configured(),
+        "new_invitation": request.session.pop(NEW_INVITATION_SESSION_KEY, None),
+    }
+    return render(request, "projects/settings_members.html", context, status=status)
+
+
+@login_required
+@project_view(admin=True)
+def project_members(request, project):
+    return _render_members(request, project)
+
+
+@login_required
+@require_POST
+@project_view(admin=True)
+def member_add(request, project):
+    form = AddMemberForm(request.POST)
+    if form.is_valid():
+        try:
+            membership = people.add_project_member(project, form.cleaned_data["user"], form.cleaned_data["role"])
+        except people.PeopleError as e:
+            form.add_error("user", str(e))
+        else:
+            messages.success(request, f"{membership.user} is now a {membership.get_role_display().lower()}.")
+            return redirect("projects:members", project.pk)
+    return _render_members(request, project, add_form=form)
+
+
+@login_required
+@require_POST
+@project_view(admin=True)
+def member_role(request, project, membership_id: int):
+    membership = get_object_or_404(ProjectMembership.objects.select_related("user"), pk=membership_id, project=project)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors(form))
+        return redirect("projects:members", project.pk)
+    try:
+        people.change_project_role(membership, form.cleaned_data["role"])
+    except people.PeopleError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, f"{membership.user} is now a {membership.get_role_display().lower()}.")
+    return redirect("projects:members", project.pk)
+
+
+@login_required
+@require_POST
+@project_view(admin=True)
+def member_remove(request, project, membership_id: int):
+    membership = get_object_or_404(ProjectMembership.objects.select_related("user"), pk=membership_id, project=project)
+    try:
+        people.remove_project_member(membership)
+    except people.PeopleError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, f"{membership.user} is no longer a member of {project.name}.")
+    if membership.user_id == request.user.pk and not visible_projects(request.user).filter(pk=project.pk).exists():
+        return redirect("projects:list")
+    return redirect("projects:members", project.pk)
+
+
+@login_required
+@require_POST
+@project_view(admin=True)
+def invite(request, project):
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation, link = people.invite_to_project(
+                project,
+                form.cleaned_data["email"],
+                form.cleaned_data["role"],
+                request.user,
+                anyone_with_link=form.cleaned_data["anyone_with_link"],
+            )
+        except people.PeopleError as e:
+            form.add_error("email", str(e))
+        else:
+            show_link = True
+            if people.email_is_configured():
+                try:
+                    people.send_invitation_email(invitation, link)
+                except Exception as e:  # the mail server is down or refuses: the admin passes the link on instead
+                    messages.warning(request, f"The invitation email could not be sent ({e}); pass the link on.")
+                else:
+                    show_link = False
+                    messages.success(request, f"Invitation emailed to {invitation.email}.")
+            if show_link:
+                request.session[NEW_INVITATION_SESSION_KEY] = {"email": invitation.email, "link": link}
+            return redirect("projects:members", project.pk)
+    return _render_members(request, project, invite_form=form)
+
+
+@login_required
+@require_POST
+@project_view(admin=True)
+def invitation_revoke(request, project, invitation_id: int):
+    invitation = get_object_or_404(Invitation, pk=invitation_id, project=project, accepted_at__isnull=True)
+    people.revoke_invitation(invitation)
+    messages.success(request, f"Invitation of {invitation.email} revoked; its link no longer works.")
+    return redirect("projects:members", project.pk)
+
+
+# --- accepting an invitation (the one page without a login requirement) -----------------------------------------
+
+
+def accept_invitation(request, token: str):
+    try:
+        invitation = people.find_invitation(token)
+    except Invitation.DoesNotExist:
+        raise Http404("No such invitation") from None
+    try:
+        people.check_usable(invitation)
+    except people.InvitationInvalid as e:
+        return render(request, "projects/invitation_invalid.html", {"reason": str(e)}, status=410)
+
+    form = None
+    if request.user.is_authenticated:
+        try:
+            people.check_invitee(invitation, request.user)
+        except people.InvitationForSomeoneElse as e:
+            return _wrong_account(request, invitation, e)
+    else:
+        form = SignupForm(request.POST or None, invitation=invitation)
+    if request.method == "POST":
+        try:
+            if request.user.is_authenticated:
+                people.accept_invitation(invitation, request.user)
+            elif form.is_valid():
+                with transaction.atomic():
+                    user = form.save(commit=False)
+                    # a bound invitation's account gets the invited address (which is how the link reached them)
+                    user.email = form.cleaned_data["email"] if invitation.anyone_with_link else invitation.email
+                    user.save()
+                    people.accept_invitation(invitation, user)
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            else:
+                return render(request, "projects/accept_invitation.html", {"invitation": invitation, "form": form})
+        except people.InvitationForSomeoneElse as e:
+            return _wrong_account(request, invitation, e)
+        except people.InvitationInvalid as e:
+            return render(request, "projects/invitation_invalid.html", {"reason": str(e)}, status=410)
+        messages.success(request, f"Welcome to {invitation.project.name}.")
+        return redirect("issues:project", invitation.project_id)
+    return render(request, "projects/accept_invitation.html", {"invitation": invitation, "form": form})
+
+
+def _wrong_account(request, invitation, error):
+    context = {"invitation": invitation, "reason": str(error)}
+    return render(request, "projects/invitation_wrong_account.html", context, status=403)
