@@ -22,12 +22,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from bugsink.period_counter import MAX_PERIODS, PERIODS
-from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from events import rendering, safe
 from events.models import Event
 from issues.models import Issue, TurningPoint
-from issues.muting import MUTE_DURATIONS, condition_data
+from issues.muting import InvalidMute, duration_choices, mute_until, period_choices, volume_condition
+from issues.presentation import describe_conditions, state_view
 from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager
 from projects.access import get_issue_or_404
 from releases.ordering import latest_version
@@ -55,37 +54,6 @@ HISTORY_LIMIT = 200
 
 
 # --- what the header shows --------------------------------------------------------------------------------------
-
-
-def describe_conditions(conditions) -> list[str]:
-    result = []
-    for data in conditions or []:
-        try:
-            result.append(VolumeBasedCondition.from_dict(data).describe())
-        except InvalidCondition:
-            continue
-    return result
-
-
-def state_view(issue: Issue) -> dict:
-    """The state badge: {state, label, detail, until, conditions}."""
-    if issue.is_resolved:
-        if issue.is_resolved_by_next_release:
-            detail = "in the next release"
-        elif issue.fixed_at:
-            detail = "in " + ", ".join(map(str, issue.fixed_at))
-        else:
-            detail = ""
-        return {"state": "resolved", "label": "Resolved", "detail": detail}
-    if issue.is_muted:
-        return {
-            "state": "muted",
-            "label": "Muted",
-            "until": issue.unmute_after,
-            "conditions": describe_conditions(issue.unmute_on_volume_based_conditions),
-            "detail": "" if issue.unmute_after or issue.unmute_on_volume_based_conditions else "until unmuted",
-        }
-    return {"state": "open", "label": "Open", "detail": ""}
 
 
 def available_actions(issue: Issue, latest: str | None) -> set[str]:
@@ -126,8 +94,8 @@ def _render(request, issue: Issue, tab: str, event: Event | None = None, event_i
             "latest_release": latest,
             "first_release": issue.events_at[0] if issue.events_at else "",
             "last_release": issue.events_at[-1] if issue.events_at else "",
-            "mute_for": [(key, label) for key, (label, _) in MUTE_DURATIONS.items()],
-            "periods": [(p, MAX_PERIODS[p]) for p in PERIODS],
+            "mute_for": duration_choices(),
+            "periods": period_choices(),
             "here": request.get_full_path(),
             "nav": "issues",
             **context,
@@ -418,16 +386,13 @@ def _back(request, issue: Issue, default: str = "issue:stacktrace"):
 
 
 def mute_arguments(post, now) -> dict:
-    """`until` and `conditions` for IssueStateManager.mute from the mute forms; IllegalStateTransition when the
+    """`until` and `conditions` for IssueStateManager.mute from the issue page's mute forms; InvalidMute when the
     input makes no sense."""
     arguments: dict = {}
-    mute_for = post.get("mute_for", "")
-    if mute_for:
-        if mute_for not in MUTE_DURATIONS:
-            raise IllegalStateTransition("Choose how long to mute the issue for.")
-        arguments["until"] = now + MUTE_DURATIONS[mute_for][1]
+    if post.get("mute_for", ""):
+        arguments["until"] = mute_until(post["mute_for"], now)
     if post.get("volume", "").strip():
-        arguments["conditions"] = [condition_data(post)]
+        arguments["conditions"] = [volume_condition(post)]
     return arguments
 
 
@@ -468,7 +433,7 @@ def action(request, issue_id):
                 kwargs = {**mute_arguments(request.POST, now), "now": now}
             ACTIONS[name](issue, user=request.user, **kwargs)
             issue.save(update_fields=STATE_FIELDS)
-    except IllegalStateTransition as e:
+    except (IllegalStateTransition, InvalidMute) as e:
         messages.error(request, str(e))
     else:
         messages.success(request, _success_message(name, issue))

@@ -18,14 +18,12 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.views.decorators.http import require_POST, require_safe
 
-from bugsink.period_counter import MAX_PERIODS, PERIODS
-from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.deletion import delete_issues
 from issues.models import Issue
-from issues.muting import MUTE_DURATIONS, condition_data
+from issues.muting import MUTE_DURATIONS, InvalidMute, duration_choices, mute_until, period_choices, volume_condition
+from issues.presentation import describe_state, format_moment
 from issues.state import apply_to_issues
 from projects.access import administered_projects, get_project_or_404, visible_projects
 from tags.search import filter_issues, parse_query
@@ -230,27 +228,6 @@ def list_rows(issues: QuerySet) -> QuerySet:
     return issues.select_related("project").defer("events_at", "project__period_counts")
 
 
-def describe_state(issue: Issue) -> str:
-    """The badge's tooltip: what kind of resolve or mute this is."""
-    if issue.is_resolved:
-        if issue.is_resolved_by_next_release:
-            return "Resolved in the next release"
-        if issue.fixed_at:
-            return "Resolved in " + ", ".join(issue.fixed_at)
-        return "Resolved"
-    if issue.is_muted:
-        parts = []
-        if issue.unmute_after:
-            parts.append("until " + date_format(timezone.localtime(issue.unmute_after), "DATETIME_FORMAT"))
-        for data in issue.unmute_on_volume_based_conditions or []:
-            try:
-                parts.append("until " + VolumeBasedCondition.from_dict(data).describe())
-            except InvalidCondition:
-                continue
-        return "Muted " + (" or ".join(parts) if parts else "forever")
-    return "Open"
-
-
 # --- the list pages ---------------------------------------------------------------------------------------------
 
 
@@ -320,8 +297,8 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         "list_url": list_url,
         "bulk_url": bulk_url,
         "hidden_params": params.query(with_cursor=True),
-        "mute_durations": [(f"mute_{key}", label) for key, (label, _) in MUTE_DURATIONS.items()],
-        "periods": [(p, MAX_PERIODS[p]) for p in PERIODS],
+        "mute_durations": duration_choices(),
+        "periods": period_choices(),
         "first_page_url": params.url(list_url),
         "clear_search_url": params.url(list_url, q=""),
         "per_page_links": [
@@ -425,15 +402,15 @@ def state_action_for(action: str, data) -> tuple[str, dict, str]:
     if action == "mute":
         return "mute", {}, " until unmuted by hand"
     if action.startswith("mute_") and action.removeprefix("mute_") in MUTE_DURATIONS:
-        label, duration = MUTE_DURATIONS[action.removeprefix("mute_")]
+        duration = action.removeprefix("mute_")
+        label = MUTE_DURATIONS[duration][0]
         now = timezone.now()
-        until = now + duration
-        when = date_format(timezone.localtime(until), "DATETIME_FORMAT")
-        return "mute", {"until": until, "now": now}, f" for {label} (until {when})"
+        until = mute_until(duration, now)
+        return "mute", {"until": until, "now": now}, f" for {label} (until {format_moment(until)})"
     if action == "mute_volume":
         try:
-            condition = VolumeBasedCondition.from_dict(condition_data(data))
-        except InvalidCondition as e:
+            condition = volume_condition(data)
+        except InvalidMute as e:
             raise BadRequest(f"Not muted: {e}") from e
         return "mute", {"conditions": [condition]}, f"; each unmutes when it has {condition.describe()}"
     raise BadRequest("Unknown action.")
