@@ -310,9 +310,9 @@ def test_keyset_pagination_walks_both_ways_without_duplicates_or_gaps(member_cli
 @pytest.mark.parametrize("sort", ["last_seen", "event_count"])
 def test_keyset_pagination_across_projects(member_client, member, project, other_project, many, sort, merged,
                                            monkeypatch):  # fmt: skip
-    """/issues/ merges the projects' own index scans (or, past MAX_MERGED_PROJECTS, asks for one ordered query)."""
+    """/issues/ merges the projects' own index scans (or, past MAX_MERGED_PARTS, asks for one ordered query)."""
     if not merged:
-        monkeypatch.setattr("issues.views.list.MAX_MERGED_PROJECTS", 1)
+        monkeypatch.setattr("issues.pagination.MAX_MERGED_PARTS", 1)
     ProjectMembership.objects.create(project=other_project, user=member)
     base = timezone.now() - timedelta(days=9)
     others = [

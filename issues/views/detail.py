@@ -26,6 +26,7 @@ from events import rendering, safe
 from events.models import Event
 from issues.models import Issue, TurningPoint
 from issues.muting import InvalidMute, duration_choices, mute_until, period_choices, volume_condition
+from issues.pagination import Cursor, Order, keyset_page
 from issues.presentation import describe_conditions, state_view
 from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager
 from projects.access import get_issue_or_404
@@ -49,6 +50,9 @@ EVENT_TAB_URLS = {
 }
 
 EVENTS_PAGE_SIZE = 50
+# the events tab: newest first by digest_order, which is unique per issue, so a cursor is a plain number (within the
+# column's range: a bigger one would overflow the database's integer in the query)
+EVENT_ORDER = Order("digest_order", tiebreak=None, minimum=1, maximum=2**31 - 1)
 TAG_VALUES_PER_KEY = 10
 HISTORY_LIMIT = 200
 
@@ -227,12 +231,6 @@ def event_download(request, issue_id, event_pk):
 # --- issue tabs -------------------------------------------------------------------------------------------------
 
 
-def _positive_int(value) -> int | None:
-    """A page cursor (a digest_order): ASCII digits within the column's range, else None (a bigger number would
-    overflow the database's integer in the query)."""
-    return safe.safe_int(value, minimum=1, maximum=2**31 - 1)
-
-
 @login_required
 @require_GET
 def events(request, issue_id):
@@ -240,20 +238,10 @@ def events(request, issue_id):
     issue = get_issue_or_404(request.user, issue_id)
     q = request.GET.get("q", "").strip()
     rows = filter_events(Event.objects.filter(issue=issue).defer("data_json"), parse_query(q))
-    before = _positive_int(request.GET.get("before"))
-    after = _positive_int(request.GET.get("after"))
-    if after is not None:
-        page = list(rows.filter(digest_order__gt=after).order_by("digest_order")[: EVENTS_PAGE_SIZE + 1])
-        has_newer = len(page) > EVENTS_PAGE_SIZE
-        page = page[:EVENTS_PAGE_SIZE][::-1]
-        has_older = True
-    else:
-        if before is not None:
-            rows = rows.filter(digest_order__lt=before)
-        page = list(rows.order_by("-digest_order")[: EVENTS_PAGE_SIZE + 1])
-        has_older = len(page) > EVENTS_PAGE_SIZE
-        page = page[:EVENTS_PAGE_SIZE]
-        has_newer = before is not None
+    # after= leads to newer events, before= to older ones (after= wins when both are given)
+    newer = Cursor.decode(request.GET.get("after", ""), EVENT_ORDER)
+    older = Cursor.decode(request.GET.get("before", ""), EVENT_ORDER) if newer is None else None
+    page = keyset_page(rows, EVENT_ORDER, EVENTS_PAGE_SIZE, older=older, newer=newer)
     base = reverse("issue:events", args=[issue.pk])
     extra = {"q": q} if q else {}
 
@@ -266,10 +254,10 @@ def events(request, issue_id):
         issue,
         "events",
         q=q,
-        rows=page,
-        newer_url=link(after=page[0].digest_order) if page and has_newer else None,
-        older_url=link(before=page[-1].digest_order) if page and has_older else None,
-        newest_url=link() if has_newer else None,
+        rows=page.rows,
+        newer_url=link(after=page.newer.encode()) if page.newer else None,
+        older_url=link(before=page.older.encode()) if page.older else None,
+        newest_url=link() if page.newer else None,
     )
 
 

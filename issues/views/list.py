@@ -2,17 +2,15 @@
 pagination, and the bulk actions form (state changes through IssueStateManager, and deletion).
 
 Nothing here counts or offsets over the whole table: tab counts stop at COUNT_LIMIT (a LIMITed subquery), and
-pages are found by keyset on (sort key, id), so page 1000 costs what page 1 costs.
+pages are found by keyset on (sort key, id) (issues.pagination), so page 1000 costs what page 1 costs.
 """
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.db.models import Q, QuerySet, Value
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -23,6 +21,7 @@ from django.views.decorators.http import require_POST, require_safe
 from issues.deletion import delete_issues
 from issues.models import Issue
 from issues.muting import MUTE_DURATIONS, InvalidMute, duration_choices, mute_until, period_choices, volume_condition
+from issues.pagination import Cursor, Merge, Order, capped_count, keyset_page
 from issues.presentation import describe_state, format_moment
 from issues.state import apply_to_issues
 from projects.access import administered_projects, get_project_or_404, visible_projects
@@ -46,6 +45,8 @@ DEFAULT_TAB = "open"
 # all descending: the most recent / the loudest first
 SORTS = {"last_seen": "Last seen", "first_seen": "First seen", "event_count": "Events"}
 DEFAULT_SORT = "last_seen"
+# ties broken by id; the two moments go into cursors as microseconds since the epoch
+ORDERS = {sort: Order(sort, tiebreak="pk", is_time=sort != "event_count") for sort in SORTS}
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 250
@@ -53,39 +54,6 @@ COUNT_LIMIT = 1000
 # the most issues one bulk action takes: a page holds at most MAX_PER_PAGE, and Django refuses a POST of more than
 # DATA_UPLOAD_MAX_NUMBER_FIELDS (1000) fields anyway
 MAX_SELECTED = 500
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """A position in the list: the sort key's value and the id of the issue there (the tie-breaker)."""
-
-    value: int | datetime
-    pk: uuid.UUID
-
-    def encode(self) -> str:
-        value = self.value
-        if isinstance(value, datetime):
-            value = (value - EPOCH) // timedelta(microseconds=1)
-        return f"{value}.{self.pk.hex}"
-
-    @classmethod
-    def decode(cls, text: str, sort: str) -> "Cursor | None":
-        try:
-            value_text, pk_text = text.split(".", 1)
-            number = int(value_text)
-            if not -(2**62) < number < 2**62:
-                return None  # no real count or time is this far out, and the database's integers end at 2**63
-            pk = uuid.UUID(hex=pk_text)
-            value = EPOCH + timedelta(microseconds=number) if sort != "event_count" else number
-        except (ValueError, OverflowError):
-            return None
-        return cls(value, pk)
-
-    @classmethod
-    def of(cls, issue: Issue, sort: str) -> "Cursor":
-        return cls(getattr(issue, sort), issue.pk)
 
 
 @dataclass
@@ -112,9 +80,9 @@ class ListParams:
         except (TypeError, ValueError):
             pass
         if data.get("after"):
-            params.after = Cursor.decode(data["after"], params.sort)
+            params.after = Cursor.decode(data["after"], ORDERS[params.sort])
         elif data.get("before"):
-            params.before = Cursor.decode(data["before"], params.sort)
+            params.before = Cursor.decode(data["before"], ORDERS[params.sort])
         return params
 
     def query(self, with_cursor: bool = False, **overrides) -> dict:
@@ -134,93 +102,6 @@ class ListParams:
 
 
 # --- querying ---------------------------------------------------------------------------------------------------
-
-
-# (key, id) < (v, pk), written so that every database seeks the (project, key, id) index to v: the first term is a
-# plain range on the key, the second only sorts out the ties.
-def _older_than(sort: str, cursor: Cursor) -> Q:
-    return Q(**{f"{sort}__lte": cursor.value}) & (Q(**{f"{sort}__lt": cursor.value}) | Q(pk__lt=cursor.pk))
-
-
-def _newer_than(sort: str, cursor: Cursor) -> Q:
-    return Q(**{f"{sort}__gte": cursor.value}) & (Q(**{f"{sort}__gt": cursor.value}) | Q(pk__gt=cursor.pk))
-
-
-@dataclass
-class Page:
-    issues: list = field(default_factory=list)
-    newer: Cursor | None = None  # the cursor for the "Newer" link (before=), None when this is the first page
-    older: Cursor | None = None  # the cursor for the "Older" link (after=), None when this is the last page
-
-
-def keyset_page(issues: QuerySet, params: ListParams, projects: list[int] | None = None) -> Page:
-    """One page of `issues` in (sort key, id) descending order, at the cursor of `params`: no COUNT, no OFFSET.
-
-    `projects`: the ids of the projects `issues` spans, when more than one (see `_first_rows`)."""
-    sort, size = params.sort, params.per_page
-    if params.before is not None:
-        rows = _first_rows(issues.filter(_newer_than(sort, params.before)), sort, False, size + 1, projects)
-        if len(rows) <= size:
-            # reached the start of the list: show a full first page rather than a short one
-            return keyset_page(issues, ListParams(q=params.q, tab=params.tab, sort=sort, per_page=size), projects)
-        rows = rows[:size][::-1]
-        has_older = issues.filter(_older_than(sort, Cursor.of(rows[-1], sort))).exists()
-        return Page(rows, newer=Cursor.of(rows[0], sort), older=Cursor.of(rows[-1], sort) if has_older else None)
-    if params.after is not None:
-        rows = _first_rows(issues.filter(_older_than(sort, params.after)), sort, True, size + 1, projects)
-        has_newer = issues.filter(_newer_than(sort, Cursor.of(rows[0], sort) if rows else params.after)).exists()
-    else:
-        rows = _first_rows(issues, sort, True, size + 1, projects)
-        has_newer = False
-    has_older = len(rows) > size
-    rows = rows[:size]
-    return Page(
-        rows,
-        newer=(Cursor.of(rows[0], sort) if rows else params.after) if has_newer else None,
-        older=Cursor.of(rows[-1], sort) if has_older else None,
-    )
-
-
-# Up to this many projects, a list across projects merges per-project index scans (see _merged_ids); SQLite allows
-# at most 500 parts in one UNION.
-MAX_MERGED_PROJECTS = 100
-
-
-def _first_rows(issues: QuerySet, sort: str, descending: bool, limit: int, projects: list[int] | None) -> list:
-    order = (f"-{sort}", "-pk") if descending else (sort, "pk")
-    if not projects or len(projects) == 1 or len(projects) > MAX_MERGED_PROJECTS:
-        return list(issues.order_by(*order)[:limit])
-    ids = _merged_ids(issues, sort, order, limit, projects)
-    # by primary key alone: with the list's filters too, the database may choose to scan those projects instead
-    by_id = list_rows(Issue.objects.filter(pk__in=ids)).in_bulk()
-    return [by_id[pk] for pk in ids if pk in by_id]
-
-
-def _merged_ids(issues: QuerySet, sort: str, order: tuple, limit: int, projects: list[int]) -> list[uuid.UUID]:
-    """The ids of the first `limit` issues in `order` across several projects, in one query.
-
-    `project_id IN (...) ORDER BY key LIMIT n` cannot walk one index in order: the database sorts every matching
-    row of those projects. Instead, each project's first n come from its own (project, key, id) index scan, and
-    only those (n per project) are merged: SELECT ... FROM (project 1's first n UNION ALL project 2's ...).
-    """
-    parts, params = [], []
-    for i, project_id in enumerate(projects):
-        part = issues.filter(project_id=project_id).order_by(*order).values_list("pk", sort)[:limit]
-        sql, part_params = part.query.sql_with_params()
-        parts.append(f"SELECT * FROM ({sql}) part{i}")
-        params.extend(part_params)
-    direction = "DESC" if order[0].startswith("-") else "ASC"
-    sql = f"SELECT * FROM ({' UNION ALL '.join(parts)}) merged ORDER BY 2 {direction}, 1 {direction} LIMIT {limit:d}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk)) for pk, _ in cursor.fetchall()]
-
-
-def capped_count(issues: QuerySet, limit: int | None = None) -> str:
-    """'123', or '1000+' when there are more than `limit`: COUNT over a LIMITed subquery stays cheap on big tables."""
-    limit = COUNT_LIMIT if limit is None else limit
-    n = issues.order_by()[: limit + 1].count()
-    return f"{limit}+" if n > limit else str(n)
 
 
 def list_rows(issues: QuerySet) -> QuerySet:
@@ -268,14 +149,22 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         {
             "key": key,
             "label": label,
-            "count": capped_count(matching.filter(condition)),
+            "count": capped_count(matching.filter(condition), COUNT_LIMIT),
             "url": params.url(list_url, tab=key),
             "current": key == params.tab,
         }
         for key, (label, condition) in TABS.items()
     ]
-    page = keyset_page(list_rows(matching.filter(TABS[params.tab][1])), params, projects=projects)
-    for issue in page.issues:
+    page = keyset_page(
+        list_rows(matching.filter(TABS[params.tab][1])),
+        ORDERS[params.sort],
+        params.per_page,
+        older=params.after,
+        newer=params.before,
+        # across projects, each project's own index scan (see issues.pagination.Merge)
+        merge=Merge("project_id", projects, lookup=list_rows(Issue.objects.all())),
+    )
+    for issue in page.rows:
         issue.state_description = describe_state(issue)
     sorts = [
         {"key": key, "label": label, "url": params.url(list_url, sort=key), "current": key == params.sort}
@@ -287,7 +176,7 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         "has_projects": bool(projects),
         # deleting issues is for project admins: the button only shows when it can work for some listed project
         "can_delete": request.user.is_superuser or administered_projects(request.user).filter(pk__in=projects).exists(),
-        "issues": page.issues,
+        "issues": page.rows,
         "params": params,
         "tabs": tabs,
         "current_tab_label": TABS[params.tab][0],
