@@ -1,6 +1,6 @@
 """The issue page's script in a real browser (Debian's Chromium through Playwright, against live gunicorn): the
-arrow keys step through events, expand/collapse all frames, the mute menu closes on Escape, and deleting a comment
-asks first."""
+arrow keys step through events, expand/collapse all frames, the mute menu closes on Escape, the state buttons of
+the one actions form each send their action, and deleting a comment asks first."""
 
 import pytest
 
@@ -54,6 +54,19 @@ def test_keyboard_frames_mute_menu_and_comment_delete(transactional_db, live_ser
     assert menu.evaluate("d => d.open")
     page.keyboard.press("Escape")
     assert not menu.evaluate("d => d.open")
+
+    # the one-click actions share one form and still sit in one row with the mute menu; each button sends its action
+    resolve = page.get_by_role("button", name="Resolve in next release")
+    assert resolve.bounding_box()["y"] == page.locator("details.mute-menu > summary").bounding_box()["y"]
+    with page.expect_navigation():
+        resolve.click()
+    assert "Resolved in the next release." in page.content()
+    issue.refresh_from_db()
+    assert issue.is_resolved_by_next_release
+    with page.expect_navigation():
+        page.get_by_role("button", name="Reopen").click()
+    issue.refresh_from_db()
+    assert not issue.is_resolved
 
     comment = IssueStateManager.add_comment(issue, page.user, "to be deleted")
     page.goto(f"{live_server_url}/issues/{issue.pk}/history/")
