@@ -4,7 +4,7 @@ all. Anything outside that is a 404, never a 403, so that a project's existence 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from projects.models import Project, ProjectMembership
+from projects.models import Project, ProjectMembership, Role
 
 
 def visible_projects(user) -> QuerySet:
@@ -25,9 +25,9 @@ def get_project_or_404(user, project_id) -> Project:
 def is_project_admin(user, project: Project) -> bool:
     if user.is_superuser:
         return True
-    if ProjectMembership.objects.filter(project=project, user=user, role=ProjectMembership.Role.ADMIN).exists():
+    if ProjectMembership.objects.filter(project=project, user=user, role=Role.ADMIN).exists():
         return True
-    return project.team_id is not None and project.team.memberships.filter(user=user, role="admin").exists()
+    return project.team_id is not None and project.team.memberships.filter(user=user, role=Role.ADMIN).exists()
 
 
 def get_issue_or_404(user, issue_id):
@@ -46,7 +46,7 @@ def administered_projects(user) -> QuerySet:
         return Project.objects.none()
     if user.is_superuser:
         return Project.objects.all()
-    admin = ProjectMembership.Role.ADMIN
+    admin = Role.ADMIN
     return Project.objects.filter(
         Q(memberships__user=user, memberships__role=admin)
         | Q(team__memberships__user=user, team__memberships__role=admin)

@@ -18,12 +18,11 @@ from projects.models import (
     Invitation,
     Project,
     ProjectMembership,
+    Role,
     Team,
     TeamMembership,
     hash_token,
 )
-
-ADMIN = "admin"
 
 
 class PeopleError(Exception):
@@ -76,19 +75,19 @@ def teams_of(user) -> QuerySet:
 
 
 def is_team_admin(user, team: Team) -> bool:
-    return user.is_superuser or team.memberships.filter(user=user, role=ADMIN).exists()
+    return user.is_superuser or team.memberships.filter(user=user, role=Role.ADMIN).exists()
 
 
 def create_team(user, name: str) -> Team:
     """A new team with its creator as its admin."""
     with transaction.atomic():
         team = Team.objects.create(name=name)
-        TeamMembership.objects.create(team=team, user=user, role=ADMIN)
+        TeamMembership.objects.create(team=team, user=user, role=Role.ADMIN)
     return team
 
 
 def _keeps_an_admin(memberships: QuerySet, leaving: TeamMembership | ProjectMembership, what: str) -> None:
-    if leaving.role == ADMIN and not memberships.filter(role=ADMIN).exclude(pk=leaving.pk).exists():
+    if leaving.role == Role.ADMIN and not memberships.filter(role=Role.ADMIN).exclude(pk=leaving.pk).exists():
         raise PeopleError(f"{leaving.user} is the last admin of this {what}; make someone else admin first.")
 
 
@@ -105,7 +104,7 @@ def add_team_member(team: Team, identifier: str, role: str) -> TeamMembership:
 
 def change_team_role(membership: TeamMembership, role: str) -> None:
     with transaction.atomic():
-        if role != ADMIN:
+        if role != Role.ADMIN:
             _keeps_an_admin(
                 TeamMembership.objects.select_for_update().filter(team=membership.team_id), membership, "team"
             )
@@ -126,7 +125,7 @@ def create_project(user, name: str, slug: str = "", team: Team | None = None) ->
     """A new project with its creator as its admin."""
     with transaction.atomic():
         project = Project.objects.create(name=name, slug=slug, team=team)
-        ProjectMembership.objects.create(project=project, user=user, role=ADMIN)
+        ProjectMembership.objects.create(project=project, user=user, role=Role.ADMIN)
     return project
 
 
@@ -143,7 +142,7 @@ def add_project_member(project: Project, identifier: str, role: str) -> ProjectM
 
 def change_project_role(membership: ProjectMembership, role: str) -> None:
     with transaction.atomic():
-        if role != ADMIN:
+        if role != Role.ADMIN:
             memberships = ProjectMembership.objects.select_for_update().filter(project=membership.project_id)
             _keeps_an_admin(memberships, membership, "project")
         membership.role = role
@@ -248,8 +247,8 @@ def accept_invitation(invitation: Invitation, user) -> ProjectMembership:
         membership, created = ProjectMembership.objects.get_or_create(
             project=invitation.project, user=user, defaults={"role": invitation.role}
         )
-        if not created and invitation.role == ADMIN and membership.role != ADMIN:
-            membership.role = ADMIN
+        if not created and invitation.role == Role.ADMIN and membership.role != Role.ADMIN:
+            membership.role = Role.ADMIN
             membership.save(update_fields=["role"])
     return membership
 

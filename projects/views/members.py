@@ -29,6 +29,7 @@ def _render_members(request, project, add_form=None, invite_form=None, status=20
         "add_form": add_form or AddMemberForm(),
         "invite_form": invite_form or InviteForm(),
         "roles": ProjectMembership.Role.choices,
+        "admin_role": ProjectMembership.Role.ADMIN,
         "email_configured": people.email_is_configured(),
         "new_invitation": request.session.pop(NEW_INVITATION_SESSION_KEY, None),
     }

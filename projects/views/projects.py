@@ -12,7 +12,7 @@ from issues.models import Issue
 from projects import people
 from projects.access import is_project_admin, visible_projects
 from projects.forms import ProjectForm, ProjectSettingsForm
-from projects.models import Project, ProjectMembership, TeamMembership
+from projects.models import Project, ProjectMembership, Role, TeamMembership
 from projects.views.base import project_view
 
 # --- project list and creation ------------------------------------------------------------------------------------
@@ -31,8 +31,8 @@ def project_list_queryset(user):
     projects = projects.annotate(open_issues=Coalesce(Subquery(open_issues, output_field=IntegerField()), 0))
     if user.is_superuser:
         return projects.annotate(user_is_admin=Value(True))
-    direct_admin = ProjectMembership.objects.filter(project=OuterRef("pk"), user=user, role="admin")
-    team_admin = TeamMembership.objects.filter(team=OuterRef("team"), user=user, role="admin")
+    direct_admin = ProjectMembership.objects.filter(project=OuterRef("pk"), user=user, role=Role.ADMIN)
+    team_admin = TeamMembership.objects.filter(team=OuterRef("team"), user=user, role=Role.ADMIN)
     return projects.annotate(user_is_admin=Exists(direct_admin) | Exists(team_admin))
 
 

@@ -29,7 +29,10 @@ def _render_team_list(request, form=None, status=200):
     for team in teams:
         team.my_role = roles.get(team.pk)
     return render(
-        request, "projects/teams.html", {"teams": teams, "form": form or TeamForm(), "nav": "teams"}, status=status
+        request,
+        "projects/teams.html",
+        {"teams": teams, "form": form or TeamForm(), "admin_role": TeamMembership.Role.ADMIN, "nav": "teams"},
+        status=status,
     )
 
 
@@ -73,6 +76,7 @@ def _render_team(request, team, add_form=None, status=200):
         "is_admin": people.is_team_admin(request.user, team),
         "add_form": add_form or AddTeamMemberForm(),
         "roles": TeamMembership.Role.choices,
+        "admin_role": TeamMembership.Role.ADMIN,
         "nav": "teams",
     }
     return render(request, "projects/team.html", context, status=status)
