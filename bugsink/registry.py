@@ -40,9 +40,6 @@ class PeriodCounterRegistry:
         if key in self._counters:
             self._counters[key] = (new_persisted_count, self._counters[key][1])
 
-    def forget(self, kind: str, pk) -> None:
-        self._counters.pop((kind, pk), None)
-
     def clear(self) -> None:
         self._counters.clear()
 

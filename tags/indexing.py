@@ -17,9 +17,6 @@ class TagValueCache:
     def __init__(self):
         self._ids: OrderedDict[tuple, int] = OrderedDict()
 
-    def ids_for(self, project_id: int, tags: dict[str, str]) -> list[int]:
-        return self.ids_for_pairs(project_id, list(tags.items()))
-
     def ids_for_pairs(self, project_id: int, pairs: list[tuple[str, str]]) -> list[int]:
         wanted = [(project_id, k, v) for k, v in pairs]
         found = {w: self._ids[w] for w in wanted if w in self._ids}
