@@ -1,7 +1,9 @@
-"""Helpers for tests: building envelopes and events, locating samples, requiring services."""
+"""Helpers for tests: building envelopes and events, locating samples, requiring services, starting the processes
+of a real installation and waiting for them (wait_until)."""
 
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -65,6 +67,43 @@ def exception_event(exc_type="ValueError", value="bad value", frames=None, **ext
     }
 
 
+def wait_until(
+    condition,
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    message: str = "the condition",
+    *,
+    process=None,
+    details=None,
+):
+    """Poll `condition()` until it returns something truthy, and return that: the one way the suite waits for
+    another process or thread (a row it writes, a port that answers, a line in its log, its exit).
+
+    Raises AssertionError naming `message`, with `details()` appended (a log, say), when `timeout` seconds pass, or
+    as soon as `process` (a Popen) has exited: a server that died will never answer, and waiting out the timeout
+    would only report its error later. `timeout` is a bound for a broken run, not a pause: a passing run waits only
+    as long as the condition takes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if process is not None and process.poll() is not None:
+            result = condition()  # it may have done its work and exited in the meantime
+            if result:
+                return result
+            _fail_waiting(f"{message}: the process exited with code {process.returncode}", details)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            _fail_waiting(f"timed out after {timeout:g} s waiting for {message}", details)
+        time.sleep(min(interval, remaining))
+
+
+def _fail_waiting(reason: str, details) -> None:
+    extra = details() if callable(details) else details
+    raise AssertionError(f"{reason}\n{extra}" if extra else reason)
+
+
 def free_port() -> int:
     import socket
 
@@ -90,6 +129,10 @@ def database_env() -> dict[str, str]:
     port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
     return {"DATABASE_URL": f"{scheme}://{credentials}{host}{port}/{settings_dict['NAME']}"}
 
+
+# The settings of the processes the tests start: the installation's, with the suite's fast password hasher, so that
+# a user a test made can log in to a live server (bugsink.test_settings keeps the data folder the test gives).
+TEST_SETTINGS = "bugsink.test_settings"
 
 WEB_SERVER = "waitress"  # what `make run` and `make serve` (Procfile) start: bugsink.webserver
 
@@ -132,7 +175,6 @@ class start_web_server:  # noqa: N801 (used as a context manager, reads like a f
 
     def __enter__(self) -> str:
         import subprocess
-        import time
         import urllib.error
         import urllib.request
 
@@ -142,7 +184,7 @@ class start_web_server:  # noqa: N801 (used as a context manager, reads like a f
         self.url = f"http://127.0.0.1:{port}"
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "bugsink.settings",
+            "DJANGO_SETTINGS_MODULE": TEST_SETTINGS,
             "BUGSINK_DATA_DIR": str(self.workdir),
             "INGEST_STORE_DIR": str(settings.INGEST_STORE_DIR),
             "BASE_URL": self.url,
@@ -159,18 +201,25 @@ class start_web_server:  # noqa: N801 (used as a context manager, reads like a f
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the web server exited: {self.log_path.read_text()}")
+
+        def serving() -> bool:
             try:
                 urllib.request.urlopen(f"{self.url}/api/0/envelope/", timeout=2)
             except urllib.error.HTTPError:
-                return self.url  # any HTTP answer means it is serving
+                return True  # any HTTP answer means it is serving
             except OSError:
-                time.sleep(0.2)
-        self.__exit__(None, None, None)
-        raise RuntimeError("the web server did not start within 30 s")
+                return False
+            return True
+
+        try:
+            wait_until(serving, 30, message="the web server to answer", process=self.process, details=self.output)
+        except AssertionError:
+            self.__exit__(None, None, None)
+            raise
+        return self.url
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
     def __exit__(self, *exc_info) -> None:
         if self.process and self.process.poll() is None:
@@ -237,7 +286,7 @@ class start_celery_worker:  # noqa: N801 (used as a context manager, reads like 
         env = {
             **os.environ,
             **database_env(),
-            "DJANGO_SETTINGS_MODULE": "bugsink.settings",
+            "DJANGO_SETTINGS_MODULE": TEST_SETTINGS,
             "BUGSINK_DATA_DIR": str(self.workdir),
             "SECRET_KEY": "worker-test-secret-key",
             **self.env,

@@ -5,14 +5,21 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import redis
 
-from bugsink.testutils import database_env, exception_event, free_port, make_envelope, redis_up, require_service
+from bugsink.testutils import (
+    database_env,
+    exception_event,
+    free_port,
+    make_envelope,
+    redis_up,
+    require_service,
+    wait_until,
+)
 from events.models import Event
 from projects.models import Project
 
@@ -37,7 +44,8 @@ def test_procfile_serves_digests_and_shuts_down_gracefully(transactional_db, tmp
         "WEB_WORKERS": "1",
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
     }
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 (closed below)
+    serve_log = tmp_path / "serve.log"
+    log = open(serve_log, "wb")  # noqa: SIM115 (closed below)
     runner = subprocess.Popen(
         [sys.executable, "bin/procfile-run", "-f", "Procfile", "-p", str(port)],
         cwd=ROOT,
@@ -46,28 +54,28 @@ def test_procfile_serves_digests_and_shuts_down_gracefully(transactional_db, tmp
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+    def wait(condition, message):
+        # the supervisor stops everything when one process dies: then nothing will come, and its log says why
+        return wait_until(condition, 60, message=message, process=runner, details=serve_log.read_text)
+
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             try:
                 with urllib.request.urlopen(f"{url}/health/ready", timeout=2) as response:
-                    if response.status == 200:
-                        break
+                    return response.status == 200
             except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("web did not become ready:\n" + (tmp_path / "serve.log").read_text())
+                return False
+
+        wait(ready, "the web process to be ready")
         # both workers up (a worker still booting may not stop as cleanly as a running one)
         from celery import Celery
 
         client = Celery(broker=BROKER_URL)
         try:
-            deadline = time.monotonic() + 60
-            replies = []
-            while time.monotonic() < deadline and len(replies) < 2:
-                replies = client.control.ping(timeout=1.0)
-            assert len(replies) == 2, f"workers did not answer a ping: {replies}"
+            wait(lambda: len(client.control.ping(timeout=1.0, limit=2)) == 2, "both workers to answer a ping")
         finally:
             client.close()
         event = exception_event("ServedError", "through the whole stack")
@@ -76,12 +84,10 @@ def test_procfile_serves_digests_and_shuts_down_gracefully(transactional_db, tmp
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not Event.objects.filter(project=project).exists():
-            time.sleep(0.2)
-        assert Event.objects.filter(project=project, calculated_type="ServedError").exists(), (
-            tmp_path / "serve.log"
-        ).read_text()
+        wait(
+            lambda: Event.objects.filter(project=project, calculated_type="ServedError").exists(),
+            "the event to be digested",
+        )
     finally:
         runner.send_signal(signal.SIGTERM)
         try:
@@ -91,7 +97,7 @@ def test_procfile_serves_digests_and_shuts_down_gracefully(transactional_db, tmp
             runner.wait()
             code = None
         log.close()
-    output = (tmp_path / "serve.log").read_text()
+    output = serve_log.read_text()
     assert code == 0, f"not a graceful shutdown (exit {code}):\n{output}"
     for name in ("web.1", "digest.1", "alerts.1", "beat.1"):
         assert f"{name} stopped (rc=0)" in output, f"{name} did not shut down gracefully:\n{output}"
