@@ -24,21 +24,13 @@ from bugsink.testutils import (
     require_service,
     start_celery_worker,
     start_gunicorn,
+    wait_until,
 )
 from issues.models import Issue
 from issues.state import STATE_FIELDS, IssueStateManager
 from projects.models import Project, ProjectMembership
 
 BROKER_URL = "redis://127.0.0.1:6379/13"  # a database of our own; flushed before each test
-
-
-def wait_for(what: str, predicate, timeout: float = 60, logs=()):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}\n" + "\n".join(logs_text() for logs_text in logs))
 
 
 @pytest.fixture
@@ -95,8 +87,13 @@ def send(pipeline, event: dict) -> str:
     return event["event_id"]
 
 
-def logs(pipeline):
-    return [worker.output for worker in pipeline["workers"].values()]
+def wait_for(pipeline, what: str, condition) -> None:
+    """Wait (bounded) for something the workers do; the failure shows their logs."""
+
+    def worker_logs() -> str:
+        return "\n".join(worker.output() for worker in pipeline["workers"].values())
+
+    wait_until(condition, 60, message=what, details=worker_logs)
 
 
 def event_count(project) -> int:
@@ -126,13 +123,9 @@ def run_mute_scenario(pipeline, smtp_sink, receiver, restart_between: bool):
 
     # event 1: a new issue, digested by the worker, announced by email and webhook
     send(pipeline, exception_event("ConnectionError", "database unreachable"))
-    wait_for("the first event to be digested", lambda: event_count(project) == 1, logs=logs(pipeline))
+    wait_for(pipeline, "the first event to be digested", lambda: event_count(project) == 1)
     issue = Issue.objects.get(project=project)
-    wait_for(
-        "the new-issue alerts",
-        lambda: len(smtp_sink.envelopes) == 1 and len(receiver.requests) == 1,
-        logs=logs(pipeline),
-    )
+    wait_for(pipeline, "the new-issue alerts", lambda: len(smtp_sink.envelopes) == 1 and len(receiver.requests) == 1)
     assert smtp_sink.messages[0]["Subject"] == "[Pipeline] New issue PIPE-1: ConnectionError: database unreachable"
     assert receiver_json(receiver.requests[0])["kind"] == "new_issue"
 
@@ -142,7 +135,7 @@ def run_mute_scenario(pipeline, smtp_sink, receiver, restart_between: bool):
     issue.save(update_fields=STATE_FIELDS)
 
     send(pipeline, exception_event("ConnectionError", "database unreachable"))
-    wait_for("the second event", lambda: event_count(project) == 2, logs=logs(pipeline))
+    wait_for(pipeline, "the second event", lambda: event_count(project) == 2)
     assert Issue.objects.get(pk=issue.pk).is_muted
 
     if restart_between:
@@ -151,16 +144,14 @@ def run_mute_scenario(pipeline, smtp_sink, receiver, restart_between: bool):
         digest.__enter__()  # a new process: its registry starts empty, warm from the persisted counts
 
     send(pipeline, exception_event("ConnectionError", "database unreachable"))
-    wait_for("the unmute", lambda: not Issue.objects.get(pk=issue.pk).is_muted, logs=logs(pipeline))
+    wait_for(pipeline, "the unmute", lambda: not Issue.objects.get(pk=issue.pk).is_muted)
     issue = Issue.objects.get(pk=issue.pk)
     assert issue.event_count == 3
     unmuted = issue.turning_points.get(kind="unmuted")
     assert unmuted.metadata == {"reason": "3 events in the last hour"}
     assert unmuted.triggering_event.event_id == issue.events.order_by("-digest_order").first().event_id
 
-    wait_for(
-        "the unmute alerts", lambda: len(smtp_sink.envelopes) == 2 and len(receiver.requests) == 2, logs=logs(pipeline)
-    )
+    wait_for(pipeline, "the unmute alerts", lambda: len(smtp_sink.envelopes) == 2 and len(receiver.requests) == 2)
     unmute_mail = smtp_sink.messages[1]
     assert unmute_mail["Subject"] == "[Pipeline] Unmuted PIPE-1: ConnectionError: database unreachable"
     assert unmute_mail["To"] == "ops@example.com"
@@ -181,12 +172,8 @@ def test_volume_based_unmute_through_the_whole_pipeline(pipeline, smtp_sink, rec
     IssueStateManager.resolve(issue)
     issue.save(update_fields=STATE_FIELDS)
     send(pipeline, exception_event("ConnectionError", "database unreachable"))
-    wait_for("the regression", lambda: not Issue.objects.get(pk=issue.pk).is_resolved, logs=logs(pipeline))
-    wait_for(
-        "the regression alerts",
-        lambda: len(smtp_sink.envelopes) == 3 and len(receiver.requests) == 3,
-        logs=logs(pipeline),
-    )
+    wait_for(pipeline, "the regression", lambda: not Issue.objects.get(pk=issue.pk).is_resolved)
+    wait_for(pipeline, "the regression alerts", lambda: len(smtp_sink.envelopes) == 3 and len(receiver.requests) == 3)
     assert smtp_sink.messages[2]["Subject"].startswith("[Pipeline] Regression PIPE-1")
     assert len(alerts_of_kind(receiver, "regression")) == 1
 

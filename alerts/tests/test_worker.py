@@ -1,13 +1,11 @@
 """A real Celery worker on Redis (`celery worker -Q alerts`) delivering an unmute alert to the SMTP sink and a
 webhook, retrying the webhook through the broker (self.retry with a countdown)."""
 
-import time
-
 import pytest
 from celery import Celery
 
 from alerts.models import AlertChannel, DeliveryAttempt
-from bugsink.testutils import redis_up, require_service, start_celery_worker
+from bugsink.testutils import redis_up, require_service, start_celery_worker, wait_until
 
 # a Redis database of our own, so other tests' queues are not disturbed
 BROKER_URL = "redis://127.0.0.1:6379/14"
@@ -45,9 +43,12 @@ def test_worker_delivers_unmute_alert_and_retries_through_the_broker(
         "alerts.tasks.send_unmute_alert", args=[str(issue.pk), "5 events in the last hour"], queue="alerts"
     )
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and DeliveryAttempt.objects.filter(status="sent").count() < 2:
-        time.sleep(0.2)
+    wait_until(
+        lambda: DeliveryAttempt.objects.filter(status="sent").count() >= 2,
+        60,
+        message="the email and the retried webhook to be sent",
+        details=log_path.read_text,
+    )
     attempts = list(
         DeliveryAttempt.objects.order_by("created_at", "id").values_list("channel_kind", "attempt", "status")
     )

@@ -3,7 +3,6 @@ queued message (FLUSHALL), loses no event and stores none twice. Real parts: gun
 worker; the sweep re-enqueues what the broker lost."""
 
 import threading
-import time
 import urllib.request
 import uuid
 
@@ -17,6 +16,7 @@ from bugsink.testutils import (
     require_service,
     start_celery_worker,
     start_gunicorn,
+    wait_until,
 )
 from events.models import Event
 from projects.models import Project
@@ -70,15 +70,6 @@ def stored(project) -> int:
     return Event.objects.filter(project=project).count()
 
 
-def wait_until(predicate, timeout: float = 120) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
-
-
 def assert_exactly_once(project, ids):
     stored_ids = [u.hex for u in Event.objects.filter(project=project).values_list("event_id", flat=True)]
     assert len(stored_ids) == len(set(stored_ids)), "no event stored twice"
@@ -91,13 +82,15 @@ def test_sigkill_of_the_digest_worker_in_the_middle_of_a_burst(stack):
     worker = start_celery_worker(tmp_path, "digest,maintenance", stack["env"]).__enter__()
     try:
         first = send_burst(url, project, BURST // 2)
-        assert wait_until(lambda: stored(project) > 0, 60), worker.output()
+        wait_until(lambda: stored(project) > 0, 60, message="the first digest", details=worker.output)
         worker.stop(kill=True)  # SIGKILL, wherever it is
         killed_at = stored(project)
         second = send_burst(url, project, BURST - len(first))  # accepted while no worker runs
         assert stored(project) == killed_at, "nothing digests while the worker is down"
         worker.__enter__()  # restart
-        if not wait_until(lambda: stored(project) == BURST, 60):
+        try:
+            wait_until(lambda: stored(project) == BURST, 60, message="every event")
+        except AssertionError:
             # the message the killed worker held is only redelivered after the broker's visibility timeout;
             # its raw events are still on disk, and the sweep enqueues them again
             from celery import Celery
@@ -105,7 +98,7 @@ def test_sigkill_of_the_digest_worker_in_the_middle_of_a_burst(stack):
             client = Celery(broker=BROKER_URL)
             client.send_task("ingest.tasks.sweep", kwargs={"grace_seconds": 0}, queue="maintenance")
             client.close()
-        assert wait_until(lambda: stored(project) == BURST, 120), worker.output()
+        wait_until(lambda: stored(project) == BURST, 120, message="every event", details=worker.output)
         assert_exactly_once(project, first + second)
     finally:
         worker.stop()
@@ -115,7 +108,9 @@ def test_sigkill_of_the_digest_worker_in_the_middle_of_a_burst(stack):
 def test_flushall_in_the_middle_of_a_burst_is_repaired_by_the_sweep(stack):
     project, url, tmp_path = stack["project"], stack["url"], stack["tmp_path"]
     ids = send_burst(url, project, BURST // 2)  # queued, no worker yet
-    redis.Redis.from_url(BROKER_URL).flushall()  # every queued digest is gone
+    # every queued digest is gone: the broker's whole database, as FLUSHALL would lose it, without emptying the
+    # other databases of this Redis (another test run's brokers)
+    redis.Redis.from_url(BROKER_URL).flushdb()
     ids += send_burst(url, project, BURST - len(ids))
     with start_celery_worker(tmp_path, "digest,maintenance", stack["env"]) as worker:
         # the digests queued after the flush take the older raw events along in their batches, but nothing is
@@ -125,5 +120,5 @@ def test_flushall_in_the_middle_of_a_burst_is_repaired_by_the_sweep(stack):
         client = Celery(broker=BROKER_URL)
         client.send_task("ingest.tasks.sweep", kwargs={"grace_seconds": 0}, queue="maintenance")
         client.close()
-        assert wait_until(lambda: stored(project) == BURST, 120), worker.output()
+        wait_until(lambda: stored(project) == BURST, 120, message="every event", details=worker.output)
     assert_exactly_once(project, ids)

@@ -15,13 +15,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from bugsink.testutils import require_service
+from bugsink.testutils import require_service, wait_until
 from events.models import Event
 from issues.models import Issue
 from projects.models import Project
@@ -81,12 +80,20 @@ def wait_for_events(project: Project, event_ids: list[str], output: str) -> list
     """The project's events, in capture order, once all of `event_ids` are stored (bounded poll)."""
     expected = [event_id.replace("-", "") for event_id in event_ids]
     assert all(re.fullmatch(r"[0-9a-f]{32}", event_id) for event_id in expected), expected
-    deadline = time.monotonic() + 10
-    while True:
-        stored = {event.event_id.hex: event for event in Event.objects.filter(project=project)}
-        if len(stored) >= len(expected) or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+
+    def stored_events() -> dict[str, Event]:
+        return {event.event_id.hex: event for event in Event.objects.filter(project=project)}
+
+    def all_stored() -> dict[str, Event] | None:
+        stored = stored_events()
+        return stored if len(stored) >= len(expected) else None
+
+    stored = wait_until(
+        all_stored,
+        10,
+        message=f"the {len(expected)} events the SDK sent",
+        details=lambda: f"stored {sorted(stored_events())}, the SDK sent {expected}\n{output}",
+    )
     assert sorted(stored) == sorted(expected), f"stored {sorted(stored)}, the SDK sent {expected}\n{output}"
     return [stored[event_id] for event_id in expected]
 

@@ -1,6 +1,5 @@
 """DIGEST_SHARDS=N: each project's digests go to queue digest-<project id % N>, one worker per queue."""
 
-import time
 import urllib.request
 
 import pytest
@@ -13,6 +12,7 @@ from bugsink.testutils import (
     require_service,
     start_celery_worker,
     start_gunicorn,
+    wait_until,
 )
 from events.models import Event
 from projects.models import Project
@@ -34,13 +34,6 @@ def stored(project) -> int:
     return Event.objects.filter(project=project).count()
 
 
-def wait_for(predicate, timeout=60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not predicate():
-        time.sleep(0.2)
-    return predicate()
-
-
 @pytest.mark.slow
 def test_each_project_goes_to_its_own_shard(transactional_db, tmp_path):
     require_service(redis_up(), "Redis on 127.0.0.1:6379")
@@ -53,10 +46,13 @@ def test_each_project_goes_to_its_own_shard(transactional_db, tmp_path):
     with start_gunicorn(tmp_path / "web", extra_env=env) as url:
         send(url, even, 3)
         send(url, odd, 4)
+        broker = redis.Redis.from_url(BROKER_URL)
+        assert broker.llen("digest-0") > 0 and broker.llen("digest-1") > 0, "each project's digest on its queue"
         with start_celery_worker(tmp_path, "digest-1", env) as shard_1:
-            assert wait_for(lambda: stored(odd) == 4), shard_1.output()
-            time.sleep(1)
-            assert stored(even) == 0, "the even project's digests wait on queue digest-0"
+            wait_until(lambda: stored(odd) == 4, 60, message="the odd project's events", details=shard_1.output)
+            # the even project's events came first: had its digest gone to digest-1, it would have been done
+            # before the odd project's (one consumer, in order); it still waits on digest-0
+            assert broker.llen("digest-0") > 0 and stored(even) == 0, "the even project's digests wait on digest-0"
         with start_celery_worker(tmp_path, "digest-0", env) as shard_0:
-            assert wait_for(lambda: stored(even) == 3), shard_0.output()
+            wait_until(lambda: stored(even) == 3, 60, message="the even project's events", details=shard_0.output)
     assert stored(odd) == 4
