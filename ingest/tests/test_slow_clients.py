@@ -31,7 +31,8 @@ def test_trickling_connections_starve_nobody(live_server_url, transactional_db, 
     path = f"/api/{project.pk}/envelope/?sentry_key={project.sentry_key}"
     head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n".encode()
     stop = threading.Event()
-    opened = threading.Semaphore(0)
+    opened = threading.Semaphore(0)  # released by each connection once it is open (or failed to open)
+    trickling = threading.Semaphore(0)  # released by each connection once it has trickled its first byte
 
     def trickler():
         try:
@@ -42,12 +43,15 @@ def test_trickling_connections_starve_nobody(live_server_url, transactional_db, 
                 else:
                     data = head
                 opened.release()
-                for byte in data:  # at most ~100 bytes, one per 0.2 s, until the test is done
+                for n, byte in enumerate(data):  # at most ~100 bytes, one per 0.2 s, until the test is done
                     if stop.wait(0.2):
                         return
                     sock.sendall(bytes([byte]))
+                    if n == 0:
+                        trickling.release()
         except OSError:
             opened.release()
+            trickling.release()
 
     threads = [threading.Thread(target=trickler, daemon=True) for _ in range(SLOW_CONNECTIONS)]
     for thread in threads:
@@ -55,7 +59,9 @@ def test_trickling_connections_starve_nobody(live_server_url, transactional_db, 
     try:
         for _ in threads:
             assert opened.acquire(timeout=TIMEOUT)
-        stop.wait(1.0)  # every slow connection has sent something and is waiting for more
+        for _ in threads:  # every slow connection has sent a byte after its start and is waiting to send more
+            assert trickling.acquire(timeout=TIMEOUT)
+        assert all(thread.is_alive() for thread in threads), "every slow connection opened and is trickling"
 
         connection = http.client.HTTPConnection(*address, timeout=TIMEOUT)
         connection.request("GET", "/health/live")
