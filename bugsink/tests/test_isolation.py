@@ -49,6 +49,26 @@ def test_a_manage_py_subprocess_uses_the_same_folder():
     assert result.stdout.strip().splitlines()[-1] == os.environ["BUGSINK_TEST_DATA_DIR"]
 
 
+def test_a_process_a_test_starts_keeps_the_folder_it_was_given_and_the_fast_hasher(tmp_path):
+    """What the web servers and workers of the live tests get (bugsink.testutils.TEST_SETTINGS): the test's own
+    folder, not the session's, and the password hasher of the test process, so that a user a test made can log in."""
+    from bugsink.testutils import TEST_SETTINGS
+
+    code = "from django.conf import settings; print(settings.DATA_DIR); print(settings.PASSWORD_HASHERS[0])"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=REPO,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": TEST_SETTINGS, "BUGSINK_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    data_dir, hasher = result.stdout.strip().splitlines()[-2:]
+    assert data_dir == str(tmp_path)
+    assert hasher == settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.MD5PasswordHasher"
+
+
 def test_no_model_change_lacks_a_migration(db):
     """`makemigrations --check` as a test, so that `make test` needs no settings import outside the suite (that
     would create ./data in a fresh clone)."""
