@@ -1,125 +1,118 @@
-"""How alerts leave the digest: after commit, onto the `alerts` queue, never in the way of ingest.
+"""How alerts leave the digest, and the rules of their delivery: which alert a project wants, its fan-out to
+one delivery per target, and when a failed delivery is tried again.
 
-With a broker, tasks go onto the `alerts` Celery queue. In the embedded mode (`CELERY_TASK_ALWAYS_EAGER`, no broker)
-tasks would run inline, inside the web request that digests the event, and one slow webhook would stall ingest; so
-there they run on a single module-level background thread instead. Inside a task that already runs eagerly, further
-work (the per-target deliveries) runs inline on that same thread; only retries are scheduled for later (a timer
-hands them back to the thread), so a failing webhook never sleeps on the thread other alerts wait for.
-
-Pending work on the background thread is lost when the process exits; with a broker it is not.
+Digest calls `alert_on_commit` inside its transaction; the alert job (bugsink.jobs) starts only once that
+transaction commits, on the `alerts` queue (or, without a broker, on the jobs background thread, never in the way
+of ingest). The alert job fans out (`fan_out`): one email delivery for the members who want email, one webhook
+delivery per active channel. Each delivery makes one attempt (alerts.delivery) and records it; a retriable failure
+is tried again after ALERT_RETRY_BACKOFF_SECONDS * 2**(attempt - 1) seconds, at most ALERT_MAX_RETRIES times. A
+refused target (a private address) or a permanent failure (a 4xx, a redirect) is recorded and not retried.
 """
 
 import logging
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import connections, transaction
+
+from alerts import delivery
+from alerts.messages import Alert
+from alerts.models import AlertChannel
+from bugsink import jobs
+from issues.models import Issue
 
 logger = logging.getLogger(__name__)
 
-# kind -> (the project's switch, the task's name, the context it takes)
+# kind -> (the project's switch, the job, the context it takes)
 KINDS = {
-    "new_issue": ("alert_on_new_issue", "send_new_issue_alert", ()),
-    "regression": ("alert_on_regression", "send_regression_alert", ("event_id",)),
-    "unmute": ("alert_on_unmute", "send_unmute_alert", ("reason",)),
+    "new_issue": ("alert_on_new_issue", jobs.SEND_NEW_ISSUE_ALERT, ()),
+    "regression": ("alert_on_regression", jobs.SEND_REGRESSION_ALERT, ("event_id",)),
+    "unmute": ("alert_on_unmute", jobs.SEND_UNMUTE_ALERT, ("reason",)),
 }
-
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alerts")
-_pending = 0  # submitted or scheduled, not finished
-_pending_changed = threading.Condition()
 
 
 def alert_on_commit(kind: str, issue, **context) -> None:
     """kind in {"new_issue", "regression", "unmute"}; context: for "regression" event_id=<32-hex str>, for "unmute"
-    reason=<human text like '3 events in the last hour'>. Checks the project's switch for that kind, then registers
-    transaction.on_commit(...) that enqueues the matching Celery task (send_new_issue_alert(issue_id),
-    send_regression_alert(issue_id, event_id), send_unmute_alert(issue_id, reason)). Must never raise into the caller
-    (log instead)."""
+    reason=<human text like '3 events in the last hour'>. When the project wants that kind of alert, its job runs
+    once the caller's transaction commits (nothing is sent for a rolled-back digest). Never raises into the caller
+    (logs instead)."""
     try:
-        switch, task_name, context_names = KINDS[kind]
+        switch, job, context_names = KINDS[kind]
         if not getattr(issue.project, switch):
             return
         if kind == "unmute" and issue.is_resolved:
             # resolving unmutes implicitly, and that is not news to anybody
             return
-        from alerts import tasks
-
-        task = getattr(tasks, task_name)
         args = [str(issue.pk), *(str(context.get(name) or "") for name in context_names)]
-        transaction.on_commit(lambda: enqueue(task, args), robust=True)
+        jobs.run(job, args, after_commit=True)
     except Exception:
         logger.exception("could not schedule the %s alert for issue %s", kind, getattr(issue, "pk", issue))
 
 
-def enqueue(task, args: list) -> None:
-    """Send a task off: to the broker, or (embedded mode) to the background thread. Never raises."""
-    try:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            _submit(task, args)
-        else:
-            task.apply_async(args=args)
-    except Exception:
-        logger.exception("could not enqueue %s%r", getattr(task, "name", task), args)
+def fan_out(kind: str, issue_id: str, context: dict) -> int:
+    """The alert job: start one delivery per target; returns how many. The project's switch is read again (it may
+    have been turned off since the digest)."""
+    issue = Issue.objects.select_related("project").filter(pk=issue_id).first()
+    if issue is None:
+        logger.info("no %s alert: issue %s no longer exists", kind, issue_id)
+        return 0
+    project = issue.project
+    if not getattr(project, KINDS[kind][0]):
+        return 0
+    started = 0
+    recipients = delivery.email_recipients(project)
+    if recipients:
+        jobs.run(jobs.DELIVER_EMAIL, [issue_id, kind, context, recipients, 1])
+        started += 1
+    for channel_id in project.alert_channels.filter(is_active=True).values_list("pk", flat=True):
+        jobs.run(jobs.DELIVER_WEBHOOK, [channel_id, issue_id, kind, context, 1])
+        started += 1
+    return started
 
 
-def run_subtask(parent, task, args: list) -> None:
-    """From inside a task: run `task` inline when the parent runs eagerly (already off the request thread), else
-    put it on the broker. A failing subtask never stops its siblings."""
-    if getattr(parent.request, "is_eager", False):
-        try:
-            task.apply(args=args)
-        except Exception:
-            logger.exception("%s%r failed", task.name, args)
-    else:
-        enqueue(task, args)
+def deliver_email(issue_id: str, kind: str, context: dict, recipients: list[str], attempt: int) -> str:
+    """The email delivery job: one attempt; a retry goes to the recipients that did not get it."""
+    alert = _load_alert(kind, issue_id, context)
+    if alert is None or not recipients:
+        return "skipped"
+    outcome = delivery.deliver_email(alert, recipients, attempt=attempt)
+    if outcome.retriable:
+        return _retry_or_give_up(jobs.DELIVER_EMAIL, [issue_id, kind, context, outcome.remaining], attempt)
+    return outcome.record.status
 
 
-def retry_later(task, args: list, retries: int, countdown: float) -> None:
-    """Embedded mode's retry: after `countdown` seconds, run the task again (as retry number `retries`) on the
-    background thread."""
-    _change_pending(+1)
-
-    def fire():
-        try:
-            _submit(task, args, retries=retries)
-        finally:
-            _change_pending(-1)
-
-    timer = threading.Timer(countdown, fire)
-    timer.daemon = True
-    timer.start()
+def deliver_webhook(channel_id: int, issue_id: str, kind: str, context: dict, attempt: int) -> str:
+    """The webhook delivery job: one attempt to one channel (skipped when deleted or switched off meanwhile)."""
+    channel = AlertChannel.objects.select_related("project").filter(pk=channel_id, is_active=True).first()
+    if channel is None:
+        return "skipped"
+    alert = _load_alert(kind, issue_id, context)
+    if alert is None:
+        return "skipped"
+    outcome = delivery.deliver_to_channel(channel, alert, attempt=attempt)
+    if outcome.retriable:
+        return _retry_or_give_up(jobs.DELIVER_WEBHOOK, [channel_id, issue_id, kind, context], attempt)
+    return outcome.record.status
 
 
-def wait_for_background_alerts(timeout: float) -> bool:
-    """Wait until the background thread has nothing left to do (including scheduled retries). For tests. Returns
-    whether it got there within timeout seconds."""
-    with _pending_changed:
-        return _pending_changed.wait_for(lambda: _pending == 0, timeout=timeout)
+def _load_alert(kind: str, issue_id: str, context: dict) -> Alert | None:
+    issue = Issue.objects.select_related("project").filter(pk=issue_id).first()
+    if issue is None:
+        logger.info("no %s alert: issue %s no longer exists", kind, issue_id)
+        return None
+    return Alert(
+        kind=kind,
+        project=issue.project,
+        issue=issue,
+        reason=context.get("reason") or "",
+        event_id=context.get("event_id") or "",
+    )
 
 
-def _change_pending(delta: int) -> None:
-    global _pending
-    with _pending_changed:
-        _pending += delta
-        _pending_changed.notify_all()
-
-
-def _submit(task, args: list, retries: int = 0) -> None:
-    _change_pending(+1)
-    try:
-        _executor.submit(_run, task, args, retries)
-    except BaseException:
-        _change_pending(-1)
-        raise
-
-
-def _run(task, args: list, retries: int) -> None:
-    try:
-        task.apply(args=args, retries=retries)
-    except Exception:
-        logger.exception("%s%r failed", getattr(task, "name", task), args)
-    finally:
-        # this thread's DB connections: do not keep them open between alerts (nor past a test database's life)
-        connections.close_all()
-        _change_pending(-1)
+def _retry_or_give_up(job: str, args: list, attempt: int) -> str:
+    """Schedule attempt number attempt + 1 of the delivery `job` (args without the attempt), unless the retries are
+    used up."""
+    if attempt > settings.ALERT_MAX_RETRIES:
+        logger.warning("%s%r: giving up after %s attempts", job, args, attempt)
+        return "gave up"
+    countdown = settings.ALERT_RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1)
+    jobs.run(job, [*args, attempt + 1], countdown=countdown)
+    return "retrying"

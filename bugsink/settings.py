@@ -200,6 +200,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# bugsink.jobs: the prefix of this installation's keys in a shared Redis (default: a hash of the database's identity)
+JOBS_NAMESPACE = os.environ.get("JOBS_NAMESPACE", "")
 
 # --- Ingest -------------------------------------------------------------------------------------------------------
 INGEST_STORE_DIR = Path(os.environ.get("INGEST_STORE_DIR", DATA_DIR / "ingest"))

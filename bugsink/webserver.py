@@ -93,7 +93,10 @@ def options(threads: int) -> dict:
 def _serve(application, sock: socket.socket, threads: int) -> None:
     from waitress import serve
 
+    from bugsink import jobs
+
     use_json_errors()
+    jobs.start_periodic()  # without a broker, this process runs the periodic jobs (sweep, retention) itself
     # SIGTERM as Ctrl-C: waitress then stops accepting and gives running requests a few seconds to finish
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serve(application, sockets=[sock], **options(threads))

@@ -53,19 +53,17 @@ Where it runs
 - after digest (`ingest.digest`, once a batch has committed, in the project's single writer): when the estimate
   is over `max_events` by more than 1/SLACK_DIVISOR of it, at most RETENTION_BATCHES_AFTER_DIGEST batches. No
   query when under: the fields are on the Project digest has loaded anyway;
-- periodically (`events.tasks.evict_expired`, Celery beat, every RETENTION_INTERVAL_SECONDS): each project with
-  limits gets an `events.tasks.evict_project` on its own digest queue (its single writer, so eviction never
-  races digest or itself), which evicts expired events and, when the estimate is over the limit (a lowered limit,
-  a project no longer sending), events over the limit; RETENTION_BATCHES_PER_RUN batches at most per project.
-  The same task removes the ingest store's orphan temporaries. With no broker (embedded mode) there is no beat:
-  the digest hook runs this periodic work itself, at most once per interval per process;
+- periodically (the job `events.tasks.evict_expired` of the beat schedule, every RETENTION_INTERVAL_SECONDS;
+  without a broker bugsink.jobs runs it on its background thread): each project with limits gets an
+  `events.tasks.evict_project` job as its single writer (its digest queue, or the writer lock), so eviction never
+  races digest or itself; it evicts expired events and, when the estimate is over the limit (a lowered limit, a
+  project no longer sending), events over the limit; RETENTION_BATCHES_PER_RUN batches at most per project;
 - on demand: `python manage.py evict [--project ID] [--dry-run]` (no batch limit; counts even when the estimate
   says there is no need). It runs in its own process: alongside a digest that evicts the same project at the same
   moment, the two may thin the project a little below its limit (never a protected event).
 """
 
 import logging
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -75,6 +73,7 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.utils import timezone
 
+from bugsink import jobs
 from events.models import Event
 from issues.models import Issue, TurningPoint
 from projects.models import Project
@@ -129,25 +128,28 @@ def evict_after_digest(project: Project, digested: int) -> None:
         max_events = max_events_of(project)
         if max_events and stored_estimate(project, digested) > max_events + max_events // SLACK_DIVISOR:
             evict_project(project, max_batches=settings.RETENTION_BATCHES_AFTER_DIGEST)
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            _periodic_work_when_due()
     except Exception:
         logger.exception("eviction of the events of project %s failed", project.pk)
 
 
-_last_periodic_run = time.monotonic()  # the first run is one interval after the process started
+def evict_expired_projects(max_batches: int | None = None) -> int:
+    """The periodic job (bugsink.jobs.EVICT_EXPIRED): an eviction job for each project with limits, on the project's
+    own digest queue, so that its single writer does it (eviction never races digest or itself). `max_batches`
+    bounds each project's share (default RETENTION_BATCHES_PER_RUN). Returns how many were scheduled."""
+    scheduled = 0
+    for project in Project.objects.only(*PROJECT_FIELDS).order_by("pk"):
+        if max_age_days_of(project) or max_events_of(project):
+            jobs.run(jobs.EVICT_PROJECT, [project.pk, max_batches], project_id=project.pk)
+            scheduled += 1
+    return scheduled
 
 
-def _periodic_work_when_due() -> None:
-    """No broker means no Celery beat: the (eager) digest process does the periodic work now and then."""
-    global _last_periodic_run
-    now = time.monotonic()
-    if now - _last_periodic_run < settings.RETENTION_INTERVAL_SECONDS:
-        return
-    _last_periodic_run = now
-    from events.tasks import evict_expired
-
-    evict_expired(max_batches=settings.RETENTION_BATCHES_AFTER_DIGEST)
+def evict_project_job(project_id: int, max_batches: int | None = None) -> int:
+    """The job (bugsink.jobs.EVICT_PROJECT) for one project; returns how many events were deleted."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return 0
+    return evict_project(project, max_batches=max_batches or settings.RETENTION_BATCHES_PER_RUN).deleted
 
 
 def evict_project(

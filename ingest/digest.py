@@ -10,12 +10,12 @@ Events are handled in arrival order within a batch, with the same outcome as one
 next release" materializes before the events that bring it are judged), then each event against the issue state
 its predecessors left.
 
-A batch that fails is retried event by event, so one bad event cannot hold up the others. What failed is then
-told apart by asking the database, not by the exception's class (drivers report a packet too big or a string too
-long as an OperationalError, as they do a lost connection): when the database answers a trivial query, the failure
-was this event's; when it does not, the database is away and every raw event stays pending for a retry or the
-sweep. An event that fails on its own is tried DIGEST_EVENT_TRIES times, then moved to the store's quarantine
-(kept, counted and listed for admins, never lost), so the events behind it are digested.
+A failure is judged by asking the database, not by the exception's class (drivers report a packet too big or a
+string too long as an OperationalError, as they do a lost connection). When the database did not say it was busy
+(a lock timeout, a deadlock) and answers a trivial query, the failure was an event's: the batch is retried event by
+event, and an event that fails on its own DIGEST_EVENT_TRIES times is moved to the store's quarantine (kept,
+counted and listed for admins, never lost), so the events behind it are digested. Otherwise the database is away or
+busy, and every raw event stays pending for a retry or the sweep.
 """
 
 import json
@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from alerts.dispatch import alert_on_commit
+from bugsink import jobs
 from bugsink.period_counter import PeriodCounter
 from bugsink.registry import registry
 from events.models import Event
@@ -54,8 +55,25 @@ RETRY_PAUSE_SECONDS = 0.2  # between those tries: a lock held by another writer 
 MAX_TITLE_CHARS = 1024  # the value part of a title: an exception value or log message can be a megabyte
 
 
+# Failures that say the database is busy, not that the event is bad (SQLite's lock timeout, a deadlock or lock wait
+# timeout on PostgreSQL and MariaDB, a serialization failure): the events wait for a later digest.
+CONTENTION_MESSAGES = (
+    "database is locked",
+    "database table is locked",
+    "deadlock",
+    "lock wait timeout",
+    "could not obtain lock",
+    "could not serialize",
+)
+
+
 class DatabaseUnavailable(Exception):
-    """The database did not answer: the raw events stay pending (a retry or the sweep digests them later)."""
+    """The database did not answer, or was busy: the raw events stay pending (a retry or the sweep digests them)."""
+
+
+def _not_the_events_fault(error: Exception) -> bool:
+    message = str(error).lower()
+    return any(text in message for text in CONTENTION_MESSAGES) or not database_answers()
 
 
 @dataclass
@@ -85,23 +103,31 @@ def digest(key: str) -> int:
     return digest_keys(project_id, keys)
 
 
+def digest_job(key: str) -> int:
+    """The digest job (bugsink.jobs.DIGEST): the raw event `key` and every other pending raw event of its project.
+    Events that arrive from now on need a digest of their own, so the project's "digest queued" flag goes first."""
+    project_id = int(key.partition("/")[0])
+    jobs.release_digest_claim(project_id)
+    return digest_pending(project_id)
+
+
 def digest_pending(project_id: int, time_budget: float | None = None) -> int:
     """Digest the project's pending raw events, oldest first, batch after batch, until none is left or the time
     budget is spent (then a digest is scheduled for the rest, so that other projects get their turn)."""
-    from ingest.intake import schedule_digest
-
     budget = settings.DIGEST_TIME_BUDGET_SECONDS if time_budget is None else time_budget
     start = time.monotonic()
     total = 0
+    handled: set[str] = set()  # a raw file goes when its transaction commits; inside an outer one it stays
     while True:
-        keys = store.pending_keys(project_id, limit=settings.DIGEST_BATCH_SIZE)
+        keys = [key for key in store.pending_keys(project_id, limit=settings.DIGEST_BATCH_SIZE) if key not in handled]
         if not keys:
             return total
+        handled.update(keys)
         total += digest_keys(project_id, keys)
         if time.monotonic() - start > budget:
             remaining = store.pending_keys(project_id, limit=1)
             if remaining:
-                schedule_digest(remaining[0])
+                jobs.schedule_digest(remaining[0])
             return total
 
 
@@ -130,7 +156,7 @@ def digest_keys(project_id: int, keys: list[str]) -> int:
     try:
         return _digest_batch(project_id, prepared)
     except Exception as error:
-        if not database_answers():
+        if _not_the_events_fault(error):
             raise DatabaseUnavailable(str(error)) from error
         if len(prepared) > 1:
             logger.warning("digest of a batch of %d events failed; digesting them one by one", len(prepared))
@@ -144,7 +170,7 @@ def _digest_alone(project_id: int, p: Prepared, tried: int = 0) -> int:
         try:
             return _digest_batch(project_id, [p])
         except Exception as error:
-            if not database_answers():
+            if _not_the_events_fault(error):
                 raise DatabaseUnavailable(str(error)) from error
             tried += 1
             if tried >= DIGEST_EVENT_TRIES:

@@ -236,8 +236,9 @@ def pending_raw_events(older_than_seconds: float = 0) -> list[str]:
         return []
     for project_id in projects:
         for key in pending_keys(int(project_id)):
-            received_ns = int(key.partition("/")[2].partition("-")[0])
-            if received_ns <= cutoff_ns:
+            received = key.partition("/")[2].partition("-")[0]
+            # a file that is not one of ours (no arrival time in its name) is left alone
+            if received.isascii() and received.isdigit() and int(received) <= cutoff_ns:
                 keys.append(key)
     return keys
 

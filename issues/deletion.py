@@ -10,6 +10,9 @@ each batch in its own short transaction, children before parents:
 Events are fetched by primary key only (never their JSON). When the issue rows are finally deleted, Django's
 cascade catches whatever digest added in the meantime (an event that arrived mid-way), so nothing is orphaned.
 Deleting the Grouping means that a later event with the same grouping key starts a new issue.
+
+Deletion runs off the request path: `request_deletion` marks the issues `is_deleting` (the UI shows them so) and
+asks for a deletion job per project (bugsink.jobs.DELETE_ISSUES), which the project's single writer runs.
 """
 
 from collections.abc import Iterable
@@ -17,6 +20,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import QuerySet
+
+from bugsink import jobs
 
 BATCH_SIZE = 1000
 # issues handled together: keeps the `issue_id IN (...)` lists short
@@ -27,6 +32,27 @@ ISSUE_CHUNK = 100
 class DeletionResult:
     issues: int = 0
     events: int = 0
+
+
+def request_deletion(issues: list) -> int:
+    """Mark the issues as being deleted and ask for their deletion, one job per project, once the caller's
+    transaction commits. Returns how many issues were marked."""
+    from issues.models import Issue
+
+    by_project: dict[int, list[str]] = {}
+    for issue in issues:
+        by_project.setdefault(issue.project_id, []).append(str(issue.pk))
+    marked = Issue.objects.filter(pk__in=[issue.pk for issue in issues]).update(is_deleting=True)
+    for project_id, issue_ids in by_project.items():
+        jobs.run(jobs.DELETE_ISSUES, [project_id, issue_ids], project_id=project_id, after_commit=True)
+    return marked
+
+
+def delete_issues_job(project_id: int, issue_ids: list[str]) -> DeletionResult:
+    """The deletion job: the project's issues among `issue_ids` (those of another project are left alone)."""
+    from issues.models import Issue
+
+    return delete_issues(Issue.objects.filter(project_id=project_id, pk__in=issue_ids))
 
 
 def delete_issues(issues: QuerySet, batch_size: int = BATCH_SIZE) -> DeletionResult:

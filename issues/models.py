@@ -48,6 +48,9 @@ class Issue(models.Model):
     # persisted PeriodCounter (bugsink.period_counter), written by digest with every event
     period_counts = models.JSONField(default=dict, blank=True, editable=False)
 
+    # a deletion job (issues.deletion) is removing this issue: the UI shows it as "deleting" until it is gone
+    is_deleting = models.BooleanField(default=False, editable=False)
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "number"], name="unique_issue_number_per_project")]
         indexes = [

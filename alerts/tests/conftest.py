@@ -22,7 +22,7 @@ def _alert_settings(settings):
     settings.ALERT_WEBHOOK_TIMEOUT_SECONDS = 5
     settings.ALERTS_ALLOW_PRIVATE_WEBHOOK_TARGETS = False
     yield
-    from alerts.dispatch import wait_for_background_alerts
+    from bugsink.jobs import wait_idle as wait_for_background_alerts
 
     # nothing of one test may still be running in the next
     assert wait_for_background_alerts(30), "background alert work did not finish"

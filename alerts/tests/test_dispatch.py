@@ -6,15 +6,26 @@ import threading
 import pytest
 from django.db import transaction
 
-from alerts import dispatch, tasks
-from alerts.dispatch import alert_on_commit, wait_for_background_alerts
+from alerts import tasks
+from alerts.dispatch import alert_on_commit
 from alerts.models import AlertChannel, DeliveryAttempt
+from bugsink import jobs
+from bugsink.jobs import wait_idle as wait_for_background_alerts
 
 
 @pytest.fixture
 def enqueued(monkeypatch):
+    """The jobs that would run, instead of running them (after_commit is kept: jobs.run registers on_commit)."""
     calls = []
-    monkeypatch.setattr(dispatch, "enqueue", lambda task, args: calls.append((task.name, args)))
+    run = jobs.run
+
+    def record(name, args=(), **options):
+        if options.get("after_commit"):
+            return run(name, args, **options)
+        calls.append((name, list(args)))
+        return True
+
+    monkeypatch.setattr(jobs, "run", record)
     return calls
 
 
@@ -86,15 +97,17 @@ def test_never_raises_into_the_caller(issue, caplog, django_capture_on_commit_ca
     assert caplog.text.count("could not schedule") == 3
 
     # and a broker that is down at commit time is logged, not raised into the committing code
-    monkeypatch.setattr(tasks.send_new_issue_alert, "apply_async", _raise)
-    monkeypatch.setattr(dispatch, "_submit", _raise)
+    from bugsink.celery import app
+
+    monkeypatch.setattr(app, "send_task", _raise)
+    monkeypatch.setattr(jobs, "_submit", _raise)
     for eager in (True, False):
         settings.CELERY_TASK_ALWAYS_EAGER = eager
-        with caplog.at_level(logging.ERROR, logger="alerts.dispatch"):
+        with caplog.at_level(logging.ERROR, logger="bugsink.jobs"):
             with django_capture_on_commit_callbacks(execute=True) as callbacks:
                 alert_on_commit("new_issue", issue)
         assert len(callbacks) == 1
-    assert caplog.text.count("could not enqueue alerts.tasks.send_new_issue_alert") == 2
+    assert caplog.text.count("could not run job alerts.tasks.send_new_issue_alert") == 2
 
 
 def _raise(*args, **kwargs):
@@ -102,12 +115,14 @@ def _raise(*args, **kwargs):
 
 
 def test_with_a_broker_the_task_goes_to_celery(issue, settings, monkeypatch, django_capture_on_commit_callbacks):
+    from bugsink.celery import app
+
     settings.CELERY_TASK_ALWAYS_EAGER = False
     sent = []
-    monkeypatch.setattr(tasks.send_unmute_alert, "apply_async", lambda args: sent.append(args))
+    monkeypatch.setattr(app, "send_task", lambda name, args, **options: sent.append((name, args)))
     with django_capture_on_commit_callbacks(execute=True):
         alert_on_commit("unmute", issue, reason="5 events in the last hour")
-    assert sent == [[str(issue.pk), "5 events in the last hour"]]
+    assert sent == [("alerts.tasks.send_unmute_alert", [str(issue.pk), "5 events in the last hour"])]
 
 
 def test_tasks_are_routed_to_the_alerts_queue():
@@ -125,23 +140,24 @@ def test_tasks_are_routed_to_the_alerts_queue():
         assert app.amqp.router.route({}, task.name)["queue"].name == "alerts"
 
 
-def test_embedded_mode_runs_alerts_off_the_callers_thread(settings):
+def test_embedded_mode_runs_alerts_off_the_callers_thread(settings, monkeypatch):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     ran_on = []
     release = threading.Event()
 
     class SlowTask:
-        name = "slow"
+        name = jobs.SEND_NEW_ISSUE_ALERT
 
-        def apply(self, args, retries=0):
+        def apply(self, args, throw=False):
             release.wait(5)  # a webhook that hangs
             ran_on.append(threading.current_thread().name)
 
-    dispatch.enqueue(SlowTask(), [])
-    assert ran_on == []  # enqueue came back although the task is still "sending"
+    monkeypatch.setattr(jobs, "_task", lambda name: SlowTask())
+    assert jobs.run(jobs.SEND_NEW_ISSUE_ALERT, ["x"])
+    assert ran_on == []  # run came back although the job is still "sending"
     release.set()
     assert wait_for_background_alerts(5)
-    assert ran_on and ran_on[0] != threading.current_thread().name and ran_on[0].startswith("alerts")
+    assert ran_on and ran_on[0] != threading.current_thread().name and ran_on[0].startswith("jobs")
 
 
 def test_end_to_end_after_commit(settings, allow_loopback, receiver, smtp_sink, members, issue, transactional_db):

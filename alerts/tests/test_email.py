@@ -91,7 +91,7 @@ def test_project_switch_off_sends_nothing(smtp_sink, members, issue, switch, tas
 
 
 def test_smtp_down_is_recorded_and_retried_then_given_up(settings, members, issue, transactional_db):
-    from alerts.dispatch import wait_for_background_alerts
+    from bugsink.jobs import wait_idle as wait_for_background_alerts
     from bugsink.testutils import free_port
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -107,7 +107,7 @@ def test_smtp_down_is_recorded_and_retried_then_given_up(settings, members, issu
 
 
 def test_a_retry_goes_only_to_the_recipients_that_failed(settings, smtp_sink, members, issue, transactional_db):
-    from alerts.dispatch import wait_for_background_alerts
+    from bugsink.jobs import wait_idle as wait_for_background_alerts
 
     original = delivery.build_email
     failed_once = []

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from alerts import tasks
-from alerts.dispatch import wait_for_background_alerts
 from alerts.models import AlertChannel, DeliveryAttempt
+from bugsink.jobs import wait_idle as wait_for_background_alerts
 
 
 @pytest.fixture

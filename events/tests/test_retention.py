@@ -17,7 +17,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bugsink.testutils import exception_event, make_issue
-from events import retention
 from events.models import Event
 from events.retention import evict_after_digest, evict_project, keep_counts, stored_estimate
 from events.tasks import evict_expired
@@ -282,13 +281,22 @@ def test_the_digest_hook_runs_no_query_under_the_limit(project, django_assert_nu
         evict_after_digest(project, 104)  # within the 5% slack
 
 
-def test_the_periodic_task_evicts_expired_events_and_removes_orphan_temporaries(project, settings):
+def test_the_periodic_job_evicts_expired_events(project, settings):
     limit(project, max_age_days=30)
     issue = make_issue(project, event_count=0)
     add_events(project, issue, 10, age=timedelta(days=31))
     add_events(project, issue, 2)
     other = Project.objects.create(name="Unlimited", slug="unlimited", retention_max_events=0, retention_max_age_days=0)
     add_events(other, make_issue(other, event_count=0), 5, age=timedelta(days=400))
+
+    # as the jobs' background thread runs it: the evictions it asks for run as part of it, under the writer lock
+    assert evict_expired.apply().get() == 1
+    assert orders(issue) == [1, 11, 12]
+    assert Event.objects.filter(project=other).count() == 5
+
+
+def test_the_sweep_removes_orphan_temporaries(project, settings):
+    from ingest.sweep import sweep
 
     directory = settings.INGEST_STORE_DIR / str(project.pk)
     directory.mkdir(parents=True)
@@ -298,10 +306,7 @@ def test_the_periodic_task_evicts_expired_events_and_removes_orphan_temporaries(
     two_hours_ago = time.time() - 7200
     os.utime(orphan, (two_hours_ago, two_hours_ago))
     os.utime(raw, (two_hours_ago, two_hours_ago))
-
-    assert evict_expired() == {"temporaries_removed": 1, "projects_scheduled": 1}
-    assert orders(issue) == [1, 11, 12]
-    assert Event.objects.filter(project=other).count() == 5
+    assert sweep(grace_seconds=10**9) == 0  # no raw event that old: nothing to digest
     assert not orphan.exists() and recent.exists() and raw.exists()
 
 
@@ -310,18 +315,6 @@ def test_the_periodic_task_is_on_the_beat_schedule():
     assert entry["task"] == "events.tasks.evict_expired"
     assert entry["schedule"] == django_settings.RETENTION_INTERVAL_SECONDS
     assert django_settings.CELERY_TASK_ROUTES["events.tasks.evict_expired"] == {"queue": "maintenance"}
-
-
-def test_without_a_broker_digest_does_the_periodic_work_now_and_then(project, monkeypatch, settings):
-    calls = []
-    monkeypatch.setattr("events.tasks.evict_expired", lambda **kwargs: calls.append(kwargs))
-    monkeypatch.setattr(retention, "_last_periodic_run", time.monotonic())
-    evict_after_digest(project, 1)
-    assert calls == []
-    monkeypatch.setattr(retention, "_last_periodic_run", time.monotonic() - settings.RETENTION_INTERVAL_SECONDS - 1)
-    evict_after_digest(project, 2)
-    evict_after_digest(project, 3)
-    assert calls == [{"max_batches": settings.RETENTION_BATCHES_AFTER_DIGEST}]
 
 
 def test_the_evict_command(project):

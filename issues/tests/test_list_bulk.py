@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from bugsink import jobs
 from bugsink.period_counter import PeriodCounter
 from bugsink.testutils import exception_event, make_issue
 from events.models import Event
@@ -337,7 +338,9 @@ def test_the_form_works_without_javascript(member_client, project):
 # --- delete -----------------------------------------------------------------------------------------------------
 
 
-def test_delete_asks_first_then_deletes_everything_of_the_issue(admin_member_client, project, bulk_url, send_event):
+def test_delete_asks_first_then_deletes_everything_of_the_issue(
+    admin_member_client, project, bulk_url, send_event, transactional_db
+):
     member_client = admin_member_client
     send_event(project, exception_event("ValueError", "doomed", release="1.0", tags={"customer": "acme"}))
     send_event(project, exception_event("ValueError", "doomed", release="1.1"))
@@ -357,7 +360,8 @@ def test_delete_asks_first_then_deletes_everything_of_the_issue(admin_member_cli
 
     response = post(member_client, bulk_url, "delete", [doomed], confirm="yes", q="doomed", tab="all")
     assert response.status_code == 302 and response["Location"] == f"/projects/{project.pk}/issues/?q=doomed&tab=all"
-    assert texts(response) == [("success", "Deleted 1 issue and 2 events.")]
+    assert texts(response) == [("success", "Deleting 1 issue and its events in the background.")]
+    assert jobs.wait_idle(20), "the deletion job finished"
     assert not Issue.objects.filter(pk=doomed.pk).exists()
     for model in (Event, EventTag, IssueTag, Grouping, TurningPoint):
         assert not model.objects.filter(issue_id=doomed.pk).exists(), model
@@ -367,7 +371,7 @@ def test_delete_asks_first_then_deletes_everything_of_the_issue(admin_member_cli
     assert Issue.objects.filter(calculated_type="ValueError").count() == 1
 
 
-def test_delete_confirm_page_without_javascript_and_csrf(project_admin, project, bulk_url):
+def test_delete_confirm_page_without_javascript_and_csrf(project_admin, project, bulk_url, transactional_db):
     issue = make_issue(project)
     client = Client(enforce_csrf_checks=True)
     client.force_login(project_admin)
@@ -377,6 +381,7 @@ def test_delete_confirm_page_without_javascript_and_csrf(project_admin, project,
     assert post(client, bulk_url, "delete", [issue], confirm="yes").status_code == 403
     assert Issue.objects.filter(pk=issue.pk).exists()
     post(client, bulk_url, "delete", [issue], confirm="yes", csrfmiddlewaretoken=token)
+    assert jobs.wait_idle(20)
     assert not Issue.objects.filter(pk=issue.pk).exists()
 
 
@@ -400,7 +405,7 @@ def test_a_plain_member_sees_no_delete_button_and_is_refused(member_client, proj
 
 
 def test_project_admins_team_admins_and_superusers_may_delete(
-    admin_member_client, project, bulk_url, django_user_model
+    admin_member_client, project, bulk_url, django_user_model, transactional_db
 ):
     from projects.models import Team, TeamMembership
 
@@ -408,7 +413,7 @@ def test_project_admins_team_admins_and_superusers_may_delete(
     html = admin_member_client.get(f"/projects/{project.pk}/issues/").content.decode()
     assert DELETE_BUTTON in html
     assert texts(post(admin_member_client, bulk_url, "delete", [first], confirm="yes")) == [
-        ("success", "Deleted 1 issue and 0 events.")
+        ("success", "Deleting 1 issue and its events in the background.")
     ]
 
     team = Team.objects.create(name="Core")
@@ -423,10 +428,11 @@ def test_project_admins_team_admins_and_superusers_may_delete(
         issue = make_issue(project)
         assert DELETE_BUTTON in client.get("/issues/").content.decode()
         assert post(client, "/issues/bulk/", "delete", [issue], confirm="yes").status_code == 302
+        assert jobs.wait_idle(20)
         assert not Issue.objects.filter(pk=issue.pk).exists()
 
 
-def test_across_projects_every_selected_project_must_be_administered(project_admin, project):
+def test_across_projects_every_selected_project_must_be_administered(project_admin, project, transactional_db):
     """Admin of one project, member of another: a selection that includes the other project's issue is refused."""
     other = Project.objects.create(name="Other", slug="other")
     ProjectMembership.objects.create(project=other, user=project_admin, role=ProjectMembership.Role.MEMBER)
@@ -438,4 +444,5 @@ def test_across_projects_every_selected_project_must_be_administered(project_adm
     assert post(client, "/issues/bulk/", "delete", [mine, theirs], confirm="yes").status_code == 403
     assert Issue.objects.filter(pk__in=[mine.pk, theirs.pk]).count() == 2
     assert post(client, "/issues/bulk/", "delete", [mine], confirm="yes").status_code == 302
+    assert jobs.wait_idle(20)
     assert not Issue.objects.filter(pk=mine.pk).exists()

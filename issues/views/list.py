@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from issues.deletion import delete_issues
+from issues.deletion import request_deletion
 from issues.models import Issue
 from issues.muting import MUTE_DURATIONS, InvalidMute, duration_choices, mute_until, period_choices, volume_condition
 from issues.pagination import Cursor, Merge, Order, capped_count, keyset_page
@@ -250,8 +250,9 @@ def _bulk(request, issues: QuerySet, list_url: str, bulk_url: str, project):
                 return render(request, "issues/list_delete_forbidden.html", context, status=403)
             if request.POST.get("confirm") != "yes":
                 return _confirm_delete(request, selected, params, list_url, bulk_url, project)
-            result = delete_issues(issues.filter(pk__in=[issue.pk for issue in selected]))
-            messages.success(request, f"Deleted {_issues(result.issues)} and {_plural(result.events, 'event')}.")
+            marked = request_deletion(selected)
+            its = "its" if marked == 1 else "their"
+            messages.success(request, f"Deleting {_issues(marked)} and {its} events in the background.")
             return back
         state_action, kwargs, how = state_action_for(action, request.POST)
     except BadRequest as e:

@@ -1,0 +1,315 @@
+"""Jobs: the one place that decides how work runs, inline or through the broker.
+
+Domain code (digest, retention, alert dispatch, issue deletion, the sweep) asks for a job by its name and arguments
+(`run`, `schedule_digest`); this module alone knows Celery, and it imports none of the project's modules. Each name
+below is a Celery task in some `*/tasks.py`, which only unwraps the arguments and calls one domain function (a test
+checks that every name is registered, so a renamed task fails the suite, not the first alert).
+
+With a broker (`CELERY_BROKER_URL`) a job is a message: `send_task` by name onto its queue (the routes in settings,
+or the project's digest queue for the jobs of a project's single writer), after the caller's transaction commits
+when asked, with a countdown for retries.
+
+Without a broker (the embedded mode of `make run`, CELERY_TASK_ALWAYS_EAGER) jobs run in this process:
+- a digest runs at once in the caller (the ingest request), so that a 200 is followed by a stored event;
+- every other job runs on one background thread, so a slow webhook or a long eviction never holds up ingest; a job
+  that another job asks for runs right there, as part of it (an alert's deliveries, the evictions the periodic
+  retention job asks for), except what a single writer's job asks for (a digest's alerts: in the background);
+- the jobs of a project's single writer (digest, eviction of one project, issue deletion) take WRITER_LOCK, so
+  that in one process there is one writer, as there is one digest consumer with a broker;
+- retries wait on a timer, then go to the background thread;
+- the periodic jobs of the beat schedule (CELERY_BEAT_SCHEDULE) run on the background thread at their interval,
+  once a server process calls `start_periodic` (bugsink.webserver does; tests and commands run them by hand).
+Pending work on the background thread is lost when the process exits; the raw events it concerns are not, and the
+sweep digests them after a restart.
+
+"A digest is queued for this project" is a flag in Redis (with a Redis broker): an accepted event enqueues a digest
+only when none is queued for its project. Its key is namespaced per installation (JOBS_NAMESPACE, by default a hash
+of the database's identity), so two installations, or a test run, sharing one Redis never share a flag.
+"""
+
+import hashlib
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import redis
+from celery import current_task
+from django.conf import settings
+from django.db import connection, connections, transaction
+
+logger = logging.getLogger(__name__)
+
+# --- the jobs, by name --------------------------------------------------------------------------------------------
+
+DIGEST = "ingest.tasks.digest"  # (key): digest a project's pending raw events
+SWEEP = "ingest.tasks.sweep"  # (grace_seconds?): re-enqueue undigested raw events, clear orphan temporaries
+EVICT_EXPIRED = "events.tasks.evict_expired"  # (max_batches?): an EVICT_PROJECT for each project with limits
+EVICT_PROJECT = "events.tasks.evict_project"  # (project_id, max_batches?)
+DELETE_ISSUES = "issues.tasks.delete_issues"  # (project_id, [issue_id, ...])
+SEND_NEW_ISSUE_ALERT = "alerts.tasks.send_new_issue_alert"  # (issue_id)
+SEND_REGRESSION_ALERT = "alerts.tasks.send_regression_alert"  # (issue_id, event_id)
+SEND_UNMUTE_ALERT = "alerts.tasks.send_unmute_alert"  # (issue_id, reason)
+DELIVER_EMAIL = "alerts.tasks.deliver_email"  # (issue_id, kind, context, recipients, attempt)
+DELIVER_WEBHOOK = "alerts.tasks.deliver_webhook"  # (channel_id, issue_id, kind, context, attempt)
+
+ALL = (
+    DIGEST,
+    SWEEP,
+    EVICT_EXPIRED,
+    EVICT_PROJECT,
+    DELETE_ISSUES,
+    SEND_NEW_ISSUE_ALERT,
+    SEND_REGRESSION_ALERT,
+    SEND_UNMUTE_ALERT,
+    DELIVER_EMAIL,
+    DELIVER_WEBHOOK,
+)
+# the jobs of a project's single writer: on its digest queue with a broker, under WRITER_LOCK without
+SINGLE_WRITER = frozenset({DIGEST, EVICT_PROJECT, DELETE_ISSUES})
+
+WRITER_LOCK = threading.Lock()
+
+
+def broker_configured() -> bool:
+    return not settings.CELERY_TASK_ALWAYS_EAGER
+
+
+def digest_queue(project_id: int) -> str:
+    """With DIGEST_SHARDS=N a project's single-writer jobs all go to one of N queues (digest-0 .. digest-N-1), each
+    with one consumer, so each project keeps a single writer while N workers digest in parallel."""
+    shards = settings.DIGEST_SHARDS
+    return "digest" if shards <= 1 else f"digest-{project_id % shards}"
+
+
+def run(
+    name: str, args=(), *, project_id: int | None = None, countdown: float | None = None, after_commit=False
+) -> bool:
+    """Run job `name` with `args`: as a message, or in this process (see the module docstring). `project_id` puts
+    a single-writer job on that project's digest queue. With `after_commit` nothing happens unless and until the
+    caller's transaction commits. Never raises; returns False when the job could not be sent (with a broker) or
+    failed when run inline."""
+    args = list(args)
+    if after_commit:
+        transaction.on_commit(lambda: run(name, args, project_id=project_id, countdown=countdown), robust=True)
+        return True
+    if name in SINGLE_WRITER and project_id is None:
+        raise ValueError(f"{name} is a single-writer job: say which project's")
+    try:
+        if broker_configured():
+            queue = digest_queue(project_id) if name in SINGLE_WRITER else None
+            _app().send_task(name, args=args, queue=queue, countdown=countdown)
+            return True
+        return _run_in_process(name, args, countdown)
+    except Exception:
+        logger.exception("could not run job %s%r", name, args)
+        return False
+
+
+# --- the digest flag ----------------------------------------------------------------------------------------------
+
+
+def schedule_digest(key: str, force: bool = False) -> None:
+    """Have the raw event `key` digested (with its project's other pending events). Without `force`, nothing is
+    enqueued while a digest for the project is queued already (the queued one takes this event along). Never
+    raises: the event is on disk already, and an undigested raw event is picked up again later (the sweep)."""
+    project_id = int(key.partition("/")[0])
+    if not broker_configured():
+        run(DIGEST, [key], project_id=project_id)
+        return
+    if not force and not _claim_digest(project_id):
+        return
+    if not run(DIGEST, [key], project_id=project_id):
+        release_digest_claim(project_id)
+
+
+def release_digest_claim(project_id: int) -> None:
+    """Called by a digest as it starts: events arriving from now on need a digest of their own."""
+    client = _flag_client()
+    if client is None:
+        return
+    try:
+        client.delete(_flag_key(project_id))
+    except (redis.RedisError, OSError):
+        pass  # the flag expires by itself
+
+
+def _claim_digest(project_id: int) -> bool:
+    """True when this caller should enqueue a digest for the project (no other digest is queued for it)."""
+    client = _flag_client()
+    if client is None:
+        return True
+    try:
+        return bool(client.set(_flag_key(project_id), "1", nx=True, ex=settings.DIGEST_FLAG_SECONDS))
+    except (redis.RedisError, OSError):
+        return True  # cannot tell: enqueue (a spare digest costs little, a missing one delays events)
+
+
+_flag_clients: dict[str, redis.Redis] = {}
+
+
+def _flag_client() -> redis.Redis | None:
+    url = settings.CELERY_BROKER_URL or ""
+    if not url.startswith(("redis://", "rediss://")):
+        return None  # another broker: one message per event, as plain Celery does
+    if url not in _flag_clients:
+        _flag_clients[url] = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    return _flag_clients[url]
+
+
+def namespace() -> str:
+    """This installation's prefix for shared keys: JOBS_NAMESPACE, else a hash of the database it writes to (a
+    test database has a name of its own, so a test run never meets a real installation's keys)."""
+    if settings.JOBS_NAMESPACE:
+        return settings.JOBS_NAMESPACE
+    db = connection.settings_dict
+    identity = "|".join(str(db.get(part) or "") for part in ("ENGINE", "HOST", "PORT", "NAME"))
+    return hashlib.sha256(identity.encode()).hexdigest()[:12]
+
+
+def _flag_key(project_id: int) -> str:
+    return f"bugsink:{namespace()}:digest-queued:{project_id}"
+
+
+# --- without a broker: in this process ----------------------------------------------------------------------------
+
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs")
+_writing = threading.local()  # .active: this thread holds WRITER_LOCK
+_pending = 0  # submitted or waiting on a timer, not finished
+_pending_changed = threading.Condition()
+_tasks_imported = False
+
+
+def _app():
+    from bugsink.celery import app
+
+    return app
+
+
+def _task(name: str):
+    """The Celery task registered under `name` (every app's tasks module imported once, on first use)."""
+    global _tasks_imported
+    app = _app()
+    if not _tasks_imported:
+        app.loader.import_default_modules()
+        _tasks_imported = True
+    return app.tasks[name]
+
+
+def _run_in_process(name: str, args: list, countdown: float | None) -> bool:
+    if countdown:
+        _later(name, args, countdown)
+        return True
+    writing = getattr(_writing, "active", False)
+    parent = _current_job()
+    if name == DIGEST and not writing:
+        return _execute(name, args)  # the ingest request digests its own event (waiting for the writer lock)
+    if parent is not None and parent not in SINGLE_WRITER and not writing:
+        # asked for by a job that runs here (on the background thread, or called directly): part of that job
+        return _execute(name, args)
+    _submit(name, args)  # from a request, or from a single writer's job (a digest's alerts): in the background
+    return True
+
+
+def _current_job() -> str | None:
+    """The name of the job running (eagerly) in this thread, if any."""
+    task = current_task._get_current_object()
+    return task.name if task is not None and task.request.is_eager else None
+
+
+def _execute(name: str, args: list) -> bool:
+    try:
+        if name in SINGLE_WRITER:
+            with WRITER_LOCK:
+                _writing.active = True
+                try:
+                    _task(name).apply(args=args, throw=True)
+                finally:
+                    _writing.active = False
+        else:
+            _task(name).apply(args=args, throw=True)
+        return True
+    except Exception:
+        logger.exception("job %s%r failed", name, args)
+        return False
+
+
+def _submit(name: str, args: list) -> None:
+    _change_pending(+1)
+    try:
+        _executor.submit(_background, name, args)
+    except BaseException:
+        _change_pending(-1)
+        raise
+
+
+def _background(name: str, args: list) -> None:
+    try:
+        _execute(name, args)
+    finally:
+        # this thread's DB connections: not kept open between jobs (nor past a test database's life)
+        connections.close_all()
+        _change_pending(-1)
+
+
+def _later(name: str, args: list, countdown: float) -> None:
+    _change_pending(+1)
+
+    def fire():
+        try:
+            _submit(name, args)
+        finally:
+            _change_pending(-1)
+
+    timer = threading.Timer(countdown, fire)
+    timer.daemon = True
+    timer.start()
+
+
+def _change_pending(delta: int) -> None:
+    global _pending
+    with _pending_changed:
+        _pending += delta
+        _pending_changed.notify_all()
+
+
+def wait_idle(timeout: float) -> bool:
+    """Wait until no in-process job is running, queued or waiting for its retry; whether that happened within
+    `timeout` seconds. For commands that must not exit with work pending, and for tests."""
+    with _pending_changed:
+        return _pending_changed.wait_for(lambda: _pending == 0, timeout=timeout)
+
+
+_periodic_started = False
+_periodic_lock = threading.Lock()
+
+
+def start_periodic() -> None:
+    """Without a broker (there is no beat then): once per process, a daemon thread that hands the beat schedule's
+    jobs to the background thread when due, the first run of each one interval after the start. With a broker it
+    does nothing (celery beat is the scheduler)."""
+    global _periodic_started
+    if broker_configured():
+        return
+    with _periodic_lock:
+        if _periodic_started:
+            return
+        _periodic_started = True
+    schedule = [
+        (entry["task"], list(entry.get("args", ())), float(entry["schedule"]))
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    ]
+    thread = threading.Thread(target=_periodic_loop, args=(schedule,), name="jobs-periodic", daemon=True)
+    thread.start()
+
+
+def _periodic_loop(schedule: list[tuple[str, list, float]]) -> None:
+    due = {name: time.monotonic() + interval for name, _, interval in schedule}
+    stop = threading.Event()  # never set: the thread ends with the process
+    while True:
+        now = time.monotonic()
+        for name, args, interval in schedule:
+            if now >= due[name]:
+                due[name] = now + interval
+                _submit(name, args)
+        stop.wait(max(0.05, min(due.values()) - time.monotonic()))
