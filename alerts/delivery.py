@@ -13,7 +13,7 @@ from django.core.mail import get_connection
 from alerts import outbound
 from alerts.messages import Alert, build_email, webhook_request
 from alerts.models import AlertChannel, DeliveryAttempt
-from projects.models import Project
+from projects.models import Project, ProjectMembership, TeamMembership
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +36,6 @@ def email_recipients(project: Project) -> list[str]:
     """Addresses of active people who want this project's alerts by email, each address once: direct members who
     want them, and members of the project's team who want the team's alerts. A direct membership's own switch wins
     over the team's (someone who turned a project's alerts off does not get them through its team)."""
-    from projects.models import ProjectMembership, TeamMembership
-
     direct = dict(
         ProjectMembership.objects.filter(project=project, user__is_active=True).values_list(
             "user_id", "send_email_alerts"

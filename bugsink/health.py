@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 
+from bugsink.celery import app
+
 
 def live(request):
     return JsonResponse({"status": "ok"})
@@ -32,8 +34,6 @@ def _database() -> str:
 def _broker() -> str:
     if not settings.CELERY_BROKER_URL:
         return "not configured"
-    from bugsink.celery import app
-
     try:
         with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)

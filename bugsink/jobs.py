@@ -38,6 +38,8 @@ from celery import current_task
 from django.conf import settings
 from django.db import connection, connections, transaction
 
+from bugsink.celery import app
+
 logger = logging.getLogger(__name__)
 
 # --- the jobs, by name --------------------------------------------------------------------------------------------
@@ -98,7 +100,7 @@ def run(
     try:
         if broker_configured():
             queue = digest_queue(project_id) if name in SINGLE_WRITER else None
-            _app().send_task(name, args=args, queue=queue, countdown=countdown)
+            app.send_task(name, args=args, queue=queue, countdown=countdown)
             return True
         return _run_in_process(name, args, countdown)
     except Exception:
@@ -180,16 +182,9 @@ _pending_changed = threading.Condition()
 _tasks_imported = False
 
 
-def _app():
-    from bugsink.celery import app
-
-    return app
-
-
 def _task(name: str):
     """The Celery task registered under `name` (every app's tasks module imported once, on first use)."""
     global _tasks_imported
-    app = _app()
     if not _tasks_imported:
         app.loader.import_default_modules()
         _tasks_imported = True
@@ -299,14 +294,16 @@ def start_periodic() -> None:
         (entry["task"], list(entry.get("args", ())), float(entry["schedule"]))
         for entry in settings.CELERY_BEAT_SCHEDULE.values()
     ]
-    thread = threading.Thread(target=_periodic_loop, args=(schedule,), name="jobs-periodic", daemon=True)
+    thread = threading.Thread(target=_periodic_loop, args=(schedule, _stop_periodic), name="jobs-periodic", daemon=True)
     thread.start()
 
 
-def _periodic_loop(schedule: list[tuple[str, list, float]]) -> None:
+_stop_periodic = threading.Event()  # never set in a server: the thread ends with the process
+
+
+def _periodic_loop(schedule: list[tuple[str, list, float]], stop: threading.Event) -> None:
     due = {name: time.monotonic() + interval for name, _, interval in schedule}
-    stop = threading.Event()  # never set: the thread ends with the process
-    while True:
+    while not stop.is_set():
         now = time.monotonic()
         for name, args, interval in schedule:
             if now >= due[name]:

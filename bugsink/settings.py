@@ -194,7 +194,10 @@ CELERY_TASK_ROUTES = {
     "ingest.tasks.sweep": {"queue": "maintenance"},
 }
 CELERY_BEAT_SCHEDULE = {
-    "sweep-ingest-store": {"task": "ingest.tasks.sweep", "schedule": 60.0},
+    "sweep-ingest-store": {
+        "task": "ingest.tasks.sweep",
+        "schedule": float(env_int("INGEST_SWEEP_INTERVAL_SECONDS", 60)),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TASK_ACKS_LATE = True

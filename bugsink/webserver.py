@@ -22,6 +22,8 @@ import socket
 import sys
 import time
 
+from bugsink import jobs
+
 logger = logging.getLogger("bugsink.webserver")
 
 # waitress's own defaults are 100 connections (then it stops accepting) and select(), which fails past 1024 fds
@@ -92,8 +94,6 @@ def options(threads: int) -> dict:
 
 def _serve(application, sock: socket.socket, threads: int) -> None:
     from waitress import serve
-
-    from bugsink import jobs
 
     use_json_errors()
     jobs.start_periodic()  # without a broker, this process runs the periodic jobs (sweep, retention) itself

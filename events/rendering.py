@@ -15,6 +15,7 @@ from datetime import datetime
 
 from events import safe
 from ingest.normalize import LEVELS
+from tags.extract import event_tags
 
 MAX_VALUE_CHARS = safe.MAX_TEXT_CHARS
 MAX_LINE_CHARS = 400  # minified JavaScript has "lines" of a megabyte; show a window around the column
@@ -496,8 +497,6 @@ def sdk_section(sdk) -> dict:
 
 def tag_rows(data: dict) -> list[dict]:
     """The event's tags as indexed (see tags.extract), with the search query that finds events like it."""
-    from tags.extract import event_tags
-
     try:
         tags = event_tags(data)
     except Exception:  # an event that even the tag extractor cannot read has no tags worth showing

@@ -21,7 +21,11 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import QuerySet
 
+from alerts.models import DeliveryAttempt
 from bugsink import jobs
+from events.models import Event
+from issues.models import Grouping, Issue, TurningPoint
+from tags.models import EventTag, IssueTag
 
 BATCH_SIZE = 1000
 # issues handled together: keeps the `issue_id IN (...)` lists short
@@ -37,8 +41,6 @@ class DeletionResult:
 def request_deletion(issues: list) -> int:
     """Mark the issues as being deleted and ask for their deletion, one job per project, once the caller's
     transaction commits. Returns how many issues were marked."""
-    from issues.models import Issue
-
     by_project: dict[int, list[str]] = {}
     for issue in issues:
         by_project.setdefault(issue.project_id, []).append(str(issue.pk))
@@ -50,19 +52,12 @@ def request_deletion(issues: list) -> int:
 
 def delete_issues_job(project_id: int, issue_ids: list[str]) -> DeletionResult:
     """The deletion job: the project's issues among `issue_ids` (those of another project are left alone)."""
-    from issues.models import Issue
-
     return delete_issues(Issue.objects.filter(project_id=project_id, pk__in=issue_ids))
 
 
 def delete_issues(issues: QuerySet, batch_size: int = BATCH_SIZE) -> DeletionResult:
     """Delete the issues of the queryset with their events, groupings, tags, turning points and alert delivery records.
     Returns how many issues and events were deleted."""
-    from alerts.models import DeliveryAttempt
-    from events.models import Event
-    from issues.models import Grouping, Issue, TurningPoint
-    from tags.models import EventTag, IssueTag
-
     result = DeletionResult()
     issue_ids = list(issues.order_by().values_list("pk", flat=True))
     for chunk in _chunks(issue_ids, ISSUE_CHUNK):

@@ -24,6 +24,7 @@ from django.utils import timezone
 from bugsink.period_counter import PeriodCounter
 from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue, TurningPoint
+from releases.ordering import is_at_or_after, latest_version
 
 STATE_FIELDS = [
     "is_resolved",
@@ -90,8 +91,6 @@ class IssueStateManager:
     @classmethod
     def resolve_by_latest(cls, issue: Issue, user=None) -> None:
         """Resolved in the project's latest release: events of older releases are not regressions."""
-        from releases.ordering import latest_version
-
         latest = latest_version(issue.project)
         if latest is None:
             raise IllegalStateTransition("This project has no releases yet; resolve the issue without one.")
@@ -286,8 +285,6 @@ def is_regression(issue: Issue, release: str, ordered_versions: list[str]) -> bo
       older release is the old code still running, not a regression. An event without a release cannot be placed
       and counts as a regression.
     """
-    from releases.ordering import is_at_or_after
-
     if not issue.is_resolved or issue.is_resolved_by_next_release:
         return False
     if not issue.fixed_at or not release:

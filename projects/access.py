@@ -4,6 +4,7 @@ all. Anything outside that is a 404, never a 403, so that a project's existence 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from issues.models import Issue
 from projects.models import Project, ProjectMembership, Role
 
 
@@ -31,8 +32,6 @@ def is_project_admin(user, project: Project) -> bool:
 
 
 def get_issue_or_404(user, issue_id):
-    from issues.models import Issue
-
     try:
         return Issue.objects.select_related("project").get(pk=issue_id, project__in=visible_projects(user))
     except (Issue.DoesNotExist, ValueError):

@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from releases.models import Release
+
 # "1.2.3", "v1.2", "1.2.3-rc.1+build.5", and the JavaScript convention "package@1.2.3".
 _SEMVER = re.compile(
     r"^(?:[^@\s]+@)?v?(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?"
@@ -63,8 +65,6 @@ def is_at_or_after(version: str, reference: str, ordered: Sequence[str]) -> bool
 
 
 def project_ordered_versions(project) -> list[str]:
-    from releases.models import Release
-
     return ordered_versions(list(Release.objects.filter(project=project).values_list("version", "date_released")))
 
 

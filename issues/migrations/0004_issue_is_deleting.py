@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('issues', '0003_issue_list_indexes'),
+        ("issues", "0003_issue_list_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='issue',
-            name='is_deleting',
+            model_name="issue",
+            name="is_deleting",
             field=models.BooleanField(default=False, editable=False),
         ),
     ]

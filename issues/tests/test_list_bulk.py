@@ -446,3 +446,16 @@ def test_across_projects_every_selected_project_must_be_administered(project_adm
     assert post(client, "/issues/bulk/", "delete", [mine], confirm="yes").status_code == 302
     assert jobs.wait_idle(20)
     assert not Issue.objects.filter(pk=mine.pk).exists()
+
+
+def test_issues_being_deleted_show_as_deleting_until_the_job_ran(admin_member_client, project, bulk_url):
+    """Inside this test's transaction the deletion job never starts (it waits for a commit): what the pages show
+    between the request and the job."""
+    doomed, kept = make_issue(project), make_issue(project)
+    response = post(admin_member_client, bulk_url, "delete", [doomed], confirm="yes")
+    assert texts(response) == [("success", "Deleting 1 issue and its events in the background.")]
+    assert Issue.objects.get(pk=doomed.pk).is_deleting and not Issue.objects.get(pk=kept.pk).is_deleting
+    html = admin_member_client.get(f"/projects/{project.pk}/issues/").content.decode()
+    assert html.count("data-deleting") == 1
+    assert "data-deleting" in admin_member_client.get(f"/issues/{doomed.pk}/").content.decode()
+    assert "data-deleting" not in admin_member_client.get(f"/issues/{kept.pk}/").content.decode()
