@@ -35,6 +35,17 @@ def _small_int(value) -> int | None:
     return safe_int(value, 0, MAX_SMALL_INT)
 
 
+def _convert_or_drop(mapping: dict, keys: tuple, convert) -> None:
+    """In place: each of `keys` present in `mapping` becomes convert(value), or goes when that is None."""
+    for key in keys:
+        if key in mapping:
+            value = convert(mapping[key])
+            if value is None:
+                del mapping[key]
+            else:
+                mapping[key] = value
+
+
 def values_of(container) -> list[dict]:
     """The dict entries of {"values": [...]} or a bare list; None entries and non-dicts dropped."""
     if isinstance(container, dict):
@@ -65,13 +76,7 @@ def _normalize_frame(frame: dict) -> dict:
             frame[key] = _text(frame[key])
     if "vars" in frame and not isinstance(frame["vars"], dict):
         frame["vars"] = {}
-    for key in ("lineno", "colno"):
-        if key in frame:
-            number = _small_int(frame[key])
-            if number is None:
-                del frame[key]
-            else:
-                frame[key] = number
+    _convert_or_drop(frame, ("lineno", "colno"), _small_int)
     return frame
 
 
@@ -90,23 +95,11 @@ def _normalize_exception(exc: dict) -> dict:
     exc["value"] = _text(exc.get("value"))
     if exc.get("module") is not None:
         exc["module"] = _text(exc["module"])
-    for key in ("stacktrace", "raw_stacktrace"):
-        if key in exc:
-            stacktrace = _normalize_stacktrace(exc[key])
-            if stacktrace is None:
-                del exc[key]
-            else:
-                exc[key] = stacktrace
+    _convert_or_drop(exc, ("stacktrace", "raw_stacktrace"), _normalize_stacktrace)
     mechanism = exc.get("mechanism")
     if isinstance(mechanism, dict):
         mechanism = dict(mechanism)
-        for key in ("exception_id", "parent_id"):
-            if key in mechanism:
-                number = _small_int(mechanism[key])
-                if number is None:
-                    del mechanism[key]
-                else:
-                    mechanism[key] = number
+        _convert_or_drop(mechanism, ("exception_id", "parent_id"), _small_int)
         exc["mechanism"] = mechanism
     else:
         exc.pop("mechanism", None)
@@ -117,12 +110,7 @@ def _normalize_threads(threads) -> list[dict]:
     result = []
     for thread in values_of(threads):
         thread = dict(thread)
-        if "stacktrace" in thread:
-            stacktrace = _normalize_stacktrace(thread["stacktrace"])
-            if stacktrace is None:
-                del thread["stacktrace"]
-            else:
-                thread["stacktrace"] = stacktrace
+        _convert_or_drop(thread, ("stacktrace",), _normalize_stacktrace)
         result.append(thread)
     return result
 
@@ -243,12 +231,7 @@ def _normalize_logentry(data: dict) -> dict | None:
 
 def _normalize_breadcrumb(crumb: dict) -> dict:
     crumb = dict(crumb)
-    if "timestamp" in crumb:
-        timestamp = safe_timestamp(crumb["timestamp"])
-        if timestamp is None:
-            del crumb["timestamp"]
-        else:
-            crumb["timestamp"] = timestamp
+    _convert_or_drop(crumb, ("timestamp",), safe_timestamp)
     for key in ("type", "category", "level", "message"):
         if key in crumb and crumb[key] is not None and not isinstance(crumb[key], str):
             crumb[key] = _text(crumb[key])
