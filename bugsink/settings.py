@@ -265,6 +265,8 @@ LOGGING = {
     "filters": {"one_line_warning": {"()": "bugsink.logfilters.OneLineWarning"}},
     "loggers": {
         "django.request": {"level": "ERROR"},
+        # without a broker every job runs through Celery's eager apply, which logs each success at INFO
+        "celery.app.trace": {"level": "WARNING"},
         # a request for a host not in ALLOWED_HOSTS (scanners, mostly) is answered 400 and logged as one line
         "django.security.DisallowedHost": {"level": "WARNING", "filters": ["one_line_warning"]},
     },
