@@ -108,7 +108,7 @@ def digest_job(key: str) -> int:
     Events that arrive from now on need a digest of their own, so the project's "digest queued" flag goes first."""
     project_id = int(key.partition("/")[0])
     jobs.release_digest_claim(project_id)
-    return digest_pending(project_id)
+    return digest(key) + digest_pending(project_id)  # `key` surely, whatever else is pending; then the rest
 
 
 def digest_pending(project_id: int, time_budget: float | None = None) -> int:
