@@ -71,3 +71,44 @@ def test_bootstrap_with_a_set_password_prints_it_until_changed(db, settings, tmp
     admin.set_password("changed")
     admin.save()
     assert "given by the operator" not in run("bootstrap")
+
+
+def test_bootstrap_makes_the_first_admin_an_admin_member_of_the_first_project_once(db, settings, tmp_path):
+    from django.contrib.auth import get_user_model
+
+    from projects.models import ProjectMembership
+
+    settings.DATA_DIR = tmp_path
+    run("bootstrap")
+    admin = get_user_model().objects.get(is_superuser=True)
+    membership = ProjectMembership.objects.get()
+    assert (membership.user, membership.project, membership.role) == (admin, Project.objects.get(), "admin")
+
+    membership.send_email_alerts = False
+    membership.save()
+    run("bootstrap")
+    assert list(ProjectMembership.objects.values_list("user", "role", "send_email_alerts")) == [
+        (admin.pk, "admin", False)
+    ]
+
+
+def test_bootstrap_leaves_a_project_that_has_members_alone(db, settings, tmp_path, django_user_model):
+    from projects.models import ProjectMembership
+
+    settings.DATA_DIR = tmp_path
+    project = Project.objects.create(name="Existing")
+    someone = django_user_model.objects.create_user("someone")
+    ProjectMembership.objects.create(project=project, user=someone, role="admin")
+    run("bootstrap")
+    assert list(ProjectMembership.objects.values_list("user__username", flat=True)) == ["someone"]
+
+
+def test_after_bootstrap_the_admins_preferences_offer_the_first_projects_email_alerts(db, settings, tmp_path, client):
+    from django.contrib.auth import get_user_model
+
+    settings.DATA_DIR = tmp_path
+    run("bootstrap")
+    client.force_login(get_user_model().objects.get(is_superuser=True))
+    page = client.get("/accounts/preferences/").content.decode()
+    assert "not a member of any project" not in page
+    assert 'name="project"' in page and "My first project" in page

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from bugsink import files
-from projects.models import Project
+from projects.models import Project, ProjectMembership, Role
 
 
 class Command(BaseCommand):
@@ -27,12 +27,22 @@ class Command(BaseCommand):
         project = Project.objects.order_by("pk").first()
         if project is None:
             project = Project.objects.create(name=os.environ.get("FIRST_PROJECT_NAME", "My first project"))
+        self.ensure_someone_manages(project, admin)
 
         self.stdout.write("")
         self.stdout.write(f"  Open     {settings.BASE_URL}/")
         self.stdout.write(f"  Login    {admin.get_username()} / {self.shown_password(admin, password_file)}")
         self.stdout.write(f"  DSN      {project.dsn}   (project {project.name!r})")
         self.stdout.write("")
+
+    def ensure_someone_manages(self, project, admin) -> None:
+        """Make the first admin an admin member of the first project while that project has no members at all.
+
+        Without a membership the admin's Preferences offer no project to switch email alerts on for. Only a project
+        nobody belongs to gets one, so running bootstrap again changes nothing, and a membership the admin later
+        changed or gave up in favour of other members is left as it is."""
+        if not ProjectMembership.objects.filter(project=project).exists():
+            ProjectMembership.objects.create(project=project, user=admin, role=Role.ADMIN)
 
     def shown_password(self, admin, password_file) -> str:
         """The initial password while it still is the admin's password; after a change, how to reset it.
