@@ -44,6 +44,9 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
 
+# The product's name as people see it: top bar, page titles, the admin's header, emails, the webhook User-Agent.
+SITE_TITLE = os.environ.get("SITE_TITLE", "").strip() or "Culvert"
+
 # The URL people (and SDKs) reach this server at; DSNs and links in alerts are built from it.
 BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 _base_host = urlsplit(BASE_URL).hostname or "127.0.0.1"
@@ -110,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "bugsink.context_processors.site",
             ],
             # `bugsink` is the project package, not an installed app: register its template tags by name
             "libraries": {"bugsink": "bugsink.templatetags.bugsink"},
