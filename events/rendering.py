@@ -540,6 +540,19 @@ def details_view(data) -> dict:
     return {"message": message_view(data), "sections": [s for s in sections if _non_empty(s)], "tags": tag_rows(data)}
 
 
+# --- the issue header -------------------------------------------------------------------------------------------
+
+MAX_LOGGER_CHARS = 200
+
+
+def event_logger(data) -> str:
+    """The logger an event names (`logger`), as one short line for the issue header: a log message has no culprit,
+    and the logger is what says where it came from. '' when the event names none."""
+    data = data if isinstance(data, dict) else {}
+    name = " ".join(to_text(data.get("logger")).split()) if data.get("logger") not in (None, "") else ""
+    return name if len(name) <= MAX_LOGGER_CHARS else name[: MAX_LOGGER_CHARS - 1] + "…"
+
+
 # --- breadcrumbs ------------------------------------------------------------------------------------------------
 
 

@@ -381,3 +381,13 @@ def test_breadcrumb_summaries_of_hostile_data():
     assert views[3]["summary"].endswith("…")
     assert views[4]["summary"] == "12"
     assert views[7]["summary"] == "/u" and views[7]["message_apart"] is True
+
+
+def test_event_logger():
+    """The issue header's logger line (issue 13, point 6): one bounded line, '' when none, never raises."""
+    assert rendering.event_logger({"logger": "payments.gateway"}) == "payments.gateway"
+    assert rendering.event_logger({"logger": "a\nb"}) == "a b"
+    assert rendering.event_logger({}) == "" and rendering.event_logger(None) == ""
+    assert rendering.event_logger({"logger": "x" * 10_000}).endswith("…")
+    assert len(rendering.event_logger({"logger": "x" * 10_000})) == rendering.MAX_LOGGER_CHARS
+    rendering.event_logger({"logger": {"a": "\ud800"}}).encode("utf-8")

@@ -35,3 +35,17 @@ def test_breadcrumbs_show_summaries(transactional_db, live_server_url, page, pro
     summaries = page.locator("table.breadcrumbs .crumb-summary").all_inner_texts()
     assert summaries == ["POST /pay [502]", "/cart → /checkout", "SELECT id FROM orders", "<b>not bold</b> 7"]
     assert page.locator("table.breadcrumbs b").count() == 0  # hostile markup stays text
+
+
+def test_log_message_issue_shows_its_logger(transactional_db, live_server_url, page, project, send_event):
+    log_event = {"platform": "python", "level": "error", "logger": "payments.gateway", "message": "card declined"}
+    assert send_event(project, log_event).status_code == 200
+    issue = Event.objects.get(project=project).issue
+
+    for tab in ("", "details/", "events/", "history/"):
+        page.goto(f"{live_server_url}/issues/{issue.pk}/{tab}")
+        logger_line = page.locator(".issue-header .issue-logger")
+        assert logger_line.is_visible()
+        assert "payments.gateway" in logger_line.inner_text()
+        # it sits under the title
+        assert logger_line.bounding_box()["y"] > page.locator("h1.issue-title").bounding_box()["y"]

@@ -77,7 +77,27 @@ def _tab_url(issue: Issue, tab: str, event_pk: int | None) -> str:
     return reverse(f"issue:{tab}", args=[issue.pk])
 
 
-def _render(request, issue: Issue, tab: str, event: Event | None = None, event_in_url: bool = False, **context):
+def _header_logger(issue: Issue, event: Event | None, data: dict | None) -> str:
+    """The logger under the title: the shown event's, else the latest event's (one indexed single-row query)."""
+    if data is None:
+        stored = (
+            Event.objects.filter(issue=issue).order_by("-digest_order").values_list("data_json", flat=True).first()
+            if event is None
+            else event.data_json
+        )
+        data = safe.load_event_json(stored) if stored else {}
+    return rendering.event_logger(data)
+
+
+def _render(
+    request,
+    issue: Issue,
+    tab: str,
+    event: Event | None = None,
+    event_in_url: bool = False,
+    event_data: dict | None = None,
+    **context,
+):
     latest = latest_version(issue.project)
     event_pk = event.pk if event is not None and event_in_url else None
     tabs = [
@@ -90,6 +110,7 @@ def _render(request, issue: Issue, tab: str, event: Event | None = None, event_i
         {
             "issue": issue,
             "headline": issue.calculated_value.strip().split("\n", 1)[0] if issue.calculated_value else "",
+            "logger": _header_logger(issue, event, event_data),
             "tab": tab,
             "tabs": tabs,
             "event": event,
@@ -158,6 +179,7 @@ def _event_tab(request, issue_id, event_pk, tab: str):
     issue = get_issue_or_404(request.user, issue_id)
     event, is_latest = _load_event(issue, event_pk)
     context = {}
+    data = None
     if event is not None:
         data = _event_data(event)
         suffix = ""
@@ -171,7 +193,7 @@ def _event_tab(request, issue_id, event_pk, tab: str):
         elif tab == "breadcrumbs":
             context["breadcrumbs"] = rendering.breadcrumbs_view(data, event.timestamp)
         context["event_nav"] = event_navigation(issue, event, tab, is_latest, suffix)
-    return _render(request, issue, tab, event, event_in_url=event_pk is not None, **context)
+    return _render(request, issue, tab, event, event_in_url=event_pk is not None, event_data=data, **context)
 
 
 @login_required
