@@ -1,6 +1,10 @@
-"""The search box: `key:value` tag terms (values may be "quoted"), and free text over the title.
+"""The search box: `key:value` tag terms (values may be "quoted"), `is:` states, `has:KEY`, and free text over
+the title; free text that is an issue's id (UUID in any form, or a short id like MYAPP-12) also finds that issue.
 
-release:1.4.2 level:error "connection refused" browser:"Chrome 120"
+release:1.4.2 level:error "connection refused" browser:"Chrome 120" is:unresolved has:customer
+
+A term the parser cannot use (`level:` without a value, `is:sleeping`) is kept in `Query.not_understood` with the
+reason, so that the page can say so rather than silently search for something else.
 """
 
 import re
@@ -8,18 +12,30 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 
+from issues.refs import issue_ref_q
 from tags.models import EventTag, IssueTag
 
-_TOKEN = re.compile(r'(?:([\w.\-]+):(?:"([^"]*)"|(\S+)))|"([^"]*)"|(\S+)')
+_TOKEN = re.compile(r'(?:([\w.\-]+):(?:"([^"]*)"|(\S*)))|"([^"]*)"|(\S+)')
+
+# is:STATE, the issue flags it stands for
+IS_STATES = {
+    "unresolved": Q(is_resolved=False),
+    "resolved": Q(is_resolved=True),
+    "muted": Q(is_muted=True),
+}
 
 
 @dataclass
 class Query:
     terms: list[tuple[str, str]] = field(default_factory=list)
     text: str = ""
+    states: list[str] = field(default_factory=list)
+    has: list[str] = field(default_factory=list)
+    # (the term as typed, why it was not used)
+    not_understood: list[tuple[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.terms or self.text)
+        return bool(self.terms or self.text or self.states or self.has)
 
 
 def parse_query(query: str) -> Query:
@@ -27,7 +43,7 @@ def parse_query(query: str) -> Query:
     words = []
     for key, quoted_value, value, quoted_text, word in _TOKEN.findall(query or ""):
         if key:
-            result.terms.append((key, quoted_value if quoted_value or value == "" else value))
+            _add_term(result, key, quoted_value or value)
         elif quoted_text:
             words.append(quoted_text)
         elif word:
@@ -36,21 +52,46 @@ def parse_query(query: str) -> Query:
     return result
 
 
+def _add_term(result: Query, key: str, value: str) -> None:
+    if not value:
+        result.not_understood.append(
+            (f"{key}:", 'a key needs a value, like level:error or release:"1.0 beta"; left out of the search')
+        )
+    elif key == "is":
+        if value in IS_STATES:
+            result.states.append(value)
+        else:
+            known = ", ".join(f"is:{state}" for state in IS_STATES)
+            result.not_understood.append((f"is:{value}", f"the states are {known}; left out of the search"))
+    elif key == "has":
+        result.has.append(value)
+    else:
+        result.terms.append((key, value))
+
+
 def filter_issues(issues: QuerySet, query: Query) -> QuerySet:
     for key, value in query.terms:
         issues = issues.filter(id__in=IssueTag.objects.filter(value__key=key, value__value=value).values("issue_id"))
+    for key in query.has:
+        issues = issues.filter(id__in=IssueTag.objects.filter(value__key=key).values("issue_id"))
+    for state in query.states:
+        issues = issues.filter(IS_STATES[state])
     if query.text:
-        issues = issues.filter(
+        condition = (
             Q(calculated_type__icontains=query.text)
             | Q(calculated_value__icontains=query.text)
             | Q(culprit__icontains=query.text)
         )
+        by_id = issue_ref_q(query.text)
+        issues = issues.filter(condition | by_id if by_id is not None else condition)
     return issues
 
 
 def filter_events(events: QuerySet, query: Query) -> QuerySet:
     for key, value in query.terms:
         events = events.filter(id__in=EventTag.objects.filter(value__key=key, value__value=value).values("event_id"))
+    for key in query.has:
+        events = events.filter(id__in=EventTag.objects.filter(value__key=key).values("event_id"))
     if query.text:
         events = events.filter(Q(calculated_type__icontains=query.text) | Q(calculated_value__icontains=query.text))
     return events

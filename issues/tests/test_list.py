@@ -223,6 +223,59 @@ def test_search_free_text_over_the_title(member_client, project, tagged):
     assert row_ids(response) == [] and "match <strong>nothing like this</strong>" in response.content.decode()
 
 
+def test_search_is_states_and_has_key(member_client, project, tagged):
+    url = f"/projects/{project.pk}/issues/"
+    IssueStateManager.resolve(tagged["ValueError"])
+    tagged["ValueError"].save()
+
+    def found(q: str) -> set[str]:
+        response = member_client.get(url, {"q": q, "tab": "all"})
+        assert response.status_code == 200 and "data-search-notice" not in response.content.decode()
+        return {Issue.objects.get(pk=pk).calculated_type for pk in row_ids(response)}
+
+    assert found("is:resolved") == {"ValueError"}
+    assert found("is:unresolved") == {"KeyError", "TypeError"}
+    assert found("is:muted") == set()
+    assert found("has:customer") == {"TypeError"}
+    assert found("has:server_name is:unresolved") == {"KeyError"}
+    assert found("has:user level:error") == {"TypeError"}
+
+
+def test_search_says_which_terms_it_did_not_understand(member_client, project, tagged):
+    url = f"/projects/{project.pk}/issues/"
+    response = member_client.get(url, {"q": "level: is:sleeping levle:error", "tab": "all"})
+    html = unescape(response.content.decode())
+    assert "Not understood: <code>level:</code>" in html
+    assert "Not understood: <code>is:sleeping</code>" in html
+    assert "Not understood: <code>levle</code>" in html and "no issue here has a tag by that name" in html
+    # an empty key term is left out rather than searched for as text: everything else still shows
+    response = member_client.get(url, {"q": "level:", "tab": "all"})
+    assert len(row_ids(response)) == 3 and "data-search-notice" in response.content.decode()
+
+
+def test_search_help_and_wording_of_an_empty_result(member_client, project, tagged):
+    url = f"/projects/{project.pk}/issues/"
+    html = member_client.get(url, {"q": "nothing like this", "tab": "all"}).content.decode()
+    assert "No issues match <strong>nothing like this</strong>" in html and "No all issues" not in html
+    html = member_client.get(url, {"q": "nothing like this", "tab": "resolved"}).content.decode()
+    assert "No resolved issues match <strong>nothing like this</strong>" in html
+    assert "data-search-help" in html
+    for syntax in ("is:unresolved", "is:resolved", "is:muted", "has:", 'key:"two words"', "MYAPP-12"):
+        assert syntax in unescape(html)
+
+
+def test_search_finds_an_issue_by_any_form_of_its_id(member_client, project, tagged):
+    url = f"/projects/{project.pk}/issues/"
+    issue = tagged["KeyError"]
+    for q in (issue.short_id, issue.short_id.lower(), str(issue.pk), issue.pk.hex, str(issue.pk).upper()):
+        response = member_client.get(url, {"q": q, "tab": "all"})
+        assert row_ids(response) == [str(issue.pk)], q
+    response = member_client.get("/issues/", {"q": issue.short_id, "tab": "all"})
+    assert row_ids(response) == [str(issue.pk)]
+    response = member_client.get(url, {"q": f"{project.short_prefix}-999", "tab": "all"})
+    assert row_ids(response) == []
+
+
 def test_search_box_and_links_keep_q_tab_and_sort(member_client, project, tagged):
     url = f"/projects/{project.pk}/issues/"
     html = member_client.get(url, {"q": "level:error", "tab": "all", "sort": "first_seen"}).content.decode()

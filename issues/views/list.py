@@ -25,7 +25,8 @@ from issues.pagination import Cursor, Merge, Order, capped_count, keyset_page
 from issues.presentation import describe_state, format_moment
 from issues.state import apply_to_issues
 from projects.access import administered_projects, get_project_or_404, visible_projects
-from tags.search import filter_issues, parse_query
+from tags.models import TagValue
+from tags.search import IS_STATES, Query, filter_issues, parse_query
 
 # --- the list's parameters --------------------------------------------------------------------------------------
 
@@ -174,6 +175,8 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         "nav": "issues",
         "project": project,
         "has_projects": bool(projects),
+        "search_notices": search_notices(query, projects),
+        "is_states": list(IS_STATES),
         # deleting issues is for project admins: the button only shows when it can work for some listed project
         "can_delete": request.user.is_superuser or administered_projects(request.user).filter(pk__in=projects).exists(),
         "issues": page.rows,
@@ -196,6 +199,18 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         ],
     }
     return render(request, "issues/list.html", context)
+
+
+def search_notices(query: Query, projects: list[int]) -> list[tuple[str, str]]:
+    """What the page says about the search's terms: those the parser could not use, and tag keys that no issue in
+    these projects has (a typo like `levle:error` would otherwise just find nothing)."""
+    notices = list(query.not_understood)
+    keys = {key for key, _ in query.terms} | set(query.has)
+    if keys:
+        known = set(TagValue.objects.filter(project_id__in=projects, key__in=keys).values_list("key", flat=True))
+        for key in sorted(keys - known):
+            notices.append((key, "no issue here has a tag by that name, so nothing matches it"))
+    return notices
 
 
 # --- bulk actions -----------------------------------------------------------------------------------------------

@@ -67,3 +67,15 @@ def test_search_issues_and_events(project, send_event):
     type_error = Issue.objects.get(calculated_type="TypeError")
     assert filter_events(type_error.events.all(), parse_query("release:2.0")).count() == 1
     assert filter_events(type_error.events.all(), parse_query("release:1.0")).count() == 0
+
+
+def test_parse_query_states_has_and_terms_not_understood():
+    query = parse_query("is:unresolved has:customer level: is:sleeping release:1.0")
+    assert query.states == ["unresolved"]
+    assert query.has == ["customer"]
+    assert query.terms == [("release", "1.0")]
+    assert [term for term, _ in query.not_understood] == ["level:", "is:sleeping"]
+    assert query.text == ""
+    # a query of nothing but terms it could not use searches for nothing (the list shows everything, with notices)
+    assert not parse_query("level:")
+    assert parse_query('level:""').not_understood[0][0] == "level:"
