@@ -1,10 +1,17 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from bugsink import health
 from ingest import quarantine_views
 from ingest import views as ingest_views
+
+# The admin carries the product's name; lazy, so it is read from the settings at each page (tests override it).
+admin.site.site_header = lazy(lambda: f"{settings.SITE_TITLE} administration", str)()
+admin.site.site_title = lazy(lambda: f"{settings.SITE_TITLE} admin", str)()
+admin.site.index_title = "Everything stored"
 
 urlpatterns = [
     # A DSN may carry a path prefix (http://key@host/prefix/42): accept the API under any prefix.
