@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from bugsink import health
 from ingest import quarantine_views
 from ingest import views as ingest_views
+from issues.views import ref as issue_ref_views
 
 # The admin carries the product's name; lazy, so it is read from the settings at each page (tests override it).
 admin.site.site_header = lazy(lambda: f"{settings.SITE_TITLE} administration", str)()
@@ -33,5 +34,7 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("issues/<uuid:issue_id>/", include("issues.issue_urls")),
     path("", include("issues.urls")),
+    # any other form of an issue's id (short id MYAPP-12, UUID without dashes or in capitals): to the canonical URL
+    re_path(r"^issues/(?P<ref>[^/]+)/(?P<rest>.*)$", issue_ref_views.issue_by_ref, name="issue-by-ref"),
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False), name="home"),
 ]
