@@ -9,8 +9,13 @@ from issues.models import Issue
 
 
 def format_moment(moment) -> str:
-    """A moment in words, in the site's time zone (for tooltips and messages; pages use the timetag tag)."""
-    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    """A moment in words, in the active time zone (the user's, see accounts.middleware), with the zone's name so
+    that a message cannot be misread; the same format as the badge's timetag (for tooltips and flash messages)."""
+    try:
+        local = timezone.localtime(moment)
+    except (OverflowError, ValueError):  # a moment near year 1 or 9999 has no local time in some zones
+        local = moment
+    return date_format(local, "j M Y, H:i T")
 
 
 def describe_conditions(conditions) -> list[str]:

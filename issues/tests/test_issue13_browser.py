@@ -2,8 +2,11 @@
 breadcrumbs that carry their meaning in `data` read as one line, a log message's logger shows under the title, a
 mute for a while says until when, and the top bar's theme toggle switches, persists and keeps ids on one line."""
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from accounts.models import UserPreferences
 from bugsink.browser import login
 from bugsink.testutils import exception_event
 from events.models import Event
@@ -49,3 +52,20 @@ def test_log_message_issue_shows_its_logger(transactional_db, live_server_url, p
         assert "payments.gateway" in logger_line.inner_text()
         # it sits under the title
         assert logger_line.bounding_box()["y"] > page.locator("h1.issue-title").bounding_box()["y"]
+
+
+def test_mute_for_an_hour_says_until_when(transactional_db, live_server_url, page, project, send_event):
+    UserPreferences.objects.update_or_create(user=page.user, defaults={"timezone": "Asia/Tokyo"})
+    assert send_event(project, exception_event()).status_code == 200
+    issue = Event.objects.get(project=project).issue
+
+    page.goto(f"{live_server_url}/issues/{issue.pk}/")
+    page.click("details.mute-menu > summary")
+    with page.expect_navigation():
+        page.locator("form.mute-for button[value='1h']").click()
+    issue.refresh_from_db()
+    local = issue.unmute_after.astimezone(ZoneInfo("Asia/Tokyo"))
+    moment = f"{local:%-d %b %Y, %H:%M}"
+    flash = page.locator(".messages .message").inner_text()
+    assert flash == f"Muted until {moment} JST."
+    assert page.locator(".issue-state-badge").inner_text() == f"Muted until {moment}"

@@ -6,6 +6,7 @@ import json
 import re
 import uuid
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -14,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import UserPreferences
 from bugsink.testutils import exception_event, make_issue
 from events.models import Event
 from issues.models import Issue, TurningPoint
@@ -208,7 +210,7 @@ def test_resolve_in_latest_release(logged_in, send):
 
 def test_mute_forever_and_unmute(logged_in, project):
     issue = make_issue(project)
-    assert "Muted." in text_of(post_action(logged_in, issue, action="mute"))
+    assert "Muted forever." in text_of(post_action(logged_in, issue, action="mute"))
     issue.refresh_from_db()
     assert issue.is_muted and issue.unmute_after is None and issue.unmute_on_volume_based_conditions == []
     assert "Unmuted." in text_of(post_action(logged_in, issue, action="unmute"))
@@ -227,6 +229,18 @@ def test_mute_for_a_while(logged_in, project, key, delta):
     issue.refresh_from_db()
     assert issue.is_muted
     assert before + delta <= issue.unmute_after <= timezone.now() + delta
+
+
+def test_mute_for_a_while_says_until_when_in_the_users_time_zone(logged_in, project, member):
+    """Issue 13, point 7: not "Muted for a while." but the moment, in the user's zone, in the message and badge."""
+    UserPreferences.objects.update_or_create(user=member, defaults={"timezone": "Asia/Tokyo"})
+    issue = make_issue(project)
+    page = text_of(post_action(logged_in, issue, action="mute", mute_for="1h"))
+    issue.refresh_from_db()
+    local = issue.unmute_after.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert f"Muted until {local:%-d %b %Y, %H:%M} JST." in page
+    assert "for a while" not in page
+    assert re.search(rf'Muted until <time datetime="[^"]+" title="[^"]+">{local:%-d %b %Y, %H:%M}</time>', page)
 
 
 def test_mute_until_a_volume_condition(logged_in, project):
@@ -865,7 +879,7 @@ def test_history_newest_first_with_details(logged_in, send, member):
     assert "until 50 events in the last hour" in timeline
     assert re.search(r'until <time datetime="[^"]+"', timeline)  # the timed mute
     assert timeline.count(f"</span> {member.username}") == 5
-    assert '<span class="muted">Bugsink</span>' in timeline  # first seen: nobody did it
+    assert '<span class="muted">Culvert</span>' in timeline  # first seen: nobody did it
     assert f'href="{url("event", issue, event.pk)}">triggering event' in timeline
 
 

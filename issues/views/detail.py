@@ -27,7 +27,7 @@ from events.models import Event
 from issues.models import Issue, TurningPoint
 from issues.muting import InvalidMute, duration_choices, mute_until, period_choices, volume_condition
 from issues.pagination import Cursor, Order, keyset_page
-from issues.presentation import describe_conditions, state_view
+from issues.presentation import describe_conditions, describe_state, state_view
 from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager
 from projects.access import get_issue_or_404
 from releases.ordering import latest_version
@@ -410,12 +410,8 @@ def _success_message(action: str, issue: Issue) -> str:
     if action == "resolve_by_latest":
         return f"Resolved in {issue.fixed_at[-1]}." if issue.fixed_at else "Resolved."
     if action == "mute":
-        state = state_view(issue)
-        if state["conditions"]:
-            return f"Muted until {' or '.join(state['conditions'])}."
-        if issue.unmute_after:
-            return "Muted for a while."
-        return "Muted."
+        # until when, in the user's time zone, and/or until which volume: the same words as the list's tooltip
+        return describe_state(issue) + "."
     return {
         "resolve": "Resolved.",
         "resolve_by_next": "Resolved in the next release.",
