@@ -127,7 +127,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     @property
     def extra_email_context(self):
         # links in mail point at BASE_URL, where people reach the server, whatever Host this request came in on
-        return {"base_url": settings.BASE_URL.rstrip("/")}
+        return {"base_url": settings.BASE_URL.rstrip("/"), "site_title": settings.SITE_TITLE}
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "email_configured": bool(settings.EMAIL_HOST)}

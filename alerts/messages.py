@@ -78,7 +78,7 @@ class Alert:
     def summary(self) -> str:
         """One line for chat notifications and the text part's first line."""
         if self.issue is None:
-            return f"Test alert from Bugsink for project {self.project.name}: this channel works."
+            return f"Test alert from {settings.SITE_TITLE} for project {self.project.name}: this channel works."
         return f"{self.headline} in {self.project.name}: {self.issue.short_id} {self.title}"
 
 
@@ -99,6 +99,7 @@ def email_context(alert: Alert) -> dict:
     issue = alert.issue
     return {
         "alert": alert,
+        "site_title": settings.SITE_TITLE,  # rendered without a request, so no context processor
         "project": alert.project,
         "issue": issue,
         "headline": alert.headline,

@@ -19,15 +19,22 @@ A webhook URL is typed in by a user, so a POST to it must not become a way to re
 import base64
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
-USER_AGENT = "Bugsink-Alerts/1.0"
 # how much of an error response we keep for the delivery record
 MAX_ERROR_BODY = 512
+
+
+def user_agent() -> str:
+    """`<SITE_TITLE>-Alerts/1.0`, so receivers' logs say who posts. A product token (RFC 9110) allows no spaces and
+    the header only ASCII, so every run of other characters becomes one dash."""
+    product = re.sub(r"[^A-Za-z0-9!#$%&'*+.^_`|~-]+", "-", settings.SITE_TITLE).strip("-") or "Webhook"
+    return f"{product}-Alerts/1.0"
 
 
 class RefusedTarget(Exception):
@@ -192,7 +199,7 @@ def post(url: str, body: bytes, headers: dict[str, str] | None = None, timeout: 
     target = Target(url)
     parts, host, port, addresses = target.parts, target.host, target.port, target.addresses
 
-    all_headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json", **(headers or {})}
+    all_headers = {"User-Agent": user_agent(), "Content-Type": "application/json", **(headers or {})}
     if parts.username is not None:
         credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
         all_headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode()

@@ -196,8 +196,9 @@ def send_invitation_email(invitation: Invitation, link: str) -> None:
         "link": link,
         "inviter": invitation.invited_by,
         "valid_days": INVITATION_VALIDITY.days,
+        "site_title": settings.SITE_TITLE,
     }
-    subject = f"You are invited to {invitation.project.name} on Bugsink"
+    subject = f"You are invited to {invitation.project.name} on {settings.SITE_TITLE}"
     body = render_to_string("projects/email/invitation.txt", context)
     send_mail(subject, body, None, [invitation.email], fail_silently=False)
 

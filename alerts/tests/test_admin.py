@@ -71,8 +71,8 @@ def test_test_alert_payloads_for_chat(allow_loopback, receiver, project):
         channel = AlertChannel.objects.create(project=project, name=kind, kind=kind, url=receiver.url(f"/{kind}"))
         assert send_test_alert(channel).sent
     slack, discord = receiver.json(0), receiver.json(1)
-    assert "Test alert from Bugsink for project My App" in slack["text"]
-    assert "Test alert from Bugsink for project My App" in discord["content"]
+    assert "Test alert from Culvert for project My App" in slack["text"]
+    assert "Test alert from Culvert for project My App" in discord["content"]
 
 
 def test_channel_secret_is_generated_and_shown_read_only(admin_client, hook):

@@ -144,3 +144,19 @@ def test_test_email(smtp_sink, members, project):
 
 def test_test_email_without_recipients(project):
     assert delivery.send_test_email(project) is None
+
+
+def test_alert_emails_name_the_site_title(smtp_sink, members, issue):
+    tasks.send_new_issue_alert.apply(args=[str(issue.pk)])
+    for body in parts(smtp_sink.messages[0]):
+        assert "You get this from Culvert because" in body and "Bugsink" not in body
+
+
+def test_alert_emails_name_an_overridden_site_title(settings, smtp_sink, members, issue, project):
+    settings.SITE_TITLE = "Acme Errors"
+    tasks.send_new_issue_alert.apply(args=[str(issue.pk)])
+    delivery.send_test_email(project)
+    new_issue, test_alert = smtp_sink.messages[0], smtp_sink.messages[-1]
+    for body in (*parts(new_issue), *parts(test_alert)):
+        assert "You get this from Acme Errors because" in body and "Culvert" not in body
+    assert "This is a test alert from Acme Errors for project My App." in parts(test_alert)[0]

@@ -97,7 +97,7 @@ def test_connects_to_the_vetted_address_and_keeps_the_name_in_the_host_header(al
     assert request["headers"]["Host"] == f"webhook.test:{receiver.port}"
     assert request["headers"]["X-Extra"] == "yes"
     assert request["headers"]["Content-Type"] == "application/json"
-    assert request["headers"]["User-Agent"].startswith("Bugsink-Alerts/")
+    assert request["headers"]["User-Agent"] == "Culvert-Alerts/1.0"
     assert request["body"] == b'{"a": 1}'
 
 
@@ -157,3 +157,9 @@ def test_redact_url_hides_tokens_credentials_and_query():
     )
     assert outbound.redact_url("https://u:pw@example.com:8443/hook?token=secret") == "https://example.com:8443/hook"
     assert outbound.redact_url("http://[::1]:9000/x") == "http://[::1]:9000/x"
+
+
+def test_the_user_agent_carries_the_site_title_as_one_token(allow_loopback, receiver, settings):
+    settings.SITE_TITLE = "Acme Errors ü"
+    outbound.post(f"http://127.0.0.1:{receiver.port}/hook", b"{}")
+    assert receiver.requests[0]["headers"]["User-Agent"] == "Acme-Errors-Alerts/1.0"

@@ -123,7 +123,7 @@ def test_password_reset_by_email(client, make_user, mailoutbox, settings):
     assert response.redirect_chain[-1][0] == reverse("accounts:password_reset_done")
     assert b"Check your email" in response.content
     [mail] = mailoutbox
-    assert mail.to == ["rita@example.com"] and mail.subject == "Reset your Bugsink password"
+    assert mail.to == ["rita@example.com"] and mail.subject == "Reset your Culvert password"
     link = re.search(r"https://errors\.example\.com(/accounts/password/reset/\S+/\S+/)", mail.body).group(1)
 
     form_page = client.get(link, follow=True)  # Django swaps the token for a session marker first
