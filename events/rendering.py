@@ -88,10 +88,16 @@ def display(value) -> str:
     return to_text(value)
 
 
+MAX_TOKEN_CHARS = 128  # ids and hashes (a trace_id is 32 hex digits) stay on one line up to this length
+
+
 def field(key, value, **extra) -> dict:
-    """One row of a key/value list (`dl.kv`): {key, value, multiline, time?}."""
+    """One row of a key/value list (`dl.kv`): {key, value, multiline, token, time?}. A `token` is one short word
+    without spaces (an id, a hash, a version): it is kept on one line, scrolling sideways in a narrow column, where
+    text that breaks anywhere would stack an id one character per line."""
     text = display(value)
-    return {"key": to_text(key), "value": text, "multiline": "\n" in text, **extra}
+    token = 0 < len(text) <= MAX_TOKEN_CHARS and not any(c.isspace() for c in text)
+    return {"key": to_text(key), "value": text, "multiline": "\n" in text, "token": token, **extra}
 
 
 def time_field(key, value) -> dict | None:

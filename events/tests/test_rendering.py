@@ -42,7 +42,9 @@ def test_long_values_are_cut():
 def test_field_marks_multiline_values():
     assert rendering.field("k", {"a": 1})["multiline"] is True
     assert rendering.field("k", "one line")["multiline"] is False
-    assert rendering.field(3, None) == {"key": "3", "value": "null", "multiline": False}
+    assert rendering.field(3, None) == {"key": "3", "value": "null", "multiline": False, "token": True}
+    assert rendering.field("trace_id", "4c79f60c11214eb38604f4ae0781bfb2")["token"] is True
+    assert rendering.field("k", "two words")["token"] is False and rendering.field("k", "x" * 500)["token"] is False
 
 
 def test_as_pairs():

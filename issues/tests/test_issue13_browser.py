@@ -69,3 +69,41 @@ def test_mute_for_an_hour_says_until_when(transactional_db, live_server_url, pag
     flash = page.locator(".messages .message").inner_text()
     assert flash == f"Muted until {moment} JST."
     assert page.locator(".issue-state-badge").inner_text() == f"Muted until {moment}"
+
+
+def test_theme_toggle_switches_persists_and_ids_stay_on_one_line(
+    transactional_db, live_server_url, page, project, send_event
+):
+    trace_id = "4c79f60c11214eb38604f4ae0781bfb2"
+    event = exception_event(contexts={"trace": {"trace_id": trace_id, "span_id": "a" * 16, "op": "http.server"}})
+    assert send_event(project, event).status_code == 200
+    issue = Event.objects.get(project=project).issue
+
+    page.set_viewport_size({"width": 700, "height": 900})
+    page.goto(f"{live_server_url}/issues/{issue.pk}/details/")
+    # the trace id is one line (scrolling sideways if it must), not a column of single characters
+    value = page.locator("dl.event-kv dt:text-is('trace_id') + dd .kv-value")
+    assert value.inner_text() == trace_id
+    line_height = value.evaluate("e => parseFloat(getComputedStyle(e).lineHeight) || 20")
+    assert value.bounding_box()["height"] < 1.5 * line_height
+
+    root = page.locator("html")
+    background = "getComputedStyle(document.body).backgroundColor"
+    assert root.get_attribute("data-theme") == "system"
+    light = page.evaluate(background)
+    page.evaluate("window.notReloaded = true")
+    toggle = page.locator("[data-theme-toggle]")
+    with page.expect_response(lambda r: r.url.endswith("/preferences/theme/")) as saved:
+        toggle.click()
+    assert saved.value.status == 204
+    assert page.evaluate("window.notReloaded") is True  # switched in place, no reload
+    assert root.get_attribute("data-theme") == "dark" and page.evaluate(background) != light
+    assert toggle.get_attribute("aria-label") == "Switch to the light theme"
+    assert UserPreferences.objects.get(user=page.user).theme == "dark"
+
+    page.reload()  # rendered dark from the first byte: the preference follows the user
+    assert root.get_attribute("data-theme") == "dark"
+    with page.expect_response(lambda r: r.url.endswith("/preferences/theme/")):
+        page.locator("[data-theme-toggle]").click()
+    assert root.get_attribute("data-theme") == "light" and page.evaluate(background) == light
+    assert UserPreferences.objects.get(user=page.user).theme == "light"

@@ -557,7 +557,7 @@ def test_message_event_shows_formatted_and_unformatted_message_with_params(logge
     page = text_of(logged_in.get(url("stacktrace", event.issue_id)))
     assert '<pre class="message-text">user alice failed 3</pre>' in page
     assert "Unformatted:</span> <code>user %s failed %s</code>" in page
-    assert '<dt>1</dt><dd><span class="kv-value">alice</span>' in page
+    assert '<dt>1</dt><dd><span class="kv-value kv-token">alice</span>' in page
     assert "exception-type" not in page
 
 
@@ -634,7 +634,7 @@ def test_details_sections(logged_in, send):
     assert "<h3>Cookies</h3>" in page and "<dt>theme</dt>" in page
     assert '"amount": 4999' in page and "203.0.113.9" in page
     # user (id sent as an int), contexts known and custom, a null context is skipped
-    assert '<dt>id</dt><dd><span class="kv-value">42</span>' in page
+    assert '<dt>id</dt><dd><span class="kv-value kv-token">42</span>' in page
     assert "ann@example.com" in page and '"plan": "pro"' in page
     contexts = page[page.index('id="contexts"') : page.index('id="sdk"')]
     assert contexts.index("<h3>Browser</h3>") < contexts.index("<h3>OS</h3>") < contexts.index("<h3>Runtime</h3>")

@@ -49,3 +49,44 @@
     }
   });
 })();
+
+// The top bar's theme switch (accounts.theme): flip light/dark on the page at once, then save the choice in the
+// user's preferences in the background; if saving fails, the plain form post does it (and reloads the page).
+(function () {
+  "use strict";
+  var button = document.querySelector("[data-theme-toggle]");
+  if (!button || !window.fetch) return;
+  var root = document.documentElement;
+  var darkMedia = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+  function shown() {
+    var theme = root.getAttribute("data-theme");
+    if (theme === "light" || theme === "dark") return theme;
+    return darkMedia && darkMedia.matches ? "dark" : "light";
+  }
+  function label() {
+    var next = shown() === "dark" ? "light" : "dark";
+    button.value = next;
+    button.title = "Switch to the " + next + " theme";
+    button.setAttribute("aria-label", button.title);
+  }
+  label();  // "follow the system" is resolved here: the server cannot know which one the system shows
+
+  button.addEventListener("click", function (e) {
+    e.preventDefault();
+    var form = button.form;
+    var previous = root.getAttribute("data-theme");
+    var next = shown() === "dark" ? "light" : "dark";
+    root.setAttribute("data-theme", next);
+    label();
+    var data = new FormData(form);
+    data.set("theme", next);
+    fetch(form.action, {method: "POST", body: data, credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
+      .then(function (response) { if (!response.ok) throw new Error(String(response.status)); })
+      .catch(function () {
+        root.setAttribute("data-theme", previous);
+        label();
+        form.requestSubmit(button);
+      });
+  });
+})();
