@@ -18,7 +18,8 @@ Without a broker (the embedded mode of `make run`, CELERY_TASK_ALWAYS_EAGER) job
   that in one process there is one writer, as there is one digest consumer with a broker;
 - retries wait on a timer, then go to the background thread;
 - the periodic jobs of the beat schedule (CELERY_BEAT_SCHEDULE) run on the background thread at their interval,
-  once a server process calls `start_periodic` (bugsink.webserver does; tests and commands run them by hand).
+  once a server process calls `start_periodic` (bugsink.webserver does, unless JOBS_PERIODIC_WITHOUT_BROKER is
+  off; tests and commands run them by hand).
 Pending work on the background thread is lost when the process exits; the raw events it concerns are not, and the
 sweep digests them after a restart.
 
@@ -284,7 +285,7 @@ def start_periodic() -> None:
     jobs to the background thread when due, the first run of each one interval after the start. With a broker it
     does nothing (celery beat is the scheduler)."""
     global _periodic_started
-    if broker_configured():
+    if broker_configured() or not settings.JOBS_PERIODIC_WITHOUT_BROKER:
         return
     with _periodic_lock:
         if _periodic_started:

@@ -207,8 +207,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# bugsink.jobs: the prefix of this installation's keys in a shared Redis (default: a hash of the database's identity)
+# bugsink.jobs: the prefix of this installation's keys in a shared Redis (default: a hash of the database's identity),
+# and whether the web server runs the beat schedule's periodic jobs itself when there is no broker (no beat then)
 JOBS_NAMESPACE = os.environ.get("JOBS_NAMESPACE", "")
+JOBS_PERIODIC_WITHOUT_BROKER = env_bool("JOBS_PERIODIC_WITHOUT_BROKER", True)
 
 # --- Ingest -------------------------------------------------------------------------------------------------------
 INGEST_STORE_DIR = Path(os.environ.get("INGEST_STORE_DIR", DATA_DIR / "ingest"))

@@ -187,6 +187,8 @@ class start_web_server:  # noqa: N801 (used as a context manager, reads like a f
             "DJANGO_SETTINGS_MODULE": TEST_SETTINGS,
             "BUGSINK_DATA_DIR": str(self.workdir),
             "INGEST_STORE_DIR": str(settings.INGEST_STORE_DIR),
+            # no sweep or eviction on the server's own schedule, racing what a test does (a test may ask for it)
+            "JOBS_PERIODIC_WITHOUT_BROKER": "false",
             "BASE_URL": self.url,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECRET_KEY": "live-test-secret-key",

@@ -173,7 +173,12 @@ def test_without_a_broker_the_web_server_runs_the_periodic_jobs(transactional_db
             payload=json.dumps(exception_event("Orphaned", "never scheduled")).encode(),
         )
     )
-    env = {"INGEST_SWEEP_INTERVAL_SECONDS": "1", "INGEST_SWEEP_GRACE_SECONDS": "0", "CELERY_BROKER_URL": ""}
+    env = {
+        "INGEST_SWEEP_INTERVAL_SECONDS": "1",
+        "INGEST_SWEEP_GRACE_SECONDS": "0",
+        "CELERY_BROKER_URL": "",
+        "JOBS_PERIODIC_WITHOUT_BROKER": "true",
+    }
     with start_web_server(tmp_path, extra_env=env):
         wait_until(
             lambda: Event.objects.filter(project=project, event_id=event_id).exists(),
