@@ -1,0 +1,9 @@
+from django.urls import path
+
+from releases import views
+
+app_name = "releases"
+
+urlpatterns = [
+    path("projects/<int:project_id>/releases/", views.project_releases, name="project"),
+]
