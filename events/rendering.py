@@ -196,6 +196,69 @@ def context_lines(frame: dict) -> list[dict]:
     return lines
 
 
+# --- local variables ----------------------------------------------------------------------------------------------
+# SDKs serialize a frame's locals themselves: the Python SDK sends every leaf as the repr it made ("'abc'" for a str,
+# "42" for an int, "None"), inside real JSON lists and objects for lists, tuples and dicts. Showing those as JSON
+# would quote each repr once more (["1","2","3"] for [1, 2, 3]); instead leaves are shown verbatim and containers
+# as a tree, with a one-line preview in the same notation. Other SDKs send JSON scalars (null, true, 3): those are
+# shown as JSON.
+
+MAX_VAR_DEPTH = 10  # deeper containers are shown as one line of JSON (the SDKs stop well before)
+MAX_VAR_ITEMS = 200  # per container; the rest is counted ("… 12 more"), the raw JSON has them
+MAX_PREVIEW_CHARS = 100
+
+
+def _var_leaf(value) -> str:
+    if isinstance(value, str):
+        return truncate(safe.clean_str(value))
+    return truncate(safe.safe_json(value))
+
+
+def _preview(value, budget: int = MAX_PREVIEW_CHARS, depth: int = 0) -> str:
+    """A container in one line, in the SDK's notation: [1, 2, 3] and {id: 1042, total: '129.90'}; cut with … once
+    it is longer than `budget`."""
+    if isinstance(value, dict | list | tuple) and depth >= MAX_VAR_DEPTH:
+        return "…"
+    if isinstance(value, dict):
+        parts = (f"{to_text(k)}: {_preview(v, budget, depth + 1)}" for k, v in value.items())
+        opening, closing = "{", "}"
+    elif isinstance(value, list | tuple):
+        parts, opening, closing = (_preview(v, budget, depth + 1) for v in value), "[", "]"
+    else:
+        text = _var_leaf(value)
+        return text if len(text) <= budget else text[: budget - 1] + "…"
+    text = opening
+    for n, part in enumerate(parts):
+        text += (", " if n else "") + part
+        if len(text) > budget:
+            return text[: budget - 1] + "…" + closing
+    return text + closing
+
+
+def var_node(value, depth: int = 0) -> dict:
+    """A local variable's value as a tree for the template (issues/_event_var.html): a leaf is {text}, a container
+    {kind: "list"|"dict", preview, count, children: [{key, value: node}], more}."""
+    if not isinstance(value, dict | list | tuple):
+        return {"text": _var_leaf(value)}
+    if depth >= MAX_VAR_DEPTH:
+        return {"text": truncate(safe.safe_json(value))}
+    pairs = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+    return {
+        "kind": "dict" if isinstance(value, dict) else "list",
+        "preview": _preview(value),
+        "count": len(pairs),
+        "children": [{"key": to_text(k), "value": var_node(v, depth + 1)} for k, v in pairs[:MAX_VAR_ITEMS]],
+        "more": max(0, len(pairs) - MAX_VAR_ITEMS),
+    }
+
+
+def vars_view(variables) -> list[dict]:
+    """A frame's locals as [{key, value: var_node}], in the order the SDK sent them; [] for anything but an object."""
+    if not isinstance(variables, dict):
+        return []
+    return [{"key": to_text(k), "value": var_node(v)} for k, v in variables.items()]
+
+
 def frame_view(frame: dict) -> dict:
     filename = to_text(frame.get("filename")) or to_text(frame.get("abs_path"))
     abs_path = to_text(frame.get("abs_path"))
@@ -218,7 +281,7 @@ def frame_view(frame: dict) -> dict:
         "address": to_text(frame.get("instruction_addr")),
         "in_app": frame.get("in_app") is True,
         "context": context_lines(frame),
-        "vars": [field(k, v) for k, v in variables.items()] if isinstance(variables, dict) else [],
+        "vars": vars_view(variables),
         "is_crash": False,
     }
 

@@ -163,7 +163,7 @@ def test_frame_view_is_defensive():
     assert view["where"] == "<unknown>" and view["lineno"] == 12 and view["vars"] == [] and view["in_app"] is False
     view = rendering.frame_view({"module": "app.views", "function": 3, "vars": {"x": {"y": 1}}})
     assert view["where"] == "app.views" and view["module"] == "" and view["function"] == "3"
-    assert view["vars"][0]["multiline"] is True
+    assert view["vars"] == [{"key": "x", "value": rendering.var_node({"y": 1})}]
     native = rendering.frame_view({"package": "/lib/libc.so", "instruction_addr": "0x10", "raw_function": "abort"})
     assert (native["where"], native["function"], native["address"]) == ("/lib/libc.so", "abort", "0x10")
 
@@ -393,3 +393,57 @@ def test_event_logger():
     assert rendering.event_logger({"logger": "x" * 10_000}).endswith("…")
     assert len(rendering.event_logger({"logger": "x" * 10_000})) == rendering.MAX_LOGGER_CHARS
     rendering.event_logger({"logger": {"a": "\ud800"}}).encode("utf-8")
+
+
+# --- local variables as the SDK meant them -------------------------------------------------------------------------
+
+
+def test_python_reprs_are_shown_verbatim_not_json_quoted():
+    """The Python SDK sends `items = [1, 2, 3]` as ["1", "2", "3"] and a str as its repr: the list reads [1, 2, 3],
+    its leaves 1, 2, 3 and the string 'abc', never ["1","2","3"] or "'abc'" with JSON quotes around it."""
+    [items, name, nothing] = rendering.vars_view({"items": ["1", "2", "3"], "name": "'abc'", "nothing": "None"})
+    assert items["key"] == "items"
+    assert items["value"]["kind"] == "list" and items["value"]["preview"] == "[1, 2, 3]"
+    assert items["value"]["count"] == 3 and items["value"]["more"] == 0
+    assert [c["key"] for c in items["value"]["children"]] == ["0", "1", "2"]
+    assert [c["value"] for c in items["value"]["children"]] == [{"text": "1"}, {"text": "2"}, {"text": "3"}]
+    assert name["value"] == {"text": "'abc'"}
+    assert nothing["value"] == {"text": "None"}
+
+
+def test_nested_dicts_and_lists_from_a_captured_python_event_are_trees_of_reprs():
+    path = next(p for p in sample_files() if p.parent.name == "python" and p.name == "checkout-gateway-timeout.json")
+    sample = json.loads(path.read_text())
+    frames = sample["exception"]["values"][-1]["stacktrace"]["frames"]
+    order = next(v for v in rendering.vars_view(frames[0]["vars"]) if v["key"] == "order")["value"]
+    assert order["kind"] == "dict"
+    assert order["preview"].startswith("{id: 1042, items: [{sku: 'TEA-01', qty: 2}")
+    assert order["preview"].endswith("total: '129.90'}")
+    children = {c["key"]: c["value"] for c in order["children"]}
+    assert children["id"] == {"text": "1042"} and children["total"] == {"text": "'129.90'"}
+    first_line = children["items"]["children"][0]["value"]
+    assert first_line["kind"] == "dict" and first_line["children"][0] == {"key": "sku", "value": {"text": "'TEA-01'"}}
+
+
+def test_json_scalars_of_other_sdks_are_shown_as_json():
+    [flag, count, missing] = rendering.vars_view({"flag": True, "count": 3, "missing": None})
+    assert (flag["value"], count["value"], missing["value"]) == ({"text": "true"}, {"text": "3"}, {"text": "null"})
+    assert rendering.var_node({"a": [None, False]})["preview"] == "{a: [null, false]}"
+
+
+def test_var_trees_are_bounded():
+    deep: list = ["'bottom'"]
+    for _ in range(rendering.MAX_VAR_DEPTH + 5):
+        deep = [deep]
+    node, depth = rendering.var_node(deep), 0
+    while "kind" in node:
+        node, depth = node["children"][0]["value"], depth + 1
+    assert depth == rendering.MAX_VAR_DEPTH and node["text"].startswith("[[")  # the rest as one line of JSON
+    wide = rendering.var_node([str(n) for n in range(rendering.MAX_VAR_ITEMS + 7)])
+    assert (
+        len(wide["children"]) == rendering.MAX_VAR_ITEMS
+        and wide["more"] == 7
+        and wide["count"] == len(wide["children"]) + 7
+    )
+    assert len(wide["preview"]) <= rendering.MAX_PREVIEW_CHARS + 1 and wide["preview"].endswith("…]")
+    assert rendering.vars_view(["not", "a", "dict"]) == []

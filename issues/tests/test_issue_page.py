@@ -449,10 +449,11 @@ def test_frames_innermost_first_with_source_context_and_locals(logged_in, send):
     )
     assert re.search(r'<span class="lineno"[^>]*>10</span><code>@login_required</code>', page)
     assert re.search(r'<span class="lineno"[^>]*>14</span><code></code>', page)  # a null line in post_context
-    # locals in an expandable <details>, nested values as JSON
+    # locals in an expandable <details>; nested values as a tree of their own, with a one-line preview
     vars_block = page[page.index('<details class="frame-vars">') :]
     assert "Local variables" in vars_block and "<dt>request</dt>" in vars_block
-    assert '"a": [' in vars_block
+    assert '<span class="mono var-preview">{a: [1, 2]}</span>' in vars_block
+    assert '<dt>a</dt><dd><details class="var-tree">' in vars_block
     assert '<span class="badge badge-in-app">in app</span>' in page
 
 

@@ -2,12 +2,13 @@
 (function () {
   "use strict";
 
-  // "Expand all" / "Collapse all" for the frames of a stack trace (the buttons are hidden without JS).
+  // "Expand all" / "Collapse all" for the frames of a stack trace, their local variables and the lists and dicts
+  // inside those (the buttons are hidden without JS).
   document.querySelectorAll("[data-frames]").forEach(function (button) {
     button.hidden = false;
     button.addEventListener("click", function () {
       var open = button.getAttribute("data-frames") === "open";
-      document.querySelectorAll("details.frame-details").forEach(function (d) { d.open = open; });
+      document.querySelectorAll("details.frame-details, details.frame-vars, details.var-tree").forEach(function (d) { d.open = open; });
     });
   });
 
