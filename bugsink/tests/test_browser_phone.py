@@ -74,6 +74,10 @@ def test_main_pages_fit_a_phone(transactional_db, live_server_url, chromium_page
         assert response is not None and response.status == 200, (name, response and response.status)
         if name == "issue":
             assert page.locator("details.frame-vars").count() > 0, "the issue page shows the event's frames"
+            page.locator("details.mute-menu > summary").click()  # an open menu must fit the screen too
+            expect(page.locator("details.mute-menu .dropdown-panel")).to_be_visible()
+            panel = page.locator("details.mute-menu .dropdown-panel").bounding_box()
+            assert panel is not None and panel["x"] >= 0 and panel["x"] + panel["width"] <= PHONE["width"], panel
         page.screenshot(path=str(screenshot_path(f"phone-{name}.png")), full_page=True)
         measured = overflow(page)
         assert measured["scrollWidth"] <= measured["innerWidth"], (name, measured)
