@@ -71,9 +71,30 @@ class DatabaseUnavailable(Exception):
     """The database did not answer, or was busy: the raw events stay pending (a retry or the sweep digests them)."""
 
 
-def _not_the_events_fault(error: Exception) -> bool:
+CONTENTION_RETRIES = 4  # a deadlock or lock timeout is tried again at once, a few times, before events wait
+
+
+def _contention(error: Exception) -> bool:
     message = str(error).lower()
-    return any(text in message for text in CONTENTION_MESSAGES) or not database_answers()
+    return any(text in message for text in CONTENTION_MESSAGES)
+
+
+def _not_the_events_fault(error: Exception) -> bool:
+    return _contention(error) or not database_answers()
+
+
+def _digest_retrying_contention(project_id: int, prepared: list["Prepared"]) -> int:
+    """_digest_batch, tried again after a short pause when the database reports contention (a deadlock victim on
+    PostgreSQL or MariaDB, a lock wait timeout, SQLite's busy timeout), as databases ask their clients to."""
+    attempt = 0
+    while True:
+        try:
+            return _digest_batch(project_id, prepared)
+        except Exception as error:
+            attempt += 1
+            if not _contention(error) or attempt >= CONTENTION_RETRIES:
+                raise
+            time.sleep(0.05 * 2**attempt)
 
 
 @dataclass
@@ -154,7 +175,7 @@ def digest_keys(project_id: int, keys: list[str]) -> int:
     if not prepared:
         return 0
     try:
-        return _digest_batch(project_id, prepared)
+        return _digest_retrying_contention(project_id, prepared)
     except Exception as error:
         if _not_the_events_fault(error):
             raise DatabaseUnavailable(str(error)) from error
@@ -168,7 +189,7 @@ def _digest_alone(project_id: int, p: Prepared, tried: int = 0) -> int:
     """One event in its own transaction, tried up to DIGEST_EVENT_TRIES times in all; then quarantined."""
     while True:
         try:
-            return _digest_batch(project_id, [p])
+            return _digest_retrying_contention(project_id, [p])
         except Exception as error:
             if _not_the_events_fault(error):
                 raise DatabaseUnavailable(str(error)) from error

@@ -153,3 +153,35 @@ def test_an_event_too_big_for_max_allowed_packet(transactional_db, fast_retries)
         with connection.cursor() as cursor:
             cursor.execute(f"SET GLOBAL max_allowed_packet = {int(original)}")
         connection.close()
+
+
+def test_contention_is_tried_again_before_events_wait(transactional_db, monkeypatch):
+    """A deadlock victim or a lock timeout is the database asking the client to try again: digest does, a few times,
+    and only then leaves the events pending (not quarantined: they did nothing wrong)."""
+    from django.db import OperationalError
+
+    import ingest.digest as digest_module
+    from projects.models import Project
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    project = Project.objects.create(name="Busy")
+    key = stored(project, exception_event("Good"))
+    real = digest_module._digest_batch
+    failures = iter([OperationalError("deadlock detected"), OperationalError("(1205, 'Lock wait timeout exceeded')")])
+
+    def busy_then_fine(project_id, prepared):
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real(project_id, prepared)
+
+    monkeypatch.setattr(digest_module, "_digest_batch", busy_then_fine)
+    assert digest(key) == 1
+
+    always_busy = stored(project, exception_event("Busy"))
+    monkeypatch.setattr(
+        digest_module, "_digest_batch", lambda *args: (_ for _ in ()).throw(OperationalError("database is locked"))
+    )
+    with pytest.raises(DatabaseUnavailable):
+        digest(always_busy)
+    assert pending_keys(project.pk) == [always_busy] and quarantined_events()[0] == 0
