@@ -30,6 +30,13 @@ class TagValueCache:
                     ignore_conflicts=True,
                 )
                 learned.update(self._load(project_id, still_missing))
+                for w in still_missing:
+                    if w not in learned:
+                        # the database's collation holds this value equal to one it has (MariaDB's default one
+                        # ignores case and trailing spaces: 'Linux' is 'linux'): that row is this value's
+                        learned[w] = TagValue.objects.values_list("pk", flat=True).get(
+                            project_id=project_id, key=w[1], value=w[2]
+                        )
             found.update(learned)
             # Only what committed may be cached: ids seen inside a transaction that rolls back may not exist.
             transaction.on_commit(lambda: self._remember(learned))

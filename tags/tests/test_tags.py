@@ -79,3 +79,16 @@ def test_parse_query_states_has_and_terms_not_understood():
     # a query of nothing but terms it could not use searches for nothing (the list shows everything, with notices)
     assert not parse_query("level:")
     assert parse_query('level:""').not_understood[0][0] == "level:"
+
+
+def test_values_the_database_holds_equal_share_one_row(project, send_event):
+    """MariaDB's default collation ignores case and trailing spaces, so 'Linux' and 'linux' are one value there (and
+    two elsewhere): indexing must take the row the database has, not fail looking for its own spelling."""
+    from bugsink.testutils import exception_event
+    from events.models import Event
+    from tags.models import EventTag
+
+    for value in ("Linux", "linux", "Linux ", "LINUX"):
+        assert send_event(project, exception_event(tags={"os": value})).status_code == 200
+    assert Event.objects.filter(project=project).count() == 4
+    assert EventTag.objects.filter(value__key="os").count() == 4
