@@ -213,7 +213,25 @@ def _current_job() -> str | None:
     return task.name if task is not None and task.request.is_eager else None
 
 
-def _execute(name: str, args: list) -> bool:
+CONTENTION_MESSAGES = (
+    "database is locked",
+    "database table is locked",
+    "deadlock",
+    "lock wait timeout",
+    "could not obtain lock",
+    "could not serialize",
+)
+CONTENTION_TRIES = 3  # an in-process job that lost a deadlock (or timed out on a lock) runs again, this often in all
+
+
+def contention(error: Exception) -> bool:
+    """Does the database say it was busy (SQLite's busy timeout, a deadlock victim or a lock wait timeout on
+    PostgreSQL and MariaDB, a serialization failure) rather than that the work was wrong? Then trying again helps."""
+    message = str(error).lower()
+    return any(text in message for text in CONTENTION_MESSAGES)
+
+
+def _execute(name: str, args: list, attempt: int = 1) -> bool:
     try:
         if name in SINGLE_WRITER:
             with WRITER_LOCK:
@@ -225,35 +243,39 @@ def _execute(name: str, args: list) -> bool:
         else:
             _task(name).apply(args=args, throw=True)
         return True
-    except Exception:
-        logger.exception("job %s%r failed", name, args)
+    except Exception as error:
+        if contention(error) and attempt < CONTENTION_TRIES:
+            logger.warning("job %s%r met a busy database (%s); trying again", name, args, error)
+            _later(name, args, 0.5 * attempt, attempt + 1)
+        else:
+            logger.exception("job %s%r failed", name, args)
         return False
 
 
-def _submit(name: str, args: list) -> None:
+def _submit(name: str, args: list, attempt: int = 1) -> None:
     _change_pending(+1)
     try:
-        _executor.submit(_background, name, args)
+        _executor.submit(_background, name, args, attempt)
     except BaseException:
         _change_pending(-1)
         raise
 
 
-def _background(name: str, args: list) -> None:
+def _background(name: str, args: list, attempt: int = 1) -> None:
     try:
-        _execute(name, args)
+        _execute(name, args, attempt)
     finally:
         # this thread's DB connections: not kept open between jobs (nor past a test database's life)
         connections.close_all()
         _change_pending(-1)
 
 
-def _later(name: str, args: list, countdown: float) -> None:
+def _later(name: str, args: list, countdown: float, attempt: int = 1) -> None:
     _change_pending(+1)
 
     def fire():
         try:
-            _submit(name, args)
+            _submit(name, args, attempt)
         finally:
             _change_pending(-1)
 

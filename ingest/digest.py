@@ -55,18 +55,6 @@ RETRY_PAUSE_SECONDS = 0.2  # between those tries: a lock held by another writer 
 MAX_TITLE_CHARS = 1024  # the value part of a title: an exception value or log message can be a megabyte
 
 
-# Failures that say the database is busy, not that the event is bad (SQLite's lock timeout, a deadlock or lock wait
-# timeout on PostgreSQL and MariaDB, a serialization failure): the events wait for a later digest.
-CONTENTION_MESSAGES = (
-    "database is locked",
-    "database table is locked",
-    "deadlock",
-    "lock wait timeout",
-    "could not obtain lock",
-    "could not serialize",
-)
-
-
 class DatabaseUnavailable(Exception):
     """The database did not answer, or was busy: the raw events stay pending (a retry or the sweep digests them)."""
 
@@ -74,13 +62,8 @@ class DatabaseUnavailable(Exception):
 CONTENTION_RETRIES = 4  # a deadlock or lock timeout is tried again at once, a few times, before events wait
 
 
-def _contention(error: Exception) -> bool:
-    message = str(error).lower()
-    return any(text in message for text in CONTENTION_MESSAGES)
-
-
 def _not_the_events_fault(error: Exception) -> bool:
-    return _contention(error) or not database_answers()
+    return jobs.contention(error) or not database_answers()
 
 
 def _digest_retrying_contention(project_id: int, prepared: list["Prepared"]) -> int:
@@ -92,7 +75,7 @@ def _digest_retrying_contention(project_id: int, prepared: list["Prepared"]) -> 
             return _digest_batch(project_id, prepared)
         except Exception as error:
             attempt += 1
-            if not _contention(error) or attempt >= CONTENTION_RETRIES:
+            if not jobs.contention(error) or attempt >= CONTENTION_RETRIES:
                 raise
             time.sleep(0.05 * 2**attempt)
 

@@ -185,3 +185,22 @@ def test_without_a_broker_the_web_server_runs_the_periodic_jobs(transactional_db
             timeout=30,
             message="the periodic sweep to digest the raw event",
         )
+
+
+def test_a_job_that_lost_a_deadlock_runs_again(monkeypatch, settings, caplog):
+    from django.db import OperationalError
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    runs = []
+
+    class Task:
+        def apply(self, args, throw=False):
+            runs.append(args)
+            if len(runs) == 1:
+                raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(jobs, "_task", lambda name: Task())
+    jobs.run(jobs.SEND_NEW_ISSUE_ALERT, ["issue"])
+    assert jobs.wait_idle(10)
+    assert runs == [["issue"], ["issue"]]
+    assert "trying again" in caplog.text and "Traceback" not in caplog.text
