@@ -86,6 +86,11 @@ INSTALLED_APPS = [
     "alerts",
     "tags",
     "accounts",
+    "api",
+    "artifacts",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +187,26 @@ LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 900)
 PASSWORD_RESETS_PER_IP = env_int("PASSWORD_RESETS_PER_IP", 10)
 PASSWORD_RESETS_PER_EMAIL = env_int("PASSWORD_RESETS_PER_EMAIL", 3)
 
+# /api/0/ (api/): Sentry's web API. One installation is one organization; sentry-cli's --org / SENTRY_ORG is its slug.
+ORGANIZATION_SLUG = os.environ.get("ORGANIZATION_SLUG", "").strip() or "main"
+ORGANIZATION_NAME = os.environ.get("ORGANIZATION_NAME", "").strip() or SITE_TITLE
+REST_FRAMEWORK = {
+    # Bearer first: a request without credentials is answered 401 with a WWW-Authenticate header
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenScopePermission"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -213,6 +238,8 @@ JOBS_NAMESPACE = os.environ.get("JOBS_NAMESPACE", "")
 JOBS_PERIODIC_WITHOUT_BROKER = env_bool("JOBS_PERIODIC_WITHOUT_BROKER", True)
 
 # --- Ingest -------------------------------------------------------------------------------------------------------
+# uploaded source maps, bundles and release files (artifacts.storage), content-addressed
+ARTIFACTS_DIR = Path(os.environ.get("ARTIFACTS_DIR", DATA_DIR / "artifacts"))
 INGEST_STORE_DIR = Path(os.environ.get("INGEST_STORE_DIR", DATA_DIR / "ingest"))
 # fsync each accepted event before answering 200 ("accepted means kept").
 INGEST_FSYNC = env_bool("INGEST_FSYNC", True)

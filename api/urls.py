@@ -1,0 +1,19 @@
+"""/api/0/: the part of Sentry's web API that sentry-cli, Sentry's own tools and scripts use, with our tokens."""
+
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+
+from api import organizations
+
+
+def not_found(request, rest=""):
+    # JSON, not the HTML 404 page: API clients read `detail`
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+app_name = "api"
+
+urlpatterns = [
+    path("", include(organizations.urlpatterns)),
+    re_path(r"^(?P<rest>.*)$", not_found),
+]

@@ -1,0 +1,33 @@
+from django.contrib import admin
+
+from artifacts.models import ArtifactBundle, DebugIdArtifact, FileBlob, ReleaseFile
+
+
+@admin.register(FileBlob)
+class FileBlobAdmin(admin.ModelAdmin):
+    list_display = ["checksum", "size", "created_at"]
+    search_fields = ["checksum"]
+    readonly_fields = ["checksum", "size", "created_at"]
+
+
+class DebugIdInline(admin.TabularInline):
+    model = DebugIdArtifact
+    extra = 0
+    readonly_fields = ["debug_id", "file_type", "path", "url"]
+    can_delete = False
+
+
+@admin.register(ArtifactBundle)
+class ArtifactBundleAdmin(admin.ModelAdmin):
+    list_display = ["bundle_id", "release", "dist", "artifact_count", "date_uploaded", "date_last_used"]
+    search_fields = ["bundle_id", "release", "debug_ids__debug_id"]
+    readonly_fields = ["bundle_id", "blob", "artifact_count", "date_uploaded", "date_last_used"]
+    inlines = [DebugIdInline]
+
+
+@admin.register(ReleaseFile)
+class ReleaseFileAdmin(admin.ModelAdmin):
+    list_display = ["name", "release", "dist", "project", "size", "date_created"]
+    list_filter = ["project"]
+    search_fields = ["name", "release"]
+    readonly_fields = ["blob", "bundle", "bundle_path", "size", "date_created"]

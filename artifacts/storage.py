@@ -1,0 +1,76 @@
+"""Content-addressed files under `ARTIFACTS_DIR` (default `<data dir>/artifacts`): `<sha1[:2]>/<sha1[2:]>`.
+
+Written to a temporary file in the same folder, fsynced and renamed, so a file is either whole or absent; the
+`FileBlob` row is made after the file exists. Reading checks nothing (the name is the checksum it was stored under).
+"""
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from artifacts.models import FileBlob
+from bugsink.files import ensure_private_dir
+
+
+def root() -> Path:
+    return Path(settings.ARTIFACTS_DIR)
+
+
+def blob_path(checksum: str) -> Path:
+    if len(checksum) != 40 or any(c not in "0123456789abcdef" for c in checksum):
+        raise ValueError("not a SHA-1 checksum")
+    return root() / checksum[:2] / checksum[2:]
+
+
+def sha1_of(data: bytes) -> str:
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
+
+
+def _write_file(checksum: str, data: bytes) -> None:
+    path = blob_path(checksum)
+    if path.exists() and path.stat().st_size == len(data):
+        return
+    ensure_private_dir(root())
+    ensure_private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def store_blob(data: bytes, checksum: str | None = None) -> FileBlob:
+    """Store bytes once; `checksum`, when given (a client's claim), must match the content or ValueError."""
+    actual = sha1_of(data)
+    if checksum is not None and checksum.lower() != actual:
+        raise ValueError(f"checksum mismatch: expected {checksum}, content is {actual}")
+    _write_file(actual, data)
+    existing = FileBlob.objects.filter(checksum=actual).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return FileBlob.objects.create(checksum=actual, size=len(data))
+    except IntegrityError:
+        return FileBlob.objects.get(checksum=actual)
+
+
+def read_blob(blob: FileBlob) -> bytes:
+    return blob_path(blob.checksum).read_bytes()
+
+
+def open_blob(blob: FileBlob):
+    return blob_path(blob.checksum).open("rb")
+
+
+def delete_blob_file(checksum: str) -> None:
+    blob_path(checksum).unlink(missing_ok=True)
