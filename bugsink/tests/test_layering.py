@@ -6,7 +6,19 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-APPS = ("accounts", "alerts", "bugsink", "events", "ingest", "issues", "projects", "releases", "tags")
+APPS = (
+    "accounts",
+    "alerts",
+    "api",
+    "artifacts",
+    "bugsink",
+    "events",
+    "ingest",
+    "issues",
+    "projects",
+    "releases",
+    "tags",
+)
 CELERY_ALLOWED = {"bugsink.jobs", "bugsink.celery"}
 # imports that wait on purpose: an AppConfig.ready, a script that sets DJANGO_SETTINGS_MODULE first, test helpers
 # that import models only once Django is set up
