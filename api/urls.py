@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 
-from api import organizations
+from api import organizations, releases
 
 
 def not_found(request, rest=""):
@@ -15,5 +15,6 @@ app_name = "api"
 
 urlpatterns = [
     path("", include(organizations.urlpatterns)),
+    path("", include(releases.urlpatterns)),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

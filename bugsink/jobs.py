@@ -55,6 +55,7 @@ SEND_REGRESSION_ALERT = "alerts.tasks.send_regression_alert"  # (issue_id, event
 SEND_UNMUTE_ALERT = "alerts.tasks.send_unmute_alert"  # (issue_id, reason)
 DELIVER_EMAIL = "alerts.tasks.deliver_email"  # (issue_id, kind, context, recipients, attempt)
 DELIVER_WEBHOOK = "alerts.tasks.deliver_webhook"  # (channel_id, issue_id, kind, context, attempt)
+RELEASE_CREATED = "releases.tasks.release_created"  # (project_id, version): the API made a release
 
 ALL = (
     DIGEST,
@@ -67,9 +68,10 @@ ALL = (
     SEND_UNMUTE_ALERT,
     DELIVER_EMAIL,
     DELIVER_WEBHOOK,
+    RELEASE_CREATED,
 )
 # the jobs of a project's single writer: on its digest queue with a broker, under WRITER_LOCK without
-SINGLE_WRITER = frozenset({DIGEST, EVICT_PROJECT, DELETE_ISSUES})
+SINGLE_WRITER = frozenset({DIGEST, EVICT_PROJECT, DELETE_ISSUES, RELEASE_CREATED})
 
 WRITER_LOCK = threading.Lock()
 

@@ -1,12 +1,32 @@
+"""Releases, the commits that went into them and their deploys.
+
+A Release row is one project's version. It becomes known either through the first event that carries it (digest) or
+through the API (`sentry-cli releases new`, a source map upload with `--release`), whichever comes first;
+`date_released` is that moment, the release order of non-semver projects (releases.ordering). `date_finalized` is
+what Sentry calls dateReleased: when the release was declared done (`sentry-cli releases finalize`).
+
+The API speaks of a release per organization and version; here each project has its own row, so commits and deploys
+recorded for a version are recorded on the row of every project the version has (releases.actions).
+"""
+
 from django.db import models
+from django.utils import timezone
 
 
 class Release(models.Model):
-    """A version of a project's code, known from the events that carry it. Ordering: see releases.ordering."""
+    """A version of a project's code. Ordering: see releases.ordering."""
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="releases")
     version = models.CharField(max_length=250)
-    date_released = models.DateTimeField(help_text="When the first event of this release was received.")
+    date_released = models.DateTimeField(
+        help_text="When the release became known: its first event, or its creation through the API."
+    )
+    date_created = models.DateTimeField(default=timezone.now)
+    date_finalized = models.DateTimeField(
+        null=True, blank=True, help_text="When it was declared released (sentry-cli releases finalize)."
+    )
+    ref = models.CharField(max_length=250, blank=True, default="", help_text="a VCS ref, e.g. a tag or commit")
+    url = models.CharField(max_length=1024, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "version"], name="unique_release_per_project")]
@@ -14,3 +34,43 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return self.version
+
+
+class Commit(models.Model):
+    """A commit that went into a release (`sentry-cli releases set-commits`)."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="commits")
+    sha = models.CharField(max_length=64)
+    repository = models.CharField(max_length=200)
+    message = models.TextField(blank=True, default="")
+    author_name = models.CharField(max_length=250, blank=True, default="")
+    author_email = models.CharField(max_length=254, blank=True, default="")
+    timestamp = models.DateTimeField(null=True, blank=True)
+    # the order the client listed them in, newest first as git log writes them
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["release", "repository", "sha"], name="unique_commit_per_release")
+        ]
+        ordering = ["release", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.repository}@{self.sha[:12]}"
+
+
+class Deploy(models.Model):
+    """A release deployed to an environment (`sentry-cli deploys new -e production`)."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="deploys")
+    environment = models.CharField(max_length=64)
+    name = models.CharField(max_length=250, blank=True, default="")
+    url = models.CharField(max_length=1024, blank=True, default="")
+    date_started = models.DateTimeField(null=True, blank=True)
+    date_finished = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["release", "-date_finished", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.release} to {self.environment}"

@@ -1,0 +1,83 @@
+"""Reading clients' JSON bodies defensively: every field checked for its type and length, every failure a 400 with
+a `detail` that says which field and why."""
+
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import ValidationError
+
+from projects.access import visible_projects
+
+# Sentry refuses these as release versions; slashes and line breaks would also break its URLs and our search
+FORBIDDEN_VERSIONS = {"", ".", "..", "latest"}
+FORBIDDEN_VERSION_CHARACTERS = set("\r\n\t\f\v\\/")
+MAX_VERSION_LENGTH = 250
+
+
+def request_object(request) -> dict:
+    data = request.data
+    if not isinstance(data, dict):
+        raise ValidationError({"detail": "The body must be a JSON object."})
+    return data
+
+
+def validate_version(value) -> str:
+    if not isinstance(value, str):
+        raise ValidationError({"detail": "version is required (a string)."})
+    if value.strip() != value or value in FORBIDDEN_VERSIONS:
+        raise ValidationError({"detail": f"{value!r} is not a valid release version."})
+    if len(value) > MAX_VERSION_LENGTH:
+        raise ValidationError({"detail": f"version may have at most {MAX_VERSION_LENGTH} characters."})
+    if FORBIDDEN_VERSION_CHARACTERS & set(value):
+        raise ValidationError({"detail": "version may not hold slashes, backslashes, tabs or line breaks."})
+    return value
+
+
+def optional_string(data: dict, field: str, max_length: int) -> str | None:
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError({"detail": f"{field} must be a string."})
+    if len(value) > max_length:
+        raise ValidationError({"detail": f"{field} may have at most {max_length} characters."})
+    return value.replace("\x00", "")
+
+
+def optional_datetime(data: dict, field: str) -> datetime | None:
+    value = data.get(field)
+    if value is None:
+        return None
+    parsed = None
+    if isinstance(value, str) and len(value) <= 64:
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise ValidationError({"detail": f"{field} must be a date and time with a time zone (ISO 8601)."})
+    return parsed
+
+
+def parse_project_refs(request, value) -> list:
+    """The projects a body names (slugs or ids, as sentry-cli sends them) that the user may see; any other is a
+    400, as Sentry answers."""
+    if not isinstance(value, list) or not value:
+        raise ValidationError({"detail": "projects is required: a list of project slugs or ids."})
+    if len(value) > 100:
+        raise ValidationError({"detail": "At most 100 projects per request."})
+    match = Q(pk__in=[])
+    for ref in value:
+        if isinstance(ref, bool) or not isinstance(ref, str | int):
+            raise ValidationError({"detail": "projects must hold project slugs or ids."})
+        ref = str(ref)
+        match |= Q(slug=ref[:100])
+        if ref.isdigit() and len(ref) < 18:
+            match |= Q(pk=int(ref))
+    projects = list(visible_projects(request.user).filter(match).order_by("pk"))
+    known = {p.slug for p in projects} | {str(p.pk) for p in projects}
+    unknown = [str(ref) for ref in value if str(ref) not in known]
+    if unknown:
+        raise ValidationError({"detail": f"Invalid project ids or slugs: {', '.join(unknown[:10])}"})
+    return projects
