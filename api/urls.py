@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 
-from api import organizations, releases
+from api import comments, issues, organizations, releases
 
 
 def not_found(request, rest=""):
@@ -16,5 +16,7 @@ app_name = "api"
 urlpatterns = [
     path("", include(organizations.urlpatterns)),
     path("", include(releases.urlpatterns)),
+    path("", include(issues.urlpatterns)),
+    path("", include(comments.urlpatterns)),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

@@ -24,7 +24,7 @@ from django.utils import timezone
 from bugsink.period_counter import PeriodCounter
 from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue, TurningPoint
-from releases.ordering import is_at_or_after, latest_version
+from releases.ordering import is_at_or_after, latest_version, project_ordered_versions
 
 STATE_FIELDS = [
     "is_resolved",
@@ -94,14 +94,22 @@ class IssueStateManager:
         latest = latest_version(issue.project)
         if latest is None:
             raise IllegalStateTransition("This project has no releases yet; resolve the issue without one.")
-        if issue.is_resolved and latest in issue.fixed_at:
-            raise IllegalStateTransition(f"This issue is already resolved in {latest}.")
+        cls.resolve_in_release(issue, latest, user=user)
+
+    @classmethod
+    def resolve_in_release(cls, issue: Issue, version: str, user=None) -> None:
+        """Resolved in a release the project has seen (the API's `inRelease`); events of older releases are not
+        regressions."""
+        if version not in project_ordered_versions(issue.project):
+            raise IllegalStateTransition(f"This project has no release {version!r}.")
+        if issue.is_resolved and version in issue.fixed_at:
+            raise IllegalStateTransition(f"This issue is already resolved in {version}.")
         cls._clear_mute(issue)
         issue.is_resolved = True
         issue.is_resolved_by_next_release = False
-        if latest not in issue.fixed_at:
-            issue.fixed_at = [*issue.fixed_at, latest]
-        cls._turning_point(issue, TurningPoint.Kind.RESOLVED, user=user, release=latest)
+        if version not in issue.fixed_at:
+            issue.fixed_at = [*issue.fixed_at, version]
+        cls._turning_point(issue, TurningPoint.Kind.RESOLVED, user=user, release=version)
 
     @classmethod
     def resolve_by_next(cls, issue: Issue, user=None) -> None:
@@ -239,14 +247,16 @@ ACTIONS = {
     "mute": IssueStateManager.mute,
     "unmute": IssueStateManager.unmute,
 }
+# what apply_to_issues takes: the page's actions, and those that need an argument the page's buttons do not send
+TRANSITIONS = {**ACTIONS, "resolve_in_release": IssueStateManager.resolve_in_release}
 
 
 def apply_to_issues(issues, action: str, user=None, **kwargs) -> tuple[int, dict]:
     """The bulk form, for list actions: apply one transition to each issue (a queryset or list), in one
     transaction. Returns (number changed, {issue short id: reason it was skipped})."""
-    if action not in ACTIONS:
+    if action not in TRANSITIONS:
         raise ValueError(f"unknown action {action!r}")
-    transition = ACTIONS[action]
+    transition = TRANSITIONS[action]
     changed, skipped = 0, {}
     with transaction.atomic():
         for issue in issues:

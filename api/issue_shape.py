@@ -1,0 +1,124 @@
+"""Sentry's JSON shape of an issue ("group"), from our Issue.
+
+Sentry has three statuses where we have flags: `resolved` (is_resolved), `ignored` (is_muted; Sentry's newer UI
+calls it archived) and `unresolved` (neither). `statusDetails` says what kind of resolve or mute it is in Sentry's
+words; a volume condition reads as `ignoreCount` within `ignoreWindow` minutes where the window is a whole number of
+minutes (month and year windows have no fixed length, so only the count is given), and every condition is also
+given as it is stored, under `unmuteConditions`.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from api.common import iso
+from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
+from issues.models import Issue, TurningPoint
+
+# minutes in one period, for the periods whose length is fixed
+PERIOD_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
+# Sentry's substatus "new" is an issue first seen within this long
+NEW_FOR = timedelta(days=7)
+
+
+def status_of(issue: Issue) -> str:
+    if issue.is_resolved:
+        return "resolved"
+    if issue.is_muted:
+        return "ignored"
+    return "unresolved"
+
+
+def substatus_of(issue: Issue, now=None) -> str | None:
+    if issue.is_resolved:
+        return None
+    if issue.is_muted:
+        if issue.unmute_after or issue.unmute_on_volume_based_conditions:
+            return "archived_until_condition_met"
+        return "archived_forever"
+    now = now or timezone.now()
+    return "new" if issue.first_seen and now - issue.first_seen < NEW_FOR else "ongoing"
+
+
+def status_details(issue: Issue) -> dict:
+    if issue.is_resolved:
+        if issue.is_resolved_by_next_release:
+            return {"inNextRelease": True}
+        if issue.fixed_at:
+            return {"inRelease": str(issue.fixed_at[-1])}
+        return {}
+    if not issue.is_muted:
+        return {}
+    details: dict = {}
+    if issue.unmute_after:
+        details["ignoreUntil"] = iso(issue.unmute_after)
+    conditions = []
+    for data in issue.unmute_on_volume_based_conditions or []:
+        try:
+            conditions.append(VolumeBasedCondition.from_dict(data))
+        except InvalidCondition:
+            continue  # stored by an older version in a form that no longer parses: nothing to say about it
+    if conditions:
+        first = conditions[0]
+        details["ignoreCount"] = first.volume
+        if first.period in PERIOD_MINUTES:
+            details["ignoreWindow"] = first.nr_of_periods * PERIOD_MINUTES[first.period]
+        details["unmuteConditions"] = [
+            {**condition.to_dict(), "description": condition.describe()} for condition in conditions
+        ]
+    return details
+
+
+def with_comment_counts(issues: QuerySet) -> QuerySet:
+    """The issues with `num_comments` annotated (one subquery, not one query per issue)."""
+    comments = (
+        TurningPoint.objects.filter(issue=OuterRef("pk"), kind=TurningPoint.Kind.COMMENT)
+        .order_by()
+        .values("issue")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return issues.annotate(num_comments=Coalesce(Subquery(comments), Value(0)))
+
+
+def serialize_issue(issue: Issue) -> dict:
+    """The issue in Sentry's shape; `issue.project` should be loaded with it (select_related)."""
+    project = issue.project
+    title = issue.title()
+    first_line = issue.calculated_value.strip().split("\n", 1)[0] if issue.calculated_value else ""
+    num_comments = getattr(issue, "num_comments", None)
+    if num_comments is None:
+        num_comments = issue.turning_points.filter(kind=TurningPoint.Kind.COMMENT).count()
+    return {
+        "id": str(issue.pk),
+        "shortId": issue.short_id,
+        "title": title,
+        "culprit": issue.culprit,
+        "permalink": settings.BASE_URL + issue.get_absolute_url(),
+        "logger": None,
+        "level": issue.level or "error",
+        "status": status_of(issue),
+        "statusDetails": status_details(issue),
+        "substatus": substatus_of(issue),
+        "isPublic": False,
+        "platform": issue.platform or None,
+        "project": {"id": str(project.pk), "name": project.name, "slug": project.slug},
+        "type": "error" if issue.calculated_type else "default",
+        "issueType": "error",
+        "issueCategory": "error",
+        "metadata": {"type": issue.calculated_type, "value": first_line, "title": title},
+        "numComments": num_comments,
+        "count": str(issue.event_count),
+        "userCount": 0,
+        "firstSeen": iso(issue.first_seen),
+        "lastSeen": iso(issue.last_seen),
+        "isBookmarked": False,
+        "isSubscribed": False,
+        "hasSeen": False,
+        "annotations": [],
+        "assignedTo": None,
+        "shareId": None,
+    }

@@ -1,0 +1,227 @@
+"""Issues in Sentry's web API: lists per project and per organization with bulk updates and deletes, one issue
+(`/issues/{id}/`, also under the organization) to read, update and delete.
+
+A translation layer: the selection is issues.search's syntax (api.issue_search), state changes are
+issues.state's transitions (api.issue_updates reads Sentry's body), deletion is issues.deletion's job. Scopes:
+reading needs `read`, updating `write`, deleting `admin` and being an admin of the issues' projects (a visible
+project's issue is then a 403; an issue the user cannot see is a 404 whatever the token).
+"""
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.urls import path
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.common import check_organization, get_project
+from api.issue_search import MAX_IDS, bulk_selection, list_issues
+from api.issue_shape import serialize_issue, with_comment_counts
+from api.issue_updates import BadUpdate, already_done, parse_update, transition_for
+from api.models import Scope
+from api.pagination import paginated_response
+from issues.deletion import request_deletion
+from issues.models import Issue
+from issues.refs import issue_ref_q
+from issues.state import STATE_FIELDS, TRANSITIONS, IllegalStateTransition, apply_to_issues
+from projects.access import administered_projects, is_project_admin, visible_projects
+
+ISSUE_SCOPES = {"GET": Scope.READ, "PUT": Scope.WRITE, "DELETE": Scope.ADMIN}
+
+LIST_PARAMETERS = [
+    OpenApiParameter("query", str, description="search syntax of the issue list; default is:unresolved"),
+    OpenApiParameter("sort", str, enum=["date", "new", "freq"], description="last seen, first seen, event count"),
+    OpenApiParameter("cursor", str, description="from the Link header of the previous page"),
+    OpenApiParameter("per_page", int, description="at most 100"),
+]
+BULK_PARAMETERS = [
+    OpenApiParameter("id", str, many=True, description=f"an issue's id or short id, repeated (at most {MAX_IDS})"),
+    OpenApiParameter("query", str, description="instead of id: the issues this search finds"),
+    OpenApiParameter("status", str, enum=["unresolved", "resolved", "ignored"], description="instead of id"),
+]
+UPDATE_BODY = {
+    "application/json": {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["resolved", "resolvedInNextRelease", "unresolved", "ignored"]},
+            "statusDetails": {
+                "type": "object",
+                "properties": {
+                    "inNextRelease": {"type": "boolean"},
+                    "inRelease": {"type": "string"},
+                    "ignoreDuration": {"type": "integer", "description": "minutes"},
+                    "ignoreUntil": {"type": "string", "format": "date-time"},
+                    "ignoreCount": {"type": "integer"},
+                    "ignoreWindow": {"type": "integer", "description": "minutes"},
+                },
+            },
+        },
+        "required": ["status"],
+    }
+}
+
+
+def find_issue(request, ref: str, org: str | None = None) -> Issue:
+    """An issue the user may see, by its id (UUID in any form) or short id; anything else is a 404."""
+    if org is not None:
+        check_organization(org)
+    condition = issue_ref_q(ref)
+    if condition is None:
+        raise NotFound("No such issue.")
+    issue = (
+        Issue.objects.select_related("project").filter(condition, project__in=visible_projects(request.user)).first()
+    )
+    if issue is None:
+        raise NotFound("No such issue.")
+    return issue
+
+
+def update_issue(request, issue: Issue) -> Issue:
+    """Apply the request's update to one issue with its state as it is now (digest may have changed it)."""
+    try:
+        update = parse_update(request.data, timezone.now())
+    except BadUpdate as e:
+        raise ParseError(str(e)) from e
+    with transaction.atomic():
+        issue = Issue.objects.select_for_update().select_related("project").get(pk=issue.pk)
+        if already_done(issue, update):
+            return issue
+        name, kwargs = transition_for(issue, update)
+        try:
+            TRANSITIONS[name](issue, user=request.user, **kwargs)
+        except IllegalStateTransition as e:
+            raise ParseError(str(e)) from e
+        issue.save(update_fields=STATE_FIELDS)
+    return issue
+
+
+def bulk_update(request, issues: QuerySet) -> Response:
+    """Sentry's bulk update: the selected issues each get the transition (those already in the state are left
+    alone, those it makes no sense for are listed under `skipped` by short id with the reason); the answer echoes
+    the applied status, 204 when nothing was selected."""
+    try:
+        update = parse_update(request.data, timezone.now())
+    except BadUpdate as e:
+        raise ParseError(str(e)) from e
+    rows = bulk_selection(issues, request.query_params)
+    if not rows:
+        return Response(status=204)
+    # an update that every selected issue already has is still a success
+    selected = [issue for issue in rows if not already_done(issue, update)]
+    by_transition: dict[str, list[Issue]] = {}
+    for issue in selected:
+        by_transition.setdefault(transition_for(issue, update)[0], []).append(issue)
+    skipped: dict[str, str] = {}
+    for name, group in by_transition.items():
+        _, kwargs = transition_for(group[0], update)
+        _, group_skipped = apply_to_issues(group, name, user=request.user, **kwargs)
+        skipped.update(group_skipped)
+    body = {"status": update.status, "statusDetails": update.details}
+    if skipped:
+        body["skipped"] = skipped
+    return Response(body)
+
+
+def bulk_delete(request, issues: QuerySet) -> Response:
+    selected = bulk_selection(issues, request.query_params)
+    if not selected:
+        return Response(status=204)
+    project_ids = {issue.project_id for issue in selected}
+    if administered_projects(request.user).filter(pk__in=project_ids).count() != len(project_ids):
+        raise PermissionDenied("Deleting issues is for the admins of their projects.")
+    request_deletion(selected)
+    return Response(status=204)
+
+
+def list_response(request, issues: QuerySet) -> Response:
+    rows = with_comment_counts(list_issues(issues, request.query_params))
+    return paginated_response(request, rows, lambda page: [serialize_issue(issue) for issue in page])
+
+
+class ProjectIssues(APIView):
+    required_scopes = ISSUE_SCOPES
+
+    @extend_schema(parameters=LIST_PARAMETERS, responses={200: OpenApiTypes.OBJECT}, summary="A project's issues")
+    def get(self, request, org: str, project: str):
+        return list_response(request, Issue.objects.filter(project=get_project(request, org, project)))
+
+    @extend_schema(
+        parameters=BULK_PARAMETERS,
+        request=UPDATE_BODY,
+        responses={200: OpenApiTypes.OBJECT, 204: None},
+        summary="Update issues in bulk",
+    )
+    def put(self, request, org: str, project: str):
+        return bulk_update(request, Issue.objects.filter(project=get_project(request, org, project)))
+
+    @extend_schema(parameters=BULK_PARAMETERS, responses={204: None}, summary="Delete issues in bulk")
+    def delete(self, request, org: str, project: str):
+        return bulk_delete(request, Issue.objects.filter(project=get_project(request, org, project)))
+
+
+def organization_issues(request, org: str) -> QuerySet:
+    """The organization's issues the user may see, narrowed to `?project=<id>` (repeated) when given."""
+    check_organization(org)
+    projects = visible_projects(request.user)
+    wanted = request.query_params.getlist("project")
+    if wanted:
+        if not all(value.isdigit() and len(value) < 18 for value in wanted):
+            raise ParseError("project must be a project's numeric id.")
+        projects = projects.filter(pk__in=[int(value) for value in wanted])
+    return Issue.objects.filter(project__in=projects)
+
+
+ORG_PARAMETERS = [OpenApiParameter("project", int, many=True, description="a project's id, repeated")]
+
+
+class OrganizationIssues(APIView):
+    required_scopes = ISSUE_SCOPES
+
+    @extend_schema(parameters=ORG_PARAMETERS + LIST_PARAMETERS, responses={200: OpenApiTypes.OBJECT}, summary="Issues")
+    def get(self, request, org: str):
+        return list_response(request, organization_issues(request, org))
+
+    @extend_schema(
+        parameters=ORG_PARAMETERS + BULK_PARAMETERS,
+        request=UPDATE_BODY,
+        responses={200: OpenApiTypes.OBJECT, 204: None},
+        summary="Update issues in bulk",
+    )
+    def put(self, request, org: str):
+        return bulk_update(request, organization_issues(request, org))
+
+    @extend_schema(parameters=ORG_PARAMETERS + BULK_PARAMETERS, responses={204: None}, summary="Delete issues")
+    def delete(self, request, org: str):
+        return bulk_delete(request, organization_issues(request, org))
+
+
+class IssueDetail(APIView):
+    required_scopes = ISSUE_SCOPES
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="An issue")
+    def get(self, request, issue_id: str, org: str | None = None):
+        return Response(serialize_issue(find_issue(request, issue_id, org)))
+
+    @extend_schema(request=UPDATE_BODY, responses={200: OpenApiTypes.OBJECT}, summary="Resolve, mute or reopen")
+    def put(self, request, issue_id: str, org: str | None = None):
+        issue = update_issue(request, find_issue(request, issue_id, org))
+        return Response(serialize_issue(issue))
+
+    @extend_schema(responses={202: None}, summary="Delete an issue with its events")
+    def delete(self, request, issue_id: str, org: str | None = None):
+        issue = find_issue(request, issue_id, org)
+        if not is_project_admin(request.user, issue.project):
+            raise PermissionDenied("Deleting issues is for the admins of their project.")
+        request_deletion([issue])
+        return Response(status=202)
+
+
+urlpatterns = [
+    path("projects/<str:org>/<str:project>/issues/", ProjectIssues.as_view(), name="project-issues"),
+    path("organizations/<str:org>/issues/", OrganizationIssues.as_view(), name="organization-issues"),
+    path("organizations/<str:org>/issues/<str:issue_id>/", IssueDetail.as_view(), name="organization-issue"),
+    path("issues/<str:issue_id>/", IssueDetail.as_view(), name="issue"),
+]
