@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 
-from api import comments, issues, organizations, releases
+from api import comments, events, issues, organizations, releases
 
 
 def not_found(request, rest=""):
@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include(releases.urlpatterns)),
     path("", include(issues.urlpatterns)),
     path("", include(comments.urlpatterns)),
+    path("", include(events.urlpatterns)),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]
