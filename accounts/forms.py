@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
 from accounts.models import UserPreferences
+from api.models import ApiToken
 
 
 class PreferencesForm(forms.ModelForm):
@@ -36,3 +37,12 @@ class SetupForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         fields = ["username", "email"]
+
+
+class ApiTokenForm(forms.ModelForm):
+    """A new personal API token: what it is for, and how much it may do."""
+
+    class Meta:
+        model = ApiToken
+        fields = ["name", "scope"]
+        widgets = {"scope": forms.RadioSelect}
