@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 
-from api import comments, events, issues, organizations, releases
+from api import comments, events, issues, organizations, release_files, releases, uploads
 
 
 def not_found(request, rest=""):
@@ -15,6 +15,8 @@ app_name = "api"
 
 urlpatterns = [
     path("", include(organizations.urlpatterns)),
+    path("", include(uploads.urlpatterns)),
+    path("", include(release_files.urlpatterns)),
     path("", include(releases.urlpatterns)),
     path("", include(issues.urlpatterns)),
     path("", include(comments.urlpatterns)),

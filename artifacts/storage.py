@@ -74,3 +74,31 @@ def open_blob(blob: FileBlob):
 
 def delete_blob_file(checksum: str) -> None:
     blob_path(checksum).unlink(missing_ok=True)
+
+
+def temporary_file() -> tuple[int, Path]:
+    """A new private temporary file beside the blobs (same filesystem: `store_blob_file` renames it into place)."""
+    ensure_private_dir(root())
+    fd, name = tempfile.mkstemp(dir=root(), prefix=".tmp-")
+    return fd, Path(name)
+
+
+def store_blob_file(path: Path, checksum: str, size: int) -> FileBlob:
+    """Move a file whose SHA-1 the caller computed while writing it into place as that blob (or drop it when the
+    blob is there already)."""
+    target = blob_path(checksum)
+    if target.exists() and target.stat().st_size == size:
+        path.unlink(missing_ok=True)
+    else:
+        ensure_private_dir(target.parent)
+        os.replace(path, target)
+    try:
+        with transaction.atomic():
+            blob, _ = FileBlob.objects.get_or_create(checksum=checksum, defaults={"size": size})
+            return blob
+    except IntegrityError:
+        return FileBlob.objects.get(checksum=checksum)
+
+
+def blob_on_disk(checksum: str) -> bool:
+    return blob_path(checksum).is_file()

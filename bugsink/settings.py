@@ -240,6 +240,20 @@ JOBS_PERIODIC_WITHOUT_BROKER = env_bool("JOBS_PERIODIC_WITHOUT_BROKER", True)
 # --- Ingest -------------------------------------------------------------------------------------------------------
 # uploaded source maps, bundles and release files (artifacts.storage), content-addressed
 ARTIFACTS_DIR = Path(os.environ.get("ARTIFACTS_DIR", DATA_DIR / "artifacts"))
+# sentry-cli's chunked uploads (api.uploads, artifacts.assemble): what we tell it (chunk-upload options) and enforce
+CHUNK_UPLOAD_CHUNK_SIZE = env_int("CHUNK_UPLOAD_CHUNK_SIZE", 8 * 1024 * 1024)  # one chunk, decompressed
+CHUNK_UPLOAD_CHUNKS_PER_REQUEST = env_int("CHUNK_UPLOAD_CHUNKS_PER_REQUEST", 64)
+CHUNK_UPLOAD_MAX_REQUEST_SIZE = env_int("CHUNK_UPLOAD_MAX_REQUEST_SIZE", 32 * 1024 * 1024)  # one POST on the wire
+CHUNK_UPLOAD_CONCURRENCY = env_int("CHUNK_UPLOAD_CONCURRENCY", 4)
+ARTIFACT_MAX_FILE_SIZE = env_int("ARTIFACT_MAX_FILE_SIZE", 100 * 1024 * 1024)  # an assembled bundle (the zip)
+ARTIFACT_BUNDLE_MAX_FILES = env_int("ARTIFACT_BUNDLE_MAX_FILES", 20_000)  # members of a bundle zip
+ARTIFACT_BUNDLE_MAX_UNZIPPED_SIZE = env_int("ARTIFACT_BUNDLE_MAX_UNZIPPED_SIZE", 512 * 1024 * 1024)  # all members
+RELEASE_FILE_MAX_SIZE = env_int("RELEASE_FILE_MAX_SIZE", 40 * 1024 * 1024)  # one legacy release file upload
+# bundles and release files that symbolication has not used for this long are deleted (artifacts.retention), and
+# blobs nothing refers to once they are this old (chunks wait this long for their assemble call)
+ARTIFACT_RETENTION_DAYS = env_int("ARTIFACT_RETENTION_DAYS", 90)
+ARTIFACT_BLOB_GRACE_SECONDS = env_int("ARTIFACT_BLOB_GRACE_SECONDS", 24 * 3600)
+ARTIFACT_RETENTION_INTERVAL_SECONDS = env_int("ARTIFACT_RETENTION_INTERVAL_SECONDS", 3600)
 INGEST_STORE_DIR = Path(os.environ.get("INGEST_STORE_DIR", DATA_DIR / "ingest"))
 # fsync each accepted event before answering 200 ("accepted means kept").
 INGEST_FSYNC = env_bool("INGEST_FSYNC", True)

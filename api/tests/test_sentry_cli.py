@@ -1,6 +1,8 @@
 """The real sentry-cli against a live server: releases, commits, deploys (and, in test_sentry_cli_uploads, source
 maps). Each command must exit 0 and leave the rows Sentry would have."""
 
+import json
+import re
 import subprocess
 
 import pytest
@@ -8,6 +10,9 @@ from django.contrib.auth import get_user_model
 
 from api.models import ApiToken, Scope
 from api.tests.cli import cli_env, run_cli
+from artifacts.assemble import read_bundle_member
+from artifacts.models import ArtifactBundle, DebugIdArtifact, ReleaseFile
+from artifacts.storage import blob_path
 from projects.models import Project, ProjectMembership, Role
 from releases.models import Commit, Deploy, Release
 
@@ -105,3 +110,52 @@ def test_propose_version_needs_no_server(cli, tmp_path):
     env = dict(cli["env"], SENTRY_URL="http://127.0.0.1:9")  # nothing listens there
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True)
     assert run_cli(env, "releases", "propose-version", cwd=repo).stdout.strip() == head.stdout.strip()
+
+
+MINIFIED_JS = 'function add(a,b){return a+b}function boom(){throw new Error("boom "+add(1,2))}boom();\n'
+SOURCE_MAP = {
+    "version": 3,
+    "file": "app.min.js",
+    "sources": ["src/app.js"],
+    "sourcesContent": ["function add(a, b) {\n  return a + b;\n}\nfunction boom() {\n  throw new Error('boom');\n}\n"],
+    "names": ["add", "a", "b", "boom", "Error"],
+    "mappings": "AAAA,SAASA,IAAIC,EAAGC,GACd,OAAOD,EAAIC,EAEb,SAASC,OACP,MAAM,IAAIC",
+}
+
+
+def write_build(folder):
+    folder.mkdir()
+    (folder / "app.min.js").write_text(MINIFIED_JS + "//# sourceMappingURL=app.min.js.map\n")
+    (folder / "app.min.js.map").write_text(json.dumps(SOURCE_MAP))
+
+
+def test_sourcemaps_inject_and_upload(cli, tmp_path):
+    env, project = cli["env"], cli["project"]
+    build = tmp_path / "build"
+    write_build(build)
+    run_cli(env, "sourcemaps", "inject", str(build))
+    injected = (build / "app.min.js").read_text()
+    debug_id = re.search(r"debugId=([0-9a-f-]{36})", injected)[1]
+
+    run_cli(env, "sourcemaps", "upload", str(build))
+    bundle = ArtifactBundle.objects.get()
+    assert list(bundle.projects.all()) == [project] and bundle.release == ""
+    assert blob_path(bundle.blob.checksum).is_file()
+    artifacts = {(str(a.debug_id), a.file_type, a.url) for a in DebugIdArtifact.objects.all()}
+    assert artifacts == {(debug_id, "minified_source", "~/app.min.js"), (debug_id, "source_map", "~/app.min.js.map")}
+    minified = DebugIdArtifact.objects.get(file_type="minified_source")
+    assert read_bundle_member(bundle, minified.path, 10**6).decode() == injected
+    assert not ReleaseFile.objects.exists()
+
+    run_cli(env, "releases", "new", "4.0.0")
+    run_cli(env, "sourcemaps", "upload", "--release", "4.0.0", "--dist", "web", str(build))
+    files = {f.name: f for f in ReleaseFile.objects.filter(project=project, release="4.0.0", dist="web")}
+    assert set(files) == {"~/app.min.js", "~/app.min.js.map"}
+    assert files["~/app.min.js"].headers["Sourcemap"] == "app.min.js.map"
+    stored = read_bundle_member(files["~/app.min.js.map"].bundle, files["~/app.min.js.map"].bundle_path, 10**6)
+    assert json.loads(stored)["mappings"].endswith(SOURCE_MAP["mappings"])  # inject shifted it by its lines
+    assert json.loads(stored)["debugId"] == debug_id
+
+    # a release deleted (admin) takes its files along
+    run_cli(cli["admin_env"], "releases", "delete", "4.0.0")
+    assert not ReleaseFile.objects.exists()
