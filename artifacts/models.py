@@ -78,6 +78,8 @@ class ReleaseFile(models.Model):
     headers = models.JSONField(default=dict, blank=True, help_text="e.g. {'Sourcemap': 'app.min.js.map'}")
     size = models.PositiveBigIntegerField(default=0)
     date_created = models.DateTimeField(default=timezone.now)
+    # like a bundle's: bumped (at most daily) by whoever reads it, so that retention keeps files in use
+    date_last_used = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [models.Index(fields=["project", "release", "dist"], name="release_file_lookup")]

@@ -7,13 +7,18 @@ Written to a temporary file in the same folder, fsynced and renamed, so a file i
 import hashlib
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from artifacts.models import FileBlob
 from bugsink.files import ensure_private_dir
+
+# a blob stored again after this long gets its created_at renewed (artifacts.retention counts its grace from it)
+REFRESH_AFTER = timedelta(hours=1)
 
 
 def root() -> Path:
@@ -56,6 +61,9 @@ def store_blob(data: bytes, checksum: str | None = None) -> FileBlob:
     _write_file(actual, data)
     existing = FileBlob.objects.filter(checksum=actual).first()
     if existing:
+        if timezone.now() - existing.created_at > REFRESH_AFTER:
+            # stored again (a chunk uploaded anew): a fresh grace period before retention may take it
+            FileBlob.objects.filter(pk=existing.pk).update(created_at=timezone.now())
         return existing
     try:
         with transaction.atomic():

@@ -56,6 +56,7 @@ SEND_UNMUTE_ALERT = "alerts.tasks.send_unmute_alert"  # (issue_id, reason)
 DELIVER_EMAIL = "alerts.tasks.deliver_email"  # (issue_id, kind, context, recipients, attempt)
 DELIVER_WEBHOOK = "alerts.tasks.deliver_webhook"  # (channel_id, issue_id, kind, context, attempt)
 RELEASE_CREATED = "releases.tasks.release_created"  # (project_id, version): the API made a release
+EXPIRE_ARTIFACTS = "artifacts.tasks.expire_artifacts"  # (): unused uploads and unreferenced blobs
 
 ALL = (
     DIGEST,
@@ -69,6 +70,7 @@ ALL = (
     DELIVER_EMAIL,
     DELIVER_WEBHOOK,
     RELEASE_CREATED,
+    EXPIRE_ARTIFACTS,
 )
 # the jobs of a project's single writer: on its digest queue with a broker, under WRITER_LOCK without
 SINGLE_WRITER = frozenset({DIGEST, EVICT_PROJECT, DELETE_ISSUES, RELEASE_CREATED})

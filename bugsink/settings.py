@@ -254,6 +254,11 @@ RELEASE_FILE_MAX_SIZE = env_int("RELEASE_FILE_MAX_SIZE", 40 * 1024 * 1024)  # on
 ARTIFACT_RETENTION_DAYS = env_int("ARTIFACT_RETENTION_DAYS", 90)
 ARTIFACT_BLOB_GRACE_SECONDS = env_int("ARTIFACT_BLOB_GRACE_SECONDS", 24 * 3600)
 ARTIFACT_RETENTION_INTERVAL_SECONDS = env_int("ARTIFACT_RETENTION_INTERVAL_SECONDS", 3600)
+CELERY_TASK_ROUTES["artifacts.tasks.expire_artifacts"] = {"queue": "maintenance"}
+CELERY_BEAT_SCHEDULE["expire-artifacts"] = {
+    "task": "artifacts.tasks.expire_artifacts",
+    "schedule": float(ARTIFACT_RETENTION_INTERVAL_SECONDS),
+}
 INGEST_STORE_DIR = Path(os.environ.get("INGEST_STORE_DIR", DATA_DIR / "ingest"))
 # fsync each accepted event before answering 200 ("accepted means kept").
 INGEST_FSYNC = env_bool("INGEST_FSYNC", True)
