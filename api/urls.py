@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 
-from api import comments, events, issues, organizations, release_files, releases, uploads
+from api import comments, events, issues, organizations, release_files, releases, schema, uploads
 
 
 def not_found(request, rest=""):
@@ -14,6 +14,7 @@ def not_found(request, rest=""):
 app_name = "api"
 
 urlpatterns = [
+    path("", include(schema.urlpatterns)),
     path("", include(organizations.urlpatterns)),
     path("", include(uploads.urlpatterns)),
     path("", include(release_files.urlpatterns)),

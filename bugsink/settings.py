@@ -203,8 +203,23 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.openapi.SentryShapeSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# the schema at /api/0/schema/ and its Swagger UI at /api/0/docs/ (api/schema.py), with the UI's scripts from the
+# sidecar package, served here: nothing loads from a CDN
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SITE_TITLE} API",
+    "DESCRIPTION": "The part of Sentry's web API that sentry-cli and scripts use: organization, projects, issues, "
+    "events, releases. Authenticate with a personal API token (preferences, API tokens) as a Bearer token.",
+    "VERSION": "0",
+    "SCHEMA_PATH_PREFIX": "/api/0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["api.permissions.TokenScopePermission"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGIN_URL = "accounts:login"

@@ -55,6 +55,7 @@ def test_list_shows_only_own_tokens_with_their_details(alice_client, alice):
     page = alice_client.get("/accounts/preferences/tokens/").content.decode()
     assert "read only" in page and "bobs token" not in page
     assert "<td>read</td>" in page and "never" in page
+    assert 'href="/api/0/docs/"' in page
 
 
 @pytest.mark.parametrize("data", [{"name": "", "scope": "write"}, {"name": "x", "scope": "root"}, {"name": "a\x00b"}])
