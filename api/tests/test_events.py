@@ -228,3 +228,11 @@ def test_hostile_stored_events_never_fail(get, project):
             assert response.status_code == 200, (n, url, response.status_code)
             strict(response.content.decode("utf-8"))
     assert Event.objects.count() == len(hostile_texts())
+
+
+def test_event_list_queries_are_bounded(get, project, send_event, django_assert_max_num_queries):
+    for _ in range(20):
+        send_event(project, PYTHON_EVENT)
+    issue = Issue.objects.get()
+    with django_assert_max_num_queries(6):
+        assert len(get(f"/api/0/issues/{issue.pk}/events/", full="true").json()) == 20

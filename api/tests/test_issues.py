@@ -401,3 +401,15 @@ def test_script_flow_list_resolve_then_mute_until_volume(api, project, send_even
     assert not issue.is_muted
     assert issue.turning_points.get(kind="unmuted").metadata == {"reason": "3 events in the last 2 hours"}
     assert [i["title"] for i in api.get(f"/api/0/projects/{ORG}/myapp/issues/").json()] == ["KeyError: second"]
+
+
+def test_list_queries_are_bounded(api, project, django_assert_max_num_queries):
+    for _ in range(30):
+        issue = make_issue(project)
+        issue.turning_points.create(kind=TurningPoint.Kind.COMMENT, timestamp=timezone.now(), comment="x")
+    # token, last-used update, project, the page (comment counts in it), nothing per issue
+    with django_assert_max_num_queries(6):
+        response = api.get(f"/api/0/projects/{ORG}/myapp/issues/?per_page=30")
+    assert len(response.json()) == 30 and all(i["numComments"] == 1 for i in response.json())
+    with django_assert_max_num_queries(6):
+        assert len(api.get(f"/api/0/organizations/{ORG}/issues/?per_page=30").json()) == 30
