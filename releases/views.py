@@ -1,6 +1,7 @@
 """A project's Releases page: each release newest first (in the project's release order, see releases.ordering)
-with its first-seen moment, how many stored events and issues carry it, how many issues were first seen in it and
-how many are resolved in it.
+with its first-seen moment, when it was created and finalized (sentry-cli), its commits and latest deploy, how many
+stored events and issues carry it, how many issues were first seen in it and how many are resolved in it; and a
+release's own page with its commits and deploys.
 
 Every figure comes from one aggregate query over the project, whatever the number of releases: the page costs a
 fixed handful of queries, not a few per row.
@@ -12,8 +13,9 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.db.models.fields.json import KeyTextTransform
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
@@ -21,15 +23,24 @@ from django.views.decorators.http import require_safe
 from events.models import Event
 from issues.models import Issue
 from projects.access import get_project_or_404
-from releases.models import Release
+from releases.models import Commit, Deploy, Release
 from releases.ordering import ordered_versions
 from tags.models import IssueTag
+
+# a release's page lists this many of its commits and deploys, newest first
+MAX_COMMITS_SHOWN = 200
+MAX_DEPLOYS_SHOWN = 100
 
 
 @dataclass
 class ReleaseRow:
     version: str
     first_seen: datetime
+    created: datetime
+    finalized: datetime | None
+    commits: int
+    last_deploy_environment: str | None
+    last_deploy_at: datetime | None
     events: int
     issues: int
     new_issues: int
@@ -48,8 +59,20 @@ def release_search(version: str) -> str | None:
     return f"release:{version}"
 
 
+def with_commits_and_deploys(releases):
+    """Each release with its commit count and latest deploy, in the same query."""
+    latest = Deploy.objects.filter(release=OuterRef("pk")).order_by("-date_finished", "-id")
+    commits = Commit.objects.filter(release=OuterRef("pk")).values("release").annotate(n=Count("id")).values("n")
+    return releases.annotate(
+        commit_count=Subquery(commits[:1]),
+        last_deploy_environment=Subquery(latest.values("environment")[:1]),
+        last_deploy_at=Subquery(latest.values("date_finished")[:1]),
+    )
+
+
 def release_rows(project) -> list[ReleaseRow]:
-    releases = dict(Release.objects.filter(project=project).values_list("version", "date_released"))
+    by_version = {r.version: r for r in with_commits_and_deploys(Release.objects.filter(project=project))}
+    releases = {version: r.date_released for version, r in by_version.items()}
     if not releases:
         return []
     events = dict(Event.objects.filter(project=project).values_list("release").annotate(n=Count("id")).order_by())
@@ -84,6 +107,11 @@ def release_rows(project) -> list[ReleaseRow]:
             ReleaseRow(
                 version=version,
                 first_seen=releases[version],
+                created=by_version[version].date_created,
+                finalized=by_version[version].date_finalized,
+                commits=by_version[version].commit_count or 0,
+                last_deploy_environment=by_version[version].last_deploy_environment,
+                last_deploy_at=by_version[version].last_deploy_at,
                 events=events.get(version, 0),
                 issues=issues.get(version, 0),
                 new_issues=new_issues.get(version, 0),
@@ -102,4 +130,28 @@ def project_releases(request, project_id: int):
         request,
         "releases/list.html",
         {"project": project, "releases": release_rows(project), "nav": "projects"},
+    )
+
+
+@require_safe
+@login_required
+def release_detail(request, project_id: int, version: str):
+    project = get_project_or_404(request.user, project_id)
+    release = Release.objects.filter(project=project, version=version).first()
+    if release is None:
+        raise Http404("No such release")
+    term = release_search(version)
+    list_url = reverse("issues:project", args=[project.pk])
+    return render(
+        request,
+        "releases/detail.html",
+        {
+            "project": project,
+            "release": release,
+            "commits": release.commits.order_by("position")[:MAX_COMMITS_SHOWN],
+            "commit_count": release.commits.count(),
+            "deploys": release.deploys.order_by("-date_finished", "-id")[:MAX_DEPLOYS_SHOWN],
+            "issues_url": f"{list_url}?{urlencode({'q': term, 'tab': 'all'})}" if term else "",
+            "nav": "projects",
+        },
     )

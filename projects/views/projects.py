@@ -1,5 +1,6 @@
 """The project list, creating a project, its SDK setup page and its general settings."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
@@ -68,6 +69,9 @@ def project_setup(request, project):
             "project": project,
             "is_admin": is_project_admin(request.user, project),
             "envelope_url": people.absolute_url(f"/api/{project.pk}/envelope/"),
+            # sentry-cli (releases, source maps) talks to the web API at BASE_URL, in the one organization
+            "sentry_url": settings.BASE_URL.rstrip("/"),
+            "organization_slug": settings.ORGANIZATION_SLUG,
             "nav": "projects",
         },
     )

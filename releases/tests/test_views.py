@@ -11,7 +11,7 @@ from bugsink.testutils import exception_event, make_issue
 from issues.models import Issue
 from issues.state import IssueStateManager
 from projects.models import Project, ProjectMembership
-from releases.models import Release
+from releases.models import Commit, Deploy, Release
 from releases.views import release_search
 
 
@@ -51,10 +51,10 @@ def test_lists_releases_newest_first_with_their_figures(client, member, project,
     html = response.content.decode()
     table = rows(html)
     assert list(table) == ["1.10", "1.9", "1.1", "1.0"]
-    assert table["1.0"] == {"events": "2", "issues": "1", "new-issues": "1", "resolved-issues": "0"}
-    assert table["1.1"] == {"events": "2", "issues": "2", "new-issues": "1", "resolved-issues": "0"}
-    assert table["1.10"] == {"events": "1", "issues": "1", "new-issues": "0", "resolved-issues": "1"}
-    assert "deploy" not in html.lower()
+    figures = {"commits": "0"}
+    assert table["1.0"] == {**figures, "events": "2", "issues": "1", "new-issues": "1", "resolved-issues": "0"}
+    assert table["1.1"] == {**figures, "events": "2", "issues": "2", "new-issues": "1", "resolved-issues": "0"}
+    assert table["1.10"] == {**figures, "events": "1", "issues": "1", "new-issues": "0", "resolved-issues": "1"}
 
     # the issues count leads to the issue list searched for that release, on the "all" tab
     link = re.search(r'<td class="num" data-issues><a href="([^"]+)"', html.split('data-release="1.1"')[1])[1]
@@ -120,3 +120,55 @@ def test_queries_do_not_grow_with_the_number_of_releases(client, member, project
     assert len(table) == 200 and list(table)[0] == "1.199.0"
     assert table["1.5.0"]["new-issues"] == "1" and table["1.5.0"]["resolved-issues"] == "1"
     assert table["1.0.0"]["resolved-issues"] == "0" and table["1.0.0"]["new-issues"] == "1"
+
+
+def test_created_finalized_commits_and_deploys(client, member, project):
+    """What sentry-cli recorded: the list shows each release's finalize date, commit count and latest deploy; the
+    release's page lists its commits and deploys."""
+    now = timezone.now()
+    done = Release.objects.create(project=project, version="2.0", date_released=now, date_finalized=now)
+    Release.objects.create(project=project, version="1.0", date_released=now - timezone.timedelta(days=1))
+    for position, sha in enumerate(["b" * 40, "a" * 40]):
+        Commit.objects.create(
+            release=done,
+            sha=sha,
+            repository="acme/shop",
+            position=position,
+            message=f"<b>commit</b> {sha[0]}",
+            author_name="Dev",
+            timestamp=now,
+        )
+    Deploy.objects.create(release=done, environment="staging", date_finished=now - timezone.timedelta(hours=1))
+    Deploy.objects.create(release=done, environment="production", name="blue", date_finished=now)
+
+    html = client.get(f"/projects/{project.pk}/releases/").content.decode()
+    assert rows(html)["2.0"]["commits"] == "2" and rows(html)["1.0"]["commits"] == "0"
+    newest = html.split('data-release="2.0"')[1].split("</tr>")[0]
+    assert "production" in re.search(r"data-last-deploy>(.*?)</td>", newest, re.S)[1]
+    assert "not yet" not in re.search(r"data-finalized>(.*?)</td>", newest, re.S)[1]
+    oldest = html.split('data-release="1.0"')[1].split("</tr>")[0]
+    assert "not yet" in oldest and "none" in oldest
+    assert f'href="/projects/{project.pk}/releases/2.0/"' in html
+
+    page = client.get(f"/projects/{project.pk}/releases/2.0/")
+    assert page.status_code == 200
+    detail = page.content.decode()
+    assert re.findall(r'data-commit="([0-9a-f]+)"', detail) == ["b" * 40, "a" * 40]
+    assert "&lt;b&gt;commit&lt;/b&gt; b" in detail and "<b>commit" not in detail
+    assert "(2)" in detail and detail.index("production") < detail.index("staging")
+    assert client.get(f"/projects/{project.pk}/releases/9.9/").status_code == 404
+
+
+def test_release_page_is_for_members_only(client, django_user_model, project):
+    Release.objects.create(project=project, version="1.0", date_released=timezone.now())
+    outsider = django_user_model.objects.create_user("bob", "bob@example.com", "pw")
+    client.force_login(outsider)
+    assert client.get(f"/projects/{project.pk}/releases/1.0/").status_code == 404
+
+
+def test_setup_page_shows_how_to_point_sentry_cli_here(client, member, project, settings):
+    settings.ORGANIZATION_SLUG = "acme"
+    html = client.get(f"/projects/{project.pk}/setup/").content.decode()
+    assert 'export SENTRY_URL="http://127.0.0.1:8000"' in html
+    assert 'export SENTRY_ORG="acme"' in html and 'export SENTRY_PROJECT="myapp"' in html
+    assert 'href="/accounts/preferences/tokens/"' in html
