@@ -75,7 +75,11 @@ def parse_moment(value) -> datetime:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise BadUpdate("ignoreUntil must be an ISO 8601 date and time, like 2030-01-31T12:00:00Z.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        # in UTC as the database stores it: 9999-12-31T23:59-05:00 is beyond the last moment a datetime holds
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise BadUpdate("ignoreUntil lies beyond the year 9999.") from None
 
 
 def parse_update(data, now: datetime) -> Update:

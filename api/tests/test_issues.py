@@ -247,6 +247,9 @@ def test_mute_variants(api, project, send_event):
         ({"status": "ignored", "statusDetails": {"ignoreDuration": "9" * 40}}, "ignoreDuration"),
         ({"status": "ignored", "statusDetails": {"ignoreUntil": "tomorrow"}}, "ISO 8601"),
         ({"status": "ignored", "statusDetails": {"ignoreUntil": "2001-01-01T00:00:00Z"}}, "future"),
+        ({"status": "ignored", "statusDetails": {"ignoreUntil": "9999-12-31T23:59:59-05:00"}}, "9999"),
+        ({"status": "ignored", "statusDetails": {"ignoreUntil": "2099-13-01T00:00:00Z"}}, "ISO 8601"),
+        ({"status": "ignored", "statusDetails": {"ignoreUntil": 4102444800}}, "ISO 8601"),
         ({"status": "ignored", "statusDetails": []}, "object"),
         ({"status": "sleeping"}, "status must be"),
         ({}, "status must be"),
@@ -268,10 +271,11 @@ def test_bad_updates_are_400_and_change_nothing(api, project, send_event, body, 
     assert not issue.is_resolved and not issue.is_muted and kinds(issue) == ["first_seen"]
 
 
-def test_malformed_json_body_is_400(client, project, token, send_event):
+@pytest.mark.parametrize("body", ["{nope", "[" * 100_000 + "]" * 100_000, ""])
+def test_malformed_json_body_is_400(client, project, token, send_event, body):
     send_event(project, exception_event())
     issue = Issue.objects.get()
-    response = client.put(f"/api/0/issues/{issue.pk}/", "{nope", content_type="application/json", **bearer(token))
+    response = client.put(f"/api/0/issues/{issue.pk}/", body, content_type="application/json", **bearer(token))
     assert response.status_code == 400 and response.json()["detail"]
 
 
