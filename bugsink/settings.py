@@ -285,6 +285,11 @@ MAX_STORE_COMPRESSED_SIZE = env_int("MAX_STORE_COMPRESSED_SIZE", 1024 * 1024)  #
 MAX_HEADER_LINE_SIZE = 64 * 1024  # one envelope or item header line
 # Items in one envelope: an SDK sends a handful; past this the envelope is refused (413) before more is parsed, so a
 # small compressed body of millions of tiny items costs little CPU.
+# one attachment (decompressed); a bigger one is not kept and the event says so. A project keeps at most
+# MAX_PROJECT_ATTACHMENTS_SIZE bytes of attachments: beyond it, new ones are noted on their event and not stored.
+MAX_ATTACHMENT_SIZE = env_int("MAX_ATTACHMENT_SIZE", 10 * 1024 * 1024)
+MAX_PROJECT_ATTACHMENTS_SIZE = env_int("MAX_PROJECT_ATTACHMENTS_SIZE", 1024 * 1024 * 1024)
+ATTACHMENTS_DIR = Path(os.environ.get("ATTACHMENTS_DIR", DATA_DIR / "attachments"))
 MAX_ENVELOPE_ITEMS = env_int("MAX_ENVELOPE_ITEMS", 1000)
 
 # The sweep re-enqueues raw events older than this that were never digested (a lost broker message, a killed

@@ -30,6 +30,7 @@ if not STARTED_BY_A_TEST or not os.environ.get("BUGSINK_DATA_DIR"):
     os.environ["BUGSINK_DATA_DIR"] = str(TEST_DATA_DIR)
     os.environ["INGEST_STORE_DIR"] = str(TEST_DATA_DIR / "ingest")
     os.environ["ARTIFACTS_DIR"] = str(TEST_DATA_DIR / "artifacts")
+    os.environ["ATTACHMENTS_DIR"] = str(TEST_DATA_DIR / "attachments")
 
 from bugsink.settings import *  # noqa: E402, F403 (the environment above must be set before this import)
 from bugsink.settings import DATABASES  # noqa: E402

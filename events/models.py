@@ -1,6 +1,10 @@
 import json
+from pathlib import Path
 
-from django.db import models
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils.functional import cached_property
 
 from issues.models import format_title
@@ -51,3 +55,96 @@ class Event(models.Model):
 
     def title(self) -> str:
         return format_title(self.calculated_type, self.calculated_value)
+
+
+class Attachment(models.Model):
+    """A file an SDK sent with an event (an envelope `attachment` item: a log, a screenshot, a minidump...), kept
+    under ATTACHMENTS_DIR by content (events.items) and only ever served as a download. One that was not kept (over
+    a size limit) is a row too, with `note` saying why, so the event shows it."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="attachments")
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    # the event it came with (or for, when sent after it): linked when that event is digested
+    event_uuid = models.UUIDField()
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    attachment_type = models.CharField(max_length=64, blank=True, default="event.attachment")
+    size = models.PositiveBigIntegerField()
+    sha1 = models.CharField(
+        max_length=40, blank=True, default="", help_text="the stored file's name; empty if not kept"
+    )
+    note = models.CharField(max_length=255, blank=True, default="", help_text="why it was not kept")
+    received_at = models.DateTimeField()
+    # the ingest store's key of the record it came in: digesting that record again adds nothing
+    source_key = models.CharField(max_length=80, blank=True, default="", db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "event_uuid"], name="attachment_event_uuid")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_stored(self) -> bool:
+        return bool(self.sha1)
+
+    @property
+    def is_minidump(self) -> bool:
+        return self.attachment_type == "event.minidump"
+
+
+class UserFeedback(models.Model):
+    """What a user wrote about an error: the `feedback` item of current SDKs (a feedback widget, captureFeedback)
+    or the legacy `user_report` item. Linked to the event it is about, and so to its issue, when that is known."""
+
+    class Source(models.TextChoices):
+        FEEDBACK = "feedback", "Feedback"
+        USER_REPORT = "user_report", "User report"
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="user_feedback")
+    event_uuid = models.UUIDField(null=True, blank=True, help_text="the event it is about")
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="user_feedback")
+    issue = models.ForeignKey(
+        "issues.Issue", null=True, blank=True, on_delete=models.CASCADE, related_name="user_feedback"
+    )
+    name = models.CharField(max_length=255, blank=True, default="")
+    email = models.CharField(max_length=255, blank=True, default="")
+    comments = models.TextField()
+    url = models.CharField(max_length=1024, blank=True, default="")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    received_at = models.DateTimeField()
+    source_key = models.CharField(max_length=80, blank=True, default="", db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "event_uuid"], name="feedback_event_uuid"),
+            models.Index(fields=["issue", "received_at"], name="feedback_issue_received"),
+        ]
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "user feedback"
+
+    def __str__(self) -> str:
+        return self.comments[:80]
+
+
+def attachment_file(project_id: int, sha1: str) -> Path:
+    """Where an attachment's content is: by content within its project, so a retried digest writes the same file."""
+    if len(sha1) != 40 or any(c not in "0123456789abcdef" for c in sha1):
+        raise ValueError("not a SHA-1")
+    return Path(settings.ATTACHMENTS_DIR) / str(int(project_id)) / sha1
+
+
+@receiver(post_delete, sender=Attachment)
+def _remove_attachment_file(sender, instance: Attachment, **kwargs) -> None:
+    """An attachment's file goes with its last row (evicted or deleted with its event, issue or project), once the
+    deletion is committed."""
+    if not instance.sha1:
+        return
+    project_id, sha1 = instance.project_id, instance.sha1
+
+    def remove() -> None:
+        if not Attachment.objects.filter(project_id=project_id, sha1=sha1).exists():
+            attachment_file(project_id, sha1).unlink(missing_ok=True)
+
+    transaction.on_commit(remove)

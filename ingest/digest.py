@@ -21,7 +21,7 @@ busy, and every raw event stays pending for a retry or the sweep.
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from alerts.dispatch import alert_on_commit
 from bugsink import jobs
 from bugsink.period_counter import PeriodCounter
 from bugsink.registry import registry
+from events import items as event_items
 from events.models import Event
 from events.retention import evict_after_digest
 from events.safe import loads_json
@@ -93,6 +94,17 @@ class Prepared:
     grouping_key_hash: str
     title: tuple[str, str]
     tags: dict
+    items: list = field(default_factory=list)  # attachments and feedback that came with it (events.items)
+
+
+@dataclass
+class PreparedItems:
+    """A raw record of attachments or feedback without an event: rows of their own, linked to the event later."""
+
+    key: str
+    event_id: str
+    ingested_at: datetime
+    items: list
 
 
 def digest(key: str) -> int:
@@ -192,11 +204,15 @@ def digest_event(key: str) -> Event | None:
     return Event.objects.filter(project_id=int(key.partition("/")[0]), event_id=event_id).first()
 
 
-def _prepare(key: str) -> Prepared | None:
+def _prepare(key: str) -> Prepared | PreparedItems | None:
     raw = store.load_raw_event(key)
     if raw is None:
         return None  # digested meanwhile
     try:
+        items = event_items.write_files(raw.project_id, raw.items)
+        ingested_at = datetime.fromtimestamp(raw.received_at, UTC)
+        if not raw.payload:
+            return PreparedItems(key=key, event_id=raw.event_id, ingested_at=ingested_at, items=items)
         data = normalize_event(
             loads_json(raw.payload), event_id=raw.event_id, received_at=raw.received_at, remote_addr=raw.remote_addr
         )
@@ -204,13 +220,14 @@ def _prepare(key: str) -> Prepared | None:
         return Prepared(
             key=key,
             data=data,
-            ingested_at=datetime.fromtimestamp(raw.received_at, UTC),
+            ingested_at=ingested_at,
             timestamp=datetime.fromtimestamp(data["timestamp"], UTC),
             release=_column(data.get("release"), 250),
             grouping_key=grouping,
             grouping_key_hash=hash_key(grouping),
             title=title_parts(data),
             tags=event_tags(data),
+            items=items,
         )
     except Exception as error:
         logger.exception("raw event %s cannot be read; moved to the ingest store's quarantine", key)
@@ -238,13 +255,16 @@ def _persisted_counts(model, pk):
     return lambda: model.objects.values_list("period_counts", flat=True).get(pk=pk)
 
 
-def _digest_batch(project_id: int, prepared: list[Prepared]) -> int:
+def _digest_batch(project_id: int, prepared: list[Prepared | PreparedItems]) -> int:
     with transaction.atomic():
         keys = [p.key for p in prepared]
         transaction.on_commit(lambda: [store.delete_raw_event(key) for key in keys])
         project = Project.objects.defer("period_counts").filter(pk=project_id).first()
         if project is None:
             return 0  # the project was deleted: its raw events go with it
+        for loose in (p for p in prepared if isinstance(p, PreparedItems)):
+            event_items.save_items(project, loose.key, loose.event_id, loose.items, loose.ingested_at)
+        prepared = [p for p in prepared if isinstance(p, Prepared)]
 
         # idempotence: drop events stored before (a re-delivered task) and repeats within the batch
         known = {
@@ -320,6 +340,9 @@ def _digest_batch(project_id: int, prepared: list[Prepared]) -> int:
             events.append(_event(project, issue, grouping, p))
 
         Event.objects.bulk_create(events)
+        for event, p in zip(events, batch, strict=True):
+            event_items.save_items(project, p.key, p.data["event_id"], p.items, p.ingested_at, event=event)
+        event_items.link_pending(project, events)
         for index, turning_point in turning_points:
             if index is not None:
                 turning_point.triggering_event = events[index]

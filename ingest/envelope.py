@@ -1,6 +1,9 @@
 """The envelope grammar: Headers { "\\n" Item } [ "\\n" ], Item = Headers "\\n" Payload.
 
-Items carry a `length` or run to the next newline. We keep the first `event` item and read past all others.
+Items carry a `length` or run to the next newline. We keep the first `event` item, attachments and user feedback
+(`feedback`, the legacy `user_report`), each within its limit, and read past all others (sessions, transactions,
+client reports, replays: not stored). An attachment over its limit is not kept, but noted, so that the event can
+say so; feedback is small by nature and one over its limit refuses the envelope like an oversized event.
 """
 
 import json
@@ -9,7 +12,14 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from ingest.errors import BadRequest, PayloadTooLarge
+from ingest.store import RawItem
 from ingest.streams import FramedReader
+
+KEPT_ITEM_TYPES = ("attachment", "feedback", "user_report")
+# item headers copied into the raw record (anything else an item header holds is dropped)
+KEPT_ITEM_HEADERS = ("type", "filename", "content_type", "attachment_type")
+MAX_FEEDBACK_SIZE = 64 * 1024
+MAX_KEPT_ITEMS = 100  # attachments and feedback per envelope; the others beyond this are skipped, and noted
 
 
 def parse_header_line(line: bytes | None, what: str) -> dict:
@@ -37,6 +47,20 @@ def read_envelope_headers(reader: FramedReader) -> dict:
 class EnvelopeItems:
     event: bytes | None = None
     item_types: list[str] = field(default_factory=list)
+    kept: list[RawItem] = field(default_factory=list)
+
+
+def _kept_headers(headers: dict) -> dict:
+    kept = {}
+    for name in KEPT_ITEM_HEADERS:
+        value = headers.get(name)
+        if isinstance(value, str):
+            kept[name] = value[:200]
+    return kept
+
+
+def _dropped(headers: dict, size: int, reason: str) -> RawItem:
+    return RawItem(headers={**_kept_headers(headers), "dropped": reason, "size": size}, payload=b"")
 
 
 # An item header names a type, a length and perhaps a content type and file name: well under a KiB in practice.
@@ -67,9 +91,12 @@ def read_envelope_items(reader: FramedReader) -> EnvelopeItems:
         result.item_types.append(item_type)
         keep = item_type == "event" and result.event is None
         length = headers.get("length")
+        if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 0):
+            raise BadRequest(f"invalid envelope item length: {str(length)[:40]!r}")
+        if item_type in KEPT_ITEM_TYPES:
+            _read_kept_item(reader, result, headers, item_type, length)
+            continue
         if length is not None:
-            if not isinstance(length, int) or isinstance(length, bool) or length < 0:
-                raise BadRequest(f"invalid envelope item length: {str(length)[:40]!r}")
             if keep:
                 if length > max_event:
                     raise PayloadTooLarge(f"event exceeds {max_event} bytes")
@@ -83,3 +110,31 @@ def read_envelope_items(reader: FramedReader) -> EnvelopeItems:
                 raise BadRequest("an event item without payload")
         else:
             reader.skip_line()
+
+
+def _read_kept_item(reader: FramedReader, result: EnvelopeItems, headers: dict, item_type: str, length) -> None:
+    limit = settings.MAX_ATTACHMENT_SIZE if item_type == "attachment" else MAX_FEEDBACK_SIZE
+    if len(result.kept) >= MAX_KEPT_ITEMS:
+        if length is None:
+            reader.skip_line()
+        else:
+            reader.skip_exact(length)
+            reader.end_of_item()
+        if len(result.kept) == MAX_KEPT_ITEMS:
+            result.kept.append(_dropped({"type": item_type}, 0, f"more than {MAX_KEPT_ITEMS} attachments"))
+        return
+    if length is None:
+        payload = reader.readline(limit, PayloadTooLarge(f"{item_type} item exceeds {limit} bytes"))
+        if payload is None:
+            raise BadRequest(f"an {item_type} item without payload")
+    elif length > limit:
+        if item_type != "attachment":
+            raise PayloadTooLarge(f"{item_type} item exceeds {limit} bytes")
+        reader.skip_exact(length)
+        reader.end_of_item()
+        result.kept.append(_dropped(headers, length, f"over the {limit}-byte limit for one attachment"))
+        return
+    else:
+        payload = reader.read_exact(length)
+        reader.end_of_item()
+    result.kept.append(RawItem(headers=_kept_headers(headers), payload=payload))

@@ -2,10 +2,18 @@
 inline without a broker, else one queued digest per project)."""
 
 from bugsink import jobs
-from ingest.store import RawEvent, store_raw_event
+from ingest.store import RawEvent, RawItem, store_raw_event
 
 
-def accept_event(*, project_id: int, event_id: str, payload: bytes, received_at: float, remote_addr: str) -> str:
+def accept_event(
+    *,
+    project_id: int,
+    event_id: str,
+    payload: bytes,
+    received_at: float,
+    remote_addr: str,
+    items: list[RawItem] | None = None,
+) -> str:
     key = store_raw_event(
         RawEvent(
             project_id=project_id,
@@ -13,6 +21,7 @@ def accept_event(*, project_id: int, event_id: str, payload: bytes, received_at:
             received_at=received_at,
             remote_addr=remote_addr,
             payload=payload,
+            items=items or [],
         )
     )
     jobs.schedule_digest(key)

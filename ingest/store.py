@@ -4,7 +4,10 @@ A file is written to a temporary name, fsynced and renamed, so a 200 is only sen
 crash. Digest deletes the file after its transaction commits; a file that is still here was never digested (the
 sweep, ingest.sweep, re-enqueues those).
 
-Layout: `<INGEST_STORE_DIR>/<project_id>/<received_ns>-<event_id>.event`. A raw event is named by its key,
+Layout: `<INGEST_STORE_DIR>/<project_id>/<received_ns>-<event_id>.event`: one JSON header line, the event payload,
+then the payloads of the envelope's other kept items (attachments, user feedback) one after the other, their types
+and lengths in the header. A record may hold items and no event (an envelope of feedback or late attachments).
+A raw event is named by its key,
 "<project_id>/<received_ns>-<event_id>": sorting a project's names gives arrival order, which lets digest take the
 oldest pending events of a project in one batch.
 """
@@ -12,7 +15,7 @@ oldest pending events of a project in one batch.
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,13 +27,22 @@ QUARANTINE = "quarantine"
 
 
 @dataclass
+class RawItem:
+    """An envelope item kept beside the event: its item headers (type, filename, content_type, ...) and payload."""
+
+    headers: dict
+    payload: bytes
+
+
+@dataclass
 class RawEvent:
     project_id: int
     event_id: str  # 32 lowercase hex
     received_at: float
     remote_addr: str
-    payload: bytes
+    payload: bytes  # the event JSON; empty when the envelope brought only items
     key: str = ""
+    items: list[RawItem] = field(default_factory=list)
 
 
 def _root() -> Path:
@@ -61,22 +73,25 @@ def store_raw_event(raw: RawEvent) -> str:
             _fsync_directory(directory.parent)
     key = f"{raw.project_id}/{int(raw.received_at * 1e9):020d}-{raw.event_id}"
     final = _path(key)
-    header = json.dumps(
-        {
-            "project_id": raw.project_id,
-            "event_id": raw.event_id,
-            "received_at": raw.received_at,
-            "remote_addr": raw.remote_addr,
-        }
-    ).encode()
+    meta = {
+        "project_id": raw.project_id,
+        "event_id": raw.event_id,
+        "received_at": raw.received_at,
+        "remote_addr": raw.remote_addr,
+    }
+    if raw.items:
+        meta["payload_length"] = len(raw.payload)
+        meta["items"] = [{**item.headers, "length": len(item.payload)} for item in raw.items]
+    header = json.dumps(meta).encode()
     temporary = directory / f".{final.name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, header + b"\n")
-        view = memoryview(raw.payload)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        for part in (raw.payload, *(item.payload for item in raw.items)):
+            view = memoryview(part)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
         if settings.INGEST_FSYNC:
             os.fsync(fd)
     finally:
@@ -93,8 +108,17 @@ def load_raw_event(key: str) -> RawEvent | None:
         content = _path(key).read_bytes()
     except FileNotFoundError:
         return None
-    header_line, _, payload = content.partition(b"\n")
+    header_line, _, rest = content.partition(b"\n")
     header = json.loads(header_line)
+    items = []
+    payload = rest
+    if "payload_length" in header:
+        offset = header["payload_length"]
+        payload = rest[:offset]
+        for item_headers in header.get("items", []):
+            length = item_headers.pop("length")
+            items.append(RawItem(headers=item_headers, payload=rest[offset : offset + length]))
+            offset += length
     return RawEvent(
         project_id=header["project_id"],
         event_id=header["event_id"],
@@ -102,6 +126,7 @@ def load_raw_event(key: str) -> RawEvent | None:
         remote_addr=header.get("remote_addr", ""),
         payload=payload,
         key=key,
+        items=items,
     )
 
 

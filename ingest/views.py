@@ -124,7 +124,7 @@ def _parse_event(payload: bytes) -> dict:
     return event
 
 
-def _accept(request, project: Project, envelope_headers: dict, payload: bytes) -> JsonResponse:
+def _accept(request, project: Project, envelope_headers: dict, payload: bytes, items=()) -> JsonResponse:
     event = _parse_event(payload)
     event_id = _event_id(envelope_headers, event)
     consumed = quota.consume(project)  # counts this event, or raises QuotaExceeded (a 429)
@@ -135,10 +135,26 @@ def _accept(request, project: Project, envelope_headers: dict, payload: bytes) -
             payload=payload,
             received_at=time.time(),
             remote_addr=request.META.get("REMOTE_ADDR", ""),
+            items=list(items),
         )
     except BaseException:
         quota.release(consumed)
         raise
+    return _respond({"id": event_id})
+
+
+def _accept_items(request, project: Project, envelope_headers: dict, items) -> JsonResponse:
+    """Attachments or user feedback without an event (sent after it, or feedback of its own): kept like an event
+    (durably, then digest links them), not counted against the event quota."""
+    event_id = _event_id(envelope_headers, {})
+    accept_event(
+        project_id=project.pk,
+        event_id=event_id,
+        payload=b"",
+        received_at=time.time(),
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        items=list(items),
+    )
     return _respond({"id": event_id})
 
 
@@ -182,8 +198,10 @@ def _handle_envelope(request, project: Project) -> JsonResponse:
         quota.check(project)
     items = read_envelope_items(reader)
     if items.event is None:
+        if items.kept:
+            return _accept_items(request, project, headers, items.kept)
         return _respond({})
-    return _accept(request, project, headers, items.event)
+    return _accept(request, project, headers, items.event, items.kept)
 
 
 def _decode_legacy_body(body: bytes) -> bytes:

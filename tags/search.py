@@ -3,6 +3,8 @@ the title; free text that is an issue's id (UUID in any form, or a short id like
 
 release:1.4.2 level:error "connection refused" browser:"Chrome 120" is:unresolved has:customer
 
+`has:feedback` and `has:attachment` find issues (events) with user feedback or attachments.
+
 A term the parser cannot use (`level:` without a value, `is:sleeping`) is kept in `Query.not_understood` with the
 reason, so that the page can say so rather than silently search for something else.
 """
@@ -12,8 +14,21 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 
+from events.models import Attachment, UserFeedback
 from issues.refs import issue_ref_q
 from tags.models import EventTag, IssueTag
+
+# has:KEY for what is not a tag: user feedback (about the issue's events) and attachments
+HAS_ISSUE = {
+    "feedback": lambda: UserFeedback.objects.exclude(issue=None).values("issue_id"),
+    "attachment": lambda: Attachment.objects.exclude(event=None).values("event__issue_id"),
+}
+HAS_ISSUE["attachments"] = HAS_ISSUE["attachment"]
+HAS_EVENT = {
+    "feedback": lambda: UserFeedback.objects.exclude(event=None).values("event_id"),
+    "attachment": lambda: Attachment.objects.exclude(event=None).values("event_id"),
+}
+HAS_EVENT["attachments"] = HAS_EVENT["attachment"]
 
 _TOKEN = re.compile(r'(?:([\w.\-]+):(?:"([^"]*)"|(\S*)))|"([^"]*)"|(\S+)')
 
@@ -73,7 +88,10 @@ def filter_issues(issues: QuerySet, query: Query) -> QuerySet:
     for key, value in query.terms:
         issues = issues.filter(id__in=IssueTag.objects.filter(value__key=key, value__value=value).values("issue_id"))
     for key in query.has:
-        issues = issues.filter(id__in=IssueTag.objects.filter(value__key=key).values("issue_id"))
+        if key in HAS_ISSUE:
+            issues = issues.filter(id__in=HAS_ISSUE[key]())
+        else:
+            issues = issues.filter(id__in=IssueTag.objects.filter(value__key=key).values("issue_id"))
     for state in query.states:
         issues = issues.filter(IS_STATES[state])
     if query.text:
@@ -91,7 +109,10 @@ def filter_events(events: QuerySet, query: Query) -> QuerySet:
     for key, value in query.terms:
         events = events.filter(id__in=EventTag.objects.filter(value__key=key, value__value=value).values("event_id"))
     for key in query.has:
-        events = events.filter(id__in=EventTag.objects.filter(value__key=key).values("event_id"))
+        if key in HAS_EVENT:
+            events = events.filter(id__in=HAS_EVENT[key]())
+        else:
+            events = events.filter(id__in=EventTag.objects.filter(value__key=key).values("event_id"))
     if query.text:
         events = events.filter(Q(calculated_type__icontains=query.text) | Q(calculated_value__icontains=query.text))
     return events

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Count, F, Sum, Window
 from django.db.models.functions import RowNumber
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from events import rendering, safe
-from events.models import Event
+from events.models import Attachment, Event, UserFeedback, attachment_file
 from issues.models import Issue, TurningPoint
 from issues.muting import InvalidMute, duration_choices, mute_until, period_choices, volume_condition
 from issues.pagination import Cursor, Order, keyset_page
@@ -40,6 +40,7 @@ TABS = [
     ("breadcrumbs", "Breadcrumbs"),
     ("events", "Events"),
     ("tags", "Tags"),
+    ("feedback", "Feedback"),
     ("history", "History"),
 ]
 EVENT_TABS = ("stacktrace", "details", "breadcrumbs")
@@ -55,6 +56,8 @@ EVENTS_PAGE_SIZE = 50
 EVENT_ORDER = Order("digest_order", tiebreak=None, minimum=1, maximum=2**31 - 1)
 TAG_VALUES_PER_KEY = 10
 HISTORY_LIMIT = 200
+FEEDBACK_LIMIT = 200
+FEEDBACK_COUNT_CAP = 99
 
 
 # --- what the header shows --------------------------------------------------------------------------------------
@@ -104,6 +107,9 @@ def _render(
         {"key": key, "label": label, "url": _tab_url(issue, key, event_pk), "current": key == tab}
         for key, label in TABS
     ]
+    # the Feedback tab's count: rows up to a cap, not a COUNT(*) (every page of an issue shows it)
+    shown = len(UserFeedback.objects.filter(issue=issue).values_list("pk", flat=True)[: FEEDBACK_COUNT_CAP + 1])
+    context.setdefault("feedback_count", f"{FEEDBACK_COUNT_CAP}+" if shown > FEEDBACK_COUNT_CAP else shown)
     return render(
         request,
         f"issues/issue_{tab}.html",
@@ -190,6 +196,7 @@ def _event_tab(request, issue_id, event_pk, tab: str):
             suffix = "?in_app=1" if in_app_only else ""
         elif tab == "details":
             context["details"] = rendering.details_view(data)
+            context["attachments"] = list(Attachment.objects.filter(event=event))
         elif tab == "breadcrumbs":
             context["breadcrumbs"] = rendering.breadcrumbs_view(data, event.timestamp)
         context["event_nav"] = event_navigation(issue, event, tab, is_latest, suffix)
@@ -250,7 +257,37 @@ def event_download(request, issue_id, event_pk):
     return _raw_event(request, issue_id, event_pk, download=True)
 
 
+@login_required
+@require_GET
+def attachment_download(request, issue_id, event_pk, attachment_pk):
+    """An attachment's content, for project members only, always as a download: whatever its declared type, it is
+    never rendered by the browser on our origin (it is whatever a DSN holder sent)."""
+    issue = get_issue_or_404(request.user, issue_id)
+    attachment = get_object_or_404(Attachment, event__issue=issue, event_id=event_pk, pk=attachment_pk)
+    if not attachment.is_stored:
+        raise Http404("This attachment was not kept")
+    try:
+        content = attachment_file(attachment.project_id, attachment.sha1).open("rb")
+    except FileNotFoundError:
+        raise Http404("This attachment's file is gone") from None
+    response = FileResponse(
+        content, as_attachment=True, filename=attachment.name, content_type="application/octet-stream"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
 # --- issue tabs -------------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def feedback(request, issue_id):
+    """What users wrote about this issue's events (newest first)."""
+    issue = get_issue_or_404(request.user, issue_id)
+    entries = list(UserFeedback.objects.filter(issue=issue).select_related("event")[:FEEDBACK_LIMIT])
+    return _render(request, issue, "feedback", entries=entries, more_feedback=len(entries) == FEEDBACK_LIMIT)
 
 
 @login_required
