@@ -112,6 +112,10 @@ def read_envelope_items(reader: FramedReader) -> EnvelopeItems:
             reader.skip_line()
 
 
+class _LineTooLong(Exception):
+    pass
+
+
 def _read_kept_item(reader: FramedReader, result: EnvelopeItems, headers: dict, item_type: str, length) -> None:
     limit = settings.MAX_ATTACHMENT_SIZE if item_type == "attachment" else MAX_FEEDBACK_SIZE
     if len(result.kept) >= MAX_KEPT_ITEMS:
@@ -124,7 +128,16 @@ def _read_kept_item(reader: FramedReader, result: EnvelopeItems, headers: dict, 
             result.kept.append(_dropped({"type": item_type}, 0, f"more than {MAX_KEPT_ITEMS} attachments"))
         return
     if length is None:
-        payload = reader.readline(limit, PayloadTooLarge(f"{item_type} item exceeds {limit} bytes"))
+        position = reader.total - len(reader.buffer)
+        try:
+            payload = reader.readline(limit, _LineTooLong())
+        except _LineTooLong:
+            if item_type != "attachment":
+                raise PayloadTooLarge(f"{item_type} item exceeds {limit} bytes") from None
+            reader.skip_line()
+            size = reader.total - len(reader.buffer) - position - 1
+            result.kept.append(_dropped(headers, size, f"over the {limit}-byte limit for one attachment"))
+            return
         if payload is None:
             raise BadRequest(f"an {item_type} item without payload")
     elif length > limit:

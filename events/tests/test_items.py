@@ -221,3 +221,24 @@ def test_feedback_over_its_limit_is_refused_with_detail(client, project):
         f"/api/{project.pk}/envelope/", data=body, content_type="application/x-sentry-envelope", **auth_header(project)
     )
     assert response.status_code == 413 and "feedback" in response.json()["detail"]
+
+
+def test_attachment_without_length_over_its_limit_is_noted_not_kept(client, project, settings):
+    settings.MAX_ATTACHMENT_SIZE = 100
+    event = new_event()
+    payload = json.dumps(event).encode()
+    body = b"\n".join(
+        [
+            json.dumps({"event_id": event["event_id"]}).encode(),
+            json.dumps({"type": "event", "length": len(payload)}).encode(),
+            payload,
+            b'{"type": "attachment", "filename": "big.txt"}',
+            b"y" * 500,
+            b'{"type": "attachment", "filename": "small.txt"}',
+            b"small",
+        ]
+    )
+    post(client, project, body)
+    big, small = Attachment.objects.order_by("name")
+    assert not big.is_stored and big.size == 500 and "100-byte limit" in big.note
+    assert small.is_stored and attachment_file(project.pk, small.sha1).read_bytes() == b"small"

@@ -22,7 +22,7 @@ import pytest
 import zstandard
 
 from bugsink.testutils import exception_event
-from events.models import Event
+from events.models import Attachment, Event, UserFeedback
 from issues.models import Issue
 from projects.models import Project
 
@@ -613,8 +613,6 @@ class TestAcceptedVariants:
         ({"type": "span", "content_type": "application/vnd.sentry.items.span.v2+json"}, b'{"items": [{}]}'),
         ({"type": "check_in"}, b'{"check_in_id": "abc", "monitor_slug": "m", "status": "ok"}'),
         ({"type": "log", "item_count": 1}, b'{"items": [{"body": "hello"}]}'),
-        ({"type": "attachment", "filename": "a.bin"}, b"\x00\x01\n\n\xff\xfe\nbinary\r\n{not json}\n"),
-        ({"type": "feedback"}, b'{"contexts": {"feedback": {"message": "nice"}}}'),
         ({"type": "profile"}, b'{"version": "1", "profile": {}}'),
         ({"type": "replay_event"}, b'{"type": "replay_event", "replay_id": "abc"}'),
         ({"type": "replay_recording"}, b'{"segment_id": 0}\n\x78\x9c\x00\x00binary\n'),
@@ -633,11 +631,28 @@ class TestAcceptedVariants:
         assert not Event.objects.exists() and not Issue.objects.exists()
         assert not settings.INGEST_STORE_DIR.exists() or not list(settings.INGEST_STORE_DIR.iterdir())
 
+    # kept without an event (events.items): attachments for an event sent before or after, user feedback
+    KEPT_ITEMS = [
+        ({"type": "attachment", "filename": "a.bin"}, b"\x00\x01\n\n\xff\xfe\nbinary\r\n{not json}\n"),
+        ({"type": "feedback"}, b'{"contexts": {"feedback": {"message": "nice"}}}'),
+        ({"type": "user_report"}, b'{"event_id": "' + b"ab" * 16 + b'", "comments": "nice"}'),
+    ]
+
+    @pytest.mark.parametrize("item", KEPT_ITEMS, ids=[item[0]["type"] for item in KEPT_ITEMS])
+    def test_attachments_and_feedback_without_an_event_are_kept(self, client, project, item):
+        response = post_envelope(client, project, envelope(item, header={}, with_length=True))
+        assert response.status_code == 200, response.content
+        assert "id" in response.json()
+        assert not Event.objects.exists() and not Issue.objects.exists()
+        kept = Attachment.objects.count() if item[0]["type"] == "attachment" else UserFeedback.objects.count()
+        assert kept == 1
+
     def test_all_other_item_types_in_one_envelope(self, client, project):
-        items = [item for item in self.OTHER_ITEMS]
+        items = [*self.OTHER_ITEMS, *self.KEPT_ITEMS]
         response = post_envelope(client, project, envelope(*items, header={"sent_at": "2024-01-01T00:00:00Z"}))
-        assert response.status_code == 200 and response.json() == {}
+        assert response.status_code == 200 and "id" in response.json()
         assert not Event.objects.exists()
+        assert Attachment.objects.count() == 1 and UserFeedback.objects.count() == 2
 
     def test_envelope_with_no_items(self, client, project):
         response = post_envelope(client, project, json.dumps({"event_id": uuid.uuid4().hex}).encode())

@@ -26,6 +26,17 @@ function failToLoad() {
 }
 
 const scenarios = {
+  // An error, then what the user wrote about it (Sentry.captureFeedback: a `feedback` envelope item of its own).
+  feedback() {
+    const errorId = failToLoad();
+    Sentry.captureFeedback({
+      message: "Checkout froze after I pressed Pay",
+      name: "Grace Hopper",
+      email: "grace@example.com",
+      associatedEventId: errorId,
+    });
+    return [errorId];
+  },
   // new Error(message, {cause}): the SDK sends [cause, error]; the issue is titled by the error thrown. The same
   // error twice from the same call site, with the message in between: the SDK's Dedupe integration drops an event
   // identical to the one captured just before it.

@@ -118,6 +118,19 @@ def rate_limited():
     return event_ids
 
 
+@scenario
+def attachment():
+    """An error with two files attached to the scope: the SDK sends them as `attachment` items of the event's
+    envelope."""
+    scope = sentry_sdk.get_current_scope()
+    scope.add_attachment(bytes=b"order 42: card declined\n", filename="checkout.log", content_type="text/plain")
+    scope.add_attachment(bytes=b'{"cart": [1, 2]}', filename="cart.json", content_type="application/json")
+    try:
+        divide(1, 0)
+    except ZeroDivisionError:
+        return [sentry_sdk.capture_exception()]
+
+
 OPTIONS = {"release": {"release": "shop@1.4.2", "environment": "staging"}}
 
 
