@@ -35,7 +35,7 @@ LIST_PARAMETERS = [
     OpenApiParameter("query", str, description="search syntax of the issue list; default is:unresolved"),
     OpenApiParameter("sort", str, enum=["date", "new", "freq"], description="last seen, first seen, event count"),
     OpenApiParameter("cursor", str, description="from the Link header of the previous page"),
-    OpenApiParameter("per_page", int, description="at most 100"),
+    OpenApiParameter("per_page", int, description="at most 100 (also as `limit`)"),
 ]
 BULK_PARAMETERS = [
     OpenApiParameter("id", str, many=True, description=f"an issue's id or short id, repeated (at most {MAX_IDS})"),
@@ -163,10 +163,11 @@ class ProjectIssues(APIView):
 
 
 def organization_issues(request, org: str) -> QuerySet:
-    """The organization's issues the user may see, narrowed to `?project=<id>` (repeated) when given."""
+    """The organization's issues the user may see, narrowed to `?project=<id>` (repeated) when given; Sentry's
+    `project=-1` means all of them."""
     check_organization(org)
     projects = visible_projects(request.user)
-    wanted = request.query_params.getlist("project")
+    wanted = [value for value in request.query_params.getlist("project") if value != "-1"]
     if wanted:
         if not all(value.isdigit() and len(value) < 18 for value in wanted):
             raise ParseError("project must be a project's numeric id.")
@@ -174,7 +175,7 @@ def organization_issues(request, org: str) -> QuerySet:
     return Issue.objects.filter(project__in=projects)
 
 
-ORG_PARAMETERS = [OpenApiParameter("project", int, many=True, description="a project's id, repeated")]
+ORG_PARAMETERS = [OpenApiParameter("project", int, many=True, description="a project's id, repeated; -1: all")]
 
 
 class OrganizationIssues(APIView):

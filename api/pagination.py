@@ -27,7 +27,8 @@ def parse_cursor(value) -> int:
 
 
 def per_page(request, default: int = DEFAULT_PER_PAGE) -> int:
-    value = request.query_params.get("per_page", "")
+    # Sentry's issue and event lists call it `limit`
+    value = request.query_params.get("per_page", "") or request.query_params.get("limit", "")
     if value.isdigit() and len(value) < 6:
         return max(1, min(int(value), MAX_PER_PAGE))
     return default

@@ -60,6 +60,10 @@ def api(client, token):
     return Api(token)
 
 
+def last_point(issue: Issue) -> TurningPoint:
+    return issue.turning_points.order_by("-timestamp", "-id").first()
+
+
 def kinds(issue: Issue) -> list[str]:
     return list(issue.turning_points.order_by("timestamp", "id").values_list("kind", flat=True))
 
@@ -134,6 +138,8 @@ def test_list_search_sort_and_states(api, project, send_event):
     org_url = f"/api/0/organizations/{ORG}/issues/"
     assert len(api.get(org_url, data={"project": project.pk, "query": ""}).json()) == 3
     assert api.get(org_url, data={"project": "x"}).status_code == 400
+    assert len(api.get(org_url, data={"project": "-1", "query": "", "limit": 2}).json()) == 2
+    assert api.get(org_url, data={"project": project.pk + 1, "query": ""}).json() == []
 
     for bad in ("?sort=priority", "?query=is:sleeping", "?query=level:"):
         response = api.get(url + bad)
@@ -189,13 +195,14 @@ def test_resolve_variants_on_the_row_and_the_history(api, project, alice, send_e
     data = api.put(url, {"status": "resolved", "statusDetails": {"inRelease": "latest"}}).json()
     issue.refresh_from_db()
     assert issue.fixed_at == ["2.0"] and data["statusDetails"] == {"inRelease": "2.0"}
+    assert last_point(issue).metadata == {"release": "2.0"} and last_point(issue).user == alice
 
     response = api.put(url, {"status": "resolved", "statusDetails": {"inRelease": "9.9"}})
     assert response.status_code == 400 and "9.9" in response.json()["detail"]
     assert Release.objects.filter(project=project).count() == 2
 
 
-def test_mute_variants(api, project, send_event):
+def test_mute_variants(api, project, alice, send_event):
     send_event(project, exception_event())
     issue = Issue.objects.get()
     url = f"/api/0/issues/{issue.pk}/"
@@ -214,7 +221,10 @@ def test_mute_variants(api, project, send_event):
     issue.refresh_from_db()
     assert before + timedelta(minutes=29) < issue.unmute_after < timezone.now() + timedelta(minutes=31)
     assert data["statusDetails"]["ignoreUntil"] and data["substatus"] == "archived_until_condition_met"
+    muted = last_point(issue)
+    assert muted.kind == "muted" and muted.user == alice and muted.metadata == {"until": issue.unmute_after.isoformat()}
     api.put(url, {"status": "unresolved"})
+    assert last_point(issue).kind == "unmuted" and last_point(issue).user == alice
 
     data = api.put(url, {"status": "ignored", "statusDetails": {"ignoreUntil": "2099-01-02T03:04:05Z"}}).json()
     issue.refresh_from_db()
@@ -232,6 +242,8 @@ def test_mute_variants(api, project, send_event):
         assert issue.unmute_on_volume_based_conditions == [condition], window
         assert data.json()["statusDetails"]["ignoreCount"] == 5
         assert data.json()["statusDetails"]["ignoreWindow"] == window
+        muted = last_point(issue)
+        assert muted.kind == "muted" and muted.user == alice and muted.metadata["conditions"] == [condition]
         api.put(url, {"status": "unresolved"})
 
 
