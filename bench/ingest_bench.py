@@ -149,6 +149,8 @@ def main():
                 dsn,
                 "--server-pattern",
                 pattern,
+                "--server-pid",
+                str(server.pid),
                 "--backlog-dir",
                 str(data_dir / "ingest"),
                 *loadgen_args,

@@ -130,20 +130,43 @@ class Sender(threading.Thread):
 
 
 class RssSampler(threading.Thread):
-    """Peak of the summed RSS of all processes whose command line matches the pattern."""
+    """Peak of the summed RSS of all processes whose command line matches the pattern; with `root_pid`, only of
+    that process and its descendants (on a shared machine, another server's processes match the pattern too)."""
 
-    def __init__(self, pattern: str):
+    def __init__(self, pattern: str, root_pid: int | None = None):
         super().__init__(daemon=True)
         import re
 
         self.pattern = re.compile(pattern)
+        self.root_pid = root_pid
         self.peak_kib = 0
         self.stop = threading.Event()
 
+    def tree(self) -> set[str] | None:
+        if self.root_pid is None:
+            return None
+        children: dict[str, list[str]] = {}
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    # the parent pid is the 2nd field after the parenthesised command name
+                    parent = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1]
+                except (OSError, IndexError):
+                    continue
+                children.setdefault(parent, []).append(pid)
+        found, todo = set(), [str(self.root_pid)]
+        while todo:
+            pid = todo.pop()
+            if pid not in found:
+                found.add(pid)
+                todo.extend(children.get(pid, []))
+        return found
+
     def sample(self) -> int:
         total = 0
+        tree = self.tree()
         for pid in os.listdir("/proc"):
-            if not pid.isdigit() or int(pid) == os.getpid():
+            if not pid.isdigit() or int(pid) == os.getpid() or (tree is not None and pid not in tree):
                 continue
             try:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -213,6 +236,7 @@ def main():
     parser.add_argument("--endpoint", choices=["envelope", "store"], default="envelope")
     parser.add_argument("--gzip", action="store_true")
     parser.add_argument("--server-pattern", default=r"gunicorn|celery", help="regex over server command lines")
+    parser.add_argument("--server-pid", type=int, default=None, help="count only this process and its descendants")
     parser.add_argument("--no-wait", action="store_true", help="do not wait for digest (no database access)")
     parser.add_argument("--wait-timeout", type=float, default=600)
     parser.add_argument("--rate", type=float, default=0, help="target events/s (0: as fast as possible)")
@@ -237,7 +261,7 @@ def main():
     jobs = [i % args.issues for i in range(args.events)]
     random.shuffle(jobs)
     results, lock = [], threading.Lock()
-    sampler = RssSampler(args.server_pattern)
+    sampler = RssSampler(args.server_pattern, args.server_pid)
     sampler.start()
     backlog = BacklogSampler(args.backlog_dir) if args.backlog_dir else None
     if backlog:

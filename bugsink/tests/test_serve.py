@@ -1,11 +1,14 @@
 """`make serve`'s Procfile under bin/procfile-run: every process starts, an event goes through web → Redis →
-digest worker, and SIGTERM shuts everything down gracefully."""
+digest worker, the beat schedule runs inside the alerts worker (its sweep digests a raw event nobody enqueued),
+and SIGTERM shuts everything down gracefully."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,7 @@ from bugsink.testutils import (
     wait_until,
 )
 from events.models import Event
+from ingest.store import RawEvent, store_raw_event
 from projects.models import Project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +36,17 @@ def test_procfile_serves_digests_and_shuts_down_gracefully(transactional_db, tmp
     require_service(redis_up(), "Redis on 127.0.0.1:6379")
     redis.Redis.from_url(BROKER_URL).flushdb()
     project = Project.objects.create(name="Served")
+    # in the store before anything runs, and no digest enqueued for it: only the periodic sweep will find it
+    orphan = exception_event("SweptError", "found by the sweep that beat scheduled")
+    store_raw_event(
+        RawEvent(
+            project_id=project.pk,
+            event_id=uuid.uuid4().hex,
+            received_at=0.0,
+            remote_addr="127.0.0.1",
+            payload=json.dumps(orphan).encode(),
+        )
+    )
     port = free_port()
     env = {
         **os.environ,
@@ -42,6 +57,8 @@ def test_procfile_serves_digests_and_shuts_down_gracefully(transactional_db, tmp
         "CELERY_BROKER_URL": BROKER_URL,
         "SECRET_KEY": "serve-test-secret-key",
         "WEB_WORKERS": "1",
+        "INGEST_SWEEP_INTERVAL_SECONDS": "1",
+        "INGEST_SWEEP_GRACE_SECONDS": "0",
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
     }
     serve_log = tmp_path / "serve.log"
@@ -88,6 +105,11 @@ def test_procfile_serves_digests_and_shuts_down_gracefully(transactional_db, tmp
             lambda: Event.objects.filter(project=project, calculated_type="ServedError").exists(),
             "the event to be digested",
         )
+        # there is no `celery beat` process: the alerts worker's --beat-thread sent the sweep
+        wait(
+            lambda: Event.objects.filter(project=project, calculated_type="SweptError").exists(),
+            "the swept event to be digested",
+        )
     finally:
         runner.send_signal(signal.SIGTERM)
         try:
@@ -99,5 +121,5 @@ def test_procfile_serves_digests_and_shuts_down_gracefully(transactional_db, tmp
         log.close()
     output = serve_log.read_text()
     assert code == 0, f"not a graceful shutdown (exit {code}):\n{output}"
-    for name in ("web.1", "digest.1", "alerts.1", "beat.1"):
+    for name in ("web.1", "digest.1", "alerts.1"):
         assert f"{name} stopped (rc=0)" in output, f"{name} did not shut down gracefully:\n{output}"
