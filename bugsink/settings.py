@@ -278,7 +278,11 @@ INGEST_STORE_DIR = Path(os.environ.get("INGEST_STORE_DIR", DATA_DIR / "ingest"))
 # fsync each accepted event before answering 200 ("accepted means kept").
 INGEST_FSYNC = env_bool("INGEST_FSYNC", True)
 
-MAX_EVENT_SIZE = env_int("MAX_EVENT_SIZE", 1024 * 1024)  # one decompressed event
+MAX_EVENT_SIZE = env_int("MAX_EVENT_SIZE", 1024 * 1024)  # one stored event (JSON); a larger one is trimmed to fit
+# One decompressed event that is still accepted, and trimmed at digest to MAX_EVENT_SIZE (ingest.trim); above it the
+# event is refused (413, logged and counted per project). Ingest and digest each hold one such event in memory, parsed:
+# see bench/RESULTS.md for what 24 MB costs.
+MAX_EVENT_TRIM_SIZE = max(env_int("MAX_EVENT_TRIM_SIZE", 32 * 1024 * 1024), MAX_EVENT_SIZE)
 MAX_ENVELOPE_COMPRESSED_SIZE = env_int("MAX_ENVELOPE_COMPRESSED_SIZE", 20 * 1024 * 1024)
 MAX_ENVELOPE_SIZE = env_int("MAX_ENVELOPE_SIZE", 100 * 1024 * 1024)  # decompressed
 MAX_STORE_COMPRESSED_SIZE = env_int("MAX_STORE_COMPRESSED_SIZE", 1024 * 1024)  # a /store/ body on the wire

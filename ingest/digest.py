@@ -40,6 +40,7 @@ from events.safe import loads_json
 from ingest import store
 from ingest.grouping import culprit, grouping_key, hash_key, title_parts
 from ingest.normalize import normalize_event
+from ingest.trim import trim_event
 from issues.models import Grouping, Issue, TurningPoint
 from issues.state import STATE_FIELDS, IssueStateManager, is_regression
 from projects.models import Project
@@ -217,7 +218,7 @@ def _prepare(key: str) -> Prepared | PreparedItems | None:
             loads_json(raw.payload), event_id=raw.event_id, received_at=raw.received_at, remote_addr=raw.remote_addr
         )
         grouping = _column(grouping_key(data))
-        return Prepared(
+        prepared = Prepared(
             key=key,
             data=data,
             ingested_at=ingested_at,
@@ -229,6 +230,9 @@ def _prepare(key: str) -> Prepared | PreparedItems | None:
             tags=event_tags(data),
             items=items,
         )
+        # trimmed last: an oversized event groups, and is titled and tagged, as its untrimmed siblings are
+        prepared.data = trim_event(data, settings.MAX_EVENT_SIZE)
+        return prepared
     except Exception as error:
         logger.exception("raw event %s cannot be read; moved to the ingest store's quarantine", key)
         store.quarantine_raw_event(key, reason=f"cannot be read: {error!r}")

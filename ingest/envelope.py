@@ -43,6 +43,11 @@ def read_envelope_headers(reader: FramedReader) -> dict:
     return parse_header_line(line, "envelope header")
 
 
+def max_event_size() -> int:
+    """The largest event accepted: one over MAX_EVENT_SIZE is trimmed to fit at digest (ingest.trim)."""
+    return max(settings.MAX_EVENT_TRIM_SIZE, settings.MAX_EVENT_SIZE)
+
+
 @dataclass
 class EnvelopeItems:
     event: bytes | None = None
@@ -76,7 +81,7 @@ def read_envelope_items(reader: FramedReader) -> EnvelopeItems:
     after a bounded amount of work.
     """
     result = EnvelopeItems()
-    max_event = settings.MAX_EVENT_SIZE
+    max_event = max_event_size()
     max_items = settings.MAX_ENVELOPE_ITEMS
     max_header = min(settings.MAX_HEADER_LINE_SIZE, MAX_ITEM_HEADER_LINE_SIZE)
     while True:
@@ -99,13 +104,14 @@ def read_envelope_items(reader: FramedReader) -> EnvelopeItems:
         if length is not None:
             if keep:
                 if length > max_event:
-                    raise PayloadTooLarge(f"event exceeds {max_event} bytes")
+                    raise PayloadTooLarge(f"event exceeds {max_event} bytes", size=length)
                 result.event = reader.read_exact(length)
             else:
                 reader.skip_exact(length)
             reader.end_of_item()
         elif keep:
-            result.event = reader.readline(max_event, PayloadTooLarge(f"event exceeds {max_event} bytes"))
+            too_long = PayloadTooLarge(f"event exceeds {max_event} bytes", size=max_event + 1)
+            result.event = reader.readline(max_event, too_long)
             if result.event is None:
                 raise BadRequest("an event item without payload")
         else:

@@ -28,4 +28,11 @@ class NotFound(IngestError):
 
 
 class PayloadTooLarge(IngestError):
+    """Over a size limit; `size` is the body's or event's size in bytes as far as it was read (at least that much),
+    for the log line and the project's count of refused events."""
+
     status = 413
+
+    def __init__(self, detail: str, size: int | None = None):
+        super().__init__(detail)
+        self.size = size

@@ -41,7 +41,7 @@ class LimitedReader:
             self.remaining -= len(data)
         self.total += len(data)
         if self.total > self.limit:
-            raise PayloadTooLarge(f"{self.what} exceeds {self.limit} bytes")
+            raise PayloadTooLarge(f"{self.what} exceeds {self.limit} bytes", size=self.total)
         return data
 
 
@@ -309,7 +309,7 @@ class FramedReader:
             return False
         self.total += len(data)
         if self.total > self.limit:
-            raise PayloadTooLarge(f"{self.what} exceeds {self.limit} bytes after decompression")
+            raise PayloadTooLarge(f"{self.what} exceeds {self.limit} bytes after decompression", size=self.total)
         self.buffer += data
         return True
 

@@ -6,6 +6,7 @@ import logging
 import time
 import uuid
 import zlib
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
@@ -15,9 +16,10 @@ from django.views.decorators.csrf import csrf_exempt
 from events.safe import loads_json
 from ingest import quota
 from ingest.auth import key_matches, sentry_key_from_request
-from ingest.envelope import read_envelope_headers, read_envelope_items
+from ingest.envelope import max_event_size, read_envelope_headers, read_envelope_items
 from ingest.errors import BadRequest, Forbidden, IngestError, NotFound, PayloadTooLarge, Unauthorized
 from ingest.intake import accept_event
+from ingest.refusals import record_refusal
 from ingest.streams import FramedReader, LimitedReader, decompressing_reader
 from projects.models import Project
 
@@ -74,12 +76,21 @@ def _get_project(project_id: str) -> Project:
         raise NotFound(f"unknown project {project_id}") from None
 
 
-def _authenticate(request, project: Project, envelope_headers: dict | None = None) -> None:
+@dataclass
+class Intake:
+    """One request's project, and whether the request proved the project's key (only then is a refusal counted)."""
+
+    project: Project
+    key_verified: bool = False
+
+
+def _authenticate(request, intake: Intake, envelope_headers: dict | None = None) -> None:
     key = sentry_key_from_request(request, envelope_headers)
     if not key:
         raise Unauthorized("missing sentry_key: send it in X-Sentry-Auth, ?sentry_key= or the envelope's dsn")
-    if not key_matches(project, key):
+    if not key_matches(intake.project, key):
         raise Forbidden("invalid sentry_key for this project")
+    intake.key_verified = True
 
 
 def _raw_body(request, limit: int, what: str) -> LimitedReader:
@@ -90,7 +101,7 @@ def _raw_body(request, limit: int, what: str) -> LimitedReader:
         except ValueError:
             raise BadRequest(f"invalid Content-Length: {content_length!r}") from None
         if length > limit:
-            raise PayloadTooLarge(f"{what} exceeds {limit} bytes")
+            raise PayloadTooLarge(f"{what} exceeds {limit} bytes", size=length)
         return LimitedReader(request, limit, what, content_length=length)
     if request.META.get("wsgi.input_terminated"):
         # Transfer-Encoding: chunked with no Content-Length (@sentry/node): the server de-chunks wsgi.input for
@@ -171,20 +182,25 @@ def _ingest(request, project_id: str, handler):
                 status=405,
                 extra_headers={"Allow": "POST, OPTIONS"},
             )
-        project = _get_project(project_id)
-        return handler(request, project)
+        intake = Intake(_get_project(project_id))
+        try:
+            return handler(request, intake)
+        except PayloadTooLarge as e:
+            record_refusal(intake.project.pk, e, counted=intake.key_verified)
+            raise
     except IngestError as e:
         return _error(e)
     except SuspiciousOperation as e:  # e.g. too many query string fields: Django would answer with an HTML 400
         return _error(BadRequest(f"bad request: {e.__class__.__name__}"))
 
 
-def _handle_envelope(request, project: Project) -> JsonResponse:
+def _handle_envelope(request, intake: Intake) -> JsonResponse:
+    project = intake.project
     # With the key in X-Sentry-Auth or the query string, a project over its quota is refused before the body is
     # read; with the key only in the envelope header's `dsn`, right after that one line.
     key_before_body = sentry_key_from_request(request) is not None
     if key_before_body:
-        _authenticate(request, project)
+        _authenticate(request, intake)
         quota.check(project)
     raw = _raw_body(request, settings.MAX_ENVELOPE_COMPRESSED_SIZE, "envelope")
     reader = FramedReader(
@@ -194,7 +210,7 @@ def _handle_envelope(request, project: Project) -> JsonResponse:
     )
     headers = read_envelope_headers(reader)
     if not key_before_body:
-        _authenticate(request, project, headers)
+        _authenticate(request, intake, headers)
         quota.check(project)
     items = read_envelope_items(reader)
     if items.event is None:
@@ -213,25 +229,27 @@ def _decode_legacy_body(body: bytes) -> bytes:
     except (binascii.Error, ValueError):
         return body  # not base64 either: let the JSON parser say what is wrong
     if decoded[:1] == b"\x78":
+        limit = max_event_size()
         decompressor = zlib.decompressobj()
         try:
-            out = decompressor.decompress(decoded, settings.MAX_EVENT_SIZE + 1)
+            out = decompressor.decompress(decoded, limit + 1)
         except zlib.error as e:
             raise BadRequest(f"invalid zlib data in base64 body: {e}") from e
-        if len(out) > settings.MAX_EVENT_SIZE or decompressor.unconsumed_tail:
-            raise PayloadTooLarge(f"event exceeds {settings.MAX_EVENT_SIZE} bytes")
+        if len(out) > limit or decompressor.unconsumed_tail:
+            raise PayloadTooLarge(f"event exceeds {limit} bytes", size=len(out))
         if not decompressor.eof:
             raise BadRequest("truncated zlib data in base64 body")
         return out
     return decoded
 
 
-def _handle_store(request, project: Project) -> JsonResponse:
-    _authenticate(request, project)
+def _handle_store(request, intake: Intake) -> JsonResponse:
+    project = intake.project
+    _authenticate(request, intake)
     quota.check(project)  # before the body is read
     raw = _raw_body(request, settings.MAX_STORE_COMPRESSED_SIZE, "store body")
     reader = FramedReader(
-        decompressing_reader(raw, request.META.get("HTTP_CONTENT_ENCODING", "")), settings.MAX_EVENT_SIZE, "event"
+        decompressing_reader(raw, request.META.get("HTTP_CONTENT_ENCODING", "")), max_event_size(), "event"
     )
     body = reader.read_rest()
     if not body.strip():

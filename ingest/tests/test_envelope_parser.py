@@ -400,7 +400,8 @@ class TestEnvelopeGrammar:
             items_of(b"{}\n" + line({"type": "event", "length": len(EVENT) + 1}) + b"\n" + EVENT)
 
     def test_event_size_limit(self, settings):
-        settings.MAX_EVENT_SIZE = len(EVENT) - 1
+        """MAX_EVENT_TRIM_SIZE bounds an event item (a larger one than MAX_EVENT_SIZE is trimmed at digest)."""
+        settings.MAX_EVENT_SIZE = settings.MAX_EVENT_TRIM_SIZE = len(EVENT) - 1
         with pytest.raises(PayloadTooLarge, match="event exceeds"):
             items_of(b"{}\n" + line({"type": "event", "length": len(EVENT)}) + b"\n" + EVENT)
         with pytest.raises(PayloadTooLarge, match="event exceeds"):
@@ -409,7 +410,7 @@ class TestEnvelopeGrammar:
         items_of(b"{}\n" + line({"type": "attachment", "length": len(EVENT)}) + b"\n" + EVENT)
 
     def test_event_at_exactly_the_size_limit(self, settings):
-        settings.MAX_EVENT_SIZE = len(EVENT)
+        settings.MAX_EVENT_SIZE = settings.MAX_EVENT_TRIM_SIZE = len(EVENT)
         assert items_of(b"{}\n" + line({"type": "event"}) + b"\n" + EVENT)[1].event == EVENT
 
     def test_item_type_that_is_not_a_string(self):

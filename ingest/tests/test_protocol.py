@@ -324,7 +324,18 @@ class TestBadInput:
         response = post_envelope(client, project, body, HTTP_CONTENT_ENCODING="gzip, gzip")
         assert_refused(response, 413)
 
-    def test_oversized_event_in_envelope(self, client, project):
+    def test_event_over_the_event_limit_is_trimmed_not_refused(self, client, project, settings):
+        """Over MAX_EVENT_SIZE: accepted and trimmed to fit (ingest.trim; ingest/tests/test_trim.py has the rest)."""
+        event = unique_event(extra={"blob": "x" * (MIB + 10)})
+        for with_length in (True, False):
+            body = envelope(event_item(event), with_length=with_length)
+            stored = assert_digested(post_envelope(client, project, body), project)
+            assert len(stored.data_json) <= settings.MAX_EVENT_SIZE
+            assert "cut to 16,384" in stored.data["extra"]["blob"]
+
+    def test_oversized_event_in_envelope(self, client, project, settings):
+        """Over MAX_EVENT_TRIM_SIZE, an event is refused: by its length, or while its line is read."""
+        settings.MAX_EVENT_TRIM_SIZE = MIB
         event = unique_event(extra={"blob": "x" * (MIB + 10)})
         for with_length in (True, False):
             body = envelope(event_item(event), with_length=with_length)
@@ -334,10 +345,11 @@ class TestBadInput:
             assert_refused(response, 413, "event exceeds")
         assert not Event.objects.exists()
 
-    def test_oversized_event_on_store(self, client, project):
+    def test_oversized_event_on_store(self, client, project, settings):
+        settings.MAX_EVENT_TRIM_SIZE = MIB
         body = json.dumps(unique_event(extra={"blob": "x" * (MIB + 10)})).encode()
         assert_refused(post_store(client, project, gzipped(body), HTTP_CONTENT_ENCODING="gzip"), 413)
-        assert_refused(post_store(client, project, body), 413)
+        assert_refused(post_store(client, project, body), 413)  # over the store body's wire limit too
 
     def test_content_length_above_the_envelope_limit(self, client, project):
         """Refused on the header alone; the body is not read (the test client's body here is tiny)."""
@@ -422,7 +434,8 @@ class TestBadInput:
         assert_refused(post_store(client, project, b"bm90IGpzb24="), 400, "malformed event JSON")  # base64("not json")
         assert_refused(post_store(client, project, base64.b64encode(b"\x78\x9cjunk")), 400, "zlib")
 
-    def test_store_base64_zlib_bomb(self, client, project):
+    def test_store_base64_zlib_bomb(self, client, project, settings):
+        settings.MAX_EVENT_TRIM_SIZE = 4 * MIB
         body = base64.b64encode(zlib.compress(bytes(8 * MIB), 9))
         assert_refused(post_store(client, project, body, content_type="application/octet-stream"), 413)
 

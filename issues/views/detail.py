@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from events import rendering, safe
 from events.models import Attachment, Event, UserFeedback, attachment_file
+from ingest.trim import describe as describe_trim
 from issues.models import Issue, TurningPoint
 from issues.muting import InvalidMute, duration_choices, mute_until, period_choices, volume_condition
 from issues.pagination import Cursor, Order, keyset_page
@@ -188,6 +189,7 @@ def _event_tab(request, issue_id, event_pk, tab: str):
     data = None
     if event is not None:
         data = _event_data(event)
+        context["trim_note"] = describe_trim(data)
         suffix = ""
         if tab == "stacktrace":
             in_app_only = request.GET.get("in_app") == "1"

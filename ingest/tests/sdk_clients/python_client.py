@@ -131,6 +131,23 @@ def attachment():
         return [sentry_sdk.capture_exception()]
 
 
+def descend(depth, blob_at):
+    """One frame per level; the frame at depth `blob_at` holds a 10 MB string in its locals."""
+    blob = "x" * (10 * 1024 * 1024) if depth == blob_at else None
+    if depth == 0:
+        raise ValueError("bottom of a deep recursion")
+    return descend(depth - 1, blob_at) or blob
+
+
+@scenario
+def deep_recursion_big_local():
+    """A 300-deep recursion with a 10 MB local: sentry-sdk sends the locals untrimmed, far over MAX_EVENT_SIZE."""
+    try:
+        descend(300, 150)
+    except ValueError:
+        return [sentry_sdk.capture_exception()]
+
+
 OPTIONS = {"release": {"release": "shop@1.4.2", "environment": "staging"}}
 
 
