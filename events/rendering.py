@@ -286,13 +286,18 @@ def frame_view(frame: dict) -> dict:
     }
 
 
-def frames_view(frames: list, in_app_only: bool = False, crashed: bool = True) -> dict:
+def frames_view(frames: list, in_app_only: bool = False, crashed: bool = True, removed=None) -> dict:
     """Frames innermost first; with `in_app_only`, runs of library frames become {"gap": n} entries (unless the
     stack has no in-app frame at all: then there is nothing better to show than all of them). `crashed` marks the
-    innermost frame as where it crashed (the raised exception's stack, the crashed thread's)."""
+    innermost frame as where it crashed (the raised exception's stack, the crashed thread's). `removed` is the
+    stack's `frames_omitted` ([start, end] of the frames taken out of its middle, by the SDK or by ingest.trim):
+    a {"removed": n} entry stands where they were."""
     frames = [f for f in frames if isinstance(f, dict)]
     omitted = max(0, len(frames) - MAX_FRAMES)
     views = [frame_view(f) for f in frames[omitted:]]  # the innermost MAX_FRAMES, built only those
+    gap_at, removed_count = _removed_range(removed, len(frames))
+    if removed_count and gap_at > omitted:
+        views[gap_at - omitted]["removed_before"] = removed_count
     views.reverse()
     if views and crashed:
         views[0]["is_crash"] = True
@@ -309,6 +314,8 @@ def frames_view(frames: list, in_app_only: bool = False, crashed: bool = True) -
             # what the frame shows opened: the crashing frame, and in-app frames that have something to show
             view["open"] = view is views[0] or (view["in_app"] and bool(view["context"] or view["vars"]))
             entries.append({"frame": view})
+        if view.get("removed_before"):
+            entries.append({"removed": view["removed_before"]})
     return {
         "entries": entries,
         "count": len(views),
@@ -316,6 +323,22 @@ def frames_view(frames: list, in_app_only: bool = False, crashed: bool = True) -
         "library_count": len(views) - in_app_count,
         "omitted": omitted,
     }
+
+
+def _removed_range(removed, frame_count: int) -> tuple[int, int]:
+    """(index of the first frame after the removed ones, how many were removed) from a `frames_omitted` pair; (0, 0)
+    when there is none or it makes no sense for this stack."""
+    if not isinstance(removed, list) or len(removed) != 2:
+        return 0, 0
+    start, end = to_int(removed[0]), to_int(removed[1])
+    if start is None or end is None or not 0 < start < frame_count or end <= start:
+        return 0, 0
+    return start, end - start
+
+
+def _removed_of(container: dict):
+    stacktrace = container.get("stacktrace")
+    return stacktrace.get("frames_omitted") if isinstance(stacktrace, dict) else None
 
 
 def _frames_of(container: dict) -> list:
@@ -357,7 +380,7 @@ def exceptions_view(data: dict, in_app_only: bool = False) -> list[dict]:
                 "thread_id": to_text(exc.get("thread_id")),
                 "raised": position == 0,
                 "relation": "",
-                "stack": frames_view(_frames_of(exc), in_app_only, crashed=position == 0),
+                "stack": frames_view(_frames_of(exc), in_app_only, crashed=position == 0, removed=_removed_of(exc)),
             }
         )
     # how each exception below the raised one relates to the ones above: a member of an exception group (its
@@ -385,7 +408,9 @@ def threads_view(data: dict, in_app_only: bool = False) -> list[dict]:
                 "current": thread.get("current") is True,
                 "main": thread.get("main") is True,
                 "state": to_text(thread.get("state")),
-                "stack": frames_view(_frames_of(thread), in_app_only, crashed=thread.get("crashed") is True),
+                "stack": frames_view(
+                    _frames_of(thread), in_app_only, crashed=thread.get("crashed") is True, removed=_removed_of(thread)
+                ),
                 "index": index,
             }
         )
@@ -437,7 +462,11 @@ def stacktrace_view(data, in_app_only: bool = False) -> dict:
     exceptions = exceptions_view(data, in_app_only)
     threads = threads_view(data, in_app_only)
     # legacy events carry a bare top-level stacktrace (raven's captureMessage with stack)
-    top_level = frames_view(_frames_of(data), in_app_only) if isinstance(data.get("stacktrace"), dict) else None
+    top_level = (
+        frames_view(_frames_of(data), in_app_only, removed=_removed_of(data))
+        if isinstance(data.get("stacktrace"), dict)
+        else None
+    )
     stacks = [e["stack"] for e in exceptions] + [t["stack"] for t in threads] + ([top_level] if top_level else [])
     return {
         "exceptions": exceptions,

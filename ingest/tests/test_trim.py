@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bugsink.testutils import auth_header, exception_event, make_envelope
+from events import rendering
 from events.models import Event
 from events.tests import test_fuzz as fuzz
 from ingest import trim
@@ -411,6 +412,27 @@ def test_an_oversized_event_on_the_store_endpoint_is_trimmed(member_client, proj
     )
     assert response.status_code == 200, response.content
     assert len(stored(project, event).data_json) <= settings.MAX_EVENT_SIZE
+
+
+def test_the_stack_trace_page_shows_where_frames_were_omitted(member_client, project, settings):
+    event = deep_event([frame(i) for i in range(5000)])
+    assert post_envelope(member_client, project, event).status_code == 200
+    kept = stored(project, event)
+    start, end = kept.data["exception"]["values"][0]["stacktrace"]["frames_omitted"]
+    page = member_client.get(reverse("issue:event", args=[kept.issue_id, kept.pk])).content.decode()
+    assert f"{end - start} frames omitted here" in page
+    # innermost first: the row stands between the frame after the gap and the frame before it
+    row = page.index("data-frames-removed")
+    assert page.rindex(f"step_{end}<", 0, row) > 0 and page.index(f"step_{start - 1}<", row) > row
+
+
+def test_frames_view_places_an_omitted_range_where_the_frames_were():
+    frames = [frame(i) for i in (0, 1, 7, 8)]  # 2..6 were taken out: frames_omitted [2, 7]
+    entries = rendering.frames_view(frames, removed=[2, 7])["entries"]
+    assert [e.get("removed") or e["frame"]["function"] for e in entries] == ["step_8", "step_7", 5, "step_1", "step_0"]
+    for nonsense in (None, [2], [0, 3], [3, 2], [9, 12], ["x", 3], [True, 4]):
+        entries = rendering.frames_view(frames, removed=nonsense)["entries"]
+        assert all("frame" in e for e in entries), nonsense
 
 
 # --- over the trim bound: refused, logged, counted ------------------------------------------------------------
