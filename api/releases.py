@@ -8,7 +8,6 @@ names projects acts on those projects' rows. The verbs are releases.actions; thi
 from collections import defaultdict
 
 from django.db.models import Count, Max, Min
-from django.db.models.fields.json import KeyTextTransform
 from django.urls import path
 from rest_framework import status
 from rest_framework.decorators import api_view
@@ -102,14 +101,10 @@ def serialize_releases(groups: list[tuple[str, list[Release]]]) -> list[dict]:
     }
     new_groups = {
         (n["project_id"], n["first_release"]): n["n"]
-        for n in Issue.objects.filter(project_id__in=project_ids)
-        .annotate(first_release=KeyTextTransform("0", "events_at"))
-        .exclude(first_release=None)
+        for n in Issue.objects.filter(project_id__in=project_ids, first_release__in=versions)
         .values("project_id", "first_release")
         .annotate(n=Count("id"))
         .order_by()
-        # (filtering the JSON key's text by the versions is not portable: SQLite compares it quoted)
-        if n["first_release"] in versions
     }
     commit_counts = dict(
         Commit.objects.filter(release__in=rows).values_list("release_id").annotate(n=Count("id")).order_by()

@@ -45,13 +45,13 @@ from issues.models import Grouping, Issue, TurningPoint
 from issues.state import STATE_FIELDS, IssueStateManager, is_regression
 from projects.models import Project
 from releases.models import Release
-from releases.ordering import project_ordered_versions
+from releases.ordering import ReleaseOrder, latest_version
 from tags.extract import event_tags
 from tags.indexing import index_tags
 
 logger = logging.getLogger(__name__)
 
-COUNTER_FIELDS = ["event_count", "last_seen", "period_counts", "events_at"]
+COUNTER_FIELDS = ["event_count", "last_seen", "period_counts", "first_release", "last_release"]
 DIGEST_EVENT_TRIES = 3  # an event that fails on its own this often (with the database up) is quarantined
 RETRY_PAUSE_SECONDS = 0.2  # between those tries: a lock held by another writer may be gone by then
 MAX_TITLE_CHARS = 1024  # the value part of a title: an exception value or log message can be a megabyte
@@ -286,7 +286,8 @@ def _digest_batch(project_id: int, prepared: list[Prepared | PreparedItems]) -> 
             return 0
 
         turning_points: list[tuple[int | None, TurningPoint]] = []  # (index of the triggering event, unsaved)
-        versions = _record_releases(project, batch, turning_points)
+        order = ReleaseOrder(project.pk)
+        _record_releases(project, batch, turning_points, order)
         groupings = {
             g.grouping_key_hash: g
             for g in Grouping.objects.select_related("issue")
@@ -322,14 +323,11 @@ def _digest_batch(project_id: int, prepared: list[Prepared | PreparedItems]) -> 
                     "issue", issue.pk, issue.event_count, _persisted_counts(Issue, issue.pk), p.ingested_at
                 )
                 issue.period_counts = counter.to_dict()
-                if versions is None and issue.is_resolved and issue.fixed_at and p.release:
-                    versions = project_ordered_versions(project)
-                regressed = is_regression(issue, p.release, versions or [])
+                regressed = is_regression(issue, p.release, order)
                 unmute_reason = None if regressed else IssueStateManager.unmute_reason(issue, counter, p.ingested_at)
                 issue.event_count += 1
                 issue.last_seen = max(issue.last_seen, p.ingested_at)
-                if p.release and p.release not in issue.events_at:
-                    issue.events_at = [*issue.events_at, p.release]
+                _seen_in_release(issue, p.release, order)
                 if regressed:
                     IssueStateManager.regress(issue, when=p.ingested_at, release=p.release, defer=deferred)
                     alert_on_commit("regression", issue, event_id=p.data["event_id"])
@@ -363,28 +361,35 @@ def _digest_batch(project_id: int, prepared: list[Prepared | PreparedItems]) -> 
         return len(batch)
 
 
-def _record_releases(project: Project, batch: list[Prepared], turning_points: list) -> list[str] | None:
+def _record_releases(project: Project, batch: list[Prepared], turning_points: list, order: ReleaseOrder) -> None:
     """Create the Release rows the batch brings, in arrival order; a new release that is the project's latest
-    materializes "resolved in the next release". Returns the project's ordered versions when it computed them."""
+    materializes "resolved in the next release". A few queries per new release, whatever the number of releases."""
     wanted = list(dict.fromkeys(p.release for p in batch if p.release))
     if not wanted:
-        return None
-    existing = set(Release.objects.filter(project=project, version__in=wanted).values_list("version", flat=True))
-    versions = None
+        return
+    order.learn(wanted)
     for p in batch:
-        if not p.release or p.release in existing:
+        if not p.release or order.knows(p.release):
             continue
-        existing.add(p.release)
-        Release.objects.create(project=project, version=p.release, date_released=p.ingested_at)
-        versions = project_ordered_versions(project)
-        if versions[-1] == p.release:
+        release = Release.objects.create(project=project, version=p.release, date_released=p.ingested_at)
+        order.added(release)
+        if latest_version(project) == release.version:
             waiting = Issue.objects.filter(project=project, is_resolved=True, is_resolved_by_next_release=True)
             for issue in waiting:
                 deferred: list[TurningPoint] = []
                 IssueStateManager.materialize_next_release(issue, p.release, when=p.ingested_at, defer=deferred)
                 issue.save(update_fields=["is_resolved_by_next_release", "fixed_at"])
                 turning_points += [(None, tp) for tp in deferred]
-    return versions
+
+
+def _seen_in_release(issue: Issue, release: str, order: ReleaseOrder) -> None:
+    """Keep the issue's first release, and its last one: the newest in the project's order it was seen in."""
+    if not release:
+        return
+    if not issue.first_release:
+        issue.first_release = release
+    if issue.last_release != release and (not issue.last_release or order.is_at_or_after(release, issue.last_release)):
+        issue.last_release = release
 
 
 def _create_issue(project: Project, p: Prepared) -> Issue:
@@ -403,7 +408,8 @@ def _create_issue(project: Project, p: Prepared) -> Issue:
         first_seen=p.ingested_at,
         last_seen=p.ingested_at,
         event_count=1,
-        events_at=[p.release] if p.release else [],
+        first_release=p.release,
+        last_release=p.release,
     )
     issue.period_counts = _count("issue", issue.pk, 0, dict, p.ingested_at).to_dict()  # a new issue starts at zero
     issue.save(force_insert=True)

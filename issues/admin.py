@@ -23,7 +23,15 @@ class IssueAdmin(admin.ModelAdmin):
     list_select_related = ["project"]
     date_hierarchy = "last_seen"
     # state changes only through IssueStateManager: the actions below, never by editing the flags
-    readonly_fields = ["number", "first_seen", "last_seen", "event_count", "events_at", *STATE_FIELDS]
+    readonly_fields = [
+        "number",
+        "first_seen",
+        "last_seen",
+        "event_count",
+        "first_release",
+        "last_release",
+        *STATE_FIELDS,
+    ]
     actions = [
         _state_action("resolve", "Resolve"),
         _state_action("resolve_by_latest", "Resolve in the latest release"),

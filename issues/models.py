@@ -32,8 +32,10 @@ class Issue(models.Model):
     last_seen = models.DateTimeField(db_index=True)
     event_count = models.PositiveIntegerField(default=0, db_index=True)
 
-    # releases this issue's events were seen in, oldest first
-    events_at = models.JSONField(default=list, blank=True)
+    # the release of its first event that had one, and the newest release (releases.ordering) it was seen in: two
+    # columns rather than the list of every release, which grew with each one and was rewritten with every event
+    first_release = models.CharField(max_length=250, blank=True, default="")
+    last_release = models.CharField(max_length=250, blank=True, default="")
 
     is_resolved = models.BooleanField(default=False)
     is_resolved_by_next_release = models.BooleanField(default=False)
@@ -59,6 +61,8 @@ class Issue(models.Model):
             models.Index(fields=["project", "last_seen", "id"], name="issue_list_last_seen"),
             models.Index(fields=["project", "first_seen", "id"], name="issue_list_first_seen"),
             models.Index(fields=["project", "event_count", "id"], name="issue_list_event_count"),
+            # the releases pages count the issues first seen in each release
+            models.Index(fields=["project", "first_release"], name="issue_first_release"),
         ]
 
     def __str__(self) -> str:

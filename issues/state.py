@@ -24,7 +24,7 @@ from django.utils import timezone
 from bugsink.period_counter import PeriodCounter
 from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue, TurningPoint
-from releases.ordering import is_at_or_after, latest_version, project_ordered_versions
+from releases.ordering import ReleaseOrder, has_version, latest_version
 
 STATE_FIELDS = [
     "is_resolved",
@@ -100,7 +100,7 @@ class IssueStateManager:
     def resolve_in_release(cls, issue: Issue, version: str, user=None) -> None:
         """Resolved in a release the project has seen (the API's `inRelease`); events of older releases are not
         regressions."""
-        if version not in project_ordered_versions(issue.project):
+        if not has_version(issue.project, version):
             raise IllegalStateTransition(f"This project has no release {version!r}.")
         if issue.is_resolved and version in issue.fixed_at:
             raise IllegalStateTransition(f"This issue is already resolved in {version}.")
@@ -285,7 +285,7 @@ def parse_conditions(conditions: list) -> list[VolumeBasedCondition]:
     return parsed
 
 
-def is_regression(issue: Issue, release: str, ordered_versions: list[str]) -> bool:
+def is_regression(issue: Issue, release: str, order: ReleaseOrder) -> bool:
     """Whether a new event (of `release`, "" for none) on this issue means the issue came back.
 
     - not resolved: no.
@@ -299,4 +299,4 @@ def is_regression(issue: Issue, release: str, ordered_versions: list[str]) -> bo
         return False
     if not issue.fixed_at or not release:
         return True
-    return any(is_at_or_after(release, fixed, ordered_versions) for fixed in issue.fixed_at)
+    return any(order.is_at_or_after(release, fixed) for fixed in issue.fixed_at)

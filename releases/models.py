@@ -12,6 +12,16 @@ recorded for a version are recorded on the row of every project the version has 
 from django.db import models
 from django.utils import timezone
 
+from releases.semver import semver_sort_key
+
+
+class ReleaseQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for release in objs:
+            release.sort_key = semver_sort_key(release.version)
+        return super().bulk_create(objs, *args, **kwargs)
+
 
 class Release(models.Model):
     """A version of a project's code. Ordering: see releases.ordering."""
@@ -27,13 +37,30 @@ class Release(models.Model):
     )
     ref = models.CharField(max_length=250, blank=True, default="", help_text="a VCS ref, e.g. a tag or commit")
     url = models.CharField(max_length=1024, blank=True, default="")
+    # the version's place in semver order as text of digits, "" when it is not a semantic version; derived from
+    # `version` whenever the row is saved (releases.semver, releases.ordering)
+    sort_key = models.CharField(max_length=600, blank=True, default="", editable=False)
+
+    objects = ReleaseQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "version"], name="unique_release_per_project")]
         ordering = ["project", "date_released"]
+        indexes = [
+            # the latest release, and "is any release not semver", without reading the project's other releases
+            models.Index(fields=["project", "sort_key", "date_released", "id"], name="release_semver_order"),
+            models.Index(fields=["project", "date_released", "id"], name="release_first_seen_order"),
+        ]
 
     def __str__(self) -> str:
         return self.version
+
+    def save(self, *args, **kwargs):
+        self.sort_key = semver_sort_key(self.version)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "version" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "sort_key"}
+        super().save(*args, **kwargs)
 
 
 class Commit(models.Model):

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, OuterRef, Subquery
-from django.db.models.fields.json import KeyTextTransform
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
@@ -82,12 +81,9 @@ def release_rows(project) -> list[ReleaseRow]:
         .annotate(n=Count("issue_id"))
         .order_by()
     )
-    # events_at holds an issue's releases in the order they were first seen: its first entry is the release the
-    # issue was first seen in
     new_issues = dict(
         Issue.objects.filter(project=project)
-        .annotate(first_release=KeyTextTransform("0", "events_at"))
-        .exclude(first_release=None)
+        .exclude(first_release="")
         .values_list("first_release")
         .annotate(n=Count("id"))
         .order_by()

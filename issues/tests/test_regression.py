@@ -102,12 +102,12 @@ def test_non_semver_releases_order_by_first_seen(project, send_event):
     assert issue.is_resolved
 
 
-def test_releases_and_events_at_are_recorded(project, send_event):
+def test_first_and_last_release_are_recorded(project, send_event):
     send_event(project, exception_event(release="1.0.0", environment="production"))
     send_event(project, exception_event(release="1.1.0"))
-    send_event(project, exception_event(release="1.0.0"))
+    send_event(project, exception_event(release="1.0.0"))  # the old release still running: not the last one
     issue = Issue.objects.get()
-    assert issue.events_at == ["1.0.0", "1.1.0"]
+    assert (issue.first_release, issue.last_release) == ("1.0.0", "1.1.0")
     assert sorted(project.releases.values_list("version", flat=True)) == ["1.0.0", "1.1.0"]
     assert issue.events.order_by("digest_order").first().environment == "production"
 

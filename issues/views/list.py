@@ -106,8 +106,8 @@ class ListParams:
 
 
 def list_rows(issues: QuerySet) -> QuerySet:
-    # events_at grows with every release and the project's counter is not shown: leave both in the database
-    return issues.select_related("project").defer("events_at", "project__period_counts")
+    # the project's counter is not shown: leave it in the database
+    return issues.select_related("project").defer("project__period_counts")
 
 
 # --- the list pages ---------------------------------------------------------------------------------------------

@@ -112,7 +112,9 @@ def test_queries_do_not_grow_with_the_number_of_releases(client, member, project
         for n in range(200)
     )
     for n in range(20):
-        make_issue(project, events_at=[f"1.{n}.0", f"1.{n + 1}.0"], fixed_at=[f"1.{n + 2}.0"], is_resolved=True)
+        make_issue(
+            project, first_release=f"1.{n}.0", last_release=f"1.{n + 1}.0", fixed_at=[f"1.{n + 2}.0"], is_resolved=True
+        )
     # session, user, project, then the four aggregates and the releases themselves
     with django_assert_max_num_queries(10):
         response = client.get(f"/projects/{project.pk}/releases/")
