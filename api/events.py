@@ -111,7 +111,7 @@ class ProjectEvent(APIView):
     def get(self, request, org: str, project: str, event_id: str):
         project = get_project(request, org, project)
         found = (
-            Event.objects.filter(project=project, event_id=parse_event_id(event_id))
+            Event.objects.filter(project=project, event_id=parse_event_id(event_id), issue__is_deleting=False)
             .select_related("issue__project")
             .first()
         )

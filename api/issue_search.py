@@ -62,7 +62,7 @@ def list_issues(issues: QuerySet, params) -> QuerySet:
     sort = params.get("sort", DEFAULT_SORT)
     if sort not in SORTS:
         raise ParseError(f"sort must be one of {', '.join(SORTS)}.")
-    matching = search(issues, params.get("query", DEFAULT_QUERY))
+    matching = search(issues.filter(is_deleting=False), params.get("query", DEFAULT_QUERY))
     return matching.select_related("project").order_by(f"-{SORTS[sort]}", "-pk")
 
 
@@ -89,6 +89,7 @@ def bulk_selection(issues: QuerySet, params) -> list[Issue]:
     """The issues a bulk PUT or DELETE names: `?id=` (repeated), else those matching `?query=` and/or
     `?status=`; at most MAX_SELECTED, else a 400 that asks to narrow it (nothing is changed)."""
     refs = params.getlist("id")
+    issues = issues.filter(is_deleting=False)
     if refs:
         if len(refs) > MAX_IDS:
             raise ParseError(f"At most {MAX_IDS} issues can be named with id= at once.")

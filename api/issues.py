@@ -1,10 +1,11 @@
 """Issues in Sentry's web API: lists per project and per organization with bulk updates and deletes, one issue
 (`/issues/{id}/`, also under the organization) to read, update and delete.
 
-A translation layer: the selection is issues.search's syntax (api.issue_search), state changes are
-issues.state's transitions (api.issue_updates reads Sentry's body), deletion is issues.deletion's job. Scopes:
-reading needs `read`, updating `write`, deleting `admin` and being an admin of the issues' projects (a visible
-project's issue is then a 403; an issue the user cannot see is a 404 whatever the token).
+A translation layer: the selection is tags.search's syntax (api.issue_search), state changes are issues.state's
+transitions (api.issue_updates reads Sentry's body), deletion is issues.deletion's job. Scopes: reading needs
+`read`, updating `write`, deleting `admin` and being an admin of the issues' projects (a visible project's issue is
+then a 403; an issue the user cannot see is a 404 whatever the token). An issue being deleted (DELETE answered 202,
+the deletion job has not finished) is gone for the API, as in Sentry: a 404, in no list.
 """
 
 from django.db import transaction
@@ -72,7 +73,9 @@ def find_issue(request, ref: str, org: str | None = None) -> Issue:
     if condition is None:
         raise NotFound("No such issue.")
     issue = (
-        Issue.objects.select_related("project").filter(condition, project__in=visible_projects(request.user)).first()
+        Issue.objects.select_related("project")
+        .filter(condition, project__in=visible_projects(request.user), is_deleting=False)
+        .first()
     )
     if issue is None:
         raise NotFound("No such issue.")

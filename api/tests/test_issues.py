@@ -429,3 +429,18 @@ def test_list_queries_are_bounded(api, project, django_assert_max_num_queries):
     assert len(response.json()) == 30 and all(i["numComments"] == 1 for i in response.json())
     with django_assert_max_num_queries(6):
         assert len(api.get(f"/api/0/organizations/{ORG}/issues/?per_page=30").json()) == 30
+
+
+EVENT_ID = "7e0bc0b3a8d24f8c9d3d1c0de0a1b2c3"
+
+
+def test_an_issue_being_deleted_is_gone_for_the_api(api, project, send_event):
+    send_event(project, exception_event(event_id=EVENT_ID))
+    doomed, kept = Issue.objects.get(), make_issue(project)
+    Issue.objects.filter(pk=doomed.pk).update(is_deleting=True)  # what DELETE leaves until the job has run
+    assert api.get(f"/api/0/projects/{ORG}/myapp/events/{EVENT_ID}/").status_code == 404
+    assert api.get(f"/api/0/issues/{doomed.pk}/").status_code == 404
+    assert api.get(f"/api/0/issues/{doomed.pk}/events/").status_code == 404
+    listed = api.get(f"/api/0/projects/{ORG}/myapp/issues/?query=").json()
+    assert [i["id"] for i in listed] == [str(kept.pk)]
+    assert api.put(f"/api/0/projects/{ORG}/myapp/issues/?id={doomed.pk}", {"status": "resolved"}).status_code == 204
