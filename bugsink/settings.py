@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from bugsink import files
 
@@ -275,6 +276,11 @@ CELERY_BEAT_SCHEDULE["expire-artifacts"] = {
     "schedule": float(ARTIFACT_RETENTION_INTERVAL_SECONDS),
 }
 INGEST_STORE_DIR = Path(os.environ.get("INGEST_STORE_DIR", DATA_DIR / "ingest"))
+# Where accepted raw events wait for digest (ingest.store): "file" (INGEST_STORE_DIR, local disk) or "database" (a
+# table of the main database: web nodes that share no disk).
+INGEST_STORE = os.environ.get("INGEST_STORE", "file")
+if INGEST_STORE not in ("file", "database"):
+    raise ImproperlyConfigured(f"INGEST_STORE must be 'file' or 'database', not {INGEST_STORE!r}")
 # fsync each accepted event before answering 200 ("accepted means kept").
 INGEST_FSYNC = env_bool("INGEST_FSYNC", True)
 

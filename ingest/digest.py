@@ -167,7 +167,8 @@ def database_answers() -> bool:
 
 
 def digest_keys(project_id: int, keys: list[str]) -> int:
-    prepared = [p for p in (_prepare(key) for key in keys) if p is not None]
+    raws = store.load_raw_events(keys)
+    prepared = [p for p in (_prepare(key, raws.get(key)) for key in keys) if p is not None]
     if not prepared:
         return 0
     try:
@@ -205,8 +206,7 @@ def digest_event(key: str) -> Event | None:
     return Event.objects.filter(project_id=int(key.partition("/")[0]), event_id=event_id).first()
 
 
-def _prepare(key: str) -> Prepared | PreparedItems | None:
-    raw = store.load_raw_event(key)
+def _prepare(key: str, raw: store.RawEvent | None) -> Prepared | PreparedItems | None:
     if raw is None:
         return None  # digested meanwhile
     try:
@@ -262,7 +262,7 @@ def _persisted_counts(model, pk):
 def _digest_batch(project_id: int, prepared: list[Prepared | PreparedItems]) -> int:
     with transaction.atomic():
         keys = [p.key for p in prepared]
-        transaction.on_commit(lambda: [store.delete_raw_event(key) for key in keys])
+        store.forget_digested(keys)
         project = Project.objects.defer("period_counts").filter(pk=project_id).first()
         if project is None:
             return 0  # the project was deleted: its raw events go with it

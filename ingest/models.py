@@ -1,3 +1,7 @@
+"""The ingest app's tables: refused-event counts, and the ingest store's table (INGEST_STORE=database,
+ingest.db_store): raw records in the main database, so that several web nodes share only the database and the
+broker, no disk."""
+
 from django.db import models
 
 
@@ -18,3 +22,25 @@ class RefusedEvents(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} refused events of project {self.project_id}"
+
+
+class RawRecord(models.Model):
+    """One accepted envelope's raw record (ingest.raw), pending until digest stores it or quarantined with why."""
+
+    key = models.CharField(max_length=80, unique=True)  # ingest.raw.make_key
+    project_id = models.PositiveIntegerField()  # no foreign key: a deleted project's records are dropped by digest
+    received_ns = models.BigIntegerField()
+    record = models.BinaryField()
+    size = models.PositiveBigIntegerField()
+    quarantined = models.BooleanField(default=False)
+    reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            # a project's pending records, oldest first (digest); the quarantine listing, newest first
+            models.Index(fields=["project_id", "quarantined", "received_ns"], name="ingest_raw_pending"),
+            models.Index(fields=["quarantined", "received_ns"], name="ingest_raw_by_state"),
+        ]
+
+    def __str__(self):
+        return self.key

@@ -37,7 +37,7 @@ def _key_or_404(project_id: int, name: str) -> str:
 def quarantine_download(request, project_id: int, name: str):
     key = _key_or_404(project_id, name)
     return FileResponse(
-        store.quarantine_path(key).open("rb"),
+        store.open_quarantined(key),
         as_attachment=True,
         filename=f"{name}.event",
         content_type="application/octet-stream",

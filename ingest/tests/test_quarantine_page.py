@@ -14,6 +14,12 @@ from ingest import store
 from ingest.store import RawEvent, store_raw_event
 
 
+@pytest.fixture(autouse=True, params=["file", "database"])
+def ingest_store(request, settings):
+    """Both stores keep a quarantine with the same pages."""
+    settings.INGEST_STORE = request.param
+
+
 @pytest.fixture
 def quarantined(project):
     key = store_raw_event(
