@@ -82,6 +82,14 @@ def frame_shape(frame: dict) -> dict:
     }
 
 
+def frames_omitted(value) -> list[int] | None:
+    """[start, end] of the frames left out of a long stack (by the SDK or ingest.trim), when it is that."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    bounds = [safe.safe_int(n) for n in value]
+    return bounds if None not in bounds else None
+
+
 def stacktrace_shape(stacktrace) -> dict | None:
     if not isinstance(stacktrace, dict):
         return None
@@ -89,7 +97,7 @@ def stacktrace_shape(stacktrace) -> dict | None:
     frames = [frame_shape(f) for f in raw_frames if isinstance(f, dict)] if isinstance(raw_frames, list) else []
     return {
         "frames": frames,
-        "framesOmitted": None,
+        "framesOmitted": frames_omitted(stacktrace.get("frames_omitted")),
         "registers": mapping(stacktrace.get("registers")),
         "hasSystemFrames": any(not f["inApp"] for f in frames) and any(f["inApp"] for f in frames),
     }

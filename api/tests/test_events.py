@@ -102,7 +102,7 @@ def test_full_event_shape(get, project, send_event):
     assert frame["lineNo"] == 10 and frame["colNo"] == 5 and frame["inApp"] is True
     assert frame["context"] == [[8, "def handle():"], [9, "    a = 1"], [10, "    return a / 0"], [11, ""]]
     assert frame["vars"] == {"a": "1"}
-    assert exc["stacktrace"]["hasSystemFrames"] is True
+    assert exc["stacktrace"]["hasSystemFrames"] is True and exc["stacktrace"]["framesOmitted"] is None
     assert entries["message"]["formatted"] == "failed now"
     crumb = entries["breadcrumbs"]["values"][0]
     assert crumb["category"] == "http" and crumb["timestamp"] == "2024-06-20T08:33:20Z"
@@ -236,3 +236,12 @@ def test_event_list_queries_are_bounded(get, project, send_event, django_assert_
     issue = Issue.objects.get()
     with django_assert_max_num_queries(6):
         assert len(get(f"/api/0/issues/{issue.pk}/events/", full="true").json()) == 20
+
+
+def test_frames_omitted_by_trimming_are_said(get, project):
+    frames = [{"filename": f"f{i}.py", "function": "f", "in_app": True} for i in range(3)]
+    for omitted, expected in (([5, 120], [5, 120]), (["x", 1], None), ([1], None), ("5-7", None)):
+        stacktrace = {"frames": frames, "frames_omitted": omitted}
+        event = store(project, event_json(exception={"values": [{"type": "E", "stacktrace": stacktrace}]}))
+        data = get(f"/api/0/issues/{event.issue_id}/events/latest/").json()
+        assert data["entries"][0]["data"]["values"][0]["stacktrace"]["framesOmitted"] == expected, omitted
