@@ -16,6 +16,7 @@ from rest_framework.exceptions import ParseError
 from events.safe import clean_str
 from issues.models import Issue
 from issues.refs import parse_short_id, parse_uuid
+from tags.models import IssueTag
 from tags.search import filter_issues, parse_query
 
 STATES = {
@@ -33,6 +34,7 @@ DEFAULT_SORT = "date"
 MAX_IDS = 100
 MAX_SELECTED = 1000
 MAX_QUERY_CHARS = 1000
+MAX_ENVIRONMENTS = 50
 
 
 def search(issues: QuerySet, text: str) -> QuerySet:
@@ -58,11 +60,16 @@ def search(issues: QuerySet, text: str) -> QuerySet:
 
 
 def list_issues(issues: QuerySet, params) -> QuerySet:
-    """The issues a list request asks for (`query`, `sort`), in their order."""
+    """The issues a list request asks for (`query`, `environment`, `sort`), in their order."""
     sort = params.get("sort", DEFAULT_SORT)
     if sort not in SORTS:
         raise ParseError(f"sort must be one of {', '.join(SORTS)}.")
     matching = search(issues.filter(is_deleting=False), params.get("query", DEFAULT_QUERY))
+    environments = [clean_str(value) for value in params.getlist("environment")[:MAX_ENVIRONMENTS] if value]
+    if environments:
+        # Sentry's `environment=` (repeated: any of them), what the issue list finds with environment:NAME
+        tagged = IssueTag.objects.filter(value__key="environment", value__value__in=environments)
+        matching = matching.filter(id__in=tagged.values("issue_id"))
     return matching.select_related("project").order_by(f"-{SORTS[sort]}", "-pk")
 
 

@@ -35,6 +35,7 @@ ISSUE_SCOPES = {"GET": Scope.READ, "PUT": Scope.WRITE, "DELETE": Scope.ADMIN}
 LIST_PARAMETERS = [
     OpenApiParameter("query", str, description="search syntax of the issue list; default is:unresolved"),
     OpenApiParameter("sort", str, enum=["date", "new", "freq"], description="last seen, first seen, event count"),
+    OpenApiParameter("environment", str, many=True, description="only issues seen in one of these environments"),
     OpenApiParameter("cursor", str, description="from the Link header of the previous page"),
     OpenApiParameter("per_page", int, description="at most 100 (also as `limit`)"),
 ]

@@ -444,3 +444,13 @@ def test_an_issue_being_deleted_is_gone_for_the_api(api, project, send_event):
     listed = api.get(f"/api/0/projects/{ORG}/myapp/issues/?query=").json()
     assert [i["id"] for i in listed] == [str(kept.pk)]
     assert api.put(f"/api/0/projects/{ORG}/myapp/issues/?id={doomed.pk}", {"status": "resolved"}).status_code == 204
+
+
+def test_environment_filter(api, project, send_event):
+    send_event(project, exception_event("ValueError", "prod only", environment="production"))
+    send_event(project, exception_event("KeyError", "staging", frames=[{"filename": "b.py"}], environment="staging"))
+    url = f"/api/0/projects/{ORG}/myapp/issues/"
+    assert [i["title"] for i in api.get(url, data={"environment": "production"}).json()] == ["ValueError: prod only"]
+    both = api.get(url, data={"environment": ["production", "staging"]}).json()
+    assert len(both) == 2
+    assert api.get(url, data={"environment": "nowhere\x00"}).json() == []

@@ -52,6 +52,25 @@ def test_resolve_by_latest_and_next(project, issue, user):
     assert not issue.is_resolved_by_next_release
 
 
+def test_resolve_in_a_given_release(project, issue, user):
+    Release.objects.create(project=project, version="1.0.0", date_released=NOW - timedelta(days=2))
+    Release.objects.create(project=project, version="1.1.0", date_released=NOW)
+    IssueStateManager.mute(issue, now=NOW)
+    with pytest.raises(IllegalStateTransition, match="no release '9.9'"):
+        IssueStateManager.resolve_in_release(issue, "9.9", user=user)
+    assert issue.is_muted and not issue.is_resolved, "a refusal changes nothing"
+    IssueStateManager.resolve_in_release(issue, "1.0.0", user=user)
+    assert issue.is_resolved and not issue.is_muted and issue.fixed_at == ["1.0.0"]
+    tp = last_turning_point(issue)
+    assert (tp.kind, tp.user, tp.metadata) == ("resolved", user, {"release": "1.0.0"})
+    with pytest.raises(IllegalStateTransition, match="already resolved in 1.0.0"):
+        IssueStateManager.resolve_in_release(issue, "1.0.0")
+    IssueStateManager.resolve_in_release(issue, "1.1.0")  # also fixed in a later one
+    assert issue.fixed_at == ["1.0.0", "1.1.0"]
+    changed, skipped = apply_to_issues([issue], "resolve_in_release", version="1.1.0")
+    assert changed == 0 and "already resolved in 1.1.0" in skipped[issue.short_id]
+
+
 def test_reopen(issue, user):
     with pytest.raises(IllegalStateTransition, match="Only a resolved issue"):
         IssueStateManager.reopen(issue)
