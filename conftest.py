@@ -29,10 +29,11 @@ def _fresh_digest_caches():
     quota counts would carry one test's events into the next."""
     yield
     from bugsink.registry import registry
-    from ingest import quota
+    from ingest import project_cache, quota
     from tags.indexing import tag_value_cache
 
     registry.clear()
+    project_cache.clear()  # the web side's copy of project keys: a rolled-back project's id comes back
     tag_value_cache.clear()
     quota.reset()  # in-process quota counts: project ids repeat across tests
 

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ingest.fastpath.IngestFastPathMiddleware",  # SDK requests go from here straight to the ingest views
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -283,6 +284,9 @@ if INGEST_STORE not in ("file", "database"):
     raise ImproperlyConfigured(f"INGEST_STORE must be 'file' or 'database', not {INGEST_STORE!r}")
 # fsync each accepted event before answering 200 ("accepted means kept").
 INGEST_FSYNC = env_bool("INGEST_FSYNC", True)
+# How long a web process may answer from its own copy of a project's key and quotas (ingest.project_cache): a key
+# rotated or a quota changed in another process is seen this much later at most; 0 reads the row on every request.
+INGEST_PROJECT_CACHE_SECONDS = env_int("INGEST_PROJECT_CACHE_SECONDS", 5)
 
 MAX_EVENT_SIZE = env_int("MAX_EVENT_SIZE", 1024 * 1024)  # one stored event (JSON); a larger one is trimmed to fit
 # One decompressed event that is still accepted, and trimmed at digest to MAX_EVENT_SIZE (ingest.trim); above it the

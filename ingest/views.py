@@ -14,14 +14,14 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from events.safe import loads_json
-from ingest import quota
+from ingest import project_cache, quota
 from ingest.auth import key_matches, sentry_key_from_request
 from ingest.envelope import max_event_size, read_envelope_headers, read_envelope_items
 from ingest.errors import BadRequest, Forbidden, IngestError, NotFound, PayloadTooLarge, Unauthorized
 from ingest.intake import accept_event
+from ingest.project_cache import IngestProject
 from ingest.refusals import record_refusal
 from ingest.streams import FramedReader, LimitedReader, decompressing_reader
-from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -61,26 +61,24 @@ def _error(error: IngestError) -> JsonResponse:
     return _respond({"detail": error.detail}, status=error.status, extra_headers=headers)
 
 
-INGEST_PROJECT_FIELDS = ("pk", "sentry_key", "quota_events_per_minute", "quota_events_per_hour")
 MAX_PROJECT_ID = 2**63 - 1  # a bigger number than the database's integer is no project, not a database error
 
 
-def _get_project(project_id: str) -> Project:
+def _get_project(project_id: str) -> IngestProject:
     # str.isdigit() is also true for "²" and "١", which int() rejects or reads as another number
     if not (project_id.isascii() and project_id.isdigit()) or int(project_id) > MAX_PROJECT_ID:
         raise NotFound(f"unknown project {project_id[:40]!r}: project ids are integers")
-    try:
-        # only what ingest needs: not the period counters, which digest keeps on the same row
-        return Project.objects.only(*INGEST_PROJECT_FIELDS).get(pk=int(project_id))
-    except Project.DoesNotExist:
-        raise NotFound(f"unknown project {project_id}") from None
+    project = project_cache.get(int(project_id))
+    if project is None:
+        raise NotFound(f"unknown project {project_id}")
+    return project
 
 
 @dataclass
 class Intake:
     """One request's project, and whether the request proved the project's key (only then is a refusal counted)."""
 
-    project: Project
+    project: IngestProject
     key_verified: bool = False
 
 
@@ -135,7 +133,7 @@ def _parse_event(payload: bytes) -> dict:
     return event
 
 
-def _accept(request, project: Project, envelope_headers: dict, payload: bytes, items=()) -> JsonResponse:
+def _accept(request, project: IngestProject, envelope_headers: dict, payload: bytes, items=()) -> JsonResponse:
     event = _parse_event(payload)
     event_id = _event_id(envelope_headers, event)
     consumed = quota.consume(project)  # counts this event, or raises QuotaExceeded (a 429)
@@ -154,7 +152,7 @@ def _accept(request, project: Project, envelope_headers: dict, payload: bytes, i
     return _respond({"id": event_id})
 
 
-def _accept_items(request, project: Project, envelope_headers: dict, items) -> JsonResponse:
+def _accept_items(request, project: IngestProject, envelope_headers: dict, items) -> JsonResponse:
     """Attachments or user feedback without an event (sent after it, or feedback of its own): kept like an event
     (durably, then digest links them), not counted against the event quota."""
     event_id = _event_id(envelope_headers, {})

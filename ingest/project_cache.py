@@ -1,0 +1,84 @@
+"""What ingest needs of a project (its key and quotas), kept in this process for a few seconds.
+
+Why: every ingest request read its project's row, and under load that query (mostly Django building it) was a
+quarter of the web process's CPU. The columns change rarely (a key rotated in the admin, quotas edited on the
+project's settings page, the project deleted).
+
+How fresh: a save or delete of a Project in this process drops its entry at once, and again when the transaction
+commits (a request that read the old row before the commit cannot put it back: a generation counter forbids it).
+Other processes (the other web workers, another node) see the change when their entry expires, at most
+INGEST_PROJECT_CACHE_SECONDS later; 0 turns the cache off. A project that does not exist is not cached: it is
+looked up again on every request, so a new project is reachable at once everywhere.
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from projects.models import Project
+
+clock = time.monotonic  # tests move it
+MAX_ENTRIES = 10_000  # a bound on memory: past it the cache starts over
+
+
+@dataclass(frozen=True)
+class IngestProject:
+    pk: int
+    sentry_key: str
+    quota_events_per_minute: int | None
+    quota_events_per_hour: int | None
+
+
+FIELDS = ("pk", "sentry_key", "quota_events_per_minute", "quota_events_per_hour")
+
+_entries: dict[int, tuple[float, IngestProject]] = {}  # project id -> (expires at, columns)
+_lock = threading.Lock()
+_generation = 0  # bumped by every invalidation
+
+
+def get(project_id: int) -> IngestProject | None:
+    """The project's ingest columns, or None when there is no such project."""
+    ttl = settings.INGEST_PROJECT_CACHE_SECONDS
+    entry = _entries.get(project_id)
+    if entry is not None and entry[0] > clock():
+        return entry[1]
+    generation = _generation
+    row = Project.objects.filter(pk=project_id).values_list(*FIELDS).first()
+    if row is None:
+        forget(project_id)
+        return None
+    project = IngestProject(*row)
+    if ttl > 0:
+        with _lock:
+            if generation == _generation:  # no invalidation since the read: the row is not older than one
+                if len(_entries) >= MAX_ENTRIES:
+                    _entries.clear()
+                _entries[project_id] = (clock() + ttl, project)
+    return project
+
+
+def forget(project_id: int) -> None:
+    global _generation
+    with _lock:
+        _generation += 1
+        _entries.pop(project_id, None)
+
+
+def clear() -> None:
+    global _generation
+    with _lock:
+        _generation += 1
+        _entries.clear()
+
+
+@receiver(post_save, sender=Project, dispatch_uid="ingest.project_cache.saved")
+@receiver(post_delete, sender=Project, dispatch_uid="ingest.project_cache.deleted")
+def _project_changed(sender, instance, **kwargs):
+    project_id = instance.pk
+    forget(project_id)
+    transaction.on_commit(lambda: forget(project_id), using=kwargs.get("using"))
