@@ -24,6 +24,12 @@ MAX_NUMBER = 10 * 366 * 24 * 60
 # the periods a window in minutes can be expressed in exactly, largest first
 WINDOW_PERIODS = (("day", 1440), ("hour", 60), ("minute", 1))
 UPDATABLE = ("status", "statusDetails", "substatus")
+# the substatuses that say no more than their status (and its details)
+SUBSTATUSES = {
+    "resolved": set(),
+    "unresolved": {"ongoing", "new", "regressed", "escalating"},
+    "ignored": {"archived_forever", "archived_until_condition_met"},
+}
 IGNORE_DETAILS = ("ignoreDuration", "ignoreUntil", "ignoreCount", "ignoreWindow")
 RESOLVE_DETAILS = ("inNextRelease", "inRelease")
 
@@ -97,6 +103,7 @@ def parse_update(data, now: datetime) -> Update:
         raise BadUpdate("statusDetails must be a JSON object.")
     if status == "resolvedInNextRelease":
         status, details = "resolved", {**details, "inNextRelease": True}
+    _check_substatus(data.get("substatus"), status)
     if status == "resolved":
         return _resolve(details)
     if status == "unresolved":
@@ -105,6 +112,21 @@ def parse_update(data, now: datetime) -> Update:
     if status == "ignored":
         return _ignore(details, now)
     raise BadUpdate("status must be one of resolved, resolvedInNextRelease, unresolved, ignored.")
+
+
+def _check_substatus(substatus, status) -> None:
+    """Sentry's newer clients send a substatus beside the status; one that asks for more than the status and its
+    details do (archiving until Sentry's escalation forecast says so) is refused, not ignored."""
+    if substatus is None or status not in SUBSTATUSES:
+        return
+    if substatus == "archived_until_escalating":
+        raise BadUpdate(
+            "substatus archived_until_escalating is not supported (there is no escalation forecast here): mute "
+            "until it gets loud again with ignoreCount and ignoreWindow."
+        )
+    if substatus not in SUBSTATUSES[status]:
+        allowed = ", ".join(sorted(SUBSTATUSES[status])) or "none"
+        raise BadUpdate(f"substatus for {status} may be: {allowed}.")
 
 
 def _no_details(details: dict, status: str) -> None:

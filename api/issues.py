@@ -49,6 +49,7 @@ UPDATE_BODY = {
         "type": "object",
         "properties": {
             "status": {"type": "string", "enum": ["resolved", "resolvedInNextRelease", "unresolved", "ignored"]},
+            "substatus": {"type": "string", "description": "optional; one that says no more than status"},
             "statusDetails": {
                 "type": "object",
                 "properties": {

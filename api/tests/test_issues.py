@@ -207,7 +207,7 @@ def test_mute_variants(api, project, alice, send_event):
     issue = Issue.objects.get()
     url = f"/api/0/issues/{issue.pk}/"
 
-    data = api.put(url, {"status": "ignored", "statusDetails": {}}).json()
+    data = api.put(url, {"status": "ignored", "statusDetails": {}, "substatus": "archived_forever"}).json()
     issue.refresh_from_db()
     assert issue.is_muted and issue.unmute_after is None and not issue.unmute_on_volume_based_conditions
     assert data["status"] == "ignored" and data["substatus"] == "archived_forever"
@@ -266,6 +266,9 @@ def test_mute_variants(api, project, alice, send_event):
         ({"status": "sleeping"}, "status must be"),
         ({}, "status must be"),
         ({"status": "resolved", "assignedTo": "me"}, "assignedTo"),
+        ({"status": "ignored", "substatus": "archived_until_escalating"}, "ignoreCount"),
+        ({"status": "ignored", "substatus": "ongoing"}, "archived_forever"),
+        ({"status": "resolved", "substatus": "ongoing"}, "none"),
         ({"status": "resolved", "statusDetails": {"inCommit": "abc"}}, "inCommit"),
         ({"status": "resolved", "statusDetails": {"inNextRelease": "yes"}}, "inNextRelease"),
         ({"status": "resolved", "statusDetails": {"inRelease": ["1"]}}, "inRelease"),
