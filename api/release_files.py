@@ -51,7 +51,7 @@ def parse_upload(request) -> tuple[bytes, str, str, dict]:
     dist = request.data.get("dist") or ""
     if not isinstance(name, str) or not name.strip() or len(name) > 1024 or "\x00" in name:
         raise ValidationError({"detail": "name must be the file's URL or ~/path (at most 1024 characters)."})
-    if not isinstance(dist, str) or len(dist) > 64 or any(c in dist for c in "\r\n\t/\\"):
+    if not isinstance(dist, str) or len(dist) > 64 or any(c in dist for c in "\r\n\t/\\\x00"):
         raise ValidationError({"detail": "dist must be a string of at most 64 characters, without slashes."})
     headers = {}
     values = request.data.getlist("header") if hasattr(request.data, "getlist") else []
@@ -136,6 +136,8 @@ def file_detail(request, releases: list[Release], file_id: int) -> Response:
 
 def project_release(request, org, project, version) -> list[Release]:
     project = get_project(request, org, project)
+    if "\x00" in version:
+        raise NotFound("Release not found.")
     release = Release.objects.filter(project=project, version=version).select_related("project").first()
     if release is None:
         raise NotFound("Release not found.")

@@ -45,6 +45,8 @@ from releases.models import Commit, Deploy, Release
 
 def version_rows(request, version: str, projects=None) -> list[Release]:
     """The rows of `version` in the projects the user may see (or in `projects`); a 404 when there are none."""
+    if "\x00" in version or len(version) > 250:
+        raise NotFound("Release not found.")
     scope = projects if projects is not None else visible_projects(request.user)
     rows = list(Release.objects.filter(version=version, project__in=scope).select_related("project").order_by("id"))
     if not rows:
@@ -167,7 +169,7 @@ def serialize_version(version: str, rows: list[Release]) -> dict:
 def release_list(request, projects) -> Response:
     """Versions newest first (by creation), `?query=` a part of the version; paginated by version."""
     releases = Release.objects.filter(project__in=projects)
-    query = request.query_params.get("query", "").strip()
+    query = request.query_params.get("query", "").replace("\x00", "").strip()
     if query:
         releases = releases.filter(version__icontains=query[:250])
     versions = releases.values("version").annotate(created=Max("date_created")).order_by("-created", "version")

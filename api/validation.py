@@ -11,14 +11,29 @@ from projects.access import visible_projects
 
 # Sentry refuses these as release versions; slashes and line breaks would also break its URLs and our search
 FORBIDDEN_VERSIONS = {"", ".", "..", "latest"}
-FORBIDDEN_VERSION_CHARACTERS = set("\r\n\t\f\v\\/")
+FORBIDDEN_VERSION_CHARACTERS = set("\r\n\t\f\v\\/\x00")
 MAX_VERSION_LENGTH = 250
+
+
+def holds_nul(value, depth: int = 0) -> bool:
+    """Whether a NUL character is anywhere in a JSON value: PostgreSQL refuses it in text and in jsonb."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > 32:
+        return True  # deeper than any body of ours: refused as well
+    if isinstance(value, dict):
+        return any(holds_nul(k, depth + 1) or holds_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_nul(v, depth + 1) for v in value)
+    return False
 
 
 def request_object(request) -> dict:
     data = request.data
     if not isinstance(data, dict):
         raise ValidationError({"detail": "The body must be a JSON object."})
+    if holds_nul(data):
+        raise ValidationError({"detail": "NUL characters (and nesting deeper than 32) are not accepted."})
     return data
 
 

@@ -203,8 +203,14 @@ def parse_manifest(manifest, members: dict, checksum: str) -> BundleContents:
         file_type = entry.get("type") or ""
         if not isinstance(headers, dict) or not isinstance(url, str) or not isinstance(file_type, str):
             raise BundleError(f"The manifest's entry for {path[:200]!r} is malformed.")
-        headers = {str(k)[:256]: str(v)[:1024] for k, v in headers.items() if isinstance(v, str | int)}
-        files.append(ManifestFile(path, url[:1024], file_type, normalize_headers(headers), members[path].file_size))
+        # no NUL characters: PostgreSQL refuses them in text and jsonb
+        headers = {
+            without_nul(str(k))[:256]: without_nul(str(v))[:1024]
+            for k, v in headers.items()
+            if isinstance(v, str | int)
+        }
+        url = without_nul(url)[:1024]
+        files.append(ManifestFile(path, url, file_type, normalize_headers(headers), members[path].file_size))
     bundle_id = None
     for key in ("debug_id", "bundle_id"):
         value = manifest.get(key) or (manifest.get("attributes") or {}).get(key)
@@ -215,6 +221,10 @@ def parse_manifest(manifest, members: dict, checksum: str) -> BundleContents:
             except ValueError:
                 pass
     return BundleContents(bundle_id or uuid.uuid5(BUNDLE_NAMESPACE, checksum), files)
+
+
+def without_nul(value: str) -> str:
+    return value.replace("\x00", "")
 
 
 def normalize_headers(headers: dict) -> dict:

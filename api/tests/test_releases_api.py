@@ -200,3 +200,25 @@ def test_release_made_by_the_api_resolves_issues_waiting_for_the_next_release(tr
     assert jobs.wait_idle(10)
     older.refresh_from_db()
     assert older.is_resolved_by_next_release and older.fixed_at == []
+
+
+@pytest.mark.parametrize(
+    "method, url, body",
+    [
+        ("post", URL, {"version": "1.0\x00", "projects": ["myapp"]}),
+        ("post", URL, {"version": "1.0", "projects": ["myapp"], "url": "x\x00"}),
+        ("post", URL + "1.0/deploys/", {"environment": "prod\x00"}),
+        ("put", URL + "1.0/", {"commits": [{"id": "abc", "repository": "r", "message": "m\x00"}]}),
+    ],
+)
+def test_nul_characters_are_400_not_a_database_error(client, auth, method, url, body):
+    post(client, URL, {"version": "1.0", "projects": ["myapp"]}, auth)
+    response = getattr(client, method)(url, body, content_type="application/json", **auth)
+    assert response.status_code == 400 and "NUL" in response.json()["detail"]
+    assert client.get(URL + "1.0%00/", **auth).status_code == 404
+    assert client.get(URL + "?query=1%00", **auth).status_code == 200
+
+
+def test_deeply_nested_json_is_400(client, auth):
+    response = client.post(URL, b"[" * 100_000, content_type="application/json", **auth)
+    assert response.status_code == 400 and response.json()["detail"]
