@@ -14,6 +14,7 @@ import re
 from datetime import datetime
 
 from events import safe
+from events.scrub import MARKER_KEY
 from ingest.normalize import LEVELS
 from tags.extract import event_tags
 
@@ -63,6 +64,7 @@ SHOWN_KEYS = {
     "sdk",
     "type",
     "project",
+    MARKER_KEY,  # shown above the event (issues/_event_scrubbed.html)
 }
 _TAG_KEY = re.compile(r"^[\w.\-]+$")
 

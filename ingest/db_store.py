@@ -39,6 +39,12 @@ def store_raw_event(raw: RawEvent) -> str:
     return key
 
 
+def replace_raw_event(raw: RawEvent) -> None:
+    """Overwrite the pending record `raw.key` with `raw`, in one UPDATE."""
+    record = b"".join(encode(raw))
+    _pending([raw.key]).update(record=record, size=len(record))
+
+
 def load_raw_events(keys: list[str]) -> dict[str, RawEvent]:
     """The pending ones among `keys`, in one query."""
     for key in keys:

@@ -37,13 +37,14 @@ from events import items as event_items
 from events.models import Event
 from events.retention import evict_after_digest
 from events.safe import loads_json
+from events.scrub import ScrubPolicy, scrub_event
 from ingest import store
 from ingest.grouping import culprit, grouping_key, hash_key, title_parts
 from ingest.normalize import normalize_event
 from ingest.trim import trim_event
 from issues.models import Grouping, Issue, TurningPoint
 from issues.state import STATE_FIELDS, IssueStateManager, is_regression
-from projects.models import Project
+from projects.models import SCRUB_FIELDS, Project
 from releases.models import Release
 from releases.ordering import ReleaseOrder, latest_version
 from tags.extract import event_tags
@@ -167,8 +168,12 @@ def database_answers() -> bool:
 
 
 def digest_keys(project_id: int, keys: list[str]) -> int:
+    try:
+        policy = _scrub_policy(project_id)
+    except Exception as error:  # one primary-key read: when it fails, the database does
+        raise DatabaseUnavailable(str(error)) from error
     raws = store.load_raw_events(keys)
-    prepared = [p for p in (_prepare(key, raws.get(key)) for key in keys) if p is not None]
+    prepared = [p for p in (_prepare(key, raws.get(key), policy) for key in keys) if p is not None]
     if not prepared:
         return 0
     try:
@@ -193,6 +198,8 @@ def _digest_alone(project_id: int, p: Prepared, tried: int = 0) -> int:
             tried += 1
             if tried >= DIGEST_EVENT_TRIES:
                 logger.exception("digest of raw event %s failed %d times; moved to quarantine", p.key, tried)
+                if isinstance(p, Prepared):  # kept scrubbed, as it would have been stored
+                    store.replace_payload(p.key, json.dumps(p.data).encode())
                 store.quarantine_raw_event(p.key, reason=f"digest failed {tried} times: {error!r}")
                 return 0
             time.sleep(RETRY_PAUSE_SECONDS * tried)
@@ -206,7 +213,14 @@ def digest_event(key: str) -> Event | None:
     return Event.objects.filter(project_id=int(key.partition("/")[0]), event_id=event_id).first()
 
 
-def _prepare(key: str, raw: store.RawEvent | None) -> Prepared | PreparedItems | None:
+def _scrub_policy(project_id: int) -> ScrubPolicy:
+    """The project's data scrubbing settings (events.scrub), read once per batch; a deleted project's events are
+    not stored, so its defaults do."""
+    project = Project.objects.only(*SCRUB_FIELDS).filter(pk=project_id).first()
+    return project.scrub_policy() if project is not None else ScrubPolicy()
+
+
+def _prepare(key: str, raw: store.RawEvent | None, policy: ScrubPolicy) -> Prepared | PreparedItems | None:
     if raw is None:
         return None  # digested meanwhile
     try:
@@ -214,9 +228,11 @@ def _prepare(key: str, raw: store.RawEvent | None) -> Prepared | PreparedItems |
         ingested_at = datetime.fromtimestamp(raw.received_at, UTC)
         if not raw.payload:
             return PreparedItems(key=key, event_id=raw.event_id, ingested_at=ingested_at, items=items)
+        remote_addr = "" if policy.remove_ip_addresses else raw.remote_addr
         data = normalize_event(
-            loads_json(raw.payload), event_id=raw.event_id, received_at=raw.received_at, remote_addr=raw.remote_addr
+            loads_json(raw.payload), event_id=raw.event_id, received_at=raw.received_at, remote_addr=remote_addr
         )
+        scrub_event(data, policy)  # before anything is derived from the event or stored (grouping, title, tags)
         grouping = _column(grouping_key(data))
         prepared = Prepared(
             key=key,

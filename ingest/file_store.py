@@ -113,6 +113,14 @@ def store_raw_event(raw: RawEvent) -> str:
     return key
 
 
+def replace_raw_event(raw: RawEvent) -> None:
+    """Overwrite the pending record `raw.key` with `raw` (written and renamed over it as a new one is)."""
+    if make_key(raw) != raw.key:
+        raise ValueError(f"{raw.key!r} is not the key of this record")
+    if exists(raw.key):
+        store_raw_event(raw)
+
+
 def load_raw_event(key: str) -> RawEvent | None:
     try:
         content = _path(key).read_bytes()

@@ -1,4 +1,5 @@
-"""What ingest needs of a project (its key and quotas), kept in this process for a few seconds.
+"""What ingest needs of a project (its key, its quotas, whether to record addresses), kept in this process for a
+few seconds.
 
 Why: every ingest request read its project's row, and under load that query (mostly Django building it) was a
 quarter of the web process's CPU. The columns change rarely (a key rotated in the admin, quotas edited on the
@@ -32,9 +33,10 @@ class IngestProject:
     sentry_key: str
     quota_events_per_minute: int | None
     quota_events_per_hour: int | None
+    scrub_ip_addresses: bool  # "don't store IP addresses": the raw event is kept without the sender's address
 
 
-FIELDS = ("pk", "sentry_key", "quota_events_per_minute", "quota_events_per_hour")
+FIELDS = ("pk", "sentry_key", "quota_events_per_minute", "quota_events_per_hour", "scrub_ip_addresses")
 
 _entries: dict[int, tuple[float, IngestProject]] = {}  # project id -> (expires at, columns)
 _lock = threading.Lock()

@@ -32,6 +32,17 @@ def store_raw_event(raw: RawEvent) -> str:
     return backend().store_raw_event(raw)
 
 
+def replace_payload(key: str, payload: bytes) -> None:
+    """Put `payload` in place of the pending raw event's (same key, same items), atomically; nothing when it is not
+    pending. Digest keeps an event it must quarantine as it would have stored it: normalized and scrubbed
+    (events.scrub), and without the sender's address (the event holds it where the SDK asked for it, or not at all)."""
+    raw = load_raw_event(key)
+    if raw is None:
+        return
+    raw.payload, raw.remote_addr = payload, ""
+    backend().replace_raw_event(raw)
+
+
 def load_raw_event(key: str) -> RawEvent | None:
     """The pending raw event `key`, or None when it is not pending (digested, quarantined, never stored)."""
     return backend().load_raw_event(key)

@@ -143,7 +143,7 @@ def _accept(request, project: IngestProject, envelope_headers: dict, payload: by
             event_id=event_id,
             payload=payload,
             received_at=time.time(),
-            remote_addr=request.META.get("REMOTE_ADDR", ""),
+            remote_addr="" if project.scrub_ip_addresses else request.META.get("REMOTE_ADDR", ""),
             items=list(items),
         )
     except BaseException:
@@ -161,7 +161,7 @@ def _accept_items(request, project: IngestProject, envelope_headers: dict, items
         event_id=event_id,
         payload=b"",
         received_at=time.time(),
-        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        remote_addr="" if project.scrub_ip_addresses else request.META.get("REMOTE_ADDR", ""),
         items=list(items),
     )
     return _respond({"id": event_id})

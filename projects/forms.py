@@ -2,7 +2,8 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.text import slugify
 
-from projects.models import Project, ProjectMembership, Team, TeamMembership
+from events.scrub import parse_field_names
+from projects.models import SCRUB_FIELDS, Project, ProjectMembership, Team, TeamMembership
 from projects.people import teams_of
 
 ROLE_CHOICES = ProjectMembership.Role.choices
@@ -44,8 +45,12 @@ LIMIT_FIELDS = {
 class ProjectSettingsForm(forms.ModelForm):
     class Meta:
         model = Project
-        fields = ["name", "team", *LIMIT_FIELDS]
+        fields = ["name", "team", *LIMIT_FIELDS, *SCRUB_FIELDS]
         help_texts = {"team": "Members of the team see the project and may get its alerts."}
+        widgets = {
+            "scrub_sensitive_fields": forms.Textarea(attrs={"rows": 3, "placeholder": "e.g. ssn\nsk_live_"}),
+            "scrub_safe_fields": forms.Textarea(attrs={"rows": 3, "placeholder": "e.g. author_token"}),
+        }
 
     def __init__(self, *args, user, **kwargs):
         from django.conf import settings
@@ -67,6 +72,18 @@ class ProjectSettingsForm(forms.ModelForm):
             teams = Team.objects.filter(pk__in=teams.values("pk")) | Team.objects.filter(pk=self.instance.team_id)
         self.fields["team"].queryset = teams.distinct()
         self.fields["team"].empty_label = "No team"
+
+    def _field_names(self, name: str) -> str:
+        try:
+            return "\n".join(parse_field_names(self.cleaned_data.get(name) or ""))
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean_scrub_sensitive_fields(self) -> str:
+        return self._field_names("scrub_sensitive_fields")
+
+    def clean_scrub_safe_fields(self) -> str:
+        return self._field_names("scrub_safe_fields")
 
 
 class RoleForm(forms.Form):

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.text import slugify
 
+from events.scrub import ScrubPolicy, parse_field_names
+
 
 def new_sentry_key() -> str:
     return uuid.uuid4().hex
@@ -79,6 +81,30 @@ class Project(models.Model):
     # digested_event_count minus this estimates the stored events without counting them (events.retention)
     evicted_event_count = models.PositiveBigIntegerField(default=0, editable=False)
 
+    # server-side data scrubbing before an event is stored (events.scrub); on by default, as Sentry's
+    scrub_defaults = models.BooleanField(
+        "Use the default scrubbers",
+        default=True,
+        help_text="Filter passwords, secrets, tokens, API keys, cookies, sessions and card numbers.",
+    )
+    scrub_sensitive_fields = models.TextField(
+        "Additional sensitive fields",
+        blank=True,
+        default="",
+        help_text="One per line. Values under keys that contain one, and texts that contain one, are filtered.",
+    )
+    scrub_safe_fields = models.TextField(
+        "Safe fields",
+        blank=True,
+        default="",
+        help_text="One key name per line (any case): values under these keys are never filtered.",
+    )
+    scrub_ip_addresses = models.BooleanField(
+        "Don't store IP addresses",
+        default=False,
+        help_text="Remove the user's and the request's IP addresses, and don't record the sender's.",
+    )
+
     class Meta:
         ordering = ["name"]
 
@@ -100,6 +126,26 @@ class Project(models.Model):
     @property
     def short_prefix(self) -> str:
         return self.slug.upper()
+
+    def scrub_policy(self) -> ScrubPolicy:
+        """The scrubbing settings as events.scrub applies them (fields saved through the form are clean; a bad
+        line put there some other way is skipped rather than failing every digest)."""
+        return ScrubPolicy(
+            defaults=self.scrub_defaults,
+            sensitive_fields=tuple(_field_names(self.scrub_sensitive_fields)),
+            safe_fields=tuple(_field_names(self.scrub_safe_fields)),
+            remove_ip_addresses=self.scrub_ip_addresses,
+        )
+
+
+SCRUB_FIELDS = ("scrub_defaults", "scrub_sensitive_fields", "scrub_safe_fields", "scrub_ip_addresses")
+
+
+def _field_names(text: str) -> list[str]:
+    try:
+        return parse_field_names(text)
+    except ValueError:
+        return [line.strip()[:100] for line in (text or "").splitlines() if line.strip()][:100]
 
 
 def unique_slug(name: str) -> str:

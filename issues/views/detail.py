@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from events import rendering, safe
 from events.models import Attachment, Event, UserFeedback, attachment_file
+from events.scrub import scrub_summary
 from ingest.trim import describe as describe_trim
 from issues.models import Issue, TurningPoint
 from issues.muting import InvalidMute, duration_choices, mute_until, period_choices, volume_condition
@@ -202,6 +203,7 @@ def _event_tab(request, issue_id, event_pk, tab: str):
         elif tab == "breadcrumbs":
             context["breadcrumbs"] = rendering.breadcrumbs_view(data, event.timestamp)
         context["event_nav"] = event_navigation(issue, event, tab, is_latest, suffix)
+        context["scrubbed"] = scrub_summary(data)
     return _render(request, issue, tab, event, event_in_url=event_pk is not None, event_data=data, **context)
 
 
