@@ -29,8 +29,9 @@ the sender's address either.
 
 Left alone: the event's own bookkeeping (ids, timestamps, level, platform, release, environment, fingerprint), the
 SDK's description and module versions (package names like google-auth are not secrets), the SDK's `_meta`, the
-texts that say which code ran (CODE_LOCATION_KEYS: file, module, function, source lines), and user.id / user.email
-unless an extra sensitive field names them.
+texts that say which code ran (CODE_LOCATION_KEYS: file, module, function), and user.id / user.email unless an
+extra sensitive field names them. Source lines (SOURCE_LINE_KEYS) are code, where `login(token=token)` is no secret:
+only card numbers and URL passwords are filtered there.
 
 What was filtered is recorded in the event itself under MARKER_KEY ({"filtered": n, "removed": n, "paths": [...]},
 at most MAX_PATHS paths), which the event page shows. The walk is one pass over the tree, in place (normalize made
@@ -74,20 +75,9 @@ SENSITIVE_WORDS = (
 EXACT_SENSITIVE_NAMES = frozenset({"session", "sid"})  # whole names only: DESKTOP_SESSION is not a login
 # where a frame or an exception says which code ran: not runtime data, and .NET assembly names carry a
 # "PublicKeyToken=..." that is public; their names are still matched, their texts not scanned
-CODE_LOCATION_KEYS = frozenset(
-    {
-        "module",
-        "package",
-        "filename",
-        "abs_path",
-        "function",
-        "raw_function",
-        "symbol",
-        "context_line",
-        "pre_context",
-        "post_context",
-    }
-)
+CODE_LOCATION_KEYS = frozenset({"module", "package", "filename", "abs_path", "function", "raw_function", "symbol"})
+# source lines: code, in which `token=token` or "Bearer " is no secret, but a card number or a URL's password is
+SOURCE_LINE_KEYS = frozenset({"context_line", "pre_context", "post_context"})
 
 # top-level fields that are the event's own bookkeeping or the SDK's self-description, never user data
 UNSCRUBBED_TOP_LEVEL = frozenset(
@@ -285,6 +275,8 @@ class _Scrubber:
                 if _has_content(item):
                     mapping[key] = FILTERED
                     self.note()
+            elif key in SOURCE_LINE_KEYS:
+                mapping[key] = self.source(item)
             elif key not in exempt and key not in CODE_LOCATION_KEYS:
                 mapping[key] = self.value(item)
             self.path.pop()
@@ -319,6 +311,28 @@ class _Scrubber:
                 and len(item) <= 100
                 and self.is_sensitive(item.lstrip("-"))
             )
+
+    def source(self, lines):
+        """Source lines (a line or a list of them): card numbers and URL passwords only."""
+        if not self.defaults:
+            return lines
+        if isinstance(lines, str):
+            return self.literal(lines)
+        if isinstance(lines, list):
+            for index, line in enumerate(lines):
+                if isinstance(line, str):
+                    self.path.append(str(index))
+                    lines[index] = self.literal(line)
+                    self.path.pop()
+        return lines
+
+    def literal(self, text: str) -> str:
+        new = _CARD.sub(self._card, text)
+        if "://" in new and "@" in new:
+            new = _URL_CREDENTIALS.sub(self._url_password, new)
+        if new != text:
+            self.note()
+        return new
 
     def cookie_jar(self, cookies):
         """Every cookie's value is filtered, its name kept: any cookie may be a session (connect.sid,

@@ -283,6 +283,23 @@ def test_code_locations_are_not_scanned():
     assert MARKER_KEY not in event
 
 
+def test_source_lines_lose_card_numbers_and_url_passwords_only():
+    frame = {
+        "function": "f",
+        "pre_context": ['DATABASE_URL = "postgres://app:pw1@db/shop"', "TEST_CARD = '4111 1111 1111 1111'"],
+        "context_line": "    login(token=token, auth=Bearer)",
+        "post_context": ["    return password"],
+    }
+    event = scrubbed({"exception": {"values": [{"type": "E", "stacktrace": {"frames": [frame]}}]}})
+    kept = event["exception"]["values"][0]["stacktrace"]["frames"][0]
+    assert kept["pre_context"] == [f'DATABASE_URL = "postgres://app:{FILTERED}@db/shop"', f"TEST_CARD = '{FILTERED}'"]
+    assert kept["context_line"] == frame["context_line"] and kept["post_context"] == frame["post_context"]
+    assert paths(event) == [
+        "exception.values.0.stacktrace.frames.0.pre_context.0",
+        "exception.values.0.stacktrace.frames.0.pre_context.1",
+    ]
+
+
 def test_tags_and_user_but_not_user_id_or_email():
     event = scrubbed(
         {

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -158,3 +159,20 @@ def test_python_sdk_secrets_in_frames_headers_breadcrumbs_and_messages(project, 
 
     secrets = [f"{secret}-{place}" for place in ("frame", "exact", "nested", "header", "crumb")]
     assert_nowhere([*secrets, "5500 0000 0000 0004", "4111 1111 1111 1111"], [error, log], tmp_path_factory)
+
+
+def test_the_search_finds_what_an_unscrubbed_project_stores(transactional_db, live_server_url, tmp_path_factory):
+    """The control: with the default scrubbers off, the same sentry-cli event leaves its secret in the stored event
+    and, on SQLite, in the database file that the searches above read (so their empty results mean something)."""
+    require_service(SENTRY_CLI.exists(), f"sentry-cli at {SENTRY_CLI} (requirements-dev.txt installs it)")
+    project = Project.objects.create(name=f"Unscrubbed {uuid.uuid4().hex[:6]}", scrub_defaults=False)
+    db_password = f"db-{uuid.uuid4().hex}"
+    env = client_env(SENTRY_DSN=dsn_for(project, live_server_url), DB_PASSWORD=db_password)
+    result = subprocess.run(
+        [str(SENTRY_CLI), "send-event", "-m", "unscrubbed"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    event = wait_until(lambda: Event.objects.filter(project=project).first(), 10, message="the event sentry-cli sent")
+    assert json.loads(event.data_json)["extra"]["environ"]["DB_PASSWORD"] == db_password
+    if connection.vendor == "sqlite":
+        assert files_containing([db_password.encode()], disk_roots(tmp_path_factory))
