@@ -4,11 +4,15 @@
     web       the web server alone with Redis as the broker and no worker: what ingest itself can accept
     single    what `make serve` starts: the Procfile under bin/procfile-run (web server, digest worker, alerts
               worker, beat) on Redis
+    cluster   scale-out with no shared disk: two web nodes (the Procfile's web line) on --port and --port + 1, each
+              with a data folder of its own, and one digest worker (the Procfile's digest line) with a third, on
+              PostgreSQL, Redis and INGEST_STORE=database; the senders take the two nodes in turn
 
 on SQLite (default) or PostgreSQL, and print the load generator's report plus the setup.
 
     python bench/ingest_bench.py --mode single --db sqlite -- --events 10000 --concurrency 8 --issues 20
     python bench/ingest_bench.py --mode single --db postgres -- --rate 200 --events 60000
+    python bench/ingest_bench.py --mode cluster -- --events 10000 --concurrency 8 --issues 20 --gzip
 
 --server compares web servers (gunicorn, granian, waitress: the first two must be installed by hand) in the
 embedded and web modes. Everything after `--` goes to bench/loadgen.py (add --no-wait in the web mode: nothing
@@ -73,15 +77,36 @@ def machine() -> dict:
     }
 
 
+def cluster_script(data_dir: Path, port: int) -> str:
+    """Three processes, each with a folder of its own (nothing on disk is shared), started as the Procfile's web
+    and digest lines start them; the shell waits for them so that one process group holds them all."""
+    lines = []
+    for name, command in (
+        ("node-a", f"python -m bugsink.webserver --port {port} --workers 1 --threads 16"),
+        ("node-b", f"python -m bugsink.webserver --port {port + 1} --workers 1 --threads 16"),
+        (
+            "worker",
+            "celery -A bugsink worker -Q digest -c 1 --pool solo -n digest@%h --without-gossip "
+            "--without-mingle -l warning",
+        ),
+    ):
+        folder = data_dir / name
+        folder.mkdir()
+        lines.append(f"BUGSINK_DATA_DIR={folder} INGEST_STORE_DIR={folder / 'ingest'} exec {command} &")
+    return "\n".join(lines) + "\nwait\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=["embedded", "web", "single"], default="single")
+    parser.add_argument("--mode", choices=["embedded", "web", "single", "cluster"], default="single")
     parser.add_argument("--server", default=None, help="gunicorn, granian or waitress (default: what make run uses)")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--port", type=int, default=8700)
     parser.add_argument("loadgen_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     loadgen_args = [a for a in args.loadgen_args if a != "--"]
+    if args.mode == "cluster":
+        args.db = "postgres"
 
     import socket
 
@@ -110,7 +135,10 @@ def main():
         env["DATABASE_URL"] = POSTGRES_URL
     else:
         env.pop("DATABASE_URL", None)
-    if args.mode in ("single", "web"):
+    if args.mode == "cluster":
+        env["INGEST_STORE"] = "database"
+        env["SECRET_KEY"] = "bench-cluster-secret-key"  # the nodes of one installation share it
+    if args.mode in ("single", "web", "cluster"):
         import redis
 
         redis.Redis.from_url(REDIS_URL).flushdb()
@@ -135,12 +163,18 @@ def main():
 
         command = web_server_command(args.port, threads=8, server=args.server)
         pattern = r"gunicorn|granian|waitress|bugsink\.webserver"
+    elif args.mode == "cluster":
+        command = ["bash", "-c", cluster_script(data_dir, args.port)]
+        pattern = r"bugsink\.webserver|celery"
     else:
         command = [BIN / "python", "bin/procfile-run", "-f", "Procfile", "-p", str(args.port)]
         pattern = r"gunicorn|granian|waitress|bugsink\.webserver|celery|procfile-run"
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_ready(f"http://127.0.0.1:{args.port}")
+        if args.mode == "cluster":
+            wait_ready(f"http://127.0.0.1:{args.port + 1}")
+            loadgen_args += ["--extra-node", f"http://127.0.0.1:{args.port + 1}"]
         result = subprocess.run(
             [
                 BIN / "python",

@@ -241,13 +241,20 @@ def main():
     parser.add_argument("--wait-timeout", type=float, default=600)
     parser.add_argument("--rate", type=float, default=0, help="target events/s (0: as fast as possible)")
     parser.add_argument("--backlog-dir", help="the server's INGEST_STORE_DIR: sample the digest backlog")
+    parser.add_argument(
+        "--extra-node", action="append", default=[], help="another web node's base URL: senders take the nodes in turn"
+    )
     args = parser.parse_args()
 
     parts = urlsplit(args.dsn)
     if parts.hostname not in LOOPBACK:
         sys.exit("refusing to load anything but a loopback address")
     prefix, _, project_id = parts.path.rpartition("/")
-    url = f"http://{parts.hostname}:{parts.port}{prefix}/api/{project_id}/{args.endpoint}/"
+    urls = [f"http://{parts.hostname}:{parts.port}{prefix}/api/{project_id}/{args.endpoint}/"]
+    for node in args.extra_node:
+        if urlsplit(node).hostname not in LOOPBACK:
+            sys.exit("refusing to load anything but a loopback address")
+        urls.append(f"{node.rstrip('/')}{prefix}/api/{project_id}/{args.endpoint}/")
     project_id = int(project_id)
 
     if not args.no_wait:
@@ -268,7 +275,9 @@ def main():
         backlog.start()
 
     start = time.perf_counter()
-    senders = [Sender(args, url, parts.username, jobs, results, lock, start) for _ in range(args.concurrency)]
+    senders = [
+        Sender(args, urls[i % len(urls)], parts.username, jobs, results, lock, start) for i in range(args.concurrency)
+    ]
     for sender in senders:
         sender.start()
     for sender in senders:

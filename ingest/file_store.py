@@ -107,8 +107,10 @@ def store_raw_event(raw: RawEvent) -> str:
     finally:
         os.close(fd)
     os.replace(temporary, final)
-    if settings.INGEST_FSYNC:
+    if settings.INGEST_FSYNC and settings.INGEST_GROUP_COMMIT:
         directory_sync.after_rename(directory)
+    elif settings.INGEST_FSYNC:
+        _fsync_directory(directory)
     raw.key = key
     return key
 

@@ -203,3 +203,12 @@ def test_no_event_is_accepted_before_a_directory_sync_covers_it(settings, monkey
         thread.join(60)
     assert not failures and len(store.pending_keys(9)) == 120
     assert file_store.directory_sync.renames == 120 and file_store.directory_sync.syncs <= 120
+
+
+def test_without_group_commit_each_event_syncs_its_directory(settings, monkeypatch):
+    settings.INGEST_FSYNC, settings.INGEST_GROUP_COMMIT = True, False
+    store.store_raw_event(raw_event(10))  # the project's folder exists from here on
+    synced = []
+    monkeypatch.setattr(file_store, "_fsync_directory", synced.append)
+    keys = [store.store_raw_event(raw_event(10)) for _ in range(3)]
+    assert len(synced) == 3 and {path.name for path in synced} == {"10"} and store.pending_keys(10)[1:] == keys
