@@ -218,7 +218,8 @@ def copy_issues(project, seeds: int, issues: int, chunk: int = 5000):
 
 
 def copy_events(project, count: int, weights: list[float], rng: random.Random, chunk: int = 20_000):
-    """`count` more events, each a copy of its issue's first event, with everything digest writes for an event."""
+    """`count` more events, each a copy of its issue's first event, with everything digest writes for an event;
+    chunk by chunk, each in one transaction, so that the database is whole whenever the build stops."""
     from collections import Counter
 
     from django.db import connection, transaction
@@ -231,13 +232,12 @@ def copy_events(project, count: int, weights: list[float], rng: random.Random, c
 
     issue_ids = list(Issue.objects.filter(project=project).order_by("number").values_list("pk", flat=True))
     counts = dict(Issue.objects.filter(project=project).values_list("pk", "event_count"))
-    last_seen: dict = {}
-    tag_counts: Counter = Counter()
     plan = rng.choices(range(len(issue_ids)), weights=weights[: len(issue_ids)], k=count)
     start = time.perf_counter()
     moment = time.time()
-    table = EventTag._meta.db_table
-    insert_tags = f"INSERT INTO {table} (event_id, issue_id, value_id) VALUES (%s, %s, %s)"
+    insert_tags = f"INSERT INTO {EventTag._meta.db_table} (event_id, issue_id, value_id) VALUES (%s, %s, %s)"
+    update_issue = f"UPDATE {Issue._meta.db_table} SET event_count = %s, last_seen = %s WHERE id = %s"
+    update_tag = f"UPDATE {IssueTag._meta.db_table} SET count = count + %s WHERE issue_id = %s AND value_id = %s"
     for offset in range(0, count, chunk):
         wanted = [issue_ids[i] for i in plan[offset : offset + chunk]]
         templates = {}
@@ -251,6 +251,7 @@ def copy_events(project, count: int, weights: list[float], rng: random.Random, c
         ):
             tags.setdefault(event_id, []).append(value_id)
         new_events = []
+        last_seen: dict = {}
         for issue_id in wanted:
             template = templates[issue_id]
             counts[issue_id] += 1
@@ -278,36 +279,26 @@ def copy_events(project, count: int, weights: list[float], rng: random.Random, c
                 )
             )
             last_seen[issue_id] = when
+        column = {i: Issue._meta.pk.get_db_prep_value(i, connection) for i in distinct}
         with transaction.atomic():
             Event.objects.bulk_create(new_events, batch_size=1000)
             rows = []
+            tag_counts: Counter = Counter()
             for event in new_events:
-                issue_column = Issue._meta.pk.get_db_prep_value(event.issue_id, connection)
                 for value_id in tags.get(templates[event.issue_id].pk, []):
-                    rows.append((event.pk, issue_column, value_id))
+                    rows.append((event.pk, column[event.issue_id], value_id))
                     tag_counts[(event.issue_id, value_id)] += 1
+            moments = {
+                i: Event._meta.get_field("ingested_at").get_db_prep_value(w, connection) for i, w in last_seen.items()
+            }
             with connection.cursor() as cursor:
                 for part in range(0, len(rows), 10_000):
                     cursor.executemany(insert_tags, rows[part : part + 10_000])
+                cursor.executemany(update_issue, [(counts[i], moments[i], column[i]) for i in last_seen])
+                cursor.executemany(update_tag, [(n, column[i], v) for (i, v), n in tag_counts.items()])
+            Project.objects.filter(pk=project.pk).update(digested_event_count=F("digested_event_count") + len(wanted))
         done = min(offset + chunk, count)
         print(f"  {done} events copied ({(time.perf_counter() - start):.0f} s)", file=sys.stderr)
-    with transaction.atomic():
-        touched = list(last_seen)
-        for part in range(0, len(touched), 1000):
-            issues = list(Issue.objects.filter(pk__in=touched[part : part + 1000]).only("pk"))
-            for issue in issues:
-                issue.event_count = counts[issue.pk]
-                issue.last_seen = last_seen[issue.pk]
-            Issue.objects.bulk_update(issues, ["event_count", "last_seen"])
-        by_issue: dict = {}
-        for (issue_id, value_id), n in tag_counts.items():
-            by_issue.setdefault(issue_id, {})[value_id] = n
-        for part in range(0, len(touched), 1000):
-            rows = list(IssueTag.objects.filter(issue_id__in=touched[part : part + 1000]).only("pk", "issue", "value"))
-            for row in rows:
-                row.count = F("count") + by_issue.get(row.issue_id, {}).get(row.value_id, 0)
-            IssueTag.objects.bulk_update([r for r in rows if by_issue.get(r.issue_id, {}).get(r.value_id)], ["count"])
-        Project.objects.filter(pk=project.pk).update(digested_event_count=F("digested_event_count") + count)
 
 
 def timed(client, url: str, repeat: int) -> dict:
@@ -332,6 +323,7 @@ def main():
     parser.add_argument("--seed-issues", type=int, default=None, help="issues made by digest (default: all)")
     parser.add_argument("--database-url", default=None, help="PostgreSQL or MySQL instead of SQLite")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--continue-build", action="store_true", help="copy the events a stopped build lacks")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     if args.rebuild:
@@ -347,6 +339,16 @@ def main():
     digested = args.events if args.digested is None else args.digested
     seeds = args.issues if args.seed_issues is None else args.seed_issues
     build_seconds = build(args.issues, args.events, digested, seeds) if fresh else None
+    if not fresh and args.continue_build:
+        # a build that stopped (or was stopped) after its issues: the events still missing, copied as above
+        from events.models import Event
+
+        missing = args.events - Event.objects.count()
+        if missing > 0:
+            began = time.perf_counter()
+            weights = [1 / (i + 1) ** 0.8 for i in range(args.issues)]
+            copy_events(Project.objects.get(slug="shop"), missing, weights, random.Random(missing))
+            build_seconds = {"copied_events": missing, "copy_events_seconds": round(time.perf_counter() - began)}
 
     from django.contrib.auth import get_user_model
     from django.db import connection
