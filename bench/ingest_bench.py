@@ -32,16 +32,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/bench_bugsink"
-REDIS_URL = "redis://127.0.0.1:6379/8"
+# BENCH_POSTGRES_DB and BENCH_REDIS_URL: so that two benchmarks on one machine never share a database or a broker
+POSTGRES_DB = os.environ.get("BENCH_POSTGRES_DB", "bench_bugsink")
+POSTGRES_URL = f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DB}"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 
 
 def reset_postgres():
     import psycopg
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS bench_bugsink WITH (FORCE)")
-        conn.execute("CREATE DATABASE bench_bugsink")
+        conn.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{POSTGRES_DB}"')
 
 
 def wait_ready(url: str, timeout: float = 60):
@@ -113,7 +115,7 @@ def main():
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", args.port)) == 0:
             raise SystemExit(f"something listens on 127.0.0.1:{args.port} already (a server of an earlier run?)")
-    data_dir = Path(f"/tmp/bugsink-bench-{args.mode}-{args.db}")
+    data_dir = Path(f"/tmp/bugsink-bench-{args.mode}-{args.db}-{args.port}")
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     env = {
