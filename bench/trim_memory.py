@@ -8,8 +8,8 @@ allocations) and the growth of its peak RSS over what it had before the phase:
 
     ingest   the gzip body through the real readers (decompression, envelope framing), the event parsed as the view
              parses it, and written to the ingest store
-    digest   ingest.digest._prepare on that raw event (load, parse, normalize, group, trim), then the JSON text the
-             Event row stores
+    digest   ingest.digest._prepare on that raw event (load, parse, normalize, group, trim, and the JSON text the
+             Event row stores)
 
 The phases run without a database (ingest's auth, quota and digest's transaction are not what costs memory here).
 Each child runs twice: once to time it without tracemalloc, once with it.
@@ -120,8 +120,7 @@ def phase(name: str, work_dir: Path, traced: bool) -> dict:
         result = {"event_bytes": len(items.event)}
     else:
         prepared = digest._prepare((work_dir / "key").read_text())
-        stored = json.dumps(prepared.data)
-        result = {"stored_bytes": len(stored), "marker": prepared.data.get("_trimmed")}
+        result = {"stored_bytes": len(prepared.data_json), "marker": prepared.data.get("_trimmed")}
     result["seconds"] = round(time.perf_counter() - start, 2)
     if traced:
         result["tracemalloc_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / MIB, 1)

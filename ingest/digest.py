@@ -41,7 +41,7 @@ from events.scrub import ScrubPolicy, scrub_event
 from ingest import store
 from ingest.grouping import culprit, grouping_key, hash_key, title_parts
 from ingest.normalize import normalize_event
-from ingest.trim import trim_event
+from ingest.trim import fit_event
 from issues.models import Grouping, Issue, TurningPoint
 from issues.state import STATE_FIELDS, IssueStateManager, is_regression
 from projects.models import SCRUB_FIELDS, Project
@@ -89,6 +89,7 @@ class Prepared:
 
     key: str
     data: dict
+    data_json: str  # the JSON text of `data` that the Event row stores (ingest.trim.fit_event made it fit)
     ingested_at: datetime
     timestamp: datetime
     release: str
@@ -237,6 +238,7 @@ def _prepare(key: str, raw: store.RawEvent | None, policy: ScrubPolicy) -> Prepa
         prepared = Prepared(
             key=key,
             data=data,
+            data_json="",
             ingested_at=ingested_at,
             timestamp=datetime.fromtimestamp(data["timestamp"], UTC),
             release=_column(data.get("release"), 250),
@@ -247,7 +249,7 @@ def _prepare(key: str, raw: store.RawEvent | None, policy: ScrubPolicy) -> Prepa
             items=items,
         )
         # trimmed last: an oversized event groups, and is titled and tagged, as its untrimmed siblings are
-        prepared.data = trim_event(data, settings.MAX_EVENT_SIZE)
+        prepared.data, prepared.data_json = fit_event(data, settings.MAX_EVENT_SIZE)
         return prepared
     except Exception as error:
         logger.exception("raw event %s cannot be read; moved to the ingest store's quarantine", key)
@@ -443,7 +445,7 @@ def _event(project: Project, issue: Issue, grouping: Grouping, p: Prepared) -> E
         ingested_at=p.ingested_at,
         digested_at=timezone.now(),
         digest_order=issue.event_count,
-        data_json=json.dumps(p.data),
+        data_json=p.data_json,
         calculated_type=_column(calculated_type, 255),
         calculated_value=_column(calculated_value, MAX_TITLE_CHARS),
         level=p.data["level"],

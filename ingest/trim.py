@@ -70,13 +70,25 @@ def _member_size(key: str, value) -> int:
     return size_of(key) + 2 + size_of(value) + 2
 
 
-def trim_event(event: dict, limit: int) -> dict:
-    """The event, changed in place to serialize to at most `limit` bytes (for any `limit` of a few KiB or more).
-    An event that fits is returned as it is, without a marker; a marker an SDK sent is not ours and goes."""
+def fit_event(event: dict, limit: int) -> tuple[dict, str]:
+    """The event, changed in place to serialize to at most `limit` bytes (for any `limit` of a few KiB or more), and
+    its JSON text: the size check serializes the event anyway, and digest stores that text. An event that fits is
+    returned as it is, without a marker; a marker an SDK sent is not ours and goes."""
     event.pop(MARKER, None)
-    original = size_of(event)
+    text = json.dumps(event)
+    original = len(text)
     if original <= limit:
-        return event
+        return event, text
+    del text  # as big as the event: not held while trimming
+    event = _trim(event, limit, original)
+    return event, json.dumps(event)
+
+
+def trim_event(event: dict, limit: int) -> dict:
+    return fit_event(event, limit)[0]
+
+
+def _trim(event: dict, limit: int, original: int) -> dict:
     marker: dict = {"original_size": original}
     event[MARKER] = marker
     for step in STEPS:
