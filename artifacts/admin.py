@@ -17,6 +17,17 @@ class DebugIdInline(admin.TabularInline):
     can_delete = False
 
 
+@admin.register(DebugIdArtifact)
+class DebugIdArtifactAdmin(admin.ModelAdmin):
+    list_display = ["debug_id", "file_type", "url", "bundle"]
+    list_filter = ["file_type"]
+    search_fields = ["debug_id", "url"]
+    readonly_fields = ["debug_id", "bundle", "file_type", "path", "url"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
 @admin.register(ArtifactBundle)
 class ArtifactBundleAdmin(admin.ModelAdmin):
     list_display = ["bundle_id", "release", "dist", "artifact_count", "date_uploaded", "date_last_used"]

@@ -14,7 +14,7 @@ from bugsink.testutils import exception_event
 from projects.models import Invitation, Team, TeamMembership
 from tags.models import EventTag
 
-OUR_APPS = ["projects", "releases", "issues", "events", "ingest", "alerts", "tags", "accounts"]
+OUR_APPS = ["projects", "releases", "issues", "events", "ingest", "alerts", "tags", "accounts", "api", "artifacts"]
 NEWLY_REGISTERED = [Team, TeamMembership, Invitation, UserPreferences, EventTag]
 
 
@@ -75,3 +75,12 @@ def test_the_admin_carries_the_site_title(admin_client, settings):
     settings.SITE_TITLE = "Acme Errors"
     page = admin_client.get(reverse("admin:index")).content.decode()
     assert "Acme Errors administration" in page and "Culvert" not in page
+
+
+@pytest.mark.parametrize(
+    "label", ["ingest.RefusedEvents", "ingest.RawRecord", "artifacts.DebugIdArtifact", "api.ApiToken"]
+)
+def test_look_only_models_list_and_cannot_be_added(admin_client, label):
+    opts = apps.get_model(label)._meta
+    assert admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")).status_code == 200
+    assert admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add")).status_code == 403
