@@ -295,7 +295,12 @@ MAX_EVENT_SIZE = env_int("MAX_EVENT_SIZE", 1024 * 1024)  # one stored event (JSO
 # One decompressed event that is still accepted, and trimmed at digest to MAX_EVENT_SIZE (ingest.trim); above it the
 # event is refused (413, logged and counted per project). Ingest and digest each hold one such event in memory, parsed:
 # see bench/RESULTS.md for what 24 MB costs.
-MAX_EVENT_TRIM_SIZE = max(env_int("MAX_EVENT_TRIM_SIZE", 32 * 1024 * 1024), MAX_EVENT_SIZE)
+# With raw events in a MariaDB/MySQL table (INGEST_STORE=database) a record must fit the server's max_allowed_packet
+# (16 MiB by default), so the default bound stays under it there.
+_TRIM_IN_MYSQL_TABLE = INGEST_STORE == "database" and DATABASES["default"]["ENGINE"] == "django.db.backends.mysql"
+MAX_EVENT_TRIM_SIZE = max(
+    env_int("MAX_EVENT_TRIM_SIZE", (12 if _TRIM_IN_MYSQL_TABLE else 32) * 1024 * 1024), MAX_EVENT_SIZE
+)
 MAX_ENVELOPE_COMPRESSED_SIZE = env_int("MAX_ENVELOPE_COMPRESSED_SIZE", 20 * 1024 * 1024)
 MAX_ENVELOPE_SIZE = env_int("MAX_ENVELOPE_SIZE", 100 * 1024 * 1024)  # decompressed
 MAX_STORE_COMPRESSED_SIZE = env_int("MAX_STORE_COMPRESSED_SIZE", 1024 * 1024)  # a /store/ body on the wire

@@ -56,6 +56,9 @@ COUNTER_FIELDS = ["event_count", "last_seen", "period_counts", "first_release", 
 DIGEST_EVENT_TRIES = 3  # an event that fails on its own this often (with the database up) is quarantined
 RETRY_PAUSE_SECONDS = 0.2  # between those tries: a lock held by another writer may be gone by then
 MAX_TITLE_CHARS = 1024  # the value part of a title: an exception value or log message can be a megabyte
+# Raw events of a batch are loaded this many bytes' worth at a time, counting each at MAX_EVENT_TRIM_SIZE: a batch of
+# oversized events (up to 32 MiB each before trimming) is never in memory all at once.
+RAW_LOAD_BUDGET = 256 * 1024 * 1024
 
 
 class DatabaseUnavailable(Exception):
@@ -173,8 +176,13 @@ def digest_keys(project_id: int, keys: list[str]) -> int:
         policy = _scrub_policy(project_id)
     except Exception as error:  # one primary-key read: when it fails, the database does
         raise DatabaseUnavailable(str(error)) from error
-    raws = store.load_raw_events(keys)
-    prepared = [p for p in (_prepare(key, raws.get(key), policy) for key in keys) if p is not None]
+    prepared = []
+    step = raw_load_chunk()
+    for start in range(0, len(keys), step):
+        chunk = keys[start : start + step]
+        raws = store.load_raw_events(chunk)
+        # each raw event is let go once prepared: what the batch keeps is trimmed to MAX_EVENT_SIZE
+        prepared += [p for p in (_prepare(key, raws.pop(key, None), policy) for key in chunk) if p is not None]
     if not prepared:
         return 0
     try:
@@ -186,6 +194,12 @@ def digest_keys(project_id: int, keys: list[str]) -> int:
             logger.warning("digest of a batch of %d events failed; digesting them one by one", len(prepared))
             return sum(_digest_alone(project_id, p) for p in prepared)
         return _digest_alone(project_id, prepared[0], tried=1)
+
+
+def raw_load_chunk() -> int:
+    """How many raw events digest loads at a time: 8 with the default MAX_EVENT_TRIM_SIZE (32 MiB), a whole batch
+    (one query on the database store) when MAX_EVENT_TRIM_SIZE is a few MiB."""
+    return max(1, RAW_LOAD_BUDGET // max(settings.MAX_EVENT_TRIM_SIZE, settings.MAX_EVENT_SIZE, 1))
 
 
 def _digest_alone(project_id: int, p: Prepared, tried: int = 0) -> int:

@@ -9,6 +9,9 @@ import copy
 import gzip
 import json
 import logging
+import os
+import subprocess
+import sys
 import uuid
 
 import hypothesis
@@ -21,7 +24,7 @@ from bugsink.testutils import auth_header, exception_event, make_envelope
 from events import rendering
 from events.models import Event
 from events.tests import test_fuzz as fuzz
-from ingest import trim
+from ingest import digest, store, trim
 from ingest.models import RefusedEvents
 from ingest.normalize import normalize_event
 from ingest.trim import MARKER, describe, size_of, trim_event
@@ -433,6 +436,49 @@ def test_frames_view_places_an_omitted_range_where_the_frames_were():
     for nonsense in (None, [2], [0, 3], [3, 2], [9, 12], ["x", 3], [True, 4]):
         entries = rendering.frames_view(frames, removed=nonsense)["entries"]
         assert all("frame" in e for e in entries), nonsense
+
+
+def test_digest_loads_big_raw_events_a_few_at_a_time(project, settings, monkeypatch):
+    """A backlog of oversized events is not loaded whole: digest loads RAW_LOAD_BUDGET's worth at a time, counting
+    each at MAX_EVENT_TRIM_SIZE, and keeps only the trimmed events."""
+    settings.MAX_EVENT_TRIM_SIZE = digest.RAW_LOAD_BUDGET // 2
+    assert digest.raw_load_chunk() == 2
+    keys = []
+    for n in range(5):
+        event = deep_event([frame(0, {"blob": f"{n}" * (2 * MIB)})])
+        raw = store.RawEvent(project.pk, event["event_id"], 1_700_000_000.0 + n, "", json.dumps(event).encode())
+        keys.append(store.store_raw_event(raw))
+    loads = []
+    load = store.load_raw_events
+    monkeypatch.setattr(store, "load_raw_events", lambda chunk: loads.append(len(chunk)) or load(chunk))
+    assert digest.digest_keys(project.pk, keys) == 5
+    assert loads == [2, 2, 1]
+    assert all(len(e.data_json) <= settings.MAX_EVENT_SIZE for e in Event.objects.filter(project=project))
+    settings.MAX_EVENT_TRIM_SIZE = 4 * MIB
+    assert digest.raw_load_chunk() == 64  # small events: a batch in one load
+
+
+@pytest.mark.parametrize(
+    "store,database,expected",
+    [
+        ("file", "mysql://root@127.0.0.1:3306/any", 32 * MIB),
+        ("database", "postgres://postgres@127.0.0.1:5432/any", 32 * MIB),
+        ("database", "mysql://root@127.0.0.1:3306/any", 12 * MIB),  # a record must fit max_allowed_packet (16 MiB)
+    ],
+)
+def test_the_default_trim_bound_fits_the_ingest_store(store, database, expected):
+    """Read by a fresh process, as a deployment would (no database connection is made)."""
+    env = {
+        **os.environ,
+        "INGEST_STORE": store,
+        "DATABASE_URL": database,
+        "DJANGO_SETTINGS_MODULE": "bugsink.test_settings",
+    }
+    env.pop("MAX_EVENT_TRIM_SIZE", None)
+    code = "from django.conf import settings; print(settings.MAX_EVENT_TRIM_SIZE)"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip()) == expected
 
 
 # --- over the trim bound: refused, logged, counted ------------------------------------------------------------
