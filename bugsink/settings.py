@@ -326,6 +326,10 @@ DIGEST_TIME_BUDGET_SECONDS = float(os.environ.get("DIGEST_TIME_BUDGET_SECONDS") 
 DIGEST_FLAG_SECONDS = env_int("DIGEST_FLAG_SECONDS", 30)
 # Projects are spread over this many digest queues (digest-0 .. digest-N-1); 1 means the single queue "digest".
 DIGEST_SHARDS = env_int("DIGEST_SHARDS", 1)
+# JavaScript frames are mapped to their original source at digest (ingest.symbolicate): an uploaded minified file or
+# source map larger than this is not read, and past this many frames an event's other frames stay as sent.
+SOURCEMAP_MAX_BYTES = env_int("SOURCEMAP_MAX_BYTES", 32 * 1024 * 1024)
+SYMBOLICATE_MAX_FRAMES = env_int("SYMBOLICATE_MAX_FRAMES", 250)
 
 # --- Quotas -------------------------------------------------------------------------------------------------------
 # Events accepted per fixed UTC minute and hour (ingest.quota); 0 = unlimited. Over a limit the ingest endpoints

@@ -65,6 +65,7 @@ SHOWN_KEYS = {
     "type",
     "project",
     MARKER_KEY,  # shown above the event (issues/_event_scrubbed.html)
+    "errors",
 }
 _TAG_KEY = re.compile(r"^[\w.\-]+$")
 
@@ -272,6 +273,7 @@ def frame_view(frame: dict) -> dict:
     variables = frame.get("vars")
     where = filename or module or package
     return {
+        "minified": minified_view(frame),
         "filename": filename,
         "abs_path": abs_path if abs_path and abs_path != filename else "",
         "module": module if module and module != where else "",
@@ -286,6 +288,57 @@ def frame_view(frame: dict) -> dict:
         "vars": vars_view(variables),
         "is_crash": False,
     }
+
+
+def minified_view(frame: dict) -> dict | None:
+    """Where a symbolicated frame was in the minified file (ingest.symbolicate keeps it in data.minified), for the
+    toggle under the frame; None for a frame as the SDK sent it."""
+    data = frame.get("data")
+    minified = data.get("minified") if isinstance(data, dict) else None
+    if not isinstance(minified, dict):
+        return None
+    return {
+        "where": to_text(minified.get("abs_path")) or to_text(minified.get("filename")) or "<unknown>",
+        "function": to_text(minified.get("function")),
+        "lineno": to_int(minified.get("lineno")),
+        "colno": to_int(minified.get("colno")),
+        "sourcemap": to_text(data.get("sourcemap")),
+        "resolved_with": to_text(data.get("resolved_with")),
+    }
+
+
+PROCESSING_ERROR_TITLES = {
+    "js_no_source": "No source map found",
+    "js_missing_source": "Source map not uploaded",
+    "js_invalid_source": "Unreadable source map",
+    "js_too_large": "Source map too large",
+    "js_invalid_sourcemap_location": "Position not in the source map",
+    "js_missing_sources_content": "Source map without sources",
+    "js_too_many_frames": "Too many frames",
+    "js_symbolication_failed": "Symbolication failed",
+}
+MAX_PROCESSING_ERRORS = 50
+
+
+def processing_errors_view(data: dict) -> list[dict]:
+    """Why frames are not (fully) mapped to their original source: the event's `errors` ({type, data: {url,
+    reason}}, as ingest.symbolicate records them; other producers put url and reason at the top level)."""
+    errors = data.get("errors")
+    rows = []
+    for entry in errors[:MAX_PROCESSING_ERRORS] if isinstance(errors, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        details = entry.get("data") if isinstance(entry.get("data"), dict) else entry
+        kind = to_text(entry.get("type"))
+        rows.append(
+            {
+                "type": kind,
+                "title": PROCESSING_ERROR_TITLES.get(kind, kind.replace("_", " ").capitalize() or "Error"),
+                "url": truncate(to_text(details.get("url"))),
+                "reason": truncate(to_text(details.get("reason") or details.get("message"))),
+            }
+        )
+    return rows
 
 
 def frames_view(frames: list, in_app_only: bool = False, crashed: bool = True, removed=None) -> dict:
@@ -475,6 +528,7 @@ def stacktrace_view(data, in_app_only: bool = False) -> dict:
         "threads": threads,
         "stacktrace": top_level if top_level and top_level["count"] else None,
         "message": message_view(data),
+        "processing_errors": processing_errors_view(data),
         "has_in_app": any(s["in_app_count"] for s in stacks),
         "has_library": any(s["library_count"] for s in stacks),
         "frame_count": sum(s["count"] for s in stacks),

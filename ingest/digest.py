@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from alerts.dispatch import alert_on_commit
+from artifacts.lookup import SourceLookup
 from bugsink import jobs
 from bugsink.period_counter import PeriodCounter
 from bugsink.registry import registry
@@ -41,6 +42,7 @@ from events.scrub import ScrubPolicy, scrub_event
 from ingest import store
 from ingest.grouping import culprit, grouping_key, hash_key, title_parts
 from ingest.normalize import normalize_event
+from ingest.symbolicate import symbolicate
 from ingest.trim import fit_event
 from issues.models import Grouping, Issue, TurningPoint
 from issues.state import STATE_FIELDS, IssueStateManager, is_regression
@@ -98,6 +100,9 @@ class Prepared:
     release: str
     grouping_key: str
     grouping_key_hash: str
+    # the key as the first grouping code made it (before JavaScript symbolication and base32/base64 hash masking),
+    # when it differs: an issue made under it keeps receiving the event (ingest.grouping._clean_filename)
+    legacy_key_hash: str | None
     title: tuple[str, str]
     tags: dict
     items: list = field(default_factory=list)  # attachments and feedback that came with it (events.items)
@@ -177,12 +182,13 @@ def digest_keys(project_id: int, keys: list[str]) -> int:
     except Exception as error:  # one primary-key read: when it fails, the database does
         raise DatabaseUnavailable(str(error)) from error
     prepared = []
+    lookup = SourceLookup(project_id)  # source maps read and parsed once for the whole batch
     step = raw_load_chunk()
     for start in range(0, len(keys), step):
         chunk = keys[start : start + step]
         raws = store.load_raw_events(chunk)
         # each raw event is let go once prepared: what the batch keeps is trimmed to MAX_EVENT_SIZE
-        prepared += [p for p in (_prepare(key, raws.pop(key, None), policy) for key in chunk) if p is not None]
+        prepared += [p for p in (_prepare(key, raws.pop(key, None), policy, lookup) for key in chunk) if p is not None]
     if not prepared:
         return 0
     try:
@@ -235,7 +241,9 @@ def _scrub_policy(project_id: int) -> ScrubPolicy:
     return project.scrub_policy() if project is not None else ScrubPolicy()
 
 
-def _prepare(key: str, raw: store.RawEvent | None, policy: ScrubPolicy) -> Prepared | PreparedItems | None:
+def _prepare(
+    key: str, raw: store.RawEvent | None, policy: ScrubPolicy, lookup: SourceLookup
+) -> Prepared | PreparedItems | None:
     if raw is None:
         return None  # digested meanwhile
     try:
@@ -247,6 +255,8 @@ def _prepare(key: str, raw: store.RawEvent | None, policy: ScrubPolicy) -> Prepa
         data = normalize_event(
             loads_json(raw.payload), event_id=raw.event_id, received_at=raw.received_at, remote_addr=remote_addr
         )
+        legacy_key = _column(grouping_key(data, legacy=True))
+        symbolicate(data, lookup)  # before grouping and titles: they are about the source people wrote
         scrub_event(data, policy)  # before anything is derived from the event or stored (grouping, title, tags)
         grouping = _column(grouping_key(data))
         prepared = Prepared(
@@ -258,6 +268,7 @@ def _prepare(key: str, raw: store.RawEvent | None, policy: ScrubPolicy) -> Prepa
             release=_column(data.get("release"), 250),
             grouping_key=grouping,
             grouping_key_hash=hash_key(grouping),
+            legacy_key_hash=hash_key(legacy_key) if legacy_key != grouping else None,
             title=title_parts(data),
             tags=event_tags(data),
             items=items,
@@ -324,8 +335,15 @@ def _digest_batch(project_id: int, prepared: list[Prepared | PreparedItems]) -> 
             g.grouping_key_hash: g
             for g in Grouping.objects.select_related("issue")
             .defer("issue__period_counts")
-            .filter(project=project, grouping_key_hash__in={p.grouping_key_hash for p in batch})
+            .filter(
+                project=project,
+                grouping_key_hash__in={p.grouping_key_hash for p in batch}
+                | {p.legacy_key_hash for p in batch if p.legacy_key_hash},
+            )
         }
+        shared: dict[int, Issue] = {}  # one object per issue, however many keys lead to it: counters add up
+        for g in groupings.values():
+            g.issue = shared.setdefault(g.issue_id, g.issue)
 
         touched: dict = {}  # issue pk -> (issue, state changed); new issues are saved at creation
         events: list[Event] = []
@@ -337,7 +355,7 @@ def _digest_batch(project_id: int, prepared: list[Prepared | PreparedItems]) -> 
                 _persisted_counts(Project, project.pk),
                 p.ingested_at,
             )
-            grouping = groupings.get(p.grouping_key_hash)
+            grouping = _existing_grouping(project, groupings, p)
             deferred: list[TurningPoint] = []
             state_changed = False
             if grouping is None:
@@ -391,6 +409,23 @@ def _digest_batch(project_id: int, prepared: list[Prepared | PreparedItems]) -> 
         digested = project.digested_event_count + len(batch)
         transaction.on_commit(lambda: evict_after_digest(project, digested))
         return len(batch)
+
+
+def _existing_grouping(project: Project, groupings: dict, p: Prepared) -> Grouping | None:
+    """The grouping the event joins: under its legacy key first (the issue that events like it went to before the
+    key changed), then under its key. Found under the legacy key only, the key is added for the same issue, so
+    that events made the new way alone (a new build) find it too."""
+    legacy = groupings.get(p.legacy_key_hash) if p.legacy_key_hash else None
+    current = groupings.get(p.grouping_key_hash)
+    if legacy is None:
+        return current
+    if current is None:
+        current = Grouping.objects.create(
+            project=project, grouping_key=p.grouping_key, grouping_key_hash=p.grouping_key_hash, issue=legacy.issue
+        )
+        groupings[p.grouping_key_hash] = current
+        return current
+    return legacy
 
 
 def _record_releases(project: Project, batch: list[Prepared], turning_points: list, order: ReleaseOrder) -> None:

@@ -23,7 +23,13 @@ _MASKS = [
     (re.compile(r"\d+(?:\.\d+)?"), "<num>"),
 ]
 _URL_ORIGIN = re.compile(r"^[a-z][a-z0-9+.-]*://[^/]*", re.IGNORECASE)
+# the masking of bundle hashes in file names that the first grouping keys were made with: hex only
 _BUNDLE_HASH = re.compile(r"([.-])[0-9a-f]{8,}(?=\.)", re.IGNORECASE)
+_HEX = re.compile(r"[0-9a-f]{8,}", re.IGNORECASE)
+_ALPHANUMERIC = re.compile(r"[A-Za-z0-9]{8,}")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]{8,}")
+_WORD_AND_NUMBER = re.compile(r"[A-Z]?[a-z]+[0-9]{1,4}")  # settings2, Vendor2023: names, not hashes
+_SHORT_LOWER_RUN = re.compile(r"(?<=[A-Z])[a-z](?=[A-Z])")  # BxQaFd: a random mix of cases, unlike MyPlugin
 
 
 def mask_variable_parts(text: str) -> str:
@@ -44,14 +50,62 @@ def frames_of(container: dict) -> list[dict]:
     return [f for f in stacktrace.get("frames") or [] if isinstance(f, dict)]
 
 
-def _clean_filename(filename: str) -> str:
+def looks_like_hash(token: str) -> bool:
+    """Is this part of a file name a content hash that the next build changes? Bundlers write them in hex
+    (webpack's [contenthash]), base32 (esbuild: CN2JVIP6) or base64url (Rollup and Vite: BxQ9f3Kd, B_Qx-3aF), 8
+    characters or more; words (settings, MyPlugin) and a word with a number (settings2) are names."""
+    if len(token) < 8 or not _BASE64URL.fullmatch(token):
+        return False
+    if _HEX.fullmatch(token):
+        return True
+    letters = [c for c in token if c.isalpha()]
+    if any(c.isdigit() for c in token):
+        return bool(letters) and not _WORD_AND_NUMBER.fullmatch(token)
+    if all(c.isupper() for c in letters):
+        return len(letters) >= 8  # base32 without a digit; an all-caps word of 8+ letters is no file name
+    return len(_SHORT_LOWER_RUN.findall(token)) >= 2
+
+
+def _mask_dash_hash(part: str) -> str:
+    """`name-HASH` (esbuild, Vite) with the hash masked: the text after the last dash, or the last 8 characters
+    after a dash (a base64url hash may itself hold a dash)."""
+    name, dash, tail = part.rpartition("-")
+    if dash and name and looks_like_hash(tail):
+        return f"{name}-<hash>"
+    if len(part) > 9 and part[-9] == "-" and looks_like_hash(part[-8:]):
+        return f"{part[:-9]}-<hash>"
+    return part
+
+
+def mask_file_hashes(basename: str) -> str:
+    """A file name with its bundle hashes masked: `main.3f2a1b9c.js`, `app-CN2JVIP6.js`, `index-BxQ9f3Kd.js`,
+    `123.abcdef12.chunk.js`, `3f2a1b9c.js`; the extension stays."""
+    parts = basename.split(".")
+    if len(parts) < 2:
+        return basename
+    masked = []
+    for part in parts[:-1]:
+        if _ALPHANUMERIC.fullmatch(part) and looks_like_hash(part):
+            masked.append("<hash>")
+        else:
+            masked.append(_mask_dash_hash(part))
+    return ".".join([*masked, parts[-1]])
+
+
+def _clean_filename(filename: str, legacy: bool = False) -> str:
+    """The file name as grouping sees it: no query, no origin, bundle hashes masked. `legacy` is the masking of the
+    first grouping keys (hex only), which digest still looks up so that their issues keep their events."""
     filename = filename.split("?", 1)[0].split("#", 1)[0]
     filename = _URL_ORIGIN.sub("", filename)
-    return _BUNDLE_HASH.sub(r"\1<hash>", filename)
+    filename = _BUNDLE_HASH.sub(r"\1<hash>", filename)
+    if legacy:
+        return filename
+    folder, slash, basename = filename.rpartition("/")
+    return f"{folder}{slash}{mask_file_hashes(basename)}"
 
 
-def frame_identity(frame: dict) -> str | None:
-    where = frame.get("module") or _clean_filename(frame.get("filename") or frame.get("abs_path") or "")
+def frame_identity(frame: dict, legacy: bool = False) -> str | None:
+    where = frame.get("module") or _clean_filename(frame.get("filename") or frame.get("abs_path") or "", legacy)
     function = frame.get("function") or ""
     if not where and not function:
         return None
@@ -63,7 +117,7 @@ def grouping_frames(frames: list[dict]) -> list[dict]:
     return in_app or frames
 
 
-def default_grouping_parts(event: dict) -> list[str]:
+def default_grouping_parts(event: dict, legacy: bool = False) -> list[str]:
     exceptions = exception_chain(event)
     if exceptions:
         parts = []
@@ -71,7 +125,7 @@ def default_grouping_parts(event: dict) -> list[str]:
         for exc in exceptions:
             parts.append(f"type:{exc.get('type') or ''}")
             for frame in grouping_frames(frames_of(exc)):
-                identity = frame_identity(frame)
+                identity = frame_identity(frame, legacy)
                 if identity:
                     any_frames = True
                     parts.append(f"frame:{identity}")
@@ -88,23 +142,24 @@ def default_grouping_parts(event: dict) -> list[str]:
         return ["message", event["message"]]
     for thread in values_of(event.get("threads")):
         frames = grouping_frames(frames_of(thread))
-        identities = [i for i in (frame_identity(f) for f in frames) if i]
+        identities = [i for i in (frame_identity(f, legacy) for f in frames) if i]
         if identities and (thread.get("crashed") or thread.get("current")):
             return ["thread", *identities]
     return ["nothing", event.get("culprit") or event.get("transaction") or ""]
 
 
-def grouping_key(event: dict) -> str:
+def grouping_key(event: dict, legacy: bool = False) -> str:
+    """The event's key; with `legacy`, as the first version of this module made it (see _clean_filename)."""
     fingerprint = event.get("fingerprint")
     if fingerprint:
         parts = []
         for part in fingerprint:
             if part.strip() in DEFAULT_MARKERS:
-                parts.extend(default_grouping_parts(event))
+                parts.extend(default_grouping_parts(event, legacy))
             else:
                 parts.append(f"fingerprint:{part}")
         return "\n".join(parts)
-    return "\n".join(default_grouping_parts(event))
+    return "\n".join(default_grouping_parts(event, legacy))
 
 
 def hash_key(key: str) -> str:

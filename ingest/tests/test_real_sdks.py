@@ -8,7 +8,6 @@ poll briefly, bounded). Only 127.0.0.1 is contacted, and proxy settings are remo
 @sentry/node is installed with npm, at test time, into .cache/node-sdk/ (not tracked by git) unless already there.
 """
 
-import contextlib
 import json
 import os
 import re
@@ -20,21 +19,19 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bugsink.testutils import require_service, wait_until
+from bugsink.npm_cache import npm_package
+from bugsink.testutils import wait_until
 from events.models import Event
 from issues.models import Issue
 from projects.models import Project
 from releases.models import Release
 
-REPO_DIR = Path(__file__).resolve().parents[2]
 CLIENTS_DIR = Path(__file__).resolve().parent / "sdk_clients"
-NODE_SDK_DIR = REPO_DIR / ".cache" / "node-sdk"
 # 11.12.0 declares engines.node ">=20.19.0 <22.0.0 || >=22.12.0 <23.0.0 || >=23.2.0"; the version PROTOCOL.md
 # was observed with.
 NODE_SDK_VERSION = "11.12.0"
 NODE_MIN_VERSION = (20, 19, 0)
 CLIENT_TIMEOUT = 60
-NPM_TIMEOUT = 300
 
 pytestmark = [pytest.mark.live]
 
@@ -198,70 +195,10 @@ def test_python_same_error_same_call_site_is_one_issue(py_project, live_server_u
 # --- @sentry/node ---------------------------------------------------------------------------------------------------
 
 
-def _version_tuple(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
-
-
-def _installed_node_sdk_version() -> str | None:
-    package_json = NODE_SDK_DIR / "node_modules" / "@sentry" / "node" / "package.json"
-    try:
-        return json.loads(package_json.read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-@contextlib.contextmanager
-def _install_lock():
-    """Serialize installs between concurrent test runs (a second run waits, then finds the SDK installed)."""
-    import fcntl
-
-    with open(NODE_SDK_DIR / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 @pytest.fixture(scope="session")
 def node_sdk() -> Path:
     """The folder to put on NODE_PATH for `require("@sentry/node")`; installs the SDK there when needed."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    require_service(bool(node and npm), "node and npm are needed for the @sentry/node tests")
-    node_version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-    require_service(
-        _version_tuple(node_version) >= NODE_MIN_VERSION,
-        f"@sentry/node {NODE_SDK_VERSION} needs node >= {'.'.join(map(str, NODE_MIN_VERSION))}, got {node_version}",
-    )
-    NODE_SDK_DIR.mkdir(parents=True, exist_ok=True)
-    with _install_lock():
-        if _installed_node_sdk_version() != NODE_SDK_VERSION:
-            (NODE_SDK_DIR / "package.json").write_text(
-                json.dumps({"name": "bugsink-test-node-sdk", "private": True, "description": "test cache"}) + "\n"
-            )
-            try:
-                result = subprocess.run(
-                    [
-                        npm,
-                        "install",
-                        "--no-audit",
-                        "--no-fund",
-                        "--ignore-scripts",
-                        "--save-exact",
-                        f"@sentry/node@{NODE_SDK_VERSION}",
-                    ],
-                    cwd=NODE_SDK_DIR,
-                    capture_output=True,
-                    text=True,
-                    timeout=NPM_TIMEOUT,
-                )
-                failure = None if result.returncode == 0 else result.stderr[-2000:]
-            except subprocess.TimeoutExpired:
-                failure = f"timed out after {NPM_TIMEOUT} s"
-            require_service(failure is None, f"npm install @sentry/node@{NODE_SDK_VERSION} failed: {failure}")
-            installed = _installed_node_sdk_version()
-            require_service(installed == NODE_SDK_VERSION, f"npm installed @sentry/node {installed}")
-    return NODE_SDK_DIR / "node_modules"
+    return npm_package("node-sdk", "@sentry/node", NODE_SDK_VERSION, min_node=NODE_MIN_VERSION)
 
 
 def run_node_client(node_sdk: Path, project: Project, live_server_url: str, scenario: str):
