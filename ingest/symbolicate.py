@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 JS_PLATFORMS = {"javascript", "node"}
 CONTEXT_LINES = 5  # before and after the frame's line, as the SDKs send
-MAX_CONTEXT_LINE_CHARS = 1000  # a line of original source longer than this is cut (the page shows 400)
+MAX_CONTEXT_LINE_CHARS = 500  # a line of original source longer than this is cut (the page shows 400)
+MAX_NAME_CHARS = 1024  # a file or function name from a map (anyone who can upload writes them)
 MAX_ERRORS = 50  # recorded per event
 MAX_DEBUG_IMAGES = 1000
 _JS_FILE = re.compile(r"\.[mc]?js$", re.IGNORECASE)
@@ -58,7 +59,8 @@ class _Errors:
 
     def add(self, kind: str, url: str, reason: str) -> None:
         if (kind, url) not in self.entries and len(self.entries) < MAX_ERRORS:
-            self.entries[(kind, url)] = {"type": kind, "data": {"url": url, "reason": reason}}
+            details = {"url": url[:MAX_NAME_CHARS], "reason": reason[:MAX_NAME_CHARS]}
+            self.entries[(kind, url)] = {"type": kind, "data": details}
 
     def store(self, data: dict) -> None:
         if not self.entries:
@@ -198,8 +200,8 @@ def _map_frame(frame: dict, url: str, resolved: Resolved, caller_name: str | Non
             "js_invalid_sourcemap_location",
             f"the source map has no mapping for line {frame['lineno']}, column {frame['colno']}",
         )
-    source = token.src or ""
-    abs_path = join_url(resolved.map_url, source) if source else url
+    source = (token.src or "")[:MAX_NAME_CHARS]
+    abs_path = join_url(resolved.map_url, source)[:MAX_NAME_CHARS] if source else url
 
     minified = {
         key: frame[key] for key in ("abs_path", "filename", "function", "module", "lineno", "colno") if key in frame
@@ -219,7 +221,7 @@ def _map_frame(frame: dict, url: str, resolved: Resolved, caller_name: str | Non
     frame["colno"] = token.src_col + 1
     function = token.function_name or caller_name
     if function:
-        frame["function"] = function
+        frame["function"] = function[:MAX_NAME_CHARS]
     if _LIBRARY.search(abs_path):
         frame["in_app"] = False
     for key in ("pre_context", "context_line", "post_context"):
