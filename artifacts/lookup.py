@@ -27,7 +27,7 @@ from django.utils import timezone
 from symbolic.sourcemap import SourceMapView, SourceView
 
 from artifacts.models import ArtifactBundle, DebugIdArtifact, ReleaseFile
-from artifacts.storage import blob_path
+from artifacts.storage import blob_path, sha1_of
 
 MAX_CACHED_BYTES = 64 * 1024 * 1024  # parsed files kept for one batch; past this the cache starts over
 LAST_USED_RESOLUTION = timedelta(days=1)  # a bundle's date_last_used is bumped at most this often
@@ -285,7 +285,7 @@ class SourceLookup:
         return self._parsed("map", ref, parse_sourcemap)
 
     def _inline_sourcemap(self, url: str) -> SourceMapView:
-        key = ("inline", url[-64:], str(len(url)))
+        key = ("inline", sha1_of(url.encode("utf-8", "surrogatepass")), "")
         cached = self._cache.get(key)
         if cached is None:
             try:
