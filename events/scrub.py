@@ -115,15 +115,33 @@ IP_HEADERS = frozenset(
 )
 
 _COMPACT = str.maketrans("", "", "-_. ")
-_AUTH_NOT_SECRET = re.compile(r"auth(?=or(?!i[sz]))")  # author, authority; not authorization, authorize
 _URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]{0,31}://[^\s:/@?#]{0,256}:)([^\s/@?#]{1,512})@")
 _BEARER = re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9\-._~+/]{8,}=*)")
 _ASSIGNMENT = re.compile(r"""([A-Za-z0-9_.\-\[\]]{1,64})=("[^"]*"|'[^']*'|[^\s&;,]+)""")
 _JSON_MEMBER = re.compile(r'"([^"\\]{1,64})"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
-_CARD = re.compile(r"(?<!\w)[2-6](?:[ -]?\d){12,18}(?!\w)")
+# no lookbehind: a pattern that starts with a character set is found by a fast scan; _card checks the start
+_CARD = re.compile(r"[2-6](?:[ -]?\d){12,18}(?!\w)")
 _COOKIE = re.compile(r"(^|;\s*)([^=;]{1,256})=([^;]*)")
 _DIGIT_SEPARATORS = str.maketrans("", "", " -")
 _KEY_CACHE_LIMIT = 10_000
+_NORMAL, _SENSITIVE, _SAFE = 0, 1, 2
+
+
+# the default words as one pattern over a compacted name; "auth" but not author/authority, yet authorization
+_DEFAULT_WORDS = re.compile("|".join(word for word in SENSITIVE_WORDS if word != "auth") + r"|auth(?!or)|authori[sz]")
+_default_kinds: dict[str, bool] = {}  # key name -> sensitive by the default words; shared by all events
+
+
+def default_sensitive(key: str) -> bool:
+    """Does the name match the default words? Remembered across events: the same names come again and again."""
+    known = _default_kinds.get(key)
+    if known is None:
+        compact = key.lower().translate(_COMPACT)
+        known = bool(_DEFAULT_WORDS.search(compact)) or compact in EXACT_SENSITIVE_NAMES
+        if len(_default_kinds) > _KEY_CACHE_LIMIT:
+            _default_kinds.clear()
+        _default_kinds[key] = known
+    return known
 
 
 @dataclass(frozen=True)
@@ -200,17 +218,18 @@ class _Scrubber:
         self.paths: list[str] = []
         self.filtered = 0
         self.removed = 0
-        self._cache: dict[str, bool] = {}
+        self._cache: dict[str, int] = {}
 
     # --- bookkeeping --------------------------------------------------------------------------------------------
 
-    def note(self, removed: bool = False) -> None:
+    def note(self, removed: bool = False, last: str | None = None) -> None:
         if removed:
             self.removed += 1
         else:
             self.filtered += 1
         if len(self.paths) < MAX_PATHS:
-            self.paths.append(".".join(self.path)[:MAX_PATH_CHARS])
+            path = self.path if last is None else [*self.path, last]
+            self.paths.append(".".join(path)[:MAX_PATH_CHARS])
 
     def marker(self) -> dict | None:
         if not self.filtered and not self.removed:
@@ -223,59 +242,72 @@ class _Scrubber:
         return bool(self.safe) and key.lower() in self.safe
 
     def is_sensitive(self, key: str) -> bool:
-        if not self.scan_keys:
-            return False
+        return self.kind(key) is _SENSITIVE
+
+    def kind(self, key: str) -> int:
+        """_SAFE, _SENSITIVE or _NORMAL, remembered per key name (names repeat: frame variables, headers)."""
         known = self._cache.get(key)
         if known is not None:
             return known
-        compact = key.lower().translate(_COMPACT)
-        sensitive = not self.is_safe(key) and (
-            any(word in compact for word in self.extra)
-            or any(self._matches(word, compact) for word in self.words)
-            or (bool(self.words) and compact in EXACT_SENSITIVE_NAMES)
-        )
+        if self.is_safe(key):
+            kind = _SAFE
+        elif self.words and default_sensitive(key):
+            kind = _SENSITIVE
+        elif self.extra and any(word in key.lower().translate(_COMPACT) for word in self.extra):
+            kind = _SENSITIVE
+        else:
+            kind = _NORMAL
         if len(self._cache) > _KEY_CACHE_LIMIT:
             self._cache.clear()
-        self._cache[key] = sensitive
-        return sensitive
-
-    @staticmethod
-    def _matches(word: str, compact: str) -> bool:
-        if word not in compact:
-            return False
-        if word != "auth":
-            return True
-        return compact.count("auth") > len(_AUTH_NOT_SECRET.findall(compact))
+        self._cache[key] = kind
+        return kind
 
     # --- values -------------------------------------------------------------------------------------------------
 
     def value(self, value):
         """The value with its secrets filtered; containers are changed in place and returned."""
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is str:
             return self.string(value)
-        if isinstance(value, dict):
+        if kind is dict:
             self.mapping(value)
-        elif isinstance(value, list):
+        elif kind is list:
             self.sequence(value)
-        elif isinstance(value, int) and not isinstance(value, bool) and self.defaults:
+        elif kind is int and self.defaults and not -(10**12) < value < 10**12:
             if looks_like_card_number(str(abs(value))):
                 self.note()
                 return FILTERED
         return value
 
     def mapping(self, mapping: dict, exempt: tuple[str, ...] = ()) -> None:
-        for key in list(mapping):
-            if not isinstance(key, str) or self.is_safe(key):
+        for key, item in list(mapping.items()):
+            if type(key) is not str:
                 continue
-            self.path.append(key)
-            item = mapping[key]
-            if self.words and key.lower() == "cookies":
-                mapping[key] = self.cookie_jar(item)
-            elif self.is_sensitive(key):
-                if _has_content(item):
+            kind = self.kind(key)
+            if kind is _SAFE:
+                continue
+            if kind is _SENSITIVE:
+                if self.words and key.lower() == "cookies":  # every value goes, the names stay
+                    self.path.append(key)
+                    mapping[key] = self.cookie_jar(item)
+                    self.path.pop()
+                elif _has_content(item):
                     mapping[key] = FILTERED
-                    self.note()
-            elif key in SOURCE_LINE_KEYS:
+                    self.note(last=key)
+                continue
+            item_type = type(item)
+            if item_type is str:  # a leaf: the path is only built when something is filtered
+                if key in CODE_LOCATION_KEYS or key in exempt:
+                    continue
+                new = self.literal(item) if key in SOURCE_LINE_KEYS else self.string(item)
+                if new is not item:
+                    mapping[key] = new
+                    self.note(last=key)
+                continue
+            if item_type is not dict and item_type is not list and item_type is not int:
+                continue  # None, booleans, floats: nothing to filter
+            self.path.append(key)
+            if key in SOURCE_LINE_KEYS:
                 mapping[key] = self.source(item)
             elif key not in exempt and key not in CODE_LOCATION_KEYS:
                 mapping[key] = self.value(item)
@@ -316,23 +348,23 @@ class _Scrubber:
         """Source lines (a line or a list of them): card numbers and URL passwords only."""
         if not self.defaults:
             return lines
-        if isinstance(lines, str):
-            return self.literal(lines)
         if isinstance(lines, list):
             for index, line in enumerate(lines):
-                if isinstance(line, str):
-                    self.path.append(str(index))
-                    lines[index] = self.literal(line)
-                    self.path.pop()
+                if type(line) is str:
+                    new = self.literal(line)
+                    if new is not line:
+                        lines[index] = new
+                        self.note(last=str(index))
         return lines
 
     def literal(self, text: str) -> str:
-        new = _CARD.sub(self._card, text)
+        """Card numbers and URL passwords only (source lines): the same object when there were none."""
+        if not self.defaults or len(text) < 13:
+            return text
+        new = _CARD.sub(self._card, text) if _CARD.search(text) else text
         if "://" in new and "@" in new:
             new = _URL_CREDENTIALS.sub(self._url_password, new)
-        if new != text:
-            self.note()
-        return new
+        return text if new == text else new
 
     def cookie_jar(self, cookies):
         """Every cookie's value is filtered, its name kept: any cookie may be a session (connect.sid,
@@ -376,15 +408,15 @@ class _Scrubber:
         return f"{match.group(1)}{name}={FILTERED}"
 
     def string(self, text: str) -> str:
-        if not text:
-            return text
+        """The text with its secrets filtered: the same object when there were none (the caller notes a change)."""
         new = text
-        if self.defaults:
+        if self.defaults and len(text) >= 13:  # the shortest card number; a URL with a password or a Bearer token
             if "://" in new and "@" in new:
                 new = _URL_CREDENTIALS.sub(self._url_password, new)
             if "earer" in new or "EARER" in new:
-                new = _BEARER.sub(lambda m: m.group(1) + FILTERED, new)
-            new = _CARD.sub(self._card, new)
+                new = _BEARER.sub(self._bearer, new)
+            if _CARD.search(new):
+                new = _CARD.sub(self._card, new)
         if self.scan_keys:
             if "=" in new:
                 new = _ASSIGNMENT.sub(self._assignment, new)
@@ -393,10 +425,12 @@ class _Scrubber:
         if self.value_terms:
             lowered = text.lower()
             if any(term in lowered for term in self.value_terms):
-                new = FILTERED
-        if new != text:
-            self.note()
-        return new
+                return FILTERED
+        return text if new == text else new
+
+    @staticmethod
+    def _bearer(match: re.Match) -> str:
+        return match.group(1) + FILTERED
 
     @staticmethod
     def _url_password(match: re.Match) -> str:
@@ -404,6 +438,9 @@ class _Scrubber:
 
     @staticmethod
     def _card(match: re.Match) -> str:
+        start = match.start()
+        if start and (match.string[start - 1].isalnum() or match.string[start - 1] == "_"):
+            return match[0]  # the tail of a longer word or number
         return FILTERED if looks_like_card_number(match[0].translate(_DIGIT_SEPARATORS)) else match[0]
 
     def _assignment(self, match: re.Match) -> str:
