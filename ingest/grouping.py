@@ -1,12 +1,23 @@
 """Which issue an event belongs to. The grouping key, in order of preference:
 
 1. the SDK's `fingerprint`, where "{{ default }}" stands for the default key below;
-2. the exception chain: each exception's type plus its in-app frames (module or file, and function: never line
-   numbers, so an edit elsewhere in the file does not split an issue); all frames when none is marked in-app;
-3. exceptions without any frames: type plus the value with numbers, hex and ids masked;
-4. the unformatted log message ("user %s failed", not "user 42 failed").
+2. a synthetic exception (`mechanism.synthetic`: a message with an attached stack, a thrown string): its in-app
+   frames plus the message, never its made-up type; the title is the message;
+3. the exception chain: each exception's type plus its in-app frames (module or file, and function: never line
+   numbers, so an edit elsewhere in the file does not split an issue); all frames when none is marked in-app. A
+   frame without a usable function name (module-level code, `?`, `<anonymous>`) counts by its source line
+   (`context_line`), else by its line number;
+4. exceptions without any frames: type plus the value with numbers, hex and ids masked;
+5. the unformatted log message ("user %s failed", not "user 42 failed").
 
-Also here: the title parts and culprit of an event, since they read the same structures.
+File names lose their query, origin and bundle hashes (hex, base32, base64url), and JavaScript frames are grouped
+as their source maps say (ingest.symbolicate runs first), so a rebuild does not open new issues.
+
+When these rules change, the key the first version made (`legacy=True`) is looked up too, so an issue made under
+it keeps its events (digest adds the new key to it): a change never splits an existing issue.
+
+Also here: the title parts and culprit of an event, since they read the same structures. README "Grouping" has
+examples.
 """
 
 import hashlib
@@ -104,12 +115,45 @@ def _clean_filename(filename: str, legacy: bool = False) -> str:
     return f"{folder}{slash}{mask_file_hashes(basename)}"
 
 
+# function names that say nothing about where the code is: module-level code, anonymous callbacks
+_NO_FUNCTION = {"", "?", "<anonymous>", "anonymous", "<module>", "<unknown>", "Anonymous function", "(anonymous)"}
+_WHITESPACE = re.compile(r"\s+")
+MAX_CONTEXT_LINE_CHARS = 200
+
+
 def frame_identity(frame: dict, legacy: bool = False) -> str | None:
+    """Where a frame is, for grouping: its module or cleaned file name, and its function. A frame without a usable
+    function name (top-level module code, an anonymous callback) is told apart by its source line (whitespace
+    squeezed), else by its line number: otherwise every such frame of a file would be the same frame."""
     where = frame.get("module") or _clean_filename(frame.get("filename") or frame.get("abs_path") or "", legacy)
     function = frame.get("function") or ""
     if not where and not function:
         return None
-    return f"{where}:{function or '?'}"
+    if legacy or (isinstance(function, str) and function.strip() not in _NO_FUNCTION):
+        return f"{where}:{function or '?'}"
+    context_line = frame.get("context_line")
+    if isinstance(context_line, str) and context_line.strip():
+        return f"{where}:?:{_WHITESPACE.sub(' ', context_line.strip())[:MAX_CONTEXT_LINE_CHARS]}"
+    lineno = frame.get("lineno")
+    if isinstance(lineno, int) and not isinstance(lineno, bool):
+        return f"{where}:?:line {lineno}"
+    return f"{where}:?"
+
+
+def is_synthetic(exception: dict) -> bool:
+    """An exception the SDK made up to carry a stack (captureMessage with attachStacktrace, a thrown string or
+    object): its type says nothing about the error."""
+    mechanism = exception.get("mechanism")
+    return isinstance(mechanism, dict) and mechanism.get("synthetic") is True
+
+
+def _event_message(event: dict) -> str:
+    logentry = event.get("logentry")
+    if isinstance(logentry, dict) and isinstance(logentry.get("message"), str) and logentry["message"]:
+        return logentry["message"]
+    if isinstance(event.get("message"), str):
+        return event["message"]
+    return ""
 
 
 def grouping_frames(frames: list[dict]) -> list[dict]:
@@ -119,6 +163,12 @@ def grouping_frames(frames: list[dict]) -> list[dict]:
 
 def default_grouping_parts(event: dict, legacy: bool = False) -> list[str]:
     exceptions = exception_chain(event)
+    if exceptions and not legacy and is_synthetic(exceptions[-1]):
+        # by its stack and its message, not by the made-up type: two messages from one module are two issues
+        frames = grouping_frames(frames_of(exceptions[-1]))
+        identities = [f"frame:{i}" for i in (frame_identity(f) for f in frames) if i]
+        message = _event_message(event) or exceptions[-1].get("value") or ""
+        return ["synthetic", *identities, f"message:{message}"]
     if exceptions:
         parts = []
         any_frames = False
@@ -135,11 +185,8 @@ def default_grouping_parts(event: dict, legacy: bool = False) -> list[str]:
             "exception-no-frames",
             *(f"{exc.get('type') or ''}:{mask_variable_parts(exc.get('value') or '')}" for exc in exceptions),
         ]
-    logentry = event.get("logentry")
-    if isinstance(logentry, dict) and logentry.get("message"):
-        return ["message", logentry["message"]]
-    if isinstance(event.get("message"), str) and event["message"]:
-        return ["message", event["message"]]
+    if _event_message(event):
+        return ["message", _event_message(event)]
     for thread in values_of(event.get("threads")):
         frames = grouping_frames(frames_of(thread))
         identities = [i for i in (frame_identity(f, legacy) for f in frames) if i]
@@ -172,6 +219,8 @@ def title_parts(event: dict) -> tuple[str, str]:
     if exceptions:
         raised = exceptions[-1]
         exc_type, exc_value = raised.get("type") or "", raised.get("value") or ""
+        if is_synthetic(raised):
+            exc_type = ""  # titled by the message, as a message event is
         if exc_type or exc_value:
             return exc_type, exc_value
     logentry = event.get("logentry")

@@ -244,3 +244,14 @@ def test_node_error_with_cause_and_message(node_sdk, node_project, live_server_u
     assert (message_issue.level, message.level) == ("info", "info")
     assert message.title() == "hello from node"
     assert (message.release, message.environment) == ("shop-web@2.0.1", "ci")
+
+
+def test_node_messages_with_stacks_from_one_place_are_separate_issues(node_sdk, node_project, live_server_url):
+    """attachStacktrace: each message carries a synthetic exception with the same stack; the message decides."""
+    (warm, slow), _ = run_node_client(node_sdk, node_project, live_server_url, "messages")
+    assert warm.issue_id != slow.issue_id
+    assert sorted(issue.title() for issue in Issue.objects.filter(project=node_project)) == [
+        "cache warm-up skipped",
+        "payment provider slow",
+    ]
+    assert warm.data["exception"]["values"][-1]["mechanism"]["synthetic"] is True

@@ -1,7 +1,11 @@
 """Grouping through the real endpoint: which events end up in the same issue."""
 
+import pytest
+
 from bugsink.testutils import exception_event
-from issues.models import Issue
+from ingest.grouping import grouping_key, hash_key, title_parts
+from issues.models import Grouping, Issue
+from projects.models import Project
 
 
 def frames(*call_sites):
@@ -137,3 +141,76 @@ def test_issues_are_numbered_per_project(project, send_event, django_user_model)
     send_event(project, exception_event("B"))
     send_event(other, exception_event("A"))
     assert sorted(i.short_id for i in Issue.objects.select_related("project")) == ["MYAPP-1", "MYAPP-2", "OTHER-1"]
+
+
+# --- frames without a function name, synthetic exceptions (and the first keys they replace) -----------------------
+
+
+def module_frame(context_line: str | None, lineno: int = 7, function=None) -> dict:
+    frame = {"filename": "/srv/app/jobs.js", "abs_path": "/srv/app/jobs.js", "lineno": lineno, "in_app": True}
+    if function is not None:
+        frame["function"] = function
+    if context_line is not None:
+        frame["context_line"] = context_line
+    return frame
+
+
+@pytest.mark.parametrize("function", [None, "", "?", "<anonymous>", "<module>"])
+def test_frames_without_a_function_are_told_apart_by_their_source_line(function):
+    first = exception_event("TypeError", "x", frames=[module_frame("  run(queue);", 7, function)])
+    moved = exception_event("TypeError", "x", frames=[module_frame("run(queue);   ", 40, function)])
+    other = exception_event("TypeError", "x", frames=[module_frame("flush(queue);", 7, function)])
+    assert grouping_key(first) == grouping_key(moved)  # the line moved, its code did not: one issue
+    assert grouping_key(first) != grouping_key(other)
+    assert grouping_key(first, legacy=True) == grouping_key(other, legacy=True)  # the first code merged them
+
+
+def test_without_a_source_line_the_line_number_tells_them_apart():
+    seven = exception_event("TypeError", "x", frames=[module_frame(None, 7)])
+    eight = exception_event("TypeError", "x", frames=[module_frame(None, 8)])
+    assert grouping_key(seven) != grouping_key(eight)
+    named = [module_frame(None, 7, "handle"), module_frame(None, 8, "handle")]
+    assert grouping_key(exception_event(frames=named[:1])) == grouping_key(exception_event(frames=named[1:]))
+
+
+def synthetic_message(message: str, frames=None) -> dict:
+    """What @sentry/node sends for captureMessage with attachStacktrace: the message and a made-up exception."""
+    frames = frames or [module_frame("Sentry.captureMessage(text);", 12)]
+    return {
+        "platform": "node",
+        "level": "info",
+        "message": message,
+        "exception": {
+            "values": [{"value": message, "stacktrace": {"frames": frames}, "mechanism": {"synthetic": True}}]
+        },
+    }
+
+
+def test_synthetic_exceptions_group_by_stack_and_message_and_are_titled_by_it():
+    slow, skipped = synthetic_message("payment provider slow"), synthetic_message("cache warm-up skipped")
+    assert grouping_key(slow) != grouping_key(skipped)
+    assert grouping_key(slow) == grouping_key(synthetic_message("payment provider slow"))
+    elsewhere = synthetic_message("payment provider slow", frames=[module_frame("log(text);", 30, "report")])
+    assert grouping_key(slow) != grouping_key(elsewhere)
+    assert title_parts(slow) == ("", "payment provider slow")
+    # a thrown string: the SDK calls it an Error; the title is the string
+    thrown = {"exception": {"values": [{"type": "Error", "value": "boom", "mechanism": {"synthetic": True}}]}}
+    assert title_parts(thrown) == ("", "boom")
+    assert grouping_key(slow, legacy=True) == grouping_key(skipped, legacy=True)
+
+
+def test_synthetic_messages_split_from_now_on_but_an_old_merged_issue_keeps_its_events(project, send_event):
+    """The first code put both messages into one issue; that issue keeps what it had and what its key matches,
+    rather than being split behind its users' backs."""
+    assert send_event(project, synthetic_message("payment provider slow")).status_code == 200
+    merged = Issue.objects.get()
+    legacy = grouping_key(synthetic_message("payment provider slow"), legacy=True)
+    Grouping.objects.filter(issue=merged).update(grouping_key=legacy, grouping_key_hash=hash_key(legacy))
+    send_event(project, synthetic_message("cache warm-up skipped"))
+    assert Issue.objects.count() == 1 and Issue.objects.get().event_count == 2
+
+    other = Project.objects.create(name="Fresh")
+    for message in ("payment provider slow", "cache warm-up skipped", "payment provider slow"):
+        send_event(other, synthetic_message(message))
+    titles = sorted((i.title(), i.event_count) for i in Issue.objects.filter(project=other))
+    assert titles == [("cache warm-up skipped", 1), ("payment provider slow", 2)]

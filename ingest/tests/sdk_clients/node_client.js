@@ -26,6 +26,11 @@ function failToLoad() {
 }
 
 const scenarios = {
+  // Two different messages from the same module, with attachStacktrace: each carries a synthetic exception whose
+  // stack is this module's top-level code (no function name). Two issues, titled by their messages.
+  messages() {
+    return [Sentry.captureMessage("cache warm-up skipped"), Sentry.captureMessage("payment provider slow")];
+  },
   // An error, then what the user wrote about it (Sentry.captureFeedback: a `feedback` envelope item of its own).
   feedback() {
     const errorId = failToLoad();
@@ -45,13 +50,16 @@ const scenarios = {
   },
 };
 
+// per-scenario SDK options (the rest: release, environment, debug)
+const OPTIONS = { messages: { attachStacktrace: true } };
+
 async function main() {
   const [dsn, name] = process.argv.slice(2);
   if (!dsn || !(name in scenarios)) {
     console.error(`usage: node node_client.js <dsn> <${Object.keys(scenarios).join("|")}>`);
     process.exit(2);
   }
-  Sentry.init({ dsn, release: "shop-web@2.0.1", environment: "ci", debug: true });
+  Sentry.init({ dsn, release: "shop-web@2.0.1", environment: "ci", debug: true, ...(OPTIONS[name] || {}) });
   const eventIds = scenarios[name]();
   const flushed = await Sentry.flush(5000);
   await Sentry.close(5000);
