@@ -14,7 +14,7 @@ from bugsink.period_counter import PeriodCounter
 from bugsink.testutils import exception_event, make_issue
 from issues.models import Issue
 from issues.state import IssueStateManager, apply_to_issues
-from issues.views.list import COUNT_LIMIT
+from issues.views.list import COUNT_LIMIT, SEARCH_SCAN_LIMIT
 from projects.models import Project, ProjectMembership, Team, TeamMembership
 
 ROW_ID = re.compile(r'<input type="checkbox" name="issue" value="([0-9a-f-]{36})"')
@@ -161,6 +161,44 @@ def test_counts_stop_at_the_limit_with_a_limited_subquery(member_client, project
 
 
 # --- search -----------------------------------------------------------------------------------------------------
+
+
+def test_a_searched_list_counts_its_tabs_from_one_read(member_client, project):
+    """A selective search would otherwise scan the project's issues once per tab, never reaching the cap."""
+    now = timezone.now()
+    Issue.objects.bulk_create(
+        Issue(project=project, number=n, calculated_type="Other", first_seen=now, last_seen=now) for n in range(1, 50)
+    )
+    Project.objects.filter(pk=project.pk).update(issue_counter=100)
+    for value in ["needle one", "needle two", "needle three"]:
+        make_issue(project, calculated_value=value)
+    apply_to_issues(Issue.objects.filter(calculated_value="needle two").select_related("project"), "mute")
+    apply_to_issues(Issue.objects.filter(calculated_value="needle three").select_related("project"), "resolve")
+    with CaptureQueriesContext(connection) as queries:
+        response = member_client.get(f"/projects/{project.pk}/issues/", {"q": "needle"})
+    assert tab_counts(response) == {"open": "1", "unresolved": "2", "muted": "1", "resolved": "1", "all": "3"}
+    searching = [q["sql"] for q in queries.captured_queries if "needle" in q["sql"]]
+    assert len(searching) == 2, "the states of the matches, then the page"
+    assert not any("COUNT(" in sql.upper() for sql in searching)
+
+
+def test_a_search_with_many_matches_counts_each_tab_up_to_the_limit(member_client, project):
+    now = timezone.now()
+    Issue.objects.bulk_create(
+        Issue(project=project, number=n, calculated_type="Many", first_seen=now, last_seen=now)
+        for n in range(1, SEARCH_SCAN_LIMIT + 3)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        response = member_client.get(f"/projects/{project.pk}/issues/", {"q": "Many"})
+    assert tab_counts(response) == {
+        "open": "1000+",
+        "unresolved": "1000+",
+        "muted": "0",
+        "resolved": "0",
+        "all": "1000+",
+    }
+    count_queries = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(count_queries) == 5 and all(f"LIMIT {COUNT_LIMIT + 1}" in sql for sql in count_queries)
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
 """The issue list, per project and across the user's projects: state tabs with capped counts, search, sort, keyset
 pagination, and the bulk actions form (state changes through IssueStateManager, and deletion).
 
-Nothing here counts or offsets over the whole table: tab counts stop at COUNT_LIMIT (a LIMITed subquery), and
-pages are found by keyset on (sort key, id) (issues.pagination), so page 1000 costs what page 1 costs.
+Nothing here counts or offsets over the whole table: tab counts stop at COUNT_LIMIT (a LIMITed subquery; a searched
+list first reads the states of at most SEARCH_SCAN_LIMIT matches, once for all tabs), and pages are found by keyset
+on (sort key, id) (issues.pagination), so page 1000 costs what page 1 costs.
 """
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -52,6 +54,18 @@ ORDERS = {sort: Order(sort, tiebreak="pk", is_time=sort != "event_count") for so
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 250
 COUNT_LIMIT = 1000
+# a searched list reads the states of up to this many matching issues in one go: when they are all, the tab counts
+# come from that one scan (a selective search otherwise scans the project's issues once per tab, looking for the
+# 1,000 matches it never finds); when there are more, each tab's capped count stops early anyway
+SEARCH_SCAN_LIMIT = 2 * COUNT_LIMIT
+# which (is_resolved, is_muted) pairs each tab holds; the same as TABS' conditions
+TAB_STATES = {
+    "open": {(False, False)},
+    "unresolved": {(False, False), (False, True)},
+    "muted": {(False, True)},
+    "resolved": {(True, False), (True, True)},
+    "all": {(False, False), (False, True), (True, False), (True, True)},
+}
 # the most issues one bulk action takes: a page holds at most MAX_PER_PAGE, and Django refuses a POST of more than
 # DATA_UPLOAD_MAX_NUMBER_FIELDS (1000) fields anyway
 MAX_SELECTED = 500
@@ -146,11 +160,12 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
     params = ListParams.from_data(request.GET)
     query = parse_query(params.q)
     matching = filter_issues(issues, query) if query else issues
+    counts = searched_tab_counts(matching) if query else None
     tabs = [
         {
             "key": key,
             "label": label,
-            "count": capped_count(matching.filter(condition), COUNT_LIMIT),
+            "count": counts[key] if counts else capped_count(matching.filter(condition), COUNT_LIMIT),
             "url": params.url(list_url, tab=key),
             "current": key == params.tab,
         }
@@ -199,6 +214,20 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         ],
     }
     return render(request, "issues/list.html", context)
+
+
+def searched_tab_counts(matching: QuerySet) -> dict[str, str] | None:
+    """Every tab's count from one read of the matching issues' states, or None when more than SEARCH_SCAN_LIMIT
+    match (then the capped count per tab is the cheaper way)."""
+    states = list(matching.order_by().values_list("is_resolved", "is_muted")[: SEARCH_SCAN_LIMIT + 1])
+    if len(states) > SEARCH_SCAN_LIMIT:
+        return None
+    per_state = Counter((bool(resolved), bool(muted)) for resolved, muted in states)
+    counts = {}
+    for key, wanted in TAB_STATES.items():
+        n = sum(per_state[state] for state in wanted)
+        counts[key] = f"{COUNT_LIMIT}+" if n > COUNT_LIMIT else str(n)
+    return counts
 
 
 def search_notices(query: Query, projects: list[int]) -> list[tuple[str, str]]:
