@@ -287,9 +287,10 @@ INGEST_FSYNC = env_bool("INGEST_FSYNC", True)
 # How long a web process may answer from its own copy of a project's key and quotas (ingest.project_cache): a key
 # rotated or a quota changed in another process is seen this much later at most; 0 reads the row on every request.
 INGEST_PROJECT_CACHE_SECONDS = env_int("INGEST_PROJECT_CACHE_SECONDS", 5)
-# Concurrent accepted events share the directory fsync that makes their renames durable (ingest.file_store); off: one
-# directory fsync per event. Figures in bench/RESULTS.md ("Issue 11: ingest store").
-INGEST_GROUP_COMMIT = env_bool("INGEST_GROUP_COMMIT", True)
+# On: concurrent accepted events share the directory fsync that makes their renames durable (ingest.file_store).
+# Off by default: measured, it saves fsyncs but not time on ext4, whose journal already merges concurrent fsyncs
+# (bench/RESULTS.md, "Issue 11: ingest store"); it may pay on file systems that do not.
+INGEST_GROUP_COMMIT = env_bool("INGEST_GROUP_COMMIT", False)
 
 MAX_EVENT_SIZE = env_int("MAX_EVENT_SIZE", 1024 * 1024)  # one stored event (JSON); a larger one is trimmed to fit
 # One decompressed event that is still accepted, and trimmed at digest to MAX_EVENT_SIZE (ingest.trim); above it the

@@ -177,7 +177,7 @@ def test_a_failed_directory_sync_fails_its_caller_and_the_waiters_sync_again(tmp
 def test_no_event_is_accepted_before_a_directory_sync_covers_it(settings, monkeypatch):
     """Concurrent writers through the real store: each returned key was in its directory when a completed fsync
     of that directory began (what makes the rename durable), and there is never more than one fsync per event."""
-    settings.INGEST_FSYNC = True
+    settings.INGEST_FSYNC, settings.INGEST_GROUP_COMMIT = True, True
     covered = []  # the names in the directory as each completed fsync began
 
     def fsync(directory):
