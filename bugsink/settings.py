@@ -299,6 +299,11 @@ MAX_EVENT_SIZE = env_int("MAX_EVENT_SIZE", 1024 * 1024)  # one stored event (JSO
 # With raw events in a MariaDB/MySQL table (INGEST_STORE=database) a record must fit the server's max_allowed_packet
 # (16 MiB by default), so the default bound stays under it there.
 _TRIM_IN_MYSQL_TABLE = INGEST_STORE == "database" and DATABASES["default"]["ENGINE"] == "django.db.backends.mysql"
+# One raw record (the event and its attachments) in the database store: over this it is a 413 rather than an insert
+# the server refuses (MariaDB/MySQL: max_allowed_packet, 16 MiB by default).
+INGEST_DATABASE_MAX_RECORD_SIZE = env_int(
+    "INGEST_DATABASE_MAX_RECORD_SIZE", (15 if _TRIM_IN_MYSQL_TABLE else 100) * 1024 * 1024
+)
 MAX_EVENT_TRIM_SIZE = max(
     env_int("MAX_EVENT_TRIM_SIZE", (12 if _TRIM_IN_MYSQL_TABLE else 32) * 1024 * 1024), MAX_EVENT_SIZE
 )

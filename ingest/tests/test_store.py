@@ -15,7 +15,7 @@ import uuid
 import pytest
 from django.db import transaction
 
-from bugsink.testutils import exception_event, wait_until
+from bugsink.testutils import auth_header, exception_event, make_envelope, wait_until
 from events.models import Event
 from ingest import file_store, store
 from ingest.file_store import DirectorySync
@@ -106,6 +106,18 @@ def test_an_event_sent_over_http_is_digested_from_the_database_store(settings, p
     assert Event.objects.filter(project=project, event_id=event_id).exists()
     assert not RawRecord.objects.exists(), "digest deleted the record it stored"
     assert not settings.INGEST_STORE_DIR.exists() or not any(settings.INGEST_STORE_DIR.rglob("*.event"))
+
+
+def test_a_record_over_the_database_store_limit_is_a_413_not_a_failed_insert(settings, project, client):
+    settings.INGEST_STORE = "database"
+    settings.INGEST_DATABASE_MAX_RECORD_SIZE = 64 * 1024
+    event_id = uuid.uuid4().hex
+    body = make_envelope(exception_event(event_id=event_id), extra_items=[("attachment", b"a" * 70 * 1024)])
+    response = client.post(
+        f"/api/{project.pk}/envelope/", data=body, content_type="application/x-sentry-envelope", **auth_header(project)
+    )
+    assert response.status_code == 413 and "database store" in response.json()["detail"]
+    assert not RawRecord.objects.exists() and not Event.objects.exists()
 
 
 def test_an_unknown_store_is_refused_at_startup(tmp_path):
