@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from artifacts.models import FileBlob
-from bugsink.files import ensure_private_dir
+from bugsink.files import ensure_private_dir, write_durably
 
 # a blob stored again after this long gets its created_at renewed (artifacts.retention counts its grace from it)
 REFRESH_AFTER = timedelta(hours=1)
@@ -36,21 +36,7 @@ def sha1_of(data: bytes) -> str:
 
 
 def _write_file(checksum: str, data: bytes) -> None:
-    path = blob_path(checksum)
-    if path.exists() and path.stat().st_size == len(data):
-        return
-    ensure_private_dir(root())
-    ensure_private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_durably(blob_path(checksum), data)
 
 
 def store_blob(data: bytes, checksum: str | None = None) -> FileBlob:

@@ -16,6 +16,7 @@ Nothing here changes files that another user owns: an operator who set modes on 
 
 import os
 import stat
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,3 +90,23 @@ def read_or_create(path: Path, generate: Callable[[], str]) -> str:
     if not path.exists():
         create_private_file(path, generate())
     return path.read_text().strip()
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """`data` at `path`, whole or not at all: written to a temporary file beside it, fsynced, renamed over it; the
+    folders up to the parent are made private. A file of the same size there already is taken as this content
+    (callers name files by their content's hash)."""
+    if path.exists() and path.stat().st_size == len(data):
+        return
+    ensure_private_dir(path.parent.parent)
+    ensure_private_dir(path.parent)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

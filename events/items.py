@@ -11,8 +11,6 @@ reason and their content is not kept. The event page lists both kinds.
 """
 
 import hashlib
-import os
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +18,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import Sum
 
-from bugsink.files import ensure_private_dir
+from bugsink.files import write_durably
 from events.models import Attachment, Event, UserFeedback, attachment_file
 from events.safe import clean_str, loads_json
 
@@ -41,21 +39,7 @@ class KeptItem:
 
 def _write(project_id: int, data: bytes) -> str:
     sha1 = hashlib.sha1(data, usedforsecurity=False).hexdigest()
-    path = attachment_file(project_id, sha1)
-    if path.exists() and path.stat().st_size == len(data):
-        return sha1
-    ensure_private_dir(path.parent.parent)
-    ensure_private_dir(path.parent)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_durably(attachment_file(project_id, sha1), data)
     return sha1
 
 
