@@ -47,6 +47,7 @@ from ingest.trim import fit_event
 from issues.models import Grouping, Issue, TurningPoint
 from issues.state import STATE_FIELDS, IssueStateManager, is_regression
 from projects.models import SCRUB_FIELDS, Project
+from releases.actions import resolve_waiting_for_next_release
 from releases.models import Release
 from releases.ordering import ReleaseOrder, latest_version
 from tags.extract import event_tags
@@ -441,12 +442,9 @@ def _record_releases(project: Project, batch: list[Prepared], turning_points: li
         release = Release.objects.create(project=project, version=p.release, date_released=p.ingested_at)
         order.added(release)
         if latest_version(project) == release.version:
-            waiting = Issue.objects.filter(project=project, is_resolved=True, is_resolved_by_next_release=True)
-            for issue in waiting:
-                deferred: list[TurningPoint] = []
-                IssueStateManager.materialize_next_release(issue, p.release, when=p.ingested_at, defer=deferred)
-                issue.save(update_fields=["is_resolved_by_next_release", "fixed_at"])
-                turning_points += [(None, tp) for tp in deferred]
+            deferred: list[TurningPoint] = []
+            resolve_waiting_for_next_release(project, p.release, when=p.ingested_at, defer=deferred)
+            turning_points += [(None, tp) for tp in deferred]
 
 
 def _seen_in_release(issue: Issue, release: str, order: ReleaseOrder) -> None:

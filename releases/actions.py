@@ -95,15 +95,22 @@ def release_created(project_id: int, version: str) -> int:
     project = Project.objects.filter(pk=project_id).first()
     if project is None or latest_version(project) != version:
         return 0
-    count = 0
     with transaction.atomic():
-        waiting = Issue.objects.select_for_update().filter(
-            project=project, is_resolved=True, is_resolved_by_next_release=True
-        )
-        for issue in waiting:
-            IssueStateManager.materialize_next_release(issue, version)
-            issue.save(update_fields=["is_resolved_by_next_release", "fixed_at"])
-            count += 1
+        return resolve_waiting_for_next_release(project, version)
+
+
+def resolve_waiting_for_next_release(project: Project, version: str, when=None, defer: list | None = None) -> int:
+    """The project's issues resolved "in the next release" are resolved in `version`, its newest release (the one
+    rule for a release an event brought, in digest, and one the API made). Inside the caller's transaction; turning
+    points go to `defer` when given. Returns how many."""
+    count = 0
+    waiting = Issue.objects.select_for_update().filter(
+        project=project, is_resolved=True, is_resolved_by_next_release=True
+    )
+    for issue in waiting:
+        IssueStateManager.materialize_next_release(issue, version, when=when, defer=defer)
+        issue.save(update_fields=["is_resolved_by_next_release", "fixed_at"])
+        count += 1
     return count
 
 
