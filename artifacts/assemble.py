@@ -17,18 +17,16 @@ name).
 
 import hashlib
 import json
-import os
 import uuid
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from artifacts.models import ArtifactBundle, DebugIdArtifact, FileBlob, ReleaseFile
-from artifacts.storage import blob_on_disk, blob_path, open_blob, store_blob_file, temporary_file
+from artifacts.storage import blob_on_disk, open_blob, open_checksum, store_blob_pieces
 from releases.actions import ensure_release
 
 MANIFEST = "manifest.json"
@@ -91,7 +89,7 @@ def assemble_bundle(
             blob = join_chunks(checksum, chunks)
         if blob.size > settings.ARTIFACT_MAX_FILE_SIZE:
             raise BundleError(too_large(blob.size))
-        contents = read_bundle(blob_path(checksum), checksum)
+        contents = read_bundle(checksum)
     except BundleError as e:
         return AssembleResult("error", detail=str(e))
     record_bundle(blob, contents, projects, version, dist)
@@ -113,23 +111,21 @@ def join_chunks(checksum: str, chunks: list[str]) -> FileBlob:
     if total > settings.ARTIFACT_MAX_FILE_SIZE:
         raise BundleError(too_large(total))
     digest = hashlib.sha1(usedforsecurity=False)
-    fd, path = temporary_file()
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                with blob_path(chunk).open("rb") as f:
-                    while piece := f.read(READ_SIZE):
-                        digest.update(piece)
-                        out.write(piece)
-            out.flush()
-            os.fsync(out.fileno())
+
+    def pieces():
+        for chunk in chunks:
+            with open_checksum(chunk) as f:
+                while piece := f.read(READ_SIZE):
+                    digest.update(piece)
+                    yield piece
+
+    def check() -> None:
         if digest.hexdigest() != checksum:
             raise BundleError(
                 f"The chunks joined do not have the checksum {checksum} (they have {digest.hexdigest()})."
             )
-        return store_blob_file(path, checksum, total)
-    finally:
-        path.unlink(missing_ok=True)
+
+    return store_blob_pieces(checksum, pieces(), check)
 
 
 def safe_member_name(name: str) -> bool:
@@ -139,9 +135,9 @@ def safe_member_name(name: str) -> bool:
     return ".." not in parts and not (len(parts[0]) == 2 and parts[0][1] == ":")
 
 
-def read_bundle(path: Path, checksum: str) -> BundleContents:
+def read_bundle(checksum: str) -> BundleContents:
     try:
-        with zipfile.ZipFile(path) as zf:
+        with open_checksum(checksum) as f, zipfile.ZipFile(f) as zf:
             return read_zip(zf, checksum)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as e:
         raise BundleError(f"The bundle is not a readable zip file: {e}") from None

@@ -27,7 +27,8 @@ from django.utils import timezone
 from symbolic.sourcemap import SourceMapView, SourceView
 
 from artifacts.models import ArtifactBundle, DebugIdArtifact, ReleaseFile
-from artifacts.storage import blob_path, sha1_of
+from artifacts.storage import blob_path as blob_path  # where a blob's file is (FILE_STORE=file), for tests
+from artifacts.storage import blob_size, open_checksum, sha1_of
 
 MAX_CACHED_BYTES = 64 * 1024 * 1024  # parsed files kept for one batch; past this the cache starts over
 LAST_USED_RESOLUTION = timedelta(days=1)  # a bundle's date_last_used is bumped at most this often
@@ -148,13 +149,13 @@ def decode_data_url(url: str, limit: int) -> bytes:
 def read_file(ref: FileRef, limit: int) -> bytes:
     """The bytes of an uploaded file, at most `limit` of them (else Unreadable "js_too_large"). A zip member is read
     by what it decompresses to, whatever its header claims."""
-    path = blob_path(ref.checksum)
     try:
         if not ref.member:
-            if path.stat().st_size > limit:
+            if blob_size(ref.checksum) > limit:
                 raise Unreadable("js_too_large", f"{ref.url or 'the file'} is larger than {limit} bytes")
-            return path.read_bytes()
-        with zipfile.ZipFile(path) as bundle:
+            with open_checksum(ref.checksum) as f:
+                return f.read()
+        with open_checksum(ref.checksum) as f, zipfile.ZipFile(f) as bundle:
             try:
                 info = bundle.getinfo(ref.member)
             except KeyError:

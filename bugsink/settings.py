@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "accounts",
     "api",
     "artifacts",
+    "blobs",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -282,6 +283,12 @@ INGEST_STORE_DIR = Path(os.environ.get("INGEST_STORE_DIR", DATA_DIR / "ingest"))
 INGEST_STORE = os.environ.get("INGEST_STORE", "file")
 if INGEST_STORE not in ("file", "database"):
     raise ImproperlyConfigured(f"INGEST_STORE must be 'file' or 'database', not {INGEST_STORE!r}")
+# Where stored file contents are kept (blobs.store): uploaded source maps and bundles, event attachments. "file"
+# (ARTIFACTS_DIR, ATTACHMENTS_DIR) or "database" (rows of the main database); by default "database" when the ingest
+# store is, so that one setting gives nodes that share no disk.
+FILE_STORE = os.environ.get("FILE_STORE") or ("database" if INGEST_STORE == "database" else "file")
+if FILE_STORE not in ("file", "database"):
+    raise ImproperlyConfigured(f"FILE_STORE must be 'file' or 'database', not {FILE_STORE!r}")
 # fsync each accepted event before answering 200 ("accepted means kept").
 INGEST_FSYNC = env_bool("INGEST_FSYNC", True)
 # How long a web process may answer from its own copy of a project's key and quotas (ingest.project_cache): a key

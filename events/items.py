@@ -1,9 +1,10 @@
 """The envelope items kept with events: attachments and user feedback.
 
-Digest calls in two steps. Before its transaction, `write_files` writes each attachment's content durably under
-ATTACHMENTS_DIR (by content within the project, so a retried digest rewrites the same file). Inside it, `save_items`
-makes the rows, and `link_pending` ties items that arrived before their event (a user's feedback sent right after
-the crash, attachments sent in an envelope of their own) to the events of the batch.
+Digest calls in two steps. Before its transaction, `write_files` stores each attachment's content durably (by
+content within the project, so a retried digest stores the same content again: a no-op), under ATTACHMENTS_DIR or in
+the database (events.models.ATTACHMENT_CONTENTS, by FILE_STORE). Inside it, `save_items` makes the rows, and
+`link_pending` ties items that arrived before their event (a user's feedback sent right after the crash, attachments
+sent in an envelope of their own) to the events of the batch.
 
 Limits: one attachment is at most MAX_ATTACHMENT_SIZE (checked at ingest; a bigger one is recorded, not kept), and a
 project keeps at most MAX_PROJECT_ATTACHMENTS_SIZE bytes of attachments: beyond it, new ones are recorded with the
@@ -18,8 +19,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import Sum
 
-from bugsink.files import write_durably
-from events.models import Attachment, Event, UserFeedback, attachment_file
+from events.models import ATTACHMENT_CONTENTS, Attachment, Event, UserFeedback, attachment_name
 from events.safe import clean_str, loads_json
 
 MAX_COMMENTS_CHARS = 16 * 1024
@@ -39,7 +39,7 @@ class KeptItem:
 
 def _write(project_id: int, data: bytes) -> str:
     sha1 = hashlib.sha1(data, usedforsecurity=False).hexdigest()
-    write_durably(attachment_file(project_id, sha1), data)
+    ATTACHMENT_CONTENTS.put(attachment_name(project_id, sha1), data)
     return sha1
 
 

@@ -7,6 +7,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils.functional import cached_property
 
+from blobs.store import BlobStore
 from issues.models import format_title
 
 
@@ -59,8 +60,8 @@ class Event(models.Model):
 
 class Attachment(models.Model):
     """A file an SDK sent with an event (an envelope `attachment` item: a log, a screenshot, a minidump...), kept
-    under ATTACHMENTS_DIR by content (events.items) and only ever served as a download. One that was not kept (over
-    a size limit) is a row too, with `note` saying why, so the event shows it."""
+    by content (events.items: under ATTACHMENTS_DIR or in the database, by FILE_STORE) and only ever served as a
+    download. One that was not kept (over a size limit) is a row too, with `note` saying why, so the event shows it."""
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="attachments")
     event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
@@ -129,22 +130,40 @@ class UserFeedback(models.Model):
 
 
 def attachment_file(project_id: int, sha1: str) -> Path:
-    """Where an attachment's content is: by content within its project, so a retried digest writes the same file."""
+    """Where an attachment's content is with FILE_STORE=file: by content within its project, so a retried digest
+    writes the same file."""
     if len(sha1) != 40 or any(c not in "0123456789abcdef" for c in sha1):
         raise ValueError("not a SHA-1")
     return Path(settings.ATTACHMENTS_DIR) / str(int(project_id)) / sha1
 
 
+def attachment_name(project_id: int, sha1: str) -> str:
+    """An attachment's name in ATTACHMENT_CONTENTS: `<project id>/<sha1>`."""
+    attachment_file(project_id, sha1)  # checks both
+    return f"{int(project_id)}/{sha1}"
+
+
+def _attachment_path(name: str) -> Path:
+    project_id, _, sha1 = name.partition("/")
+    if not project_id.isdigit():
+        raise ValueError("not an attachment name")
+    return attachment_file(int(project_id), sha1)
+
+
+# attachment contents (blobs.store, by FILE_STORE): files under ATTACHMENTS_DIR or rows of the main database
+ATTACHMENT_CONTENTS = BlobStore("attachment", _attachment_path)
+
+
 @receiver(post_delete, sender=Attachment)
 def _remove_attachment_file(sender, instance: Attachment, **kwargs) -> None:
-    """An attachment's file goes with its last row (evicted or deleted with its event, issue or project), once the
-    deletion is committed."""
+    """An attachment's content goes with its last row (evicted or deleted with its event, issue or project), once
+    the deletion is committed."""
     if not instance.sha1:
         return
     project_id, sha1 = instance.project_id, instance.sha1
 
     def remove() -> None:
         if not Attachment.objects.filter(project_id=project_id, sha1=sha1).exists():
-            attachment_file(project_id, sha1).unlink(missing_ok=True)
+            ATTACHMENT_CONTENTS.delete([attachment_name(project_id, sha1)])
 
     transaction.on_commit(remove)

@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from events import rendering, safe
-from events.models import Attachment, Event, UserFeedback, attachment_file
+from events.models import ATTACHMENT_CONTENTS, Attachment, Event, UserFeedback, attachment_name
 from events.scrub import scrub_summary
 from ingest.trim import describe as describe_trim
 from issues.models import Issue, TurningPoint
@@ -271,7 +271,7 @@ def attachment_download(request, issue_id, event_pk, attachment_pk):
     if not attachment.is_stored:
         raise Http404("This attachment was not kept")
     try:
-        content = attachment_file(attachment.project_id, attachment.sha1).open("rb")
+        content = ATTACHMENT_CONTENTS.open(attachment_name(attachment.project_id, attachment.sha1))
     except FileNotFoundError:
         raise Http404("This attachment's file is gone") from None
     response = FileResponse(
