@@ -1,7 +1,7 @@
 """What sentry-cli uploads for JavaScript symbolication, and the content-addressed files behind it.
 
-- `FileBlob`: content stored once per SHA-1 under the data dir (artifacts.storage); upload chunks and assembled
-  files alike. Uploading the same bytes twice stores them once.
+- `FileBlob`: content stored once per SHA-1, as a file or in the database (artifacts.storage, FILE_STORE); upload
+  chunks and assembled files alike. Uploading the same bytes twice stores them once.
 - `ArtifactBundle`: a zip made by `sentry-cli sourcemaps upload` (a manifest plus minified files and their maps),
   for one or more projects, found by the debug ids inside it (`DebugIdArtifact`) or by release + dist + file name
   (`ReleaseFile` rows pointing into the bundle).

@@ -19,7 +19,14 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import Sum
 
-from events.models import ATTACHMENT_CONTENTS, Attachment, Event, UserFeedback, attachment_name
+from events.models import (
+    ATTACHMENT_CONTENTS,
+    Attachment,
+    Event,
+    UserFeedback,
+    attachment_name,
+    remove_unreferenced_content,
+)
 from events.safe import clean_str, loads_json
 
 MAX_COMMENTS_CHARS = 16 * 1024
@@ -131,13 +138,14 @@ def save_items(
         return
     record_uuid = _uuid(event_uuid) if isinstance(event_uuid, str) else event_uuid
     used = None
-    attachments, feedback = [], []
+    attachments, feedback, not_kept = [], [], []
     for item in items:
         if item.type == "attachment":
             sha1, note = item.sha1, item.note
             if sha1:
                 used = _stored_bytes(project) if used is None else used
                 if used + item.size > settings.MAX_PROJECT_ATTACHMENTS_SIZE:
+                    not_kept.append(sha1)  # write_files stored it: it goes again unless another row has it
                     sha1 = ""
                     note = f"not kept: the project holds its maximum of {settings.MAX_PROJECT_ATTACHMENTS_SIZE} bytes"
                 else:
@@ -183,6 +191,8 @@ def save_items(
             attachment.event = existing
     Attachment.objects.bulk_create(attachments)
     UserFeedback.objects.bulk_create(feedback)
+    for sha1 in dict.fromkeys(not_kept):
+        remove_unreferenced_content(project.pk, sha1)
 
 
 def link_pending(project, events: list[Event]) -> None:

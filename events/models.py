@@ -158,9 +158,12 @@ ATTACHMENT_CONTENTS = BlobStore("attachment", _attachment_path)
 def _remove_attachment_file(sender, instance: Attachment, **kwargs) -> None:
     """An attachment's content goes with its last row (evicted or deleted with its event, issue or project), once
     the deletion is committed."""
-    if not instance.sha1:
-        return
-    project_id, sha1 = instance.project_id, instance.sha1
+    if instance.sha1:
+        remove_unreferenced_content(instance.project_id, instance.sha1)
+
+
+def remove_unreferenced_content(project_id: int, sha1: str) -> None:
+    """Once the current transaction commits, remove this content unless an attachment row still refers to it."""
 
     def remove() -> None:
         if not Attachment.objects.filter(project_id=project_id, sha1=sha1).exists():

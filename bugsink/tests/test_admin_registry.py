@@ -14,7 +14,19 @@ from bugsink.testutils import exception_event
 from projects.models import Invitation, Team, TeamMembership
 from tags.models import EventTag
 
-OUR_APPS = ["projects", "releases", "issues", "events", "ingest", "alerts", "tags", "accounts", "api", "artifacts"]
+OUR_APPS = [
+    "projects",
+    "releases",
+    "issues",
+    "events",
+    "ingest",
+    "alerts",
+    "tags",
+    "accounts",
+    "api",
+    "artifacts",
+    "blobs",
+]
 NEWLY_REGISTERED = [Team, TeamMembership, Invitation, UserPreferences, EventTag]
 
 

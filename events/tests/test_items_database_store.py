@@ -1,6 +1,7 @@
 """Attachments with FILE_STORE=database: kept as rows of the main database (blobs.store), downloaded from the event
 page, shared by content within a project and removed with their last row; no file under ATTACHMENTS_DIR."""
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,26 @@ def test_attachments_sent_before_their_event_wait_in_the_database(client, browse
     assert row.event == stored
     response = browser.get(f"/issues/{stored.issue_id}/events/{stored.pk}/attachments/{row.pk}/")
     assert b"".join(response.streaming_content) == b"early"
+
+
+@pytest.mark.parametrize("mode", ["database", "file"])
+def test_content_over_the_project_quota_is_not_left_behind(
+    client, project, settings, mode, django_capture_on_commit_callbacks
+):
+    """Digest stores an attachment's content before it knows that the project's quota is full; the content of one
+    it then does not keep goes once the rows commit (a DSN holder cannot fill the store past the quota), unless a
+    kept row has the same content."""
+    settings.FILE_STORE = mode
+    settings.MAX_PROJECT_ATTACHMENTS_SIZE = 10
+    items = [attachment("a.txt", b"12345678"), attachment("b.txt", b"over quota"), attachment("c.txt", b"12345678")]
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, project, envelope(new_event(), items))
+    rows = {a.name: a for a in Attachment.objects.all()}
+    assert rows["a.txt"].is_stored and not rows["b.txt"].is_stored and not rows["c.txt"].is_stored
+    over_quota = hashlib.sha1(b"over quota").hexdigest()
+    assert not ATTACHMENT_CONTENTS.exists(attachment_name(project.pk, over_quota))
+    assert ATTACHMENT_CONTENTS.read(attachment_name(project.pk, rows["a.txt"].sha1)) == b"12345678"
+    if mode == "database":
+        assert Blob.objects.count() == 1
+    else:
+        assert len([p for p in Path(settings.ATTACHMENTS_DIR).rglob("*") if p.is_file()]) == 1
