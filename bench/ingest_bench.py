@@ -79,6 +79,32 @@ def machine() -> dict:
     }
 
 
+def tree_rss_kib(root: int) -> int:
+    """The summed VmRSS of `root` and its descendants."""
+    children: dict[str, list[str]] = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                parent = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1]
+            except (OSError, IndexError):
+                continue
+            children.setdefault(parent, []).append(pid)
+    total, todo, seen = 0, [str(root)], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        todo.extend(children.get(pid, []))
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
 def cluster_script(data_dir: Path, port: int) -> str:
     """Three processes, each with a folder of its own (nothing on disk is shared), started as the Procfile's web
     and digest lines start them; the shell waits for them so that one process group holds them all."""
@@ -104,6 +130,7 @@ def main():
     parser.add_argument("--server", default=None, help="gunicorn, granian or waitress (default: what make run uses)")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--port", type=int, default=8700)
+    parser.add_argument("--settle", type=float, default=5, help="seconds after the run before the idle RSS is read")
     parser.add_argument("loadgen_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     loadgen_args = [a for a in args.loadgen_args if a != "--"]
@@ -200,6 +227,9 @@ def main():
         if result.returncode != 0:
             raise SystemExit(result.stderr)
         report = json.loads(result.stdout)
+        # what the server keeps once the burst is over (the idle-RSS targets are about this, not the peak)
+        time.sleep(args.settle)
+        report["server_rss_after_mib"] = round(tree_rss_kib(server.pid) / 1024, 1)
     finally:
         # the whole process group: the supervisor and every server process it started
         os.killpg(server.pid, signal.SIGTERM)

@@ -140,6 +140,7 @@ class RssSampler(threading.Thread):
         self.pattern = re.compile(pattern)
         self.root_pid = root_pid
         self.peak_kib = 0
+        self.cpu_ticks: dict[str, tuple[str, int, int]] = {}  # pid -> (command line, utime, stime), last seen
         self.stop = threading.Event()
 
     def tree(self) -> set[str] | None:
@@ -175,9 +176,32 @@ class RssSampler(threading.Thread):
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
-            except OSError:
+                # utime and stime: fields 14 and 15, i.e. the 12th and 13th after the parenthesised name
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                self.cpu_ticks[pid] = (cmdline, int(fields[11]), int(fields[12]))
+            except (OSError, IndexError, ValueError):
                 continue
         return total
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) each server process had used when last sampled, by a short name; and the
+        system part of all of them as "system"."""
+        tick = os.sysconf("SC_CLK_TCK")
+        named: dict[str, float] = {"system": 0.0}
+        for cmdline, user, system in self.cpu_ticks.values():
+            ticks = user + system
+            named["system"] = round(named["system"] + system / tick, 1)
+            if any(name in cmdline for name in ("webserver", "gunicorn", "granian", "uvicorn")):
+                name = "web"
+            elif "-Q digest" in cmdline:
+                name = "digest"
+            elif "celery" in cmdline:
+                name = "alerts"
+            else:
+                name = "other"
+            named[name] = round(named.get(name, 0) + ticks / tick, 1)
+            named[f"{name}_system"] = round(named.get(f"{name}_system", 0) + system / tick, 1)
+        return named
 
     def run(self):
         while not self.stop.is_set():
@@ -315,8 +339,13 @@ def main():
                 "end_to_end_per_second": round(digested / end_to_end, 1),
             }
         )
+    sampler.sample()  # the CPU each process used up to now
     sampler.stop.set()
     sampler.join()
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report["cpu_seconds"] = {**sampler.cpu_seconds(), "loadgen": round(usage.ru_utime + usage.ru_stime, 1)}
     if backlog:
         backlog.stop.set()
         backlog.join()

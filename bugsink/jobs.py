@@ -10,7 +10,11 @@ or the project's digest queue for the jobs of a project's single writer), after 
 when asked, with a countdown for retries.
 
 Without a broker (the embedded mode of `make run`, CELERY_TASK_ALWAYS_EAGER) jobs run in this process:
-- a digest runs at once in the caller (the ingest request), so that a 200 is followed by a stored event;
+- a digest runs on the background thread, one per project at a time: an accepted event asks for one only when none
+  is queued for its project (an in-process flag, as the Redis one below), and the digest that runs takes every
+  pending event of the project along, in batches; with DIGEST_IMMEDIATELY (Bugsink's setting of that name) it runs
+  at once in the caller instead (the ingest request), so that a 200 is followed by a stored event, at the price of
+  batches no bigger than the requests waiting at that moment (bench/RESULTS.md: about a third of the rate);
 - every other job runs on one background thread, so a slow webhook or a long eviction never holds up ingest; a job
   that another job asks for runs right there, as part of it (an alert's deliveries, the evictions the periodic
   retention job asks for), except what a single writer's job asks for (a digest's alerts: in the background);
@@ -37,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 import redis
 from celery import current_task
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from bugsink.celery import app
 
@@ -121,17 +125,99 @@ def schedule_digest(key: str, force: bool = False) -> None:
     enqueued while a digest for the project is queued already (the queued one takes this event along). Never
     raises: the event is on disk already, and an undigested raw event is picked up again later (the sweep)."""
     project_id = int(key.partition("/")[0])
-    if not broker_configured():
+    if digests_inline():
         run(DIGEST, [key], project_id=project_id)
         return
-    if not force and not _claim_digest(project_id):
+    if not broker_configured():
+        if force or _claim_local(project_id):
+            _submit(DIGEST, [key])
+        return
+    if force:
+        _enqueue_digest(project_id, key, claim=False)
+    elif _claims.ask_now(project_id, key):
+        _enqueue_digest(project_id, key)
+
+
+def _enqueue_digest(project_id: int, key: str, claim: bool = True) -> None:
+    if claim and not _claim_digest(project_id):
         return
     if not run(DIGEST, [key], project_id=project_id):
         release_digest_claim(project_id)
 
 
+class ClaimWindow:
+    """At most one "is a digest queued?" question to Redis per project per DIGEST_CLAIM_WINDOW_MS in this process.
+
+    Every accepted event asked Redis (SET NX, a round trip and a tenth of the web process's CPU). Now the first
+    event of a window asks at once; the others only note that the project needs asking again, and this class asks
+    for them once, when the window ends (on its own thread; a question asked then opens the next window). Whatever
+    Redis answers a question asked at or after an event was stored covers that event: either this question enqueues
+    a digest, or one is queued that has not started (a digest clears the flag before it lists the pending events).
+    So no event waits for the sweep; one waits at most a window longer for its digest to start. Ending the process
+    within a window leaves that window's events to the next event's question or to the sweep, as a broker that is
+    down would."""
+
+    def __init__(self, ask=None):
+        self._ask = ask or _enqueue_digest
+        self._changed = threading.Condition()
+        self._window_end: dict[int, float] = {}
+        self._waiting: dict[int, str] = {}  # project -> the newest event's key that did not ask
+        self._thread: threading.Thread | None = None
+
+    def ask_now(self, project_id: int, key: str) -> bool:
+        window = settings.DIGEST_CLAIM_WINDOW_MS / 1000
+        if window <= 0:
+            return True
+        now = time.monotonic()
+        with self._changed:
+            if now >= self._window_end.get(project_id, 0.0):
+                self._window_end[project_id] = now + window
+                return True
+            self._waiting[project_id] = key
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="digest-claims", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+            return False
+
+    def _due(self) -> list[tuple[int, str]]:
+        """Wait until some waiting project's window has ended; those projects and keys, with a new window each."""
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                due = [(project, key) for project, key in self._waiting.items() if self._window_end[project] <= now]
+                if due:
+                    window = max(settings.DIGEST_CLAIM_WINDOW_MS, 0) / 1000
+                    for project, _ in due:
+                        del self._waiting[project]
+                        self._window_end[project] = now + window
+                    return due
+                ends = [self._window_end[project] for project in self._waiting]
+                self._changed.wait(timeout=(min(ends) - now) if ends else None)
+
+    def _run(self) -> None:
+        while True:
+            for project_id, key in self._due():
+                try:
+                    self._ask(project_id, key)
+                except Exception:  # never ends the thread: the sweep still has the event
+                    logger.exception("could not ask for a digest of project %s", project_id)
+
+
+_claims = ClaimWindow()
+
+
+def digests_inline() -> bool:
+    """Does each accepted event's request digest it itself (no broker, DIGEST_IMMEDIATELY)?"""
+    return not broker_configured() and settings.DIGEST_IMMEDIATELY
+
+
 def release_digest_claim(project_id: int) -> None:
     """Called by a digest as it starts: events arriving from now on need a digest of their own."""
+    if not broker_configured():
+        with _local_claims_lock:
+            _local_claims.discard(project_id)
+        return
     client = _flag_client()
     if client is None:
         return
@@ -152,6 +238,19 @@ def _claim_digest(project_id: int) -> bool:
         return True  # cannot tell: enqueue (a spare digest costs little, a missing one delays events)
 
 
+# without a broker: the projects whose digest waits on the background thread (the Redis flag's in-process twin)
+_local_claims: set[int] = set()
+_local_claims_lock = threading.Lock()
+
+
+def _claim_local(project_id: int) -> bool:
+    with _local_claims_lock:
+        if project_id in _local_claims:
+            return False
+        _local_claims.add(project_id)
+        return True
+
+
 _flag_clients: dict[str, redis.Redis] = {}
 
 
@@ -169,9 +268,19 @@ def namespace() -> str:
     test database has a name of its own, so a test run never meets a real installation's keys)."""
     if settings.JOBS_NAMESPACE:
         return settings.JOBS_NAMESPACE
-    db = connection.settings_dict
-    identity = "|".join(str(db.get(part) or "") for part in ("ENGINE", "HOST", "PORT", "NAME"))
-    return hashlib.sha256(identity.encode()).hexdigest()[:12]
+    # the settings dict the default connection is made from (the test runner renames its NAME in place): read
+    # without going through the thread-local connection proxy, and hashed once per identity, because every
+    # accepted event asks (it was a tenth of the web process's CPU)
+    db = connections.settings[DEFAULT_DB_ALIAS]
+    identity = (db.get("ENGINE"), db.get("HOST"), db.get("PORT"), db.get("NAME"))
+    found = _namespaces.get(identity)
+    if found is None:
+        text = "|".join(str(part or "") for part in identity)
+        found = _namespaces[identity] = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return found
+
+
+_namespaces: dict[tuple, str] = {}
 
 
 def _flag_key(project_id: int) -> str:

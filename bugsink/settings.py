@@ -331,12 +331,18 @@ MAX_ENVELOPE_ITEMS = env_int("MAX_ENVELOPE_ITEMS", 1000)
 # worker); younger ones are most likely still queued.
 INGEST_SWEEP_GRACE_SECONDS = env_int("INGEST_SWEEP_GRACE_SECONDS", 300)
 
+# Without a broker (`make run`): false, digest runs on the process's background thread, in batches of whatever is
+# pending; true, each ingest request digests its own event before it answers (Bugsink's setting of the same name).
+DIGEST_IMMEDIATELY = env_bool("DIGEST_IMMEDIATELY", False)
 # Digest takes up to this many of a project's pending raw events into one transaction (see ingest.digest).
 DIGEST_BATCH_SIZE = env_int("DIGEST_BATCH_SIZE", 100)
 # A digest task drains its project's pending events for at most this long, then lets other projects' digests go.
 DIGEST_TIME_BUDGET_SECONDS = float(os.environ.get("DIGEST_TIME_BUDGET_SECONDS") or 10)
 # While a digest is queued for a project, new events do not enqueue another (ingest.intake); the flag expires.
 DIGEST_FLAG_SECONDS = env_int("DIGEST_FLAG_SECONDS", 30)
+# ...and a web process asks Redis about that flag at most once per project per this many milliseconds (bugsink.jobs
+# ClaimWindow: the events in between are covered by one question at the window's end); 0 asks for every event.
+DIGEST_CLAIM_WINDOW_MS = env_int("DIGEST_CLAIM_WINDOW_MS", 50)
 # Projects are spread over this many digest queues (digest-0 .. digest-N-1); 1 means the single queue "digest".
 DIGEST_SHARDS = env_int("DIGEST_SHARDS", 1)
 # JavaScript frames are mapped to their original source at digest (ingest.symbolicate): an uploaded minified file or

@@ -52,3 +52,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+
+# Most tests send an event and look at what it made at once: in the suite (and the web servers it starts) each ingest
+# request digests its own event unless a test says otherwise (DIGEST_IMMEDIATELY=false in the environment it gives a
+# server, or override_settings); the background digest of `make run` has tests of its own (bugsink/tests/test_jobs.py,
+# ingest/tests/test_background_digest.py).
+DIGEST_IMMEDIATELY = env_bool("DIGEST_IMMEDIATELY", True)  # noqa: F405 (from bugsink.settings)

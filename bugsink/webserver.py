@@ -22,6 +22,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 
 from bugsink import jobs
@@ -53,6 +54,39 @@ def limit_malloc_arenas() -> None:
         libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS)
     except (OSError, AttributeError):
         pass
+
+
+HEAP_TRIM_SECONDS = 10
+
+
+def heap_trimmer():
+    """glibc's malloc_trim, or None when the C library has none."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+def trim_heap_periodically(interval: float = HEAP_TRIM_SECONDS) -> threading.Thread | None:
+    """glibc keeps freed memory in its heap for reuse, so after a burst of events (request bodies, digest batches)
+    a process stays at its peak: `make run` sat at ~100 MB after 1,000 events though it needs ~92. malloc_trim(0)
+    every `interval` seconds gives back what is free (a few milliseconds, outside the GIL). Not glibc: nothing."""
+    trim = heap_trimmer()
+    if trim is None:
+        return None
+
+    def loop():
+        while True:
+            time.sleep(interval)
+            trim(0)
+
+    thread = threading.Thread(target=loop, name="heap-trim", daemon=True)
+    thread.start()
+    return thread
 
 
 def _json_error_response(error, ident=None):
@@ -117,6 +151,7 @@ def _serve(application, sock: socket.socket, threads: int) -> None:
 
     use_json_errors()
     jobs.start_periodic()  # without a broker, this process runs the periodic jobs (sweep, retention) itself
+    trim_heap_periodically()
     # SIGTERM as Ctrl-C: waitress then stops accepting and gives running requests a few seconds to finish
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serve(application, sockets=[sock], **options(threads))

@@ -135,6 +135,11 @@ def digest_job(key: str) -> int:
     """The digest job (bugsink.jobs.DIGEST): the raw event `key` and every other pending raw event of its project.
     Events that arrive from now on need a digest of their own, so the project's "digest queued" flag goes first."""
     project_id = int(key.partition("/")[0])
+    if jobs.digests_inline():
+        # every accepted event runs this job in its own request, under the writer lock. The first request in takes
+        # every pending event along; the others, their event digested meanwhile, return at once instead of each
+        # starting a batch of the few events that came in since
+        return digest(key)
     jobs.release_digest_claim(project_id)
     return digest(key) + digest_pending(project_id)  # `key` surely, whatever else is pending; then the rest
 

@@ -79,6 +79,32 @@ def test_without_a_broker_a_digest_runs_in_the_caller_under_the_writer_lock(reco
     assert recorder.calls == [(jobs.DIGEST, ["5/000-abc"], threading.current_thread().name, True)]
 
 
+def test_without_a_broker_and_not_immediately_a_digest_runs_in_the_background_once_per_project(monkeypatch, settings):
+    """`make run`'s default: the request does not wait; while a project's digest is queued, more events of that
+    project ask for none (the queued one takes them along), another project's events ask for their own; once the
+    digest has started, a new event asks again."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.DIGEST_IMMEDIATELY = False
+    release = threading.Event()
+    fake = Recorder(release)
+    monkeypatch.setattr(jobs, "_task", fake)
+    jobs.schedule_digest("5/001-a")
+    jobs.schedule_digest("5/002-b")
+    jobs.schedule_digest("6/003-c")
+    assert fake.calls == []  # the caller went on at once
+    jobs.release_digest_claim(5)  # what the digest of project 5 does as it starts
+    jobs.schedule_digest("5/004-d")
+    release.set()
+    assert jobs.wait_idle(10)
+    assert [(name, args, thread.startswith("jobs"), locked) for name, args, thread, locked in fake.calls] == [
+        (jobs.DIGEST, ["5/001-a"], True, True),
+        (jobs.DIGEST, ["6/003-c"], True, True),
+        (jobs.DIGEST, ["5/004-d"], True, True),
+    ]
+    jobs.release_digest_claim(5)
+    jobs.release_digest_claim(6)
+
+
 def test_without_a_broker_other_jobs_run_on_the_background_thread(recorder):
     assert jobs.run(jobs.SEND_NEW_ISSUE_ALERT, ["issue"])
     assert jobs.run(jobs.DELETE_ISSUES, [3, ["issue"]], project_id=3)
@@ -204,3 +230,33 @@ def test_a_job_that_lost_a_deadlock_runs_again(monkeypatch, settings, caplog):
     assert jobs.wait_idle(10)
     assert runs == [["issue"], ["issue"]]
     assert "trying again" in caplog.text and "Traceback" not in caplog.text
+
+
+def test_one_question_to_redis_per_project_per_claim_window(settings):
+    """A web process asks whether a digest is queued at most once per project per window: the first event at once,
+    the others of that window by one question when it ends (for the newest of them), never none."""
+    settings.DIGEST_CLAIM_WINDOW_MS = 200
+    asked, lock = [], threading.Lock()
+
+    def ask(project_id, key):
+        with lock:
+            asked.append((project_id, key))
+
+    window = jobs.ClaimWindow(ask)
+    answers = [window.ask_now(1, f"1/00{n}-e") for n in range(5)] + [window.ask_now(2, "2/000-f")]
+    assert answers == [True, False, False, False, False, True]  # the caller asks for the first of each project
+    for _ in range(100):
+        with lock:
+            if asked:
+                break
+        threading.Event().wait(0.05)
+    assert asked == [(1, "1/004-e")]  # once, for the newest, after the window
+    threading.Event().wait(0.4)
+    assert asked == [(1, "1/004-e")]  # and nothing more while nothing new came
+    assert window.ask_now(1, "1/005-e") is True  # that question's window has ended too
+
+
+def test_without_a_claim_window_every_event_asks(settings):
+    settings.DIGEST_CLAIM_WINDOW_MS = 0
+    window = jobs.ClaimWindow(lambda project_id, key: pytest.fail("nothing waits"))
+    assert all(window.ask_now(1, f"1/00{n}-e") for n in range(3))

@@ -1,0 +1,132 @@
+"""Digest's CPU cost per event, by batch size, in one process (no web server, no broker): raw events of the load
+generator's shape are written to the ingest store and digested with the real digest code, BATCH at a time.
+
+    python bench/digest_bench.py [--events 2000] [--batch 4 --batch 100] [--issues 20] [--profile out.prof]
+
+Reports CPU seconds (process time, so another tenant on the machine changes the figures less than wall time would)
+per event and per batch, for each batch size, and a linear fit: fixed cost per batch + cost per event. SQLite in a
+temporary folder unless --database-url; INGEST_FSYNC off (this measures digest, not the disk).
+"""
+
+import argparse
+import cProfile
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup(data_dir: Path, database_url: str | None) -> None:
+    os.environ["BUGSINK_DATA_DIR"] = str(data_dir)
+    os.environ.pop("DATABASE_URL", None)
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    os.environ.pop("CELERY_BROKER_URL", None)
+    os.environ["INGEST_FSYNC"] = "false"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bugsink.settings"
+    os.environ["RETENTION_MAX_EVENTS"] = "0"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "bench"))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def write_raw_events(project_id: int, count: int, issues: int, size: int, rng: random.Random) -> list[str]:
+    from loadgen import make_event
+
+    from ingest.store import RawEvent, store_raw_event
+
+    keys = []
+    for n in range(count):
+        event = make_event(n % issues, size, rng)
+        keys.append(
+            store_raw_event(
+                RawEvent(
+                    project_id=project_id,
+                    event_id=event["event_id"],
+                    received_at=time.time(),
+                    remote_addr="127.0.0.1",
+                    payload=json.dumps(event).encode(),
+                )
+            )
+        )
+    return keys
+
+
+def run(project_id: int, batch: int, events: int, issues: int, size: int, profiler=None) -> dict:
+    from ingest.digest import digest_keys
+
+    rng = random.Random(batch)
+    keys = write_raw_events(project_id, events, issues, size, rng)
+    batches = [keys[i : i + batch] for i in range(0, len(keys), batch)]
+    start_cpu, start_wall = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    stored = sum(digest_keys(project_id, chunk) for chunk in batches)
+    if profiler:
+        profiler.disable()
+    cpu, wall = time.process_time() - start_cpu, time.perf_counter() - start_wall
+    assert stored == events, (stored, events)
+    return {
+        "batch": batch,
+        "events": events,
+        "cpu_ms_per_event": round(1000 * cpu / events, 3),
+        "cpu_ms_per_batch": round(1000 * cpu / len(batches), 2),
+        "wall_ms_per_event": round(1000 * wall / events, 3),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--batch", type=int, action="append", default=None)
+    parser.add_argument("--issues", type=int, default=20)
+    parser.add_argument("--size", type=int, default=10_240)
+    parser.add_argument("--rounds", type=int, default=2, help="each batch size this often, interleaved")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--profile", default=None, help="write a cProfile of the last round to this file")
+    args = parser.parse_args()
+    batches = args.batch or [4, 100]
+
+    data_dir = Path(tempfile.mkdtemp(prefix="bugsink-digest-bench-"))
+    try:
+        setup(data_dir, args.database_url)
+        from projects.models import Project
+
+        project = Project.objects.create(name=f"digest-bench-{uuid.uuid4().hex[:8]}")
+        # a warm-up round: issues created, caches filled, as on a server that has been running a while
+        run(project.pk, 100, 200, args.issues, args.size)
+        results = []
+        for round_number in range(args.rounds):
+            for batch in batches:
+                last = round_number == args.rounds - 1 and batch == batches[0]
+                profiler = cProfile.Profile() if args.profile and last else None
+                results.append(run(project.pk, batch, args.events, args.issues, args.size, profiler))
+                if profiler:
+                    profiler.dump_stats(args.profile)
+        for result in results:
+            print(json.dumps(result))
+        by_batch = {b: min(r["cpu_ms_per_event"] for r in results if r["batch"] == b) for b in batches}
+        if len(batches) >= 2:
+            small, large = min(batches), max(batches)
+            per_event = (by_batch[large] * large - by_batch[small] * small) / (large - small)
+            fixed = by_batch[small] * small - per_event * small
+            print(json.dumps({"fixed_ms_per_batch": round(fixed, 2), "ms_per_event": round(per_event, 3)}))
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
