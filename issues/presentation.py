@@ -3,7 +3,10 @@ one description of the state, so that the two cannot drift apart."""
 
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
+from bugsink.templatetags.bugsink import ago, hourly_counts, sparkline
 from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue
 
@@ -58,3 +61,81 @@ def describe_state(issue: Issue) -> str:
         parts.extend(f"until {condition}" for condition in state["conditions"])
         return "Muted " + (" or ".join(parts) if parts else "forever")
     return f"{state['label']} {state['detail']}" if state["detail"] else state["label"]
+
+
+def list_row(issue: Issue, project_urls: dict | None, zone, now) -> SafeString:
+    """One row of the issue list, in Python rather than through the template engine: a 250-row page spent about
+    0.4 ms per row resolving the template's variables and filters (100 ms of its time at 100,000 issues, see
+    bench/RESULTS.md), this a fifth of that. `project_urls` (project id: its list's URL) adds the project column
+    (the list across projects); `issue.state_description` is set by the view; `zone` is the user's time zone,
+    `now` the page's moment."""
+    short_id, url = issue.short_id, issue.get_absolute_url()
+    level = issue.level or "error"
+    badges = mark_safe("")
+    if issue.is_deleting:
+        badges = mark_safe(
+            '<span class="badge badge-deleting" title="Being deleted with its events, in the background" '
+            "data-deleting>deleting…</span>"
+        )
+    if issue.is_resolved:
+        badges += format_html('<span class="badge badge-resolved" title="{}">resolved</span>', issue.state_description)
+    elif issue.is_muted:
+        badges += format_html('<span class="badge badge-muted" title="{}">muted</span>', issue.state_description)
+    culprit = (
+        format_html('<span class="il-culprit mono" title="{}">{}</span>', issue.culprit, issue.culprit)
+        if issue.culprit
+        else ""
+    )
+    project_cell = (
+        format_html(
+            '\n  <td class="il-col-project"><a href="{}">{}</a></td>',
+            project_urls[issue.project_id],
+            issue.project.name,
+        )
+        if project_urls is not None
+        else ""
+    )
+    return format_html(
+        '<tr data-issue-row class="il-row il-state-{state}">\n'
+        '  <td class="il-check"><input type="checkbox" name="issue" value="{pk}" aria-label="Select {short_id}"></td>\n'
+        '  <td class="il-main">\n'
+        '    <div class="il-title">\n'
+        '      <span class="level level-{level}" title="Level: {level}"></span>\n'
+        '      <a class="il-link" href="{url}" data-open>{title}</a>\n'
+        "      {badges}\n"
+        "    </div>\n"
+        '    <div class="il-meta">\n'
+        '      <a class="il-short mono" href="{url}" tabindex="-1">{short_id}</a>\n'
+        "      {culprit}\n"
+        "    </div>\n"
+        "  </td>{project_cell}\n"
+        '  <td class="num">{event_count}</td>\n'
+        '  <td class="il-col-spark">{sparkline}</td>\n'
+        '  <td class="il-col-time il-col-first">{first_seen}</td>\n'
+        '  <td class="il-col-time">{last_seen}</td>\n'
+        "</tr>\n",
+        state=issue.state,
+        pk=issue.pk,
+        short_id=short_id,
+        level=level,
+        url=url,
+        title=issue.title(),
+        badges=badges,
+        culprit=culprit,
+        project_cell=project_cell,
+        event_count=issue.event_count,
+        sparkline=sparkline(hourly_counts(issue.period_counts, now=now), 72, 18),
+        first_seen=_time_tag(issue.first_seen, zone, now),
+        last_seen=_time_tag(issue.last_seen, zone, now),
+    )
+
+
+def _time_tag(moment, zone, now) -> SafeString:
+    """<time> with the ISO moment and, as its tooltip, the moment in the user's time zone; showing how long ago."""
+    local = moment.astimezone(zone)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        local.isoformat(),
+        f"{local:%Y-%m-%d %H:%M:%S} {local.tzname() or ''}".rstrip(),
+        ago(moment, now),
+    )

@@ -53,9 +53,14 @@ def hourly(period_counts, hours: int = 24) -> list[int]:
 @register.filter
 def short_ago(value) -> str:
     """'3m', '5h', '2d', '4mo', '1y' ago."""
+    return ago(value, timezone.now())
+
+
+def ago(value, now) -> str:
+    """short_ago at the moment `now` (a list asks for the time once, not for each of its rows)."""
     if not value:
         return ""
-    delta = timezone.now() - value
+    delta = now - value
     seconds = max(0, int(delta.total_seconds()))
     for limit, unit, size in (
         (60, "s", 1),

@@ -16,6 +16,7 @@ from issues.models import Issue
 from issues.state import IssueStateManager, apply_to_issues
 from issues.views.list import COUNT_LIMIT, SEARCH_SCAN_LIMIT
 from projects.models import Project, ProjectMembership, Team, TeamMembership
+from tags.models import TagValue
 
 ROW_ID = re.compile(r'<input type="checkbox" name="issue" value="([0-9a-f-]{36})"')
 
@@ -178,27 +179,37 @@ def test_a_searched_list_counts_its_tabs_from_one_read(member_client, project):
         response = member_client.get(f"/projects/{project.pk}/issues/", {"q": "needle"})
     assert tab_counts(response) == {"open": "1", "unresolved": "2", "muted": "1", "resolved": "1", "all": "3"}
     searching = [q["sql"] for q in queries.captured_queries if "needle" in q["sql"]]
-    assert len(searching) == 2, "the states of the matches, then the page"
-    assert not any("COUNT(" in sql.upper() for sql in searching)
+    assert len(searching) == 1, "the matches are read once: the page is their rows, by primary key"
+    assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+    assert set(row_ids(response)) == {str(i.pk) for i in Issue.objects.filter(calculated_value="needle one")}
+    muted = member_client.get(f"/projects/{project.pk}/issues/", {"q": "needle", "tab": "muted"})
+    assert set(row_ids(muted)) == {str(i.pk) for i in Issue.objects.filter(calculated_value="needle two")}
 
 
-def test_a_search_with_many_matches_counts_each_tab_up_to_the_limit(member_client, project):
+def test_a_search_with_many_matches_counts_only_the_tabs_its_one_read_did_not_settle(member_client, project):
+    """Over SEARCH_SCAN_LIMIT matches: the tabs that read found over the limit of are '1000+' from it; only the
+    others (here muted and resolved) are counted, each up to the limit."""
     now = timezone.now()
     Issue.objects.bulk_create(
         Issue(project=project, number=n, calculated_type="Many", first_seen=now, last_seen=now)
         for n in range(1, SEARCH_SCAN_LIMIT + 3)
     )
+    Project.objects.filter(pk=project.pk).update(issue_counter=SEARCH_SCAN_LIMIT + 10)
+    make_issue(project, calculated_type="Many", calculated_value="muted one")
+    apply_to_issues(Issue.objects.filter(calculated_value="muted one").select_related("project"), "mute")
     with CaptureQueriesContext(connection) as queries:
         response = member_client.get(f"/projects/{project.pk}/issues/", {"q": "Many"})
     assert tab_counts(response) == {
         "open": "1000+",
         "unresolved": "1000+",
-        "muted": "0",
+        "muted": "1",
         "resolved": "0",
         "all": "1000+",
     }
     count_queries = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
-    assert len(count_queries) == 5 and all(f"LIMIT {COUNT_LIMIT + 1}" in sql for sql in count_queries)
+    assert len(count_queries) == 2 and all(f"LIMIT {COUNT_LIMIT + 1}" in sql for sql in count_queries)
+    scans = [q["sql"] for q in queries.captured_queries if f"LIMIT {SEARCH_SCAN_LIMIT + 1}" in q["sql"]]
+    assert len(scans) == 1
 
 
 @pytest.fixture
@@ -247,6 +258,23 @@ def test_search_by_tag_terms(member_client, project, tagged):
     # the same search across all projects
     response = member_client.get("/issues/", {"q": "customer:acme", "tab": "all"})
     assert row_ids(response) == [str(tagged["TypeError"].pk)]
+
+
+def test_a_tag_term_names_its_values_by_id(member_client, project, other_project, tagged, send_event):
+    """The issues are looked up by the TagValue ids of the term in the listed projects (a literal the database's
+    statistics know), not through a join on the value's key and text; a value nobody has asks nothing more."""
+    send_event(other_project, exception_event("OtherError", release="1.0", level="error"))
+    ours = TagValue.objects.get(project=project, key="level", value="error")
+    with CaptureQueriesContext(connection) as queries:
+        response = member_client.get(f"/projects/{project.pk}/issues/", {"q": "level:error", "tab": "all"})
+    assert {Issue.objects.get(pk=pk).calculated_type for pk in row_ids(response)} == {"ValueError", "TypeError"}
+    searching = [q["sql"] for q in queries.captured_queries if "tags_issuetag" in q["sql"]]
+    assert searching and all("tags_tagvalue" not in sql for sql in searching)
+    assert all(f'"value_id" IN ({ours.pk})' in sql.replace("U0.", "") for sql in searching), searching
+    with CaptureQueriesContext(connection) as queries:
+        response = member_client.get(f"/projects/{project.pk}/issues/", {"q": "level:nonexistent"})
+    assert row_ids(response) == [] and tab_counts(response)["all"] == "0"
+    assert not any("tags_issuetag" in q["sql"] for q in queries.captured_queries)
 
 
 def test_search_free_text_over_the_title(member_client, project, tagged):
@@ -518,6 +546,17 @@ def test_row_contents(member_client, project):
     all_html = member_client.get("/issues/").content.decode()
     assert '<th class="il-col-project">Project</th>' in all_html
     assert f'<a href="/projects/{project.pk}/issues/">My App</a>' in all_html
+
+
+def test_rows_escape_what_events_wrote(member_client, project):
+    """The rows are built in Python (issues.presentation.list_row): whatever an SDK sent is escaped there too."""
+    make_issue(
+        project, calculated_type="<b>Bold</b>", calculated_value='"quoted" & <i>', culprit="<script>x()</script>"
+    )
+    html = member_client.get(f"/projects/{project.pk}/issues/").content.decode()
+    assert "<b>" not in html and "<script>x()" not in html and "<i>" not in html
+    assert "&lt;b&gt;Bold&lt;/b&gt;: &quot;quoted&quot; &amp; &lt;i&gt;</a>" in html
+    assert 'title="&lt;script&gt;x()&lt;/script&gt;">&lt;script&gt;x()&lt;/script&gt;</span>' in html
 
 
 def test_times_are_shown_in_the_users_time_zone(member_client, member, project):

@@ -300,7 +300,7 @@ def events(request, issue_id):
     """This issue's events, newest first, filtered by the search syntax, keyset-paginated on digest_order."""
     issue = get_issue_or_404(request.user, issue_id)
     q = request.GET.get("q", "").strip()
-    rows = filter_events(Event.objects.filter(issue=issue).defer("data_json"), parse_query(q))
+    rows = filter_events(Event.objects.filter(issue=issue).defer("data_json"), parse_query(q), [issue.project_id])
     # after= leads to newer events, before= to older ones (after= wins when both are given)
     newer = Cursor.decode(request.GET.get("after", ""), EVENT_ORDER)
     older = Cursor.decode(request.GET.get("before", ""), EVENT_ORDER) if newer is None else None
