@@ -173,11 +173,13 @@ class ClaimWindow:
             if now >= self._window_end.get(project_id, 0.0):
                 self._window_end[project_id] = now + window
                 return True
+            newly_waiting = project_id not in self._waiting
             self._waiting[project_id] = key
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="digest-claims", daemon=True)
                 self._thread.start()
-            self._changed.notify()
+            if newly_waiting:  # else the thread waits for this project's window already: no wake-up per event
+                self._changed.notify()
             return False
 
     def _due(self) -> list[tuple[int, str]]:

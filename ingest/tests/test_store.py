@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -223,4 +224,4 @@ def test_without_group_commit_each_event_syncs_its_directory(settings, monkeypat
     synced = []
     monkeypatch.setattr(file_store, "_fsync_directory", synced.append)
     keys = [store.store_raw_event(raw_event(10)) for _ in range(3)]
-    assert len(synced) == 3 and {path.name for path in synced} == {"10"} and store.pending_keys(10)[1:] == keys
+    assert len(synced) == 3 and {Path(path).name for path in synced} == {"10"} and store.pending_keys(10)[1:] == keys
