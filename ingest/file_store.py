@@ -38,6 +38,12 @@ def _path(key: str) -> Path:
     return _root() / str(project_id) / f"{name}{SUFFIX}"
 
 
+def _path_text(key: str) -> str:
+    """_path as a string, for what digest does per event (read, test, delete): no pathlib objects."""
+    project_id, name = split_key(key)
+    return f"{settings.INGEST_STORE_DIR}/{project_id}/{name}{SUFFIX}"
+
+
 def _fsync_directory(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -144,20 +150,21 @@ def replace_raw_event(raw: RawEvent) -> None:
 
 def load_raw_event(key: str) -> RawEvent | None:
     try:
-        content = _path(key).read_bytes()
+        with open(_path_text(key), "rb") as file:
+            content = file.read()
     except FileNotFoundError:
         return None
     return decode(key, content)
 
 
 def exists(key: str) -> bool:
-    return _path(key).exists()
+    return os.path.exists(_path_text(key))
 
 
 def delete_raw_events(keys: list[str]) -> None:
     for key in keys:
         try:
-            _path(key).unlink()
+            os.unlink(_path_text(key))
         except FileNotFoundError:
             pass
 
