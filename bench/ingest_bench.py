@@ -81,21 +81,10 @@ def machine() -> dict:
 
 def tree_rss_kib(root: int) -> int:
     """The summed VmRSS of `root` and its descendants."""
-    children: dict[str, list[str]] = {}
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                parent = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1]
-            except (OSError, IndexError):
-                continue
-            children.setdefault(parent, []).append(pid)
-    total, todo, seen = 0, [str(root)], set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        todo.extend(children.get(pid, []))
+    from loadgen import process_tree  # bench/ is this script's folder, first on sys.path
+
+    total = 0
+    for pid in process_tree(root):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

@@ -129,6 +129,26 @@ class Sender(threading.Thread):
         connection.close()
 
 
+def process_tree(root_pid: int) -> set[str]:
+    """The pids (as text) of `root_pid` and all its descendants."""
+    children: dict[str, list[str]] = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                # the parent pid is the 2nd field after the parenthesised command name
+                parent = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1]
+            except (OSError, IndexError):
+                continue
+            children.setdefault(parent, []).append(pid)
+    found, todo = set(), [str(root_pid)]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    return found
+
+
 class RssSampler(threading.Thread):
     """Peak of the summed RSS of all processes whose command line matches the pattern; with `root_pid`, only of
     that process and its descendants (on a shared machine, another server's processes match the pattern too)."""
@@ -144,24 +164,7 @@ class RssSampler(threading.Thread):
         self.stop = threading.Event()
 
     def tree(self) -> set[str] | None:
-        if self.root_pid is None:
-            return None
-        children: dict[str, list[str]] = {}
-        for pid in os.listdir("/proc"):
-            if pid.isdigit():
-                try:
-                    # the parent pid is the 2nd field after the parenthesised command name
-                    parent = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1]
-                except (OSError, IndexError):
-                    continue
-                children.setdefault(parent, []).append(pid)
-        found, todo = set(), [str(self.root_pid)]
-        while todo:
-            pid = todo.pop()
-            if pid not in found:
-                found.add(pid)
-                todo.extend(children.get(pid, []))
-        return found
+        return None if self.root_pid is None else process_tree(self.root_pid)
 
     def sample(self) -> int:
         total = 0

@@ -5,6 +5,7 @@ worker are killed with SIGKILL (the senders of the dead node go on at the other,
 resend what got no answer), then the worker is started again. Every event answered 200 is digested, and none
 twice (counted by event id). Runs in CI against the real services; outside CI it is skipped when they are down."""
 
+import contextlib
 import http.client
 import os
 import subprocess
@@ -45,21 +46,29 @@ def postgres_up() -> bool:
         return False
 
 
-@pytest.fixture
-def cluster_database():
-    """A PostgreSQL database of this test's own, migrated, with one project; dropped at the end."""
+@contextlib.contextmanager
+def fresh_cluster_services(database: str, broker_url: str):
+    """A PostgreSQL database `database` made anew (its URL is yielded) and the Redis database `broker_url` emptied,
+    both cleared again at the end: what the processes of a scale-out test share. Each such test names its own."""
     require_service(postgres_up(), "PostgreSQL on 127.0.0.1:5432 (user postgres)")
     require_service(redis_up(), "Redis on 127.0.0.1:6379")
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DATABASE}")
-    redis.Redis.from_url(BROKER_URL).flushdb()
+        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {database}")
+    redis.Redis.from_url(broker_url).flushdb()
     try:
-        yield f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+        yield f"postgres://postgres@127.0.0.1:5432/{database}"
     finally:
-        redis.Redis.from_url(BROKER_URL).flushdb()
+        redis.Redis.from_url(broker_url).flushdb()
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+@pytest.fixture
+def cluster_database():
+    """A PostgreSQL database of this test's own; dropped at the end."""
+    with fresh_cluster_services(DATABASE, BROKER_URL) as url:
+        yield url
 
 
 def manage(env: dict, *args: str) -> str:

@@ -16,17 +16,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import redis
 
 from api.tests.cli import cli_env, run_cli
-from bugsink.testutils import redis_up, require_service, start_celery_worker, start_web_server, wait_until
+from bugsink.testutils import start_celery_worker, start_web_server, wait_until
 from events.tests.test_items import attachment, envelope
-from ingest.tests.test_scale_out import manage, postgres_up
+from ingest.tests.test_scale_out import fresh_cluster_services, manage
 from ingest.tests.test_symbolicate import build, esbuild, node_event  # noqa: F401 (fixtures)
 
 psycopg = pytest.importorskip("psycopg")
 
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE = "culvert_scale_out_files_test"
 BROKER_URL = "redis://127.0.0.1:6379/12"
 PASSWORD = "scale-out-password"
@@ -46,18 +44,8 @@ print(ApiToken.create_for(user, "ci", scope=Scope.WRITE)[1])
 @pytest.fixture
 def cluster_database():
     """A PostgreSQL database of this test's own (not the other scale-out test's), and a Redis database."""
-    require_service(postgres_up(), "PostgreSQL on 127.0.0.1:5432 (user postgres)")
-    require_service(redis_up(), "Redis on 127.0.0.1:6379")
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DATABASE}")
-    redis.Redis.from_url(BROKER_URL).flushdb()
-    try:
-        yield f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
-    finally:
-        redis.Redis.from_url(BROKER_URL).flushdb()
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    with fresh_cluster_services(DATABASE, BROKER_URL) as url:
+        yield url
 
 
 def query(database_url: str, sql: str, *params) -> list[tuple]:
