@@ -28,10 +28,12 @@ def _fresh_digest_caches():
     by django_capture_on_commit_callbacks inside a test transaction that is then rolled back); the in-process
     quota counts would carry one test's events into the next."""
     yield
+    from bugsink import jobs
     from bugsink.registry import registry
     from ingest import project_cache, quota
     from tags.indexing import tag_value_cache
 
+    jobs.forget_claims()  # "a digest is queued" as this process knows it, per project id
     registry.clear()
     project_cache.clear()  # the web side's copy of project keys: a rolled-back project's id comes back
     tag_value_cache.clear()

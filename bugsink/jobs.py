@@ -182,6 +182,13 @@ class ClaimWindow:
                 self._changed.notify()
             return False
 
+    def reset(self) -> None:
+        """No window open, nothing waiting (what waited is left to the next event's question or the sweep)."""
+        with self._changed:
+            self._window_end.clear()
+            self._waiting.clear()
+            self._changed.notify()
+
     def _due(self) -> list[tuple[int, str]]:
         """Wait until some waiting project's window has ended; those projects and keys, with a new window each."""
         with self._changed:
@@ -207,6 +214,14 @@ class ClaimWindow:
 
 
 _claims = ClaimWindow()
+
+
+def forget_claims() -> None:
+    """Forget which projects have a digest queued or a claim window open in this process (the tests' project ids
+    repeat: one test's open window or queued flag must not hold back the next test's digest)."""
+    with _local_claims_lock:
+        _local_claims.clear()
+    _claims.reset()
 
 
 def digests_inline() -> bool:

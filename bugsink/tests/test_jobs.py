@@ -260,3 +260,14 @@ def test_without_a_claim_window_every_event_asks(settings):
     settings.DIGEST_CLAIM_WINDOW_MS = 0
     window = jobs.ClaimWindow(lambda project_id, key: pytest.fail("nothing waits"))
     assert all(window.ask_now(1, f"1/00{n}-e") for n in range(3))
+
+
+def test_forgetting_claims_opens_every_window_and_flag(settings):
+    settings.DIGEST_CLAIM_WINDOW_MS = 60_000
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    assert jobs._claims.ask_now(7, "7/001-a") is True and jobs._claims.ask_now(7, "7/002-b") is False
+    assert jobs._claim_local(7) is True and jobs._claim_local(7) is False
+    jobs.forget_claims()
+    assert jobs._claims.ask_now(7, "7/003-c") is True  # a window no longer open
+    assert jobs._claim_local(7) is True  # a flag no longer set
+    jobs.forget_claims()
