@@ -54,6 +54,23 @@ def auth_header(project) -> dict:
     return {"HTTP_X_SENTRY_AUTH": f"Sentry sentry_version=7, sentry_client=test/1.0, sentry_key={project.sentry_key}"}
 
 
+def store_event(project, event: dict) -> str:
+    """Put `event` into the ingest store as an accepted raw event of `project` (a new event id, received now), without
+    a digest being asked for; returns its key."""
+    from ingest.raw import RawEvent
+    from ingest.store import store_raw_event
+
+    return store_raw_event(
+        RawEvent(
+            project_id=project.pk,
+            event_id=uuid.uuid4().hex,
+            received_at=time.time(),
+            remote_addr="127.0.0.1",
+            payload=json.dumps(event).encode(),
+        )
+    )
+
+
 def exception_event(exc_type="ValueError", value="bad value", frames=None, **extra) -> dict:
     """A minimal Python-style error event; `extra` adds or overrides top-level fields (release, tags, ...)."""
     frames = frames or [

@@ -1,17 +1,12 @@
 """Bundle hashes in file names are masked for grouping (the next build renames the file, the issue stays), names
 are not; and issues grouped under the first, hex-only masking keep receiving their events."""
 
-import json
-import time
-import uuid
-
 import pytest
 
-from bugsink.testutils import exception_event
+from bugsink.testutils import exception_event, store_event
 from events.models import Event
 from ingest.digest import digest_event
 from ingest.grouping import _clean_filename, grouping_key, hash_key
-from ingest.store import RawEvent, store_raw_event
 from issues.models import Grouping, Issue
 
 
@@ -54,18 +49,6 @@ def test_two_builds_of_a_hashed_bundle_share_a_key():
     assert grouping_key(event("/assets/index-BxQ9f3Kd.js")) != grouping_key(event("/assets/admin-Dk41pQzZ.js"))
 
 
-def raw(project, event: dict) -> str:
-    return store_raw_event(
-        RawEvent(
-            project_id=project.pk,
-            event_id=uuid.uuid4().hex,
-            received_at=time.time(),
-            remote_addr="127.0.0.1",
-            payload=json.dumps(event).encode(),
-        )
-    )
-
-
 def esbuild_event(name: str) -> dict:
     frames = [{"filename": f"/srv/app/{name}", "function": "handle", "lineno": 3, "in_app": True}]
     return exception_event("TypeError", "x is undefined", frames=frames, platform="python")
@@ -73,17 +56,17 @@ def esbuild_event(name: str) -> dict:
 
 def test_an_issue_grouped_under_the_first_masking_keeps_its_events(project):
     """A database made by the first grouping code: the issue's key has the esbuild hash unmasked."""
-    first = digest_event(raw(project, esbuild_event("app-CN2JVIP6.js")))
+    first = digest_event(store_event(project, esbuild_event("app-CN2JVIP6.js")))
     legacy_key = grouping_key(Event.objects.get(pk=first.pk).data, legacy=True)
     assert "app-CN2JVIP6.js" in legacy_key
     Grouping.objects.filter(issue=first.issue).update(grouping_key=legacy_key, grouping_key_hash=hash_key(legacy_key))
 
-    same_build = digest_event(raw(project, esbuild_event("app-CN2JVIP6.js")))
+    same_build = digest_event(store_event(project, esbuild_event("app-CN2JVIP6.js")))
     assert same_build.issue_id == first.issue_id
     # the new key was added for the same issue: the next build (another hash, another legacy key) finds it
     keys = Grouping.objects.filter(issue=first.issue).values_list("grouping_key", flat=True)
     assert sorted(("app-<hash>.js" in key, "app-CN2JVIP6.js" in key) for key in keys) == [(False, True), (True, False)]
-    next_build = digest_event(raw(project, esbuild_event("app-QX7RT2MB.js")))
+    next_build = digest_event(store_event(project, esbuild_event("app-QX7RT2MB.js")))
     assert next_build.issue_id == first.issue_id
     assert Issue.objects.count() == 1
     assert Issue.objects.get().event_count == 3
@@ -91,6 +74,6 @@ def test_an_issue_grouped_under_the_first_masking_keeps_its_events(project):
 
 def test_keys_that_did_not_change_make_no_second_grouping(project):
     for _ in range(2):
-        digest_event(raw(project, esbuild_event("main.3f2a1b9c.js")))  # hex: masked the first way too
+        digest_event(store_event(project, esbuild_event("main.3f2a1b9c.js")))  # hex: masked the first way too
     assert Grouping.objects.count() == 1
     assert Issue.objects.get().event_count == 2

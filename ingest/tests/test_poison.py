@@ -6,32 +6,18 @@ so are the ones that arrive after it. Only a database that does not answer leave
 These tests commit for real (transactional_db), as the digest worker does, so a failure may cost the connection and
 digest has to reconnect."""
 
-import json
 import time
-import uuid
 
 import pytest
 from django.db import connection
 
-from bugsink.testutils import exception_event
+from bugsink.testutils import exception_event, store_event
 from events.models import Event
 from ingest import store
 from ingest.digest import DatabaseUnavailable, digest, digest_pending
-from ingest.store import RawEvent, pending_keys, quarantined_events, store_raw_event
+from ingest.store import pending_keys, quarantined_events
 
 POISON = "POISON-MARKER"
-
-
-def stored(project, event: dict) -> str:
-    return store_raw_event(
-        RawEvent(
-            project_id=project.pk,
-            event_id=uuid.uuid4().hex,
-            received_at=time.time(),
-            remote_addr="127.0.0.1",
-            payload=json.dumps(event).encode(),
-        )
-    )
 
 
 TRIGGERS = {
@@ -88,9 +74,9 @@ def test_a_statement_failing_for_one_event_does_not_block_the_project(poison_tri
 
     project = Project.objects.create(name="Poisoned")
     keys = [
-        stored(project, exception_event("Good", "before")),
-        stored(project, exception_event("Bad", f"value {POISON}")),
-        stored(project, exception_event("Good", "after")),
+        store_event(project, exception_event("Good", "before")),
+        store_event(project, exception_event("Bad", f"value {POISON}")),
+        store_event(project, exception_event("Good", "after")),
     ]
     assert digest(keys[0]) == 2
     assert sorted(Event.objects.values_list("calculated_value", flat=True)) == ["after", "before"]
@@ -100,7 +86,7 @@ def test_a_statement_failing_for_one_event_does_not_block_the_project(poison_tri
     assert "failed 3 times" in quarantined[0].reason and "poisoned row" in quarantined[0].reason
 
     # the project goes on: later events are digested as usual
-    later = stored(project, exception_event("Good", "later"))
+    later = store_event(project, exception_event("Good", "later"))
     assert digest_pending(project.pk) == 1
     assert Event.objects.filter(calculated_value="later").exists()
     assert store.load_raw_event(later) is None
@@ -111,7 +97,7 @@ def test_a_database_that_does_not_answer_leaves_the_events_pending(transactional
     from projects.models import Project
 
     project = Project.objects.create(name="Away")
-    keys = [stored(project, exception_event("Good")) for _ in range(2)]
+    keys = [store_event(project, exception_event("Good")) for _ in range(2)]
 
     def database_gone(project_id, prepared):
         raise RuntimeError("connection lost")
@@ -140,9 +126,9 @@ def test_an_event_too_big_for_max_allowed_packet(transactional_db, fast_retries)
     connection.close()  # the session value is taken from the global one at connect
     try:
         keys = [
-            stored(project, exception_event("Good", "before")),
-            stored(project, exception_event("Big", "big", extra={"blob": "x" * 400_000})),
-            stored(project, exception_event("Good", "after")),
+            store_event(project, exception_event("Good", "before")),
+            store_event(project, exception_event("Big", "big", extra={"blob": "x" * 400_000})),
+            store_event(project, exception_event("Good", "after")),
         ]
         assert digest(keys[0]) == 2
         assert sorted(Event.objects.values_list("calculated_value", flat=True)) == ["after", "before"]
@@ -165,7 +151,7 @@ def test_contention_is_tried_again_before_events_wait(transactional_db, monkeypa
 
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
     project = Project.objects.create(name="Busy")
-    key = stored(project, exception_event("Good"))
+    key = store_event(project, exception_event("Good"))
     real = digest_module._digest_batch
     failures = iter([OperationalError("deadlock detected"), OperationalError("(1205, 'Lock wait timeout exceeded')")])
 
@@ -178,7 +164,7 @@ def test_contention_is_tried_again_before_events_wait(transactional_db, monkeypa
     monkeypatch.setattr(digest_module, "_digest_batch", busy_then_fine)
     assert digest(key) == 1
 
-    always_busy = stored(project, exception_event("Busy"))
+    always_busy = store_event(project, exception_event("Busy"))
     monkeypatch.setattr(
         digest_module, "_digest_batch", lambda *args: (_ for _ in ()).throw(OperationalError("database is locked"))
     )

@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -24,10 +23,9 @@ from artifacts import lookup as artifacts_lookup
 from artifacts.models import ArtifactBundle, ReleaseFile
 from artifacts.tests.uploads import debug_id_of, store_bundle, store_folder, store_release_file
 from bugsink.npm_cache import npm_package
-from bugsink.testutils import require_service
+from bugsink.testutils import require_service, store_event
 from events.models import Event
 from ingest.digest import digest, digest_event
-from ingest.store import RawEvent, store_raw_event
 from issues.models import Grouping, Issue
 from projects.models import Project, ProjectMembership
 
@@ -165,20 +163,8 @@ def node_event(dist: Path, *, release: str = "", debug_meta: bool = True, url_of
     return event
 
 
-def raw(project, event: dict) -> str:
-    return store_raw_event(
-        RawEvent(
-            project_id=project.pk,
-            event_id=uuid.uuid4().hex,
-            received_at=time.time(),
-            remote_addr="127.0.0.1",
-            payload=json.dumps(event).encode(),
-        )
-    )
-
-
 def digested(project, event: dict) -> Event:
-    stored = digest_event(raw(project, event))
+    stored = digest_event(store_event(project, event))
     return Event.objects.get(pk=stored.pk)
 
 
@@ -309,7 +295,7 @@ def test_a_batch_parses_each_map_once_and_asks_the_database_once_per_file(
     real_parse = artifacts_lookup.parse_sourcemap
     monkeypatch.setattr(artifacts_lookup, "parse_sourcemap", lambda data: parsed.append(len(data)) or real_parse(data))
     event = node_event(dist)
-    keys = [raw(project, event) for _ in range(12)]
+    keys = [store_event(project, event) for _ in range(12)]
 
     # the batch with its new issue (about 20), and for symbolication one query for the debug id: not one per frame
     with django_assert_max_num_queries(24):
