@@ -33,15 +33,14 @@ def _root() -> Path:
     return Path(settings.INGEST_STORE_DIR)
 
 
-def _path(key: str) -> Path:
-    project_id, name = split_key(key)
-    return _root() / str(project_id) / f"{name}{SUFFIX}"
-
-
 def _path_text(key: str) -> str:
-    """_path as a string, for what digest does per event (read, test, delete): no pathlib objects."""
+    """Where the pending record `key` is, as a string: what ingest and digest use per event (no pathlib objects)."""
     project_id, name = split_key(key)
     return f"{settings.INGEST_STORE_DIR}/{project_id}/{name}{SUFFIX}"
+
+
+def _path(key: str) -> Path:
+    return Path(_path_text(key))
 
 
 def _fsync_directory(path: Path) -> None:
@@ -115,12 +114,14 @@ def store_raw_event(raw: RawEvent) -> str:
     name = key.partition("/")[2] + SUFFIX
     unique = f"{os.getpid()}.{threading.get_ident()}.{time.monotonic_ns()}"
     directory = _project_dir(raw.project_id)
+    temporary = f"{directory}/.{name}.{unique}.tmp"
     try:
-        fd = os.open(f"{directory}/.{name}.{unique}.tmp", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileNotFoundError:  # the folder went away under us (removed by hand): made again
         directory = _project_dir(raw.project_id, fresh=True)
-        fd = os.open(f"{directory}/.{name}.{unique}.tmp", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    temporary, final = f"{directory}/.{name}.{unique}.tmp", f"{directory}/{name}"
+        temporary = f"{directory}/.{name}.{unique}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    final = f"{directory}/{name}"
     try:
         for part in encode(raw):
             view = memoryview(part)

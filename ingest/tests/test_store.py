@@ -225,3 +225,14 @@ def test_without_group_commit_each_event_syncs_its_directory(settings, monkeypat
     monkeypatch.setattr(file_store, "_fsync_directory", synced.append)
     keys = [store.store_raw_event(raw_event(10)) for _ in range(3)]
     assert len(synced) == 3 and {Path(path).name for path in synced} == {"10"} and store.pending_keys(10)[1:] == keys
+
+
+def test_a_project_folder_removed_by_hand_is_made_again(settings):
+    """The store remembers which project folders exist (no stat per event); one removed meanwhile costs a retry,
+    not the event."""
+    import shutil
+
+    first = store.store_raw_event(raw_event(11))
+    shutil.rmtree(Path(settings.INGEST_STORE_DIR) / "11")
+    second = store.store_raw_event(raw_event(11))
+    assert store.pending_keys(11) == [second] and not store.exists(first)
