@@ -164,8 +164,12 @@ class ClaimWindow:
         self._waiting: dict[int, str] = {}  # project -> the newest event's key that did not ask
         self._thread: threading.Thread | None = None
 
+    @staticmethod
+    def _window() -> float:
+        return max(settings.DIGEST_CLAIM_WINDOW_MS, 0) / 1000
+
     def ask_now(self, project_id: int, key: str) -> bool:
-        window = settings.DIGEST_CLAIM_WINDOW_MS / 1000
+        window = self._window()
         if window <= 0:
             return True
         now = time.monotonic()
@@ -196,10 +200,9 @@ class ClaimWindow:
                 now = time.monotonic()
                 due = [(project, key) for project, key in self._waiting.items() if self._window_end[project] <= now]
                 if due:
-                    window = max(settings.DIGEST_CLAIM_WINDOW_MS, 0) / 1000
                     for project, _ in due:
                         del self._waiting[project]
-                        self._window_end[project] = now + window
+                        self._window_end[project] = now + self._window()
                     return due
                 ends = [self._window_end[project] for project in self._waiting]
                 self._changed.wait(timeout=(min(ends) - now) if ends else None)
