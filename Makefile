@@ -10,23 +10,41 @@ THREADS ?= 8
 BASE_URL ?= http://127.0.0.1:$(PORT)
 export BASE_URL
 
-.PHONY: run serve test test-postgres test-mariadb lint install install-dev install-mysql migrate clean
+.PHONY: run serve test test-fast test-postgres test-mariadb lint install install-dev install-mysql migrate clean lock upgrade
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# Installs come from the locks only (requirements*.txt: every package pinned, with hashes; --no-deps: nothing that
+# the lock does not list). The runtime (`make run`, `make serve`) installs requirements.txt alone; the tests install
+# requirements-dev.txt, which holds the same runtime versions plus the test tools.
+PIP_INSTALL := $(BIN)/pip install --quiet --require-hashes --no-deps
+
 $(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(PIP_INSTALL) -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
 $(VENV)/.installed-mysql: requirements-mysql.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-mysql.txt
+	$(PIP_INSTALL) -r requirements-mysql.txt
 	touch $@
+
+# The locks are written from the .in files (the direct dependencies, as ranges) by uv (in the dev lock).
+# `make lock` after editing an .in file keeps every pin it can; `make upgrade` moves every package to the newest
+# version the ranges allow. Review the diff, then `make test`.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" $(UV_FLAGS)
+
+lock: install-dev
+	$(UV_COMPILE) requirements.in -o requirements.txt
+	$(UV_COMPILE) requirements-dev.in -o requirements-dev.txt
+	$(UV_COMPILE) requirements-mysql.in -o requirements-mysql.txt
+
+upgrade: UV_FLAGS = --upgrade
+upgrade: lock
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
