@@ -10,7 +10,7 @@ THREADS ?= 8
 BASE_URL ?= http://127.0.0.1:$(PORT)
 export BASE_URL
 
-.PHONY: run serve test test-fast test-postgres test-mariadb lint install install-dev install-mysql migrate clean lock upgrade
+.PHONY: run serve test test-postgres test-mariadb lint install install-dev install-mysql migrate clean lock upgrade
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -97,6 +97,14 @@ def http_status(url: str) -> int | None:
         return None
 
 
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def clean_env(extra: dict) -> dict:
     """The user's shell: no virtualenv of ours on PATH, no test settings, no database of the suite."""
     env = {
@@ -222,11 +230,8 @@ def run_mode(mode: str, clone: Path, sink: SmtpSink, workdir: Path) -> None:
         wait_for(lambda: sink.received(marker), "the new-issue alert e-mail", WAIT_TIMEOUT, process)
         print("  new-issue alert e-mail received by the SMTP sink")
         started = time.monotonic()
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired as error:
-            raise Failed(f"SIGTERM did not stop make {mode} within {STOP_TIMEOUT} s") from error
+        os.killpg(process.pid, signal.SIGTERM)  # as a terminal's Ctrl-C or a service manager reaches the group
+        wait_for(lambda: process.poll() is not None and not group_alive(process.pid), "all stopped", STOP_TIMEOUT)
         print(f"  stopped by SIGTERM in {time.monotonic() - started:.1f} s")
         tracebacks = log_path.read_bytes().count(b"Traceback (most recent call last)")
         if tracebacks:
