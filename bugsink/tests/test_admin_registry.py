@@ -10,23 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import UserPreferences
+from bugsink.tests.test_layering import our_apps
 from bugsink.testutils import exception_event
 from projects.models import Invitation, Team, TeamMembership
 from tags.models import EventTag
 
-OUR_APPS = [
-    "projects",
-    "releases",
-    "issues",
-    "events",
-    "ingest",
-    "alerts",
-    "tags",
-    "accounts",
-    "api",
-    "artifacts",
-    "blobs",
-]
+OUR_APPS = [app for app in our_apps() if app != "bugsink"]  # from INSTALLED_APPS
 NEWLY_REGISTERED = [Team, TeamMembership, Invitation, UserPreferences, EventTag]
 
 
