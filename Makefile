@@ -10,7 +10,7 @@ THREADS ?= 8
 BASE_URL ?= http://127.0.0.1:$(PORT)
 export BASE_URL
 
-.PHONY: run serve test test-postgres test-mariadb lint install install-dev install-mysql migrate clean lock upgrade
+.PHONY: run serve test test-fast test-postgres test-mariadb lint install install-dev install-mysql migrate clean lock upgrade
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ lint: install-dev
 # makemigrations --check is a test (bugsink/tests/test_isolation.py): the suite writes only into a temporary folder.
 test: install-dev lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The edit loop's lane: no live servers, workers, browsers, SDK processes or clock waits (conftest.py's _fast_lane
+# skips a test that tries); `make test` stays the whole suite.
+test-fast: install-dev
+	CULVERT_TEST_FAST=1 $(BIN)/python -m pytest -q -m "not live and not slow" $(PYTEST_ARGS)
 
 # The same suite on the other databases (the services on their standard loopback ports unless overridden).
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/bugsink

@@ -2,6 +2,9 @@
 
 import os
 import shutil
+import subprocess
+import threading
+import time
 import uuid
 
 import pytest
@@ -14,6 +17,33 @@ def pytest_unconfigure(config):
     has been torn down; only the process that made it does, not the processes the tests started."""
     if os.environ.get("BUGSINK_TEST_DATA_DIR_OWNER") == str(os.getpid()):
         shutil.rmtree(os.environ["BUGSINK_TEST_DATA_DIR"], ignore_errors=True)
+
+
+# `make test-fast`: the edit loop's lane. Besides leaving out the tests marked live or slow, any test that starts a
+# process (a web server, a Celery worker, a browser, an SDK client, manage.py) or waits on the clock for seconds (in
+# the test's own thread; a server thread of the test may sleep) is skipped when it tries, so the lane stays fast by
+# construction, whatever a test is marked.
+FAST_LANE = os.environ.get("CULVERT_TEST_FAST") == "1"
+FAST_LANE_LONGEST_SLEEP = 1.0
+
+
+@pytest.fixture(autouse=True)
+def _fast_lane(monkeypatch):
+    if not FAST_LANE:
+        return
+
+    def no_process(self, *args, **kwargs):
+        pytest.skip("fast lane: starts a process (make test runs it)")
+
+    real_sleep = time.sleep
+
+    def short_sleep(seconds):
+        if seconds > FAST_LANE_LONGEST_SLEEP and threading.current_thread() is threading.main_thread():
+            pytest.skip("fast lane: waits on the clock (make test runs it)")
+        real_sleep(seconds)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", no_process)
+    monkeypatch.setattr(time, "sleep", short_sleep)
 
 
 @pytest.fixture(autouse=True)
