@@ -55,11 +55,15 @@ def bundle_zip(bundle_id: str, files: dict[str, tuple[bytes, dict]]) -> bytes:
     """A bundle as sentry-cli lays it out: {url path: (content, manifest entry)}, under the given bundle id."""
     manifest = {"files": {}, "debug_id": bundle_id, "org": "main"}
     out = io.BytesIO()
+
+    def member(name: str) -> zipfile.ZipInfo:  # a fixed date: the same files make the same zip (and checksum)
+        return zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for path, (content, entry) in files.items():
-            zf.writestr(f"files/_/_/{path}", content)
+            zf.writestr(member(f"files/_/_/{path}"), content)
             manifest["files"][f"files/_/_/{path}"] = {"url": f"~/{path}", **entry}
-        zf.writestr("manifest.json", json.dumps(manifest))
+        zf.writestr(member("manifest.json"), json.dumps(manifest))
     return out.getvalue()
 
 
@@ -202,21 +206,21 @@ def test_debug_ids_an_event_naming_another_projects_debug_id_is_not_mapped_with_
 
 
 def test_release_file_names_resolve_within_the_events_own_project(client, shop, blog, alice, bob):
-    upload(client, alice, app_bundle(SHOP_BUNDLE_ID, SHOP_MAP), ["shop"], version="1.0")
+    shop_zip, blog_zip = app_bundle(SHOP_BUNDLE_ID, SHOP_MAP), app_bundle(SHOP_BUNDLE_ID, BLOG_MAP)
+    upload(client, alice, shop_zip, ["shop"], version="1.0")
     # Blog's own build, same file names and release, in a bundle claiming Shop's bundle id
-    upload(client, bob, app_bundle(SHOP_BUNDLE_ID, BLOG_MAP), ["blog"], version="1.0")
+    upload(client, bob, blog_zip, ["blog"], version="1.0")
 
     blog_frame = send_js_event(client, blog, release="1.0")
     assert (blog_frame["filename"], blog_frame["context_line"]) == (BLOG_SOURCE, "const ownOfBlog = 1;")
     shop_frame = send_js_event(client, shop, release="1.0")
     assert (shop_frame["filename"], shop_frame["context_line"]) == (SHOP_SOURCE, SHOP_SECRET)
     names = {(rf.project.slug, rf.name, rf.bundle.blob.checksum) for rf in ReleaseFile.objects.select_related("bundle")}
-    shop_zip, blog_zip = sha1(app_bundle(SHOP_BUNDLE_ID, SHOP_MAP)), sha1(app_bundle(SHOP_BUNDLE_ID, BLOG_MAP))
     assert names == {
-        ("shop", "~/static/app.min.js", shop_zip),
-        ("shop", "~/static/app.min.js.map", shop_zip),
-        ("blog", "~/static/app.min.js", blog_zip),
-        ("blog", "~/static/app.min.js.map", blog_zip),
+        ("shop", "~/static/app.min.js", sha1(shop_zip)),
+        ("shop", "~/static/app.min.js.map", sha1(shop_zip)),
+        ("blog", "~/static/app.min.js", sha1(blog_zip)),
+        ("blog", "~/static/app.min.js.map", sha1(blog_zip)),
     }
 
 
