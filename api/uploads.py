@@ -1,5 +1,8 @@
 """sentry-cli's chunked uploads: the options it asks for, the chunks it posts, and the assemble calls that make an
-artifact bundle (source maps) out of them. Storage and checks live in artifacts.chunks and artifacts.assemble."""
+artifact bundle (source maps) out of them. Storage and checks live in artifacts.chunks and artifacts.assemble.
+
+Chunks are recorded as the user's uploads, and an assemble uses only the caller's own chunks, for projects the
+caller may write (the ones named that they may see; a release's rows in those)."""
 
 import re
 
@@ -65,7 +68,7 @@ def chunk_upload(request, org):
     for upload, compressed in files:
         try:
             with upload.open("rb") as stream:
-                store_chunk(upload.name, stream, compressed)
+                store_chunk(upload.name, stream, compressed, request.user.pk)
         except ChunkError as e:
             return error(e.status, e.detail)
     return Response(status=status.HTTP_200_OK)
@@ -99,7 +102,9 @@ def assemble_artifact_bundle(request, org):
     version = data.get("version") or ""
     if version:
         validate_version(version)
-    result = assemble_bundle(checksum, chunks, projects, version=version, dist=parse_dist(data))
+    result = assemble_bundle(
+        checksum, chunks, projects, user_id=request.user.pk, version=version, dist=parse_dist(data)
+    )
     return Response(result.as_json())
 
 
@@ -116,7 +121,9 @@ def assemble_release_files(request, org, version):
         projects = [p for p in projects if p.pk in wanted]
     if not projects:
         raise ValidationError({"detail": "The release is not in any of the projects given."})
-    result = assemble_bundle(checksum, chunks, projects, version=version, dist=parse_dist(data))
+    result = assemble_bundle(
+        checksum, chunks, projects, user_id=request.user.pk, version=version, dist=parse_dist(data)
+    )
     return Response(result.as_json())
 
 

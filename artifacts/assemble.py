@@ -10,9 +10,15 @@ each member is then read to its end in bounded pieces, which makes zipfile check
 expands past what its header declares fails that check instead of expanding. Any failure is the `error` state with a
 detail the CLI prints; nothing is recorded then.
 
-Recorded: the zip as the bundle's blob, one DebugIdArtifact per manifest file with a debug id, and with a release one
-ReleaseFile per file and project, pointing into the bundle (headers as the manifest has them, `Sourcemap` under that
-name).
+Recorded, per project the upload is for: a bundle with the zip as its blob, one DebugIdArtifact per manifest file
+with a debug id, and with a release one ReleaseFile per file, pointing into the bundle (headers as the manifest has
+them, `Sourcemap` under that name).
+
+Tenant scope. Everything a client names here is only a claim, matched within what the caller may use:
+- chunks (and the assembled file) count only when the caller uploaded them (artifacts.chunks): a checksum learnt from
+  someone else's CI log does not make their content the caller's;
+- the bundle id in the manifest identifies nothing: an upload joins (refreshes) only the bundle of the same project
+  with the same content, so it never touches another project's bundle, its dates, its release or its files.
 """
 
 import hashlib
@@ -22,9 +28,10 @@ import zipfile
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from artifacts.chunks import record_upload, uploaded_by
 from artifacts.models import ArtifactBundle, DebugIdArtifact, FileBlob, ReleaseFile
 from artifacts.storage import blob_on_disk, open_blob, open_checksum, store_blob_pieces
 from releases.actions import ensure_release
@@ -77,28 +84,34 @@ class BundleContents:
 
 
 def assemble_bundle(
-    checksum: str, chunks: list[str], projects: list, version: str = "", dist: str = ""
+    checksum: str, chunks: list[str], projects: list, *, user_id: int, version: str = "", dist: str = ""
 ) -> AssembleResult:
-    """The state of the bundle `checksum` made of `chunks`, assembling it when every chunk is here."""
+    """The state of the bundle `checksum` made of `chunks`, for `projects` (the caller's to write), assembling it
+    when every chunk is here and uploaded by the caller, `user_id`."""
     try:
         blob = FileBlob.objects.filter(checksum=checksum).first()
-        if blob is None or not blob_on_disk(checksum):
-            missing = missing_chunks(chunks)
+        if blob is None or not blob_on_disk(checksum) or not uploaded_by(user_id, [checksum]):
+            missing = missing_chunks(chunks, user_id)
             if missing:
                 return AssembleResult("not_found", missing)
+            # joined even when the file is stored already (by someone else): that checks that the caller's chunks
+            # make it, whatever checksum they claim
             blob = join_chunks(checksum, chunks)
+            record_upload(blob, user_id)
         if blob.size > settings.ARTIFACT_MAX_FILE_SIZE:
             raise BundleError(too_large(blob.size))
         contents = read_bundle(checksum)
     except BundleError as e:
         return AssembleResult("error", detail=str(e))
-    record_bundle(blob, contents, projects, version, dist)
+    for project in projects:
+        record_bundle(blob, contents, project, version, dist)
     return AssembleResult("ok")
 
 
-def missing_chunks(chunks: list[str]) -> list[str]:
-    known = set(FileBlob.objects.filter(checksum__in=set(chunks)).values_list("checksum", flat=True))
-    return [c for c in dict.fromkeys(chunks) if c not in known or not blob_on_disk(c)]
+def missing_chunks(chunks: list[str], user_id: int) -> list[str]:
+    """The chunks not stored, or not uploaded by `user_id` (who must send them to use them)."""
+    theirs = uploaded_by(user_id, chunks)
+    return [c for c in dict.fromkeys(chunks) if c not in theirs or not blob_on_disk(c)]
 
 
 def too_large(size: int) -> str:
@@ -234,39 +247,37 @@ def normalize_headers(headers: dict) -> dict:
     return result
 
 
-def record_bundle(blob: FileBlob, contents: BundleContents, projects: list, version: str, dist: str) -> ArtifactBundle:
+def record_bundle(blob: FileBlob, contents: BundleContents, project, version: str, dist: str) -> ArtifactBundle:
+    """The project's bundle of this content, made or (uploaded again) refreshed, with its release files. Never
+    another project's: the bundle id the client wrote in its manifest is not looked up at all. Two uploads of the
+    same content to one project at the same moment may make two rows; lookups take the newest, retention both."""
     now = timezone.now()
     with transaction.atomic():
-        bundle = ArtifactBundle.objects.select_for_update().filter(bundle_id=contents.bundle_id).first()
+        bundle = ArtifactBundle.objects.select_for_update().filter(projects=project, blob=blob).order_by("-pk").first()
         if bundle is None:
-            try:
-                with transaction.atomic():
-                    bundle = ArtifactBundle.objects.create(
-                        bundle_id=contents.bundle_id,
-                        blob=blob,
-                        release=version,
-                        dist=dist,
-                        artifact_count=len(contents.files),
-                        date_uploaded=now,
-                        date_last_used=now,
-                    )
-            except IntegrityError:
-                bundle = ArtifactBundle.objects.get(bundle_id=contents.bundle_id)
-            else:
-                DebugIdArtifact.objects.bulk_create(
-                    DebugIdArtifact(bundle=bundle, debug_id=f.debug_id, file_type=f.file_type, path=f.path, url=f.url)
-                    for f in contents.files
-                    if f.debug_id is not None and f.file_type in FILE_TYPES
-                )
-        changed = {"date_uploaded": now, "date_last_used": now}
-        if version and not bundle.release:
-            changed.update(release=version, dist=dist)
-        ArtifactBundle.objects.filter(pk=bundle.pk).update(**changed)
-        bundle.projects.add(*projects)
+            bundle = ArtifactBundle.objects.create(
+                bundle_id=contents.bundle_id,
+                blob=blob,
+                release=version,
+                dist=dist,
+                artifact_count=len(contents.files),
+                date_uploaded=now,
+                date_last_used=now,
+            )
+            bundle.projects.add(project)
+            DebugIdArtifact.objects.bulk_create(
+                DebugIdArtifact(bundle=bundle, debug_id=f.debug_id, file_type=f.file_type, path=f.path, url=f.url)
+                for f in contents.files
+                if f.debug_id is not None and f.file_type in FILE_TYPES
+            )
+        else:
+            changed = {"date_uploaded": now, "date_last_used": now}
+            if version and not bundle.release:
+                changed.update(release=version, dist=dist)
+            ArtifactBundle.objects.filter(pk=bundle.pk).update(**changed)
         if version:
-            for project in projects:
-                ensure_release(project, version)
-                record_release_files(project, version, dist, bundle, contents.files)
+            ensure_release(project, version)
+            record_release_files(project, version, dist, bundle, contents.files)
     return bundle
 
 

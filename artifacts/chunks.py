@@ -1,14 +1,19 @@
 """Chunks of sentry-cli's chunked uploads: each is stored as a blob under its SHA-1, after checking that the
 content is what its name claims. A gzip'd chunk is decompressed with its output bounded by the chunk size we
 announced, so a small compressed chunk cannot expand into gigabytes. Chunks wait (as blobs nothing refers to) for the
-assemble call that joins them; the retention deletes those never assembled (artifacts.retention)."""
+assemble call that joins them; the retention deletes those never assembled (artifacts.retention).
+
+Blobs are shared by content, whoever uploaded them, so a checksum alone is no proof of having the content: each upload
+is recorded for its user (`BlobUpload`), and an assemble counts only the chunks its caller uploaded (the others are
+"missing", and sentry-cli sends them)."""
 
 import re
 import zlib
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 
-from artifacts.models import FileBlob
+from artifacts.models import BlobUpload, FileBlob
 from artifacts.storage import sha1_of, store_blob
 
 SHA1 = re.compile(r"^[0-9a-f]{40}$")
@@ -51,8 +56,28 @@ def gunzip_bounded(stream, limit: int) -> bytes:
     return bytes(out)
 
 
-def store_chunk(name: str, stream, compressed: bool) -> FileBlob:
-    """Store one uploaded chunk, named by the SHA-1 of its (decompressed) content."""
+def record_upload(blob: FileBlob, user_id: int) -> None:
+    """`user_id` has sent this content (or chunks that joined into it)."""
+    if BlobUpload.objects.filter(blob=blob, user_id=user_id).exists():
+        return
+    try:
+        with transaction.atomic():
+            BlobUpload.objects.create(blob=blob, user_id=user_id)
+    except IntegrityError:
+        pass  # a parallel request of the same user recorded it
+
+
+def uploaded_by(user_id: int, checksums) -> set[str]:
+    """The checksums among `checksums` whose content `user_id` has uploaded."""
+    return set(
+        BlobUpload.objects.filter(user_id=user_id, blob__checksum__in=set(checksums)).values_list(
+            "blob__checksum", flat=True
+        )
+    )
+
+
+def store_chunk(name: str, stream, compressed: bool, user_id: int) -> FileBlob:
+    """Store one uploaded chunk, named by the SHA-1 of its (decompressed) content, as uploaded by `user_id`."""
     checksum = (name or "").strip().lower()
     if not SHA1.match(checksum):
         raise ChunkError(400, "Each chunk's file name must be the SHA-1 of its content (40 hex digits).")
@@ -60,4 +85,6 @@ def store_chunk(name: str, stream, compressed: bool) -> FileBlob:
     data = gunzip_bounded(stream, limit) if compressed else read_plain(stream, limit)
     if sha1_of(data) != checksum:
         raise ChunkError(400, f"Chunk {checksum} does not match its checksum.")
-    return store_blob(data, checksum)
+    blob = store_blob(data, checksum)
+    record_upload(blob, user_id)
+    return blob

@@ -2,13 +2,18 @@
 
 - `FileBlob`: content stored once per SHA-1, as a file or in the database (artifacts.storage, FILE_STORE); upload
   chunks and assembled files alike. Uploading the same bytes twice stores them once.
+- `BlobUpload`: who uploaded a blob's content. Blobs are shared by content across tenants, so knowing a checksum
+  (sentry-cli prints them) is not having the content: an assemble uses only the chunks its caller uploaded.
 - `ArtifactBundle`: a zip made by `sentry-cli sourcemaps upload` (a manifest plus minified files and their maps),
-  for one or more projects, found by the debug ids inside it (`DebugIdArtifact`) or by release + dist + file name
-  (`ReleaseFile` rows pointing into the bundle).
+  of one project, found by the debug ids inside it (`DebugIdArtifact`) or by release + dist + file name
+  (`ReleaseFile` rows pointing into the bundle). An upload for several projects makes one bundle row per project
+  (the zip is stored once); the bundle id in the manifest is the client's word and identifies nothing here.
+  Bundles of several projects are what earlier versions made; `manage.py split_shared_bundles` splits them.
 - `ReleaseFile`: one file of a release by its name (`~/static/app.min.js` or a full URL): uploaded on its own
   (the legacy release-files API) or as part of a bundle uploaded with `--release`.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -22,9 +27,26 @@ class FileBlob(models.Model):
         return f"{self.checksum} ({self.size} bytes)"
 
 
+class BlobUpload(models.Model):
+    """`user` sent this blob's content: as a chunk, or as the chunks an assemble of theirs joined into it."""
+
+    blob = models.ForeignKey(FileBlob, on_delete=models.CASCADE, related_name="uploads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["blob", "user"], name="unique_blob_upload")]
+
+    def __str__(self) -> str:
+        return f"{self.blob_id} by {self.user_id}"
+
+
 class ArtifactBundle(models.Model):
+    # one project (an M2M because earlier versions shared a bundle between projects: split_shared_bundles)
     projects = models.ManyToManyField("projects.Project", related_name="artifact_bundles")
-    bundle_id = models.UUIDField(help_text="the bundle's id from its manifest (or derived from its checksum)")
+    bundle_id = models.UUIDField(
+        help_text="the bundle's id from its manifest (or derived from its checksum); not unique: the client's word"
+    )
     blob = models.ForeignKey(FileBlob, on_delete=models.PROTECT, related_name="bundles")
     release = models.CharField(max_length=250, blank=True, default="")
     dist = models.CharField(max_length=64, blank=True, default="")
@@ -32,9 +54,6 @@ class ArtifactBundle(models.Model):
     date_uploaded = models.DateTimeField(default=timezone.now)
     # bumped (at most daily) when symbolication reads it: retention keeps bundles that are in use
     date_last_used = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["bundle_id"], name="unique_artifact_bundle_id")]
 
     def __str__(self) -> str:
         return f"bundle {self.bundle_id}"

@@ -350,6 +350,9 @@ DIGEST_SHARDS = env_int("DIGEST_SHARDS", 1)
 # source map larger than this is not read, and past this many frames an event's other frames stay as sent.
 SOURCEMAP_MAX_BYTES = env_int("SOURCEMAP_MAX_BYTES", 32 * 1024 * 1024)
 SYMBOLICATE_MAX_FRAMES = env_int("SYMBOLICATE_MAX_FRAMES", 250)
+# Tags indexed per event (tags.extract), inside the project's digest transaction: the ones derived from the event's
+# fields first, then the SDK's in the order sent. The rest stay in the stored event; its page says how many.
+MAX_EVENT_TAGS = env_int("MAX_EVENT_TAGS", 100)
 
 # --- Quotas -------------------------------------------------------------------------------------------------------
 # Events accepted per fixed UTC minute and hour (ingest.quota); 0 = unlimited. Over a limit the ingest endpoints

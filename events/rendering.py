@@ -16,7 +16,7 @@ from datetime import datetime
 from events import safe
 from events.scrub import MARKER_KEY
 from ingest.normalize import LEVELS
-from tags.extract import event_tags
+from tags.extract import NOT_INDEXED_KEY, event_tags
 
 MAX_VALUE_CHARS = safe.MAX_TEXT_CHARS
 MAX_LINE_CHARS = 400  # minified JavaScript has "lines" of a megabyte; show a window around the column
@@ -65,6 +65,7 @@ SHOWN_KEYS = {
     "type",
     "project",
     MARKER_KEY,  # shown above the event (issues/_event_scrubbed.html)
+    NOT_INDEXED_KEY,  # shown above the event (issues/_event_nav.html)
     "errors",
 }
 _TAG_KEY = re.compile(r"^[\w.\-]+$")

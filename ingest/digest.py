@@ -50,7 +50,7 @@ from projects.models import SCRUB_FIELDS, Project
 from releases.actions import resolve_waiting_for_next_release
 from releases.models import Release
 from releases.ordering import ReleaseOrder, latest_version
-from tags.extract import event_tags
+from tags.extract import capped_event_tags, mark_not_indexed
 from tags.indexing import index_tags
 
 logger = logging.getLogger(__name__)
@@ -265,6 +265,8 @@ def _prepare(
         symbolicate(data, lookup)  # before grouping and titles: they are about the source people wrote
         scrub_event(data, policy)  # before anything is derived from the event or stored (grouping, title, tags)
         grouping = _column(grouping_key(data))
+        tags, not_indexed = capped_event_tags(data, settings.MAX_EVENT_TAGS)
+        mark_not_indexed(data, not_indexed, settings.MAX_EVENT_TAGS)
         prepared = Prepared(
             key=key,
             data=data,
@@ -276,7 +278,7 @@ def _prepare(
             grouping_key_hash=hash_key(grouping),
             legacy_key_hash=hash_key(legacy_key) if legacy_key != grouping else None,
             title=title_parts(data),
-            tags=event_tags(data),
+            tags=tags,
             items=items,
         )
         # trimmed last: an oversized event groups, and is titled and tagged, as its untrimmed siblings are

@@ -27,6 +27,8 @@ measured again after each step. What was removed is recorded in the event under 
 
 import json
 
+from tags.extract import NOT_INDEXED_KEY
+
 MARKER = "_trimmed"
 STRING_KEEP_CHARS = 16 * 1024
 KEEP_OUTER_FRAMES = 10
@@ -56,6 +58,7 @@ ESSENTIAL = frozenset(
         "tags",
         "fingerprint",
         "user",
+        NOT_INDEXED_KEY,
         MARKER,
     }
 )

@@ -1,10 +1,18 @@
-"""Which tags an event has: the SDK's own tags plus a few derived from the event's fields and contexts."""
+"""Which tags an event has: the SDK's own tags plus a few derived from the event's fields and contexts.
+
+At most settings.MAX_EVENT_TAGS of them are indexed (digest writes every indexed tag inside the project's single
+writer transaction, so an event with 10,000 tags must not cost 10,000 rows): the derived ones first (level, release,
+environment, ...), then the SDK's in the order it sent them. The rest stay in the stored event, not searchable, and
+digest records how many in the event under NOT_INDEXED_KEY for its page to say so.
+"""
+
+from django.conf import settings
 
 from events.safe import clean_str, int_text, safe_text
 
-MAX_TAGS = 50
 MAX_KEY = 64
 MAX_VALUE = 200
+NOT_INDEXED_KEY = "_tags_not_indexed"  # {"count": tags not indexed, "limit": MAX_EVENT_TAGS then}
 
 
 def _tag_text(value) -> str:
@@ -29,16 +37,27 @@ def _name_version(context) -> str:
 
 
 def event_tags(event: dict) -> dict[str, str]:
-    """{key: value} for a normalized event (see ingest.normalize)."""
+    """{key: value} for a normalized event (see ingest.normalize): at most MAX_EVENT_TAGS of them."""
+    return capped_event_tags(event, settings.MAX_EVENT_TAGS)[0]
+
+
+def capped_event_tags(event: dict, limit: int) -> tuple[dict[str, str], int]:
+    """The event's tags, at most `limit` of them, and how many more it has (the SDK's beyond the limit)."""
     tags: dict[str, str] = {}
+    over = 0
 
     def add(key, value) -> None:
+        nonlocal over
         if value is None:
             return
         value = _tag_text(value).replace("\x00", "").strip()
-        key = _tag_text(key).replace("\x00", "").strip()
-        if key and value and len(tags) < MAX_TAGS:
-            tags[key[:MAX_KEY]] = value[:MAX_VALUE]
+        key = _tag_text(key).replace("\x00", "").strip()[:MAX_KEY]
+        if not key or not value or key in tags:
+            return
+        if len(tags) >= limit:
+            over += 1
+            return
+        tags[key] = value[:MAX_VALUE]
 
     add("level", event.get("level"))
     for key in ("release", "environment", "server_name", "transaction", "dist", "logger"):
@@ -55,6 +74,27 @@ def event_tags(event: dict) -> dict[str, str]:
         add("device", device.get("model") or device.get("family"))
     sent = event.get("tags")
     for key, value in (sent if isinstance(sent, dict) else {}).items():
-        if key not in tags:
-            add(key, value)
-    return tags
+        add(key, value)
+    return tags, over
+
+
+def mark_not_indexed(event: dict, count: int, limit: int) -> None:
+    """Record in the event (digest, before it is stored) how many of its tags were not indexed; only ours is
+    believed: one the SDK sent goes."""
+    event.pop(NOT_INDEXED_KEY, None)
+    if count > 0:
+        event[NOT_INDEXED_KEY] = {"count": count, "limit": limit}
+
+
+def describe_not_indexed(event) -> str:
+    """The event page's note on tags that were not indexed; "" when all were."""
+    marker = event.get(NOT_INDEXED_KEY) if isinstance(event, dict) else None
+    if not isinstance(marker, dict):
+        return ""
+    count, limit = marker.get("count"), marker.get("limit")
+    if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+        return ""
+    first = f": the first {limit:,} are indexed and searchable" if isinstance(limit, int) and limit >= 0 else ""
+    return (
+        f"{count:,} tag{'' if count == 1 else 's'} not indexed (over MAX_EVENT_TAGS){first}; all are kept in the event."
+    )

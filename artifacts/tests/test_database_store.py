@@ -20,6 +20,7 @@ from artifacts.models import ArtifactBundle, FileBlob, ReleaseFile
 from artifacts.retention import expire_artifacts
 from artifacts.storage import blob_on_disk, read_blob, store_blob
 from artifacts.tests.bundles import MINIFIED, SOURCE_MAP, bundle_zip
+from artifacts.tests.uploads import upload_blob, uploader
 from blobs.models import Blob, BlobChunk
 from blobs.store import CHUNK_SIZE, DatabaseBlobFile
 from releases.models import Release
@@ -116,9 +117,11 @@ def test_a_blob_whose_rows_are_gone_is_unreadable_not_a_crash(project):
 def test_retention_deletes_the_rows_of_unused_blobs(project, settings):
     settings.ARTIFACT_BLOB_GRACE_SECONDS = 3600
     data = bundle_zip()
-    store_blob(data)
+    uploading = uploader()
+    upload_blob(data, uploading)
     chunk = store_blob(b"a chunk nobody assembled")
-    assert assemble_bundle(FileBlob.objects.get(size=len(data)).checksum, [hashlib.sha1(data).hexdigest()], [project])
+    checksum = hashlib.sha1(data).hexdigest()
+    assert assemble_bundle(checksum, [checksum], [project], user_id=uploading.pk).state == "ok"
     now = timezone.now()
     ArtifactBundle.objects.update(date_last_used=now - 91 * DAY)
     FileBlob.objects.update(created_at=now - 2 * DAY)

@@ -12,6 +12,7 @@ from artifacts.models import ArtifactBundle, DebugIdArtifact, FileBlob, ReleaseF
 from artifacts.retention import expire_artifacts
 from artifacts.storage import blob_path, sha1_of, store_blob
 from artifacts.tests.bundles import bundle_zip
+from artifacts.tests.uploads import upload_blob, uploader
 from bugsink import jobs
 from projects.models import Project
 from releases.actions import delete_releases
@@ -22,9 +23,10 @@ DAY = timedelta(days=1)
 
 def upload_bundle(project, version="", debug_id="d200aca5-db79-5d49-aedb-f201065a9459") -> ArtifactBundle:
     data = bundle_zip(debug_id=debug_id)
-    store_blob(data)
-    assert assemble_bundle(sha1_of(data), [sha1_of(data)], [project], version=version).state == "ok"
-    return ArtifactBundle.objects.get(bundle_id=debug_id)
+    user = uploader()
+    upload_blob(data, user)
+    assert assemble_bundle(sha1_of(data), [sha1_of(data)], [project], user_id=user.pk, version=version).state == "ok"
+    return ArtifactBundle.objects.get(bundle_id=debug_id, projects=project)
 
 
 def files_on_disk() -> set[str]:

@@ -16,8 +16,11 @@ import uuid
 import zipfile
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
+
+from artifacts.chunks import record_upload
 from artifacts.lookup import source_mapping_url
-from artifacts.models import ArtifactBundle, DebugIdArtifact, ReleaseFile
+from artifacts.models import ArtifactBundle, DebugIdArtifact, FileBlob, ReleaseFile
 from artifacts.storage import store_blob
 
 _DEBUG_ID_COMMENT = re.compile(rb"^//# debugId=([0-9a-fA-F-]{36})\s*$", re.MULTILINE)
@@ -28,6 +31,18 @@ def _map_debug_id(content: bytes) -> str:
     """A map's debugId, also from a map that a test broke after `inject` wrote it."""
     found = _DEBUG_ID_FIELD.findall(content)
     return found[-1].decode() if found else ""
+
+
+def uploader(name: str = "uploader"):
+    """A user who uploads (assemble_bundle counts only the chunks its caller uploaded)."""
+    return get_user_model().objects.get_or_create(username=name)[0]
+
+
+def upload_blob(data: bytes, user) -> FileBlob:
+    """`data` stored as a chunk `user` uploaded (what the chunk-upload endpoint records)."""
+    blob = store_blob(data)
+    record_upload(blob, user.pk)
+    return blob
 
 
 def debug_id_of(path: Path) -> str:

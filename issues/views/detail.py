@@ -33,6 +33,7 @@ from issues.presentation import describe_conditions, describe_state, state_view
 from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager
 from projects.access import get_issue_or_404
 from releases.ordering import latest_version
+from tags.extract import describe_not_indexed
 from tags.models import IssueTag
 from tags.search import filter_events, parse_query
 
@@ -191,6 +192,7 @@ def _event_tab(request, issue_id, event_pk, tab: str):
     if event is not None:
         data = _event_data(event)
         context["trim_note"] = describe_trim(data)
+        context["tags_note"] = describe_not_indexed(data)
         suffix = ""
         if tab == "stacktrace":
             in_app_only = request.GET.get("in_app") == "1"
