@@ -119,7 +119,10 @@ def runtime_modules(root: Path = ROOT) -> list[str]:
     modules = []
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root)
-        if set(relative.parts[:-1]) & NOT_RUNTIME_DIRS or relative.as_posix() in TEST_SUPPORT:
+        folders = relative.parts[:-1]
+        if set(folders) & NOT_RUNTIME_DIRS or any(f.startswith(".") for f in folders):
+            continue
+        if relative.as_posix() in TEST_SUPPORT:
             continue
         if len(relative.parts) == 1 and relative.name != "manage.py":
             continue
