@@ -39,7 +39,7 @@ from events.models import Event
 from events.retention import evict_after_digest
 from events.safe import loads_json
 from events.scrub import ScrubPolicy, scrub_event
-from ingest import store
+from ingest import item_streams, store
 from ingest.grouping import culprit, grouping_key, hash_key, title_parts
 from ingest.normalize import normalize_event
 from ingest.symbolicate import symbolicate
@@ -107,16 +107,19 @@ class Prepared:
     title: tuple[str, str]
     tags: dict
     items: list = field(default_factory=list)  # attachments and feedback that came with it (events.items)
+    streams: list = field(default_factory=list)  # items of the registered streams (ingest.item_streams)
 
 
 @dataclass
 class PreparedItems:
-    """A raw record of attachments or feedback without an event: rows of their own, linked to the event later."""
+    """A raw record of attachments, feedback or stream items without an event: rows of their own, attachments and
+    feedback linked to the event later."""
 
     key: str
     event_id: str
     ingested_at: datetime
     items: list
+    streams: list = field(default_factory=list)
 
 
 def digest(key: str) -> int:
@@ -255,8 +258,13 @@ def _prepare(
     try:
         items = event_items.write_files(raw.project_id, raw.items)
         ingested_at = datetime.fromtimestamp(raw.received_at, UTC)
+        streams = [
+            item_streams.StreamItem(item.headers.get("type", ""), item.payload, ingested_at, item.headers)
+            for item in raw.items
+            if item_streams.stream_for(item.headers.get("type", ""))
+        ]
         if not raw.payload:
-            return PreparedItems(key=key, event_id=raw.event_id, ingested_at=ingested_at, items=items)
+            return PreparedItems(key=key, event_id=raw.event_id, ingested_at=ingested_at, items=items, streams=streams)
         remote_addr = "" if policy.remove_ip_addresses else raw.remote_addr
         data = normalize_event(
             loads_json(raw.payload), event_id=raw.event_id, received_at=raw.received_at, remote_addr=remote_addr
@@ -280,6 +288,7 @@ def _prepare(
             title=title_parts(data),
             tags=tags,
             items=items,
+            streams=streams,
         )
         # trimmed last: an oversized event groups, and is titled and tagged, as its untrimmed siblings are
         prepared.data, prepared.data_json = fit_event(data, settings.MAX_EVENT_SIZE)
@@ -319,6 +328,9 @@ def _digest_batch(project_id: int, prepared: list[Prepared | PreparedItems]) -> 
             return 0  # the project was deleted: its raw events go with it
         for loose in (p for p in prepared if isinstance(p, PreparedItems)):
             event_items.save_items(project, loose.key, loose.event_id, loose.items, loose.ingested_at)
+        # every raw record is read once (it is forgotten in this transaction), so its stream items are handed over
+        # once, whether or not its event turns out to be a repeat
+        item_streams.digest_stream_items(project, (item for p in prepared for item in p.streams))
         prepared = [p for p in prepared if isinstance(p, Prepared)]
 
         # idempotence: drop events stored before (a re-delivered task) and repeats within the batch

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from ingest import item_streams
 from ingest.errors import BadRequest, PayloadTooLarge
 from ingest.store import RawItem
 from ingest.streams import FramedReader
@@ -20,6 +21,7 @@ KEPT_ITEM_TYPES = ("attachment", "feedback", "user_report")
 KEPT_ITEM_HEADERS = ("type", "filename", "content_type", "attachment_type")
 MAX_FEEDBACK_SIZE = 64 * 1024
 MAX_KEPT_ITEMS = 100  # attachments and feedback per envelope; the others beyond this are skipped, and noted
+MAX_STREAM_ITEMS = 100  # items of the registered streams (ingest.item_streams) per envelope; beyond: skipped, noted
 
 
 def parse_header_line(line: bytes | None, what: str) -> dict:
@@ -101,6 +103,10 @@ def read_envelope_items(reader: FramedReader) -> EnvelopeItems:
         if item_type in KEPT_ITEM_TYPES:
             _read_kept_item(reader, result, headers, item_type, length)
             continue
+        stream = item_streams.stream_for(item_type)
+        if stream is not None:
+            _read_stream_item(reader, result, headers, item_type, length, stream.max_item_size)
+            continue
         if length is not None:
             if keep:
                 if length > max_event:
@@ -120,6 +126,47 @@ def read_envelope_items(reader: FramedReader) -> EnvelopeItems:
 
 class _LineTooLong(Exception):
     pass
+
+
+def _skip_item(reader: FramedReader, length) -> None:
+    if length is None:
+        reader.skip_line()
+    else:
+        reader.skip_exact(length)
+        reader.end_of_item()
+
+
+def _read_stream_item(
+    reader: FramedReader, result: EnvelopeItems, headers: dict, item_type: str, length, limit
+) -> None:
+    """An item of a registered stream, kept within its limit. One over the limit, or past MAX_STREAM_ITEMS in the
+    envelope, is skipped and kept as a marker with its reason (its stream counts what it did not get)."""
+    stream_items = sum(1 for item in result.kept if item_streams.stream_for(item.headers.get("type", "")))
+    kept_headers = {name: str(headers[name])[:200] for name in item_streams.STREAM_ITEM_HEADERS if name in headers}
+    if stream_items >= MAX_STREAM_ITEMS:
+        _skip_item(reader, length)
+        if stream_items == MAX_STREAM_ITEMS:
+            result.kept.append(_dropped(kept_headers, 0, f"more than {MAX_STREAM_ITEMS} stream items"))
+        return
+    if length is None:
+        position = reader.total - len(reader.buffer)
+        try:
+            payload = reader.readline(limit, _LineTooLong())
+        except _LineTooLong:
+            reader.skip_line()
+            size = reader.total - len(reader.buffer) - position - 1
+            result.kept.append(_dropped(kept_headers, size, f"over the {limit}-byte limit for one {item_type} item"))
+            return
+        if payload is None:
+            raise BadRequest(f"an {item_type} item without payload")
+    elif length > limit:
+        _skip_item(reader, length)
+        result.kept.append(_dropped(kept_headers, length, f"over the {limit}-byte limit for one {item_type} item"))
+        return
+    else:
+        payload = reader.read_exact(length)
+        reader.end_of_item()
+    result.kept.append(RawItem(headers=kept_headers, payload=payload))
 
 
 def _read_kept_item(reader: FramedReader, result: EnvelopeItems, headers: dict, item_type: str, length) -> None:
