@@ -358,3 +358,33 @@ class start_celery_worker:  # noqa: N801 (used as a context manager, reads like 
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def session_processes(session_id: int) -> list[int]:
+    """The pids of the live processes of a session (Linux /proc): a supervisor started with start_new_session and
+    everything it started, even in process groups of their own; zombies excluded."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry)) != session_id:
+                continue
+            with open(f"/proc/{entry}/stat") as stat:
+                state = stat.read().rpartition(")")[2].split()[0]
+        except (OSError, ProcessLookupError):
+            continue
+        if state != "Z":
+            found.append(int(entry))
+    return found
+
+
+def kill_session(session_id: int) -> None:
+    """SIGKILL every process of a session (a test's cleanup after a supervisor that did not stop by itself)."""
+    import signal
+
+    for pid in session_processes(session_id):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
