@@ -388,3 +388,45 @@ def kill_session(session_id: int) -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free loopback port (never the shared one on 6379), nothing persisted:
+    killed and started again, it is empty, as a Redis that crashed. Needs the redis-server program."""
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        self.port = port or free_port()
+        self.workdir = Path(workdir)
+        self.process = None
+
+    def start(self) -> "RedisServer":
+        import subprocess
+
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            command + ["--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
+        wait_until(self.answers, 30, message="redis-server to answer", process=self.process)
+        return self
+
+    def answers(self) -> bool:
+        import redis
+
+        try:
+            return redis.Redis(port=self.port, socket_timeout=1).ping()
+        except redis.RedisError:
+            return False
+
+    def client(self):
+        import redis
+
+        return redis.Redis(port=self.port, socket_timeout=5)
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
