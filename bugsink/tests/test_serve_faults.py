@@ -169,12 +169,38 @@ def test_serve_keeps_answering_and_digests_everything_through_a_broker_restart_a
                 done.add("digest")
                 os.kill(digest_pid, signal.SIGKILL)
 
-        results = send_stream(url, project, faults)
+        # what /health/ready said during the stream: the outage must show (its answer is cached for 5 s at most,
+        # the outage lasts longer)
+        health_answers: list[tuple[int, str]] = []
+        streaming = threading.Event()
+        streaming.set()
+
+        def watch_health():
+            while streaming.is_set():
+                try:
+                    with urllib.request.urlopen(f"{url}/health/ready", timeout=10) as response:
+                        health_answers.append((response.status, ""))
+                except urllib.error.HTTPError as e:
+                    health_answers.append((e.code, json.loads(e.read()).get("detail", "")))
+                except OSError as e:
+                    health_answers.append((0, repr(e)))
+                time.sleep(0.5)
+
+        watcher = threading.Thread(target=watch_health, daemon=True)
+        watcher.start()
+        try:
+            results = send_stream(url, project, faults)
+        finally:
+            streaming.clear()
+            watcher.join(timeout=30)
         assert done == {"down", "back", "digest"}, f"the stream ended before every fault: {done}"
         outcomes: dict[object, int] = {}
         for _, outcome in results:
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         assert outcomes == {200: EVENTS}, f"not every request was answered 200: {outcomes}\n{output()[-5000:]}"
+
+        assert any(code == 503 and "broker unreachable" in detail for code, detail in health_answers), health_answers
+        assert all(code in (200, 503) for code, _ in health_answers), health_answers
 
         accepted = {uuid.UUID(event_id) for event_id, outcome in results if outcome == 200}
 
@@ -197,7 +223,8 @@ def test_serve_keeps_answering_and_digests_everything_through_a_broker_restart_a
         log.close()
         redis_server.kill()
     text = output()
-    assert "web.1 exited" not in text, text
+    assert "web.1 exited" not in text and "CRASH LOOP" not in text, text
+    assert "broker unreachable for" in text and "broker reachable again" in text, text
     tracebacks = text.count("Traceback (most recent call last)")
     assert tracebacks <= MAX_TRACEBACKS, f"{tracebacks} tracebacks in the log:\n{text[-20000:]}"
     assert runner.returncode == 0, f"not a graceful shutdown (exit {runner.returncode}):\n{text[-5000:]}"
