@@ -4,9 +4,10 @@ the admin.
 The supervisor writes a JSON file, atomically, whenever a process starts, exits, is restarted or settles, and gives
 its path to every process it starts in CULVERT_SUPERVISOR_STATUS. A process started some other way (`make run`,
 systemd, a container per process) has no such variable: it is "not supervised", and nothing here applies. A process
-is healthy when its state is "running"; "restarting" (dead, waiting out its backoff), "crash-looping" (it exited
-several times in a row without staying up), "stopping" and "stopped" are not. A status whose supervisor is gone
-(killed with -9, so it never said so) is reported as such: its processes' states are no longer anyone's.
+is healthy when its state is "running"; "starting" (the supervisor's first moment), "restarting" (dead, waiting
+out its backoff), "crash-looping" (it exited several times in a row without staying up), "stopping" and "stopped"
+are not. A status whose supervisor is gone (killed with -9, so it never said so) is reported as such: its
+processes' states are no longer anyone's.
 """
 
 import json
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 STATUS_ENV = "CULVERT_SUPERVISOR_STATUS"
-STATES = ("running", "restarting", "crash-looping", "stopping", "stopped")
+STATES = ("starting", "running", "restarting", "crash-looping", "stopping", "stopped")
 
 
 @dataclass(frozen=True)

@@ -214,8 +214,12 @@ def test_the_children_find_the_status_file_and_a_temporary_one_is_removed(tmp_pa
             if "status in " in line:
                 break
         path = Path(lines[-1].split("status in ")[1].strip())
-        status = json.loads(path.read_text())
-        assert status["supervisor_pid"] == process.pid and status["processes"]["show.1"]["state"] == "running"
+        status = wait_until(
+            lambda: (found := json.loads(path.read_text()))["processes"]["show.1"]["state"] == "running" and found,
+            30,
+            message="the status file to say it runs",
+        )
+        assert status["supervisor_pid"] == process.pid
         assert oct(path.stat().st_mode & 0o777) == oct(0o600)
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
