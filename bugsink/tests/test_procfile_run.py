@@ -260,3 +260,20 @@ def test_the_procfile_runs_the_programs_on_path():
         name, _, command = line.partition(":")
         program = command.split()[1] if command.split()[0] == "exec" else command.split()[0]
         assert program in ("python", "celery"), f"{name}: {program}"
+
+
+def test_a_crash_loop_of_days_keeps_the_longest_backoff(tmp_path, capsys):
+    """Thousands of exits in a row (a day of a process that cannot start) must not overflow the backoff."""
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader("procfile_run", str(RUNNER))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("procfile_run", loader))
+    loader.exec_module(module)
+    runner = module.Runner([("broken", "exit 1")], 8000, 1.0, status_path=str(tmp_path / "status.json"))
+    process = runner.processes[0]
+    process.exits_in_a_row = 5000
+    process.crash_looping = True
+    runner.after_exit(process, 1)
+    assert process.state == "crash-looping" and process.exits_in_a_row == 5001
+    assert "broken.1 will be restarted in 30 s" in capsys.readouterr().out
