@@ -29,6 +29,7 @@ from bugsink.testutils import (
     kill_session,
     make_envelope,
     require_service,
+    session_processes,
     wait_until,
 )
 from events.models import Event
@@ -228,3 +229,75 @@ def test_serve_keeps_answering_and_digests_everything_through_a_broker_restart_a
     tracebacks = text.count("Traceback (most recent call last)")
     assert tracebacks <= MAX_TRACEBACKS, f"{tracebacks} tracebacks in the log:\n{text[-20000:]}"
     assert runner.returncode == 0, f"not a graceful shutdown (exit {runner.returncode}):\n{text[-5000:]}"
+
+
+@pytest.mark.slow
+def test_the_web_server_killed_with_its_forked_workers_comes_back_on_its_port(transactional_db, tmp_path, settings):
+    """WEB_WORKERS=2: the web process forks two servers sharing its socket. Killed -9, it leaves them behind; the
+    supervisor ends them, so that the web process it starts again can bind the port."""
+    web_line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    (tmp_path / "Procfile").write_text(web_line + "\n")
+    port = free_port()
+    status_path = tmp_path / "supervisor.json"
+    env = {
+        **os.environ,
+        **database_env(),
+        "DJANGO_SETTINGS_MODULE": "bugsink.settings",
+        "BUGSINK_DATA_DIR": str(tmp_path),
+        "INGEST_STORE_DIR": str(settings.INGEST_STORE_DIR),
+        "CELERY_BROKER_URL": "",
+        "SECRET_KEY": "serve-faults-test-secret-key",
+        "WEB_WORKERS": "2",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    serve_log = tmp_path / "serve.log"
+    log = open(serve_log, "wb")  # noqa: SIM115 (closed below)
+    runner = subprocess.Popen(
+        [sys.executable, str(ROOT / "bin" / "procfile-run"), "-f", str(tmp_path / "Procfile"), "-p", str(port)]
+        + ["--status-file", str(status_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def output() -> str:
+        return serve_log.read_text(errors="replace")
+
+    def web() -> dict:
+        return json.loads(status_path.read_text())["processes"]["web.1"] if status_path.exists() else {}
+
+    def live() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=5) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_until(live, 60, message="the web server", process=runner, details=output)
+        master = web()["pid"]
+        workers = [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+        assert len(workers) == 2
+        os.kill(master, signal.SIGKILL)
+        wait_until(
+            lambda: web().get("pid") not in (None, master) and live(),
+            60,
+            message="the web server to answer again, restarted",
+            process=runner,
+            details=output,
+        )
+        assert not set(workers) & set(session_processes(runner.pid)), "the old forked servers are still there"
+        assert web()["restarts"] == 1 and web()["state"] == "running"
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        try:
+            runner.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            pass
+        kill_session(runner.pid)
+        log.close()
+    text = output()
+    assert "web.1 left processes behind: SIGTERM to its group" in text, text
+    assert "Address already in use" not in text and runner.returncode == 0, text
