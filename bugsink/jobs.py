@@ -30,6 +30,11 @@ sweep digests them after a restart.
 "A digest is queued for this project" is a flag in Redis (with a Redis broker): an accepted event enqueues a digest
 only when none is queued for its project. Its key is namespaced per installation (JOBS_NAMESPACE, by default a hash
 of the database's identity), so two installations, or a test run, sharing one Redis never share a flag.
+
+A broker that does not answer (BrokerOutage below) costs ingest nothing and fills no log: the events stay in the
+ingest store, digests are not even tried for a second after a failed send, the log gets one warning per
+BROKER_OUTAGE_WARNING_SECONDS with the number of events waiting, and the first send that works again asks for a
+digest for every project whose digest could not be sent (the sweep takes whatever a restarted, empty broker lost).
 """
 
 import hashlib
@@ -43,7 +48,7 @@ from celery import current_task
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from bugsink.celery import app
+from bugsink.celery import BROKER_UNREACHABLE, app
 
 logger = logging.getLogger(__name__)
 
@@ -108,13 +113,169 @@ def run(
         raise ValueError(f"{name} is a single-writer job: say which project's")
     try:
         if broker_configured():
-            queue = digest_queue(project_id) if name in SINGLE_WRITER else None
-            app.send_task(name, args=args, queue=queue, countdown=countdown)
-            return True
+            return _send(name, args, project_id, countdown)
         return _run_in_process(name, args, countdown)
     except Exception:
         logger.exception("could not run job %s%r", name, args)
         return False
+
+
+def _send(name: str, args: list, project_id: int | None, countdown: float | None) -> bool:
+    """The message for a job; False when the broker did not take it (or, for a digest, was not even asked because
+    it failed a moment ago: see BrokerOutage)."""
+    if name == DIGEST and not _outage.may_send_digest():
+        _outage.not_sent(name, project_id, args[0])
+        return False
+    queue = digest_queue(project_id) if name in SINGLE_WRITER else None
+    try:
+        app.send_task(name, args=args, queue=queue, countdown=countdown)
+    except BROKER_UNREACHABLE as error:
+        _outage.failed(name, project_id, args[0] if name == DIGEST else None, error)
+        return False
+    except BaseException:
+        _outage.done_probing()
+        raise
+    for waiting_project, key in _outage.sent():
+        _enqueue_digest(waiting_project, key)  # the broker is back: what waited during the outage
+    return True
+
+
+# --- a broker that does not answer --------------------------------------------------------------------------------
+
+
+class BrokerOutage:
+    """This process's view of an unreachable broker, so that an outage costs ingest nothing and logs one warning per
+    interval instead of a traceback per accepted event.
+
+    A digest that cannot be sent loses nothing: its events are in the ingest store. After a failed send no digest is
+    sent for `retry_seconds`; then one caller tries (a probe) while the others go on without waiting for it. Other
+    jobs (alerts, deletions) are always tried: nothing else would send them again, and each one lost is logged as an
+    error. While the outage lasts, a warning every `warning_seconds` says for how long, why, how many jobs were not
+    sent, and how many accepted events wait for digest (the counter registered with `count_waiting_events_with`).
+    The first send that works ends the outage: `sent()` hands back one event key per project whose digest was not
+    sent, for a digest each (what an empty, restarted broker lost beyond that, the sweep finds)."""
+
+    def __init__(self, retry_seconds: float = 1.0, warning_seconds: float | None = None, clock=time.monotonic):
+        self.retry_seconds = retry_seconds
+        self._warning_seconds = warning_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.down_since: float | None = None
+        self._error = ""
+        self._retry_at = 0.0
+        self._probing = False
+        self._last_warning = 0.0
+        self._unsent = 0  # jobs not sent in this outage
+        self._waiting: dict[int, str] = {}  # project -> the key of one of its events whose digest was not sent
+
+    @property
+    def warning_seconds(self) -> float:
+        if self._warning_seconds is not None:
+            return self._warning_seconds
+        return float(settings.BROKER_OUTAGE_WARNING_SECONDS)
+
+    def is_down(self) -> bool:
+        """Down, and not yet time to try again (a caller may skip the work that leads to a send: the digest flag)."""
+        with self._lock:
+            return self.down_since is not None and self._clock() < self._retry_at
+
+    def may_send_digest(self) -> bool:
+        with self._lock:
+            if self.down_since is None:
+                return True
+            if self._probing or self._clock() < self._retry_at:
+                return False
+            self._probing = True
+            return True
+
+    def done_probing(self) -> None:
+        with self._lock:
+            self._probing = False
+
+    def not_sent(self, name: str, project_id: int | None, key: str | None) -> None:
+        """A job that was not sent because of the outage."""
+        with self._lock:
+            self._unsent += 1
+            if project_id is not None and key is not None:
+                self._waiting.setdefault(project_id, key)
+            due = self._clock() - self._last_warning >= self.warning_seconds
+            if due:
+                self._last_warning = self._clock()
+        if name != DIGEST:
+            logger.error("job %s was not sent: the broker is unreachable (%s); it will not run", name, self._error)
+        if due:
+            self._warn()
+
+    def failed(self, name: str, project_id: int | None, key: str | None, error: Exception) -> None:
+        with self._lock:
+            now = self._clock()
+            self._probing = False
+            self._retry_at = now + self.retry_seconds
+            self._error = f"{error.__class__.__name__}: {error}"
+            if self.down_since is None:
+                self.down_since = now
+                self._last_warning = now - self.warning_seconds  # the first failure is reported at once
+        self.not_sent(name, project_id, key)
+
+    def sent(self) -> list[tuple[int, str]]:
+        """A send worked: the end of the outage, if there was one; the projects whose digests were not sent."""
+        if self.down_since is None:  # the common case, without taking the lock
+            return []
+        with self._lock:
+            if self.down_since is None:
+                return []
+            lasted = self._clock() - self.down_since
+            unsent, waiting = self._unsent, list(self._waiting.items())
+            self.down_since, self._probing, self._unsent, self._waiting = None, False, 0, {}
+        logger.warning(
+            "broker reachable again after %.0f s; %d jobs were not sent meanwhile; digests are asked again for the "
+            "projects whose events waited (%d; the periodic sweep finds anything else a restarted broker lost)",
+            lasted,
+            unsent,
+            len(waiting),
+        )
+        return waiting
+
+    def _warn(self) -> None:
+        with self._lock:
+            if self.down_since is None:
+                return
+            lasted, unsent, error = self._clock() - self.down_since, self._unsent, self._error
+        waiting = _count_waiting_events()
+        logger.warning(
+            "broker unreachable for %.0f s (%s): %d jobs not sent; %s accepted events wait in the ingest store for "
+            "digest, which resumes when the broker is back (next report in %.0f s unless it is back)",
+            lasted,
+            error,
+            unsent,
+            "an unknown number of" if waiting is None else waiting,
+            self.warning_seconds,
+        )
+
+    def reset(self) -> None:
+        with self._lock:
+            self.down_since, self._probing, self._unsent, self._waiting, self._retry_at = None, False, 0, {}, 0.0
+
+
+_outage = BrokerOutage()
+_waiting_counter = None
+
+
+def count_waiting_events_with(counter) -> None:
+    """Register how the outage warning counts the accepted events waiting for digest (the ingest app does: this
+    module imports none of the project's modules)."""
+    global _waiting_counter
+    _waiting_counter = counter
+
+
+def _count_waiting_events() -> int | None:
+    if _waiting_counter is None:
+        return None
+    try:
+        return _waiting_counter()
+    except Exception as e:  # a count that fails (a database that is down too) leaves the warning without it
+        logger.warning("could not count the events waiting for digest: %s", e)
+        return None
 
 
 # --- the digest flag ----------------------------------------------------------------------------------------------
@@ -139,6 +300,9 @@ def schedule_digest(key: str, force: bool = False) -> None:
 
 
 def _enqueue_digest(project_id: int, key: str, claim: bool = True) -> None:
+    if _outage.is_down():  # not even the digest flag's round trip: the broker (Redis) failed a moment ago
+        _outage.not_sent(DIGEST, project_id, key)
+        return
     if claim and not _claim_digest(project_id):
         return
     if not run(DIGEST, [key], project_id=project_id):
@@ -225,6 +389,7 @@ def forget_claims() -> None:
     with _local_claims_lock:
         _local_claims.clear()
     _claims.reset()
+    _outage.reset()
 
 
 def digests_inline() -> bool:

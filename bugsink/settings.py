@@ -247,6 +247,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# one line, not a traceback, for an entry that could not be sent because the broker is down (bugsink.celery)
+CELERY_BEAT_SCHEDULER = "bugsink.celery:Scheduler"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -254,6 +256,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # and whether the web server runs the beat schedule's periodic jobs itself when there is no broker (no beat then)
 JOBS_NAMESPACE = os.environ.get("JOBS_NAMESPACE", "")
 JOBS_PERIODIC_WITHOUT_BROKER = env_bool("JOBS_PERIODIC_WITHOUT_BROKER", True)
+# While the broker is unreachable each process logs one warning per this many seconds (with the number of events
+# waiting for digest), not a traceback per event (bugsink.jobs.BrokerOutage).
+BROKER_OUTAGE_WARNING_SECONDS = env_int("BROKER_OUTAGE_WARNING_SECONDS", 30)
+# A worker that loses the broker lets the tasks it is running finish (a digest's work is in the database and the
+# ingest store, not in the broker): Celery's behaviour so far, said explicitly (its notice about it: bugsink.celery).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 
 # --- Ingest -------------------------------------------------------------------------------------------------------
 # uploaded source maps, bundles and release files (artifacts.storage), content-addressed

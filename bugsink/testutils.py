@@ -358,3 +358,75 @@ class start_celery_worker:  # noqa: N801 (used as a context manager, reads like 
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def session_processes(session_id: int) -> list[int]:
+    """The pids of the live processes of a session (Linux /proc): a supervisor started with start_new_session and
+    everything it started, even in process groups of their own; zombies excluded."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry)) != session_id:
+                continue
+            with open(f"/proc/{entry}/stat") as stat:
+                state = stat.read().rpartition(")")[2].split()[0]
+        except (OSError, ProcessLookupError):
+            continue
+        if state != "Z":
+            found.append(int(entry))
+    return found
+
+
+def kill_session(session_id: int) -> None:
+    """SIGKILL every process of a session (a test's cleanup after a supervisor that did not stop by itself)."""
+    import signal
+
+    for pid in session_processes(session_id):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free loopback port (never the shared one on 6379), nothing persisted:
+    killed and started again, it is empty, as a Redis that crashed. Needs the redis-server program."""
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        self.port = port or free_port()
+        self.workdir = Path(workdir)
+        self.process = None
+
+    def start(self) -> "RedisServer":
+        import subprocess
+
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            command + ["--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
+        wait_until(self.answers, 30, message="redis-server to answer", process=self.process)
+        return self
+
+    def answers(self) -> bool:
+        import redis
+
+        try:
+            return redis.Redis(port=self.port, socket_timeout=1).ping()
+        except redis.RedisError:
+            return False
+
+    def client(self):
+        import redis
+
+        return redis.Redis(port=self.port, socket_timeout=5)
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
-from bugsink import health
+from bugsink import health, supervision_views
 from ingest import quarantine_views
 from ingest import views as ingest_views
 from issues.views import ref as issue_ref_views
@@ -30,6 +30,7 @@ urlpatterns = [
     path(
         "admin/quarantine/<int:project_id>/<str:name>/retry", quarantine_views.quarantine_retry, name="quarantine-retry"
     ),
+    path("admin/processes/", supervision_views.processes, name="supervisor-processes"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("projects/", include("projects.urls")),

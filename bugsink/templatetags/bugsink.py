@@ -4,6 +4,7 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from bugsink import supervision
 from bugsink.period_counter import PeriodCounter, bucket_index
 
 register = template.Library()
@@ -72,3 +73,10 @@ def ago(value, now) -> str:
         if seconds < limit:
             return f"{seconds // size}{unit}"
     return f"{seconds // (86400 * 365)}y"
+
+
+@register.inclusion_tag("bugsink/supervision_line.html")
+def supervision_line():
+    """The admin index's line about the processes of `make serve` (bugsink.supervision)."""
+    status = supervision.read_status()
+    return {"status": status, "problems": status.problems() if status is not None else []}

@@ -14,7 +14,12 @@ def test_ready_without_a_broker(client, db, settings):
     settings.CELERY_BROKER_URL = ""
     response = client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "not configured"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "not configured",
+        "processes": "not supervised",
+    }
 
 
 def test_ready_with_a_real_broker(client, db, settings):
@@ -29,6 +34,7 @@ def test_not_ready_when_the_broker_is_unreachable(client, db, settings):
     response = client.get("/health/ready")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable" and response.json()["broker"].startswith("error")
+    assert response.json()["detail"].startswith("broker unreachable (error: ")
 
 
 def test_check_deploy_is_clean_with_the_documented_production_settings(tmp_path):

@@ -23,10 +23,11 @@ def our_apps(root: Path = ROOT) -> tuple[str, ...]:
 
 APPS = our_apps()
 CELERY_ALLOWED = {"bugsink.jobs", "bugsink.celery"}
-# imports that wait on purpose: an AppConfig.ready, a script that sets DJANGO_SETTINGS_MODULE first, test helpers
-# that import models only once Django is set up
+# imports that wait on purpose: an AppConfig.ready (the ingest app's gives the jobs layer its store's count), a
+# script that sets DJANGO_SETTINGS_MODULE first, test helpers that import models only once Django is set up
 LATE_IMPORTS_ALLOWED = {
     ("accounts.apps", "ready"),
+    ("ingest.apps", "ready"),
     ("bugsink.webserver", "main"),
     ("bugsink.testutils", "make_issue"),
     ("bugsink.testutils", "store_event"),
