@@ -20,6 +20,7 @@ from api.pagination import paginated_response
 from api.permissions import token_allows
 from api.validation import (
     optional_datetime,
+    optional_http_url,
     optional_string,
     parse_project_refs,
     request_object,
@@ -220,7 +221,7 @@ def project_releases(request, org, project):
 
 def create_release(request, version: str, projects: list, data: dict) -> Response:
     """201 with the release; 208 when it existed in every project named (Sentry's answer to a repeated create)."""
-    url = optional_string(data, "url", 1024)
+    url = optional_http_url(data, "url", 1024)
     finalized = optional_datetime(data, "dateReleased")
     ref = optional_string(data, "ref", 250)
     created_any = False
@@ -251,7 +252,7 @@ def organization_release(request, org, version):
     if projects is not None:
         wanted = {p.pk for p in parse_project_refs(request, projects)}
         rows = [r for r in rows if r.project_id in wanted] or rows
-    url = optional_string(data, "url", 1024)
+    url = optional_http_url(data, "url", 1024)
     finalized = optional_datetime(data, "dateReleased")
     ref = optional_string(data, "ref", 250)
     for row in rows:
@@ -369,7 +370,7 @@ def release_deploys(request, org, version):
     deploy = DeployData(
         environment=environment,
         name=optional_string(data, "name", 250) or "",
-        url=optional_string(data, "url", 1024) or "",
+        url=optional_http_url(data, "url", 1024) or "",
         date_started=optional_datetime(data, "dateStarted"),
         date_finished=optional_datetime(data, "dateFinished"),
     )
