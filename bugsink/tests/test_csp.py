@@ -109,3 +109,16 @@ def test_favicon_ico_is_the_site_icon_not_a_404(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response["Location"] == "/static/img/favicon.svg"
     assert client.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_csrf_failure_page_is_ours_without_inline_style(django_user_model):
+    """Django's built-in CSRF failure page has an inline <style> the policy would block."""
+    from django.test import Client
+
+    django_user_model.objects.create_user("ann", password="pw")
+    response = Client(enforce_csrf_checks=True).post("/accounts/login/", {"username": "ann", "password": "pw"})
+    assert response.status_code == 403
+    assert response["Content-Security-Policy"] == POLICY
+    html = response.content.decode()
+    assert 'data-error-page="403-csrf"' in html and "<style" not in html and "style=" not in html
