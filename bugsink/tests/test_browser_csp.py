@@ -183,6 +183,15 @@ def test_every_main_page_carries_the_policy_and_the_browser_reports_nothing(live
     assert response.headers["content-security-policy"] == HEADER_VALUE
     page.locator(".opblock").first.wait_for()
     assert page.locator(".opblock").count() > 10
+    # and work: an operation opened, tried out and its answer shown (highlighted JSON, drawn by the page's scripts)
+    operation = page.locator(".opblock-get").first
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Execute").click()
+    status = operation.locator(".live-responses-table tbody .response-col_status").first
+    status.wait_for()
+    assert status.inner_text().strip() == "200"
+    operation.locator(".live-responses-table .highlight-code").first.wait_for()
 
     # a few of the pages' scripts at work: the theme toggle, the issue list's selection, the issue page's mute menu
     page.goto(f"{live_server_url}/projects/{site['project'].pk}/issues/")
