@@ -26,6 +26,7 @@ from api.validation import (
     request_object,
     validate_version,
 )
+from bugsink.links import http_url_or_empty
 from events.models import Event
 from issues.models import Issue
 from projects.access import is_project_admin, visible_projects
@@ -60,7 +61,7 @@ def serialize_deploy(deploy: Deploy) -> dict:
         "id": str(deploy.pk),
         "environment": deploy.environment,
         "name": deploy.name or None,
-        "url": deploy.url or None,
+        "url": http_url_or_empty(deploy.url) or None,  # one stored before input was checked: none (bugsink.links)
         "dateStarted": iso(deploy.date_started),
         "dateFinished": iso(deploy.date_finished),
     }
@@ -132,7 +133,7 @@ def serialize_releases(groups: list[tuple[str, list[Release]]]) -> list[dict]:
                 "version": version,
                 "shortVersion": version,
                 "ref": first.ref or None,
-                "url": first.url or None,
+                "url": http_url_or_empty(first.url) or None,
                 "status": "open",
                 "dateCreated": iso(min(r.date_created for r in version_rows_)),
                 "dateReleased": iso(min(finalized)) if finalized else None,

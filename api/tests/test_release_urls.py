@@ -74,3 +74,15 @@ def test_http_urls_are_kept_and_an_empty_one_clears(client, project, auth):
     assert made.status_code == 201 and made.json()["url"] == "http://deploys.example.com/42?tab=log"
     assert send(client, "put", URL + "1.0/", {"url": ""}, auth).json()["url"] is None
     assert Release.objects.get().url == ""
+
+
+def test_a_non_http_url_stored_earlier_is_served_as_none(client, project, auth):
+    """Rows written before the check (or some other way): the API does not hand the value on as a URL."""
+    send(client, "post", URL, {"version": "1.0", "projects": ["myapp"]}, auth)
+    release = Release.objects.get()
+    Release.objects.filter(pk=release.pk).update(url="javascript:alert(document.domain)")
+    Deploy.objects.create(release=release, environment="production", url="javascript:alert(1)")
+    body = client.get(URL + "1.0/", **auth).json()
+    assert body["url"] is None and body["lastDeploy"]["url"] is None
+    assert [d["url"] for d in client.get(URL + "1.0/deploys/", **auth).json()] == [None]
+    assert client.get(URL, **auth).json()[0]["url"] is None
