@@ -1,9 +1,23 @@
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.utils.text import Truncator
 
 from alerts import delivery, outbound
 from alerts.forms import AdminAlertChannelForm
 from alerts.models import AlertChannel, DeliveryAttempt
+from bugsink.links import is_http_url
+
+
+class HttpLinkURLWidget(AdminURLFieldWidget):
+    """The admin's URL input, whose "Currently:" link is there for an http(s) URL only (bugsink.links); Django's own
+    also links ftp:// and ftps:// values."""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if not is_http_url(context["widget"]["value"]):
+            context["url_valid"] = False
+            context["widget"]["href"] = ""
+        return context
 
 
 @admin.register(AlertChannel)
@@ -19,6 +33,7 @@ class AlertChannelAdmin(admin.ModelAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "url":
             kwargs["assume_scheme"] = "https"  # a webhook URL typed without a scheme
+            kwargs["widget"] = HttpLinkURLWidget
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="URL")

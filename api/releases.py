@@ -20,11 +20,13 @@ from api.pagination import paginated_response
 from api.permissions import token_allows
 from api.validation import (
     optional_datetime,
+    optional_http_url,
     optional_string,
     parse_project_refs,
     request_object,
     validate_version,
 )
+from bugsink.links import http_url_or_empty
 from events.models import Event
 from issues.models import Issue
 from projects.access import is_project_admin, visible_projects
@@ -59,7 +61,7 @@ def serialize_deploy(deploy: Deploy) -> dict:
         "id": str(deploy.pk),
         "environment": deploy.environment,
         "name": deploy.name or None,
-        "url": deploy.url or None,
+        "url": http_url_or_empty(deploy.url) or None,  # one stored before input was checked: none (bugsink.links)
         "dateStarted": iso(deploy.date_started),
         "dateFinished": iso(deploy.date_finished),
     }
@@ -131,7 +133,7 @@ def serialize_releases(groups: list[tuple[str, list[Release]]]) -> list[dict]:
                 "version": version,
                 "shortVersion": version,
                 "ref": first.ref or None,
-                "url": first.url or None,
+                "url": http_url_or_empty(first.url) or None,
                 "status": "open",
                 "dateCreated": iso(min(r.date_created for r in version_rows_)),
                 "dateReleased": iso(min(finalized)) if finalized else None,
@@ -220,7 +222,7 @@ def project_releases(request, org, project):
 
 def create_release(request, version: str, projects: list, data: dict) -> Response:
     """201 with the release; 208 when it existed in every project named (Sentry's answer to a repeated create)."""
-    url = optional_string(data, "url", 1024)
+    url = optional_http_url(data, "url", 1024)
     finalized = optional_datetime(data, "dateReleased")
     ref = optional_string(data, "ref", 250)
     created_any = False
@@ -251,7 +253,7 @@ def organization_release(request, org, version):
     if projects is not None:
         wanted = {p.pk for p in parse_project_refs(request, projects)}
         rows = [r for r in rows if r.project_id in wanted] or rows
-    url = optional_string(data, "url", 1024)
+    url = optional_http_url(data, "url", 1024)
     finalized = optional_datetime(data, "dateReleased")
     ref = optional_string(data, "ref", 250)
     for row in rows:
@@ -369,7 +371,7 @@ def release_deploys(request, org, version):
     deploy = DeployData(
         environment=environment,
         name=optional_string(data, "name", 250) or "",
-        url=optional_string(data, "url", 1024) or "",
+        url=optional_http_url(data, "url", 1024) or "",
         date_started=optional_datetime(data, "dateStarted"),
         date_finished=optional_datetime(data, "dateFinished"),
     )

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
+from bugsink.links import HTTP_URL_RULE, is_http_url
 from projects.access import visible_projects
 
 # Sentry refuses these as release versions; slashes and line breaks would also break its URLs and our search
@@ -58,6 +59,14 @@ def optional_string(data: dict, field: str, max_length: int) -> str | None:
     if len(value) > max_length:
         raise ValidationError({"detail": f"{field} may have at most {max_length} characters."})
     return value.replace("\x00", "")
+
+
+def optional_http_url(data: dict, field: str, max_length: int) -> str | None:
+    """A URL a page will show as a link (a release's, a deploy's): http(s) only (bugsink.links); "" clears it."""
+    value = optional_string(data, field, max_length)
+    if value and not is_http_url(value):
+        raise ValidationError({"detail": f"{field} must be {HTTP_URL_RULE}."})
+    return value
 
 
 def optional_datetime(data: dict, field: str) -> datetime | None:

@@ -8,6 +8,11 @@ The browser is launched per test, not per session: Playwright's sync API keeps a
 the test's thread while it is open, and Django refuses ORM calls next to a running loop (SynchronousOnlyOperation).
 While a page is open DJANGO_ALLOW_ASYNC_UNSAFE is set so that the test's own ORM calls (the server under test is
 another process) still work; it is restored afterwards.
+
+Every browser test checks the Content-Security-Policy (bugsink.csp): each page of the context reports what the
+browser blocked (its `securitypolicyviolation` events, and Chromium's own console message for each), and a test that
+ends with one recorded fails, whatever it was looking at. `page.console_watch` holds those and every other console
+error and uncaught exception, for the tests that require a clean console.
 """
 
 import os
@@ -29,6 +34,53 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+# Run in every page and frame before its own scripts (Playwright injects it past the page's policy): a blocked
+# script, style, image, form target, ... is written to the console with this prefix.
+CSP_VIOLATION_PREFIX = "[csp-violation]"
+REPORT_CSP_VIOLATIONS = (
+    "document.addEventListener('securitypolicyviolation', (e) => console.error("
+    f"{CSP_VIOLATION_PREFIX!r} + ' ' + e.effectiveDirective + ' blocked ' + (e.blockedURI || '?') + ' in ' "
+    "+ e.documentURI + (e.sourceFile ? ' (' + e.sourceFile + ':' + e.lineNumber + ')' : '') "
+    "+ (e.sample ? ': ' + e.sample : '')));"
+)
+
+
+class ConsoleWatch:
+    """What the pages of one browser context wrote to their consoles as errors, and their uncaught exceptions; the
+    CSP violations among them."""
+
+    def __init__(self):
+        self.errors: list[str] = []
+        self.csp_violations: list[str] = []
+
+    def on_console(self, message) -> None:
+        if message.type != "error":
+            return
+        text = f"{message.text} [{message.location.get('url', '')}]"
+        self.errors.append(text)
+        if message.text.startswith(CSP_VIOLATION_PREFIX) or "Content Security Policy" in message.text:
+            self.csp_violations.append(text)
+
+    def on_page_error(self, error) -> None:
+        self.errors.append(f"uncaught: {error}")
+
+    def check_csp(self) -> None:
+        if self.csp_violations:
+            listed = "\n  ".join(self.csp_violations)
+            raise AssertionError(f"the browser reported Content-Security-Policy violations:\n  {listed}")
+
+
+def settle(context) -> None:
+    """Let each open page run its queued tasks (violation events are dispatched as tasks, after the blocked load)."""
+    from playwright.sync_api import Error
+
+    for page in context.pages:
+        try:
+            page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 0))")
+        except Error:
+            pass  # closed, or navigating: nothing of it is left to report
+
 
 # Playwright's own default is 30 s per action; a local server answers in well under a second, so a step that waits
 # this long is broken rather than slow.
@@ -67,7 +119,9 @@ def _async_unsafe_allowed() -> Iterator[None]:
 def chromium_page(**context_options):
     """A page in a fresh browser context of a newly launched headless Chromium; everything is closed on exit.
 
-    `context_options` go to `browser.new_context` (viewport, color_scheme, locale, ...)."""
+    `context_options` go to `browser.new_context` (viewport, color_scheme, locale, ...). On a normal exit it fails
+    (AssertionError) when any page of the context reported a Content-Security-Policy violation; `page.console_watch`
+    (ConsoleWatch) has them and the console's other errors."""
     if os.environ.get("CULVERT_TEST_FAST") == "1":
         # before Playwright starts its event loop: a skip from inside it would leave the loop to the next tests
         pytest.skip("fast lane: drives a browser (make test runs it)")
@@ -84,8 +138,16 @@ def chromium_page(**context_options):
         try:
             context = browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **context_options})
             context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+            watch = ConsoleWatch()
+            context.add_init_script(REPORT_CSP_VIOLATIONS)
+            context.on("console", watch.on_console)
+            context.on("weberror", lambda web_error: watch.on_page_error(web_error.error))
             try:
-                yield context.new_page()
+                page = context.new_page()
+                page.console_watch = watch
+                yield page
+                settle(context)
+                watch.check_csp()
             finally:
                 context.close()
         finally:

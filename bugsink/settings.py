@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from bugsink import files
+from bugsink import files, links
 
 # Everything this process creates is for its own user only (database, -wal/-shm, raw events, beat schedule); see
 # bugsink/files.py. BUGSINK_UMASK (octal) loosens it, e.g. 027 when a group must read the files.
@@ -50,6 +50,8 @@ SITE_TITLE = os.environ.get("SITE_TITLE", "").strip() or "Culvert"
 
 # The URL people (and SDKs) reach this server at; DSNs and links in alerts are built from it.
 BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not links.is_http_url(BASE_URL):  # emails and chat alerts link to it
+    raise ImproperlyConfigured(f"BASE_URL must be {links.HTTP_URL_RULE}, not {BASE_URL!r}.")
 _base_host = urlsplit(BASE_URL).hostname or "127.0.0.1"
 
 # Behind TLS (BASE_URL https://...): secure cookies, HSTS and the redirect are on unless switched off.
@@ -98,6 +100,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "ingest.fastpath.IngestFastPathMiddleware",  # SDK requests go from here straight to the ingest views
+    "bugsink.csp.ContentSecurityPolicyMiddleware",  # scripts and styles from this origin only (bugsink/csp.py)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

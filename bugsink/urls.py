@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
@@ -40,4 +41,6 @@ urlpatterns = [
     # any other form of an issue's id (short id MYAPP-12, UUID without dashes or in capitals): to the canonical URL
     re_path(r"^issues/(?P<ref>[^/]+)/(?P<rest>.*)$", issue_ref_views.issue_by_ref, name="issue-by-ref"),
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False), name="home"),
+    # browsers ask for it on pages that name no icon (the admin's): the site's icon, not a 404 in the console
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
 ]

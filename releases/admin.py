@@ -1,10 +1,25 @@
+from django import forms
 from django.contrib import admin
 
+from bugsink.links import HTTP_URL_RULE, is_http_url
 from releases.models import Commit, Deploy, Release
+
+
+class ReleaseAdminForm(forms.ModelForm):
+    class Meta:
+        model = Release
+        fields = ["project", "version", "date_released", "date_created", "date_finalized", "ref", "url"]
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        if url and not is_http_url(url):  # the release's page links to it (bugsink.links)
+            raise forms.ValidationError(f"Enter {HTTP_URL_RULE}.", code="not_http_url")
+        return url
 
 
 @admin.register(Release)
 class ReleaseAdmin(admin.ModelAdmin):
+    form = ReleaseAdminForm
     list_display = ["version", "project", "date_released", "date_created", "date_finalized"]
     list_filter = ["project"]
     search_fields = ["version"]

@@ -68,6 +68,10 @@ def test_schema_is_served_to_tokens_and_the_docs_page_to_signed_in_users(client,
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert sources and all(not source.startswith(("http:", "https:", "//")) for source in sources), sources
     assert any("swagger-ui-bundle.js" in source for source in sources)
-    assert "/api/0/schema/" in html
+    # the start-up script (with the schema's URL) is a file of its own: the page has no inline script or style
+    assert "<script>" not in html and "<style" not in html and "style=" not in html
+    script = client.get("/api/0/docs/?script=")
+    assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
+    assert "/api/0/schema/" in script.content.decode()
     for source in sources:
         assert client.get(source).status_code == 200, source  # served here (whitenoise, from the sidecar)

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from bugsink import supervision
+from bugsink.links import http_url_or_empty, is_http_url
 from bugsink.period_counter import PeriodCounter, bucket_index
 
 register = template.Library()
@@ -44,6 +45,23 @@ def sparkline(values, width: int = 96, height: int = 20, label: str = ""):
         summary,
         "".join(segments),
     )
+
+
+@register.simple_tag
+def external_link(url, text=None):
+    """A link to a URL that a user or a client supplied (a release's, a deploy's): an <a> when it is an http(s) URL,
+    else the text alone, so that a `javascript:` or `data:` value is never an href (bugsink.links). `text` defaults to
+    the URL itself."""
+    label = url if text is None else text
+    if is_http_url(url):
+        return format_html('<a href="{}" rel="noopener noreferrer nofollow">{}</a>', url, label)
+    return format_html("{}", label)
+
+
+@register.filter
+def http_url(value) -> str:
+    """`value` when it is an http(s) URL a page may link to, else "" (bugsink.links)."""
+    return http_url_or_empty(value)
 
 
 @register.filter
