@@ -130,3 +130,20 @@ def test_many_users_are_approximated_within_a_few_percent(project, post_envelope
         post_envelope(project, [session(f"s{batch}-{i}", init=True, did=f"user{batch * 100 + i}") for i in range(100)])
     assert totals(project).sessions == 1000
     assert abs(totals(project).users - 1000) <= 100
+
+
+def test_retention_deletes_old_buckets_and_counts_only(project, post_envelope, settings):
+    from health.retention import expire_health
+
+    post_envelope(project, [session("a", init=True), ("transaction", {})])
+    assert expire_health(now=NOW).total == 0
+    report = expire_health(now=NOW + timedelta(days=settings.HEALTH_RETENTION_DAYS + 2))
+    assert (report.buckets, report.discards) == (1, 1)
+    assert not SessionBucket.objects.exists() and not DiscardCount.objects.exists()
+
+
+def test_retention_is_a_periodic_job(settings):
+    from bugsink import jobs
+
+    assert jobs.EXPIRE_HEALTH in {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert jobs.run(jobs.EXPIRE_HEALTH)
