@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "api",
     "artifacts",
     "blobs",
+    "health",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -429,5 +430,16 @@ RETENTION_INTERVAL_SECONDS = env_int("RETENTION_INTERVAL_SECONDS", 600)
 CELERY_TASK_ROUTES["events.tasks.evict_expired"] = {"queue": "maintenance"}
 CELERY_BEAT_SCHEDULE["evict-expired-events"] = {
     "task": "events.tasks.evict_expired",
+    "schedule": float(RETENTION_INTERVAL_SECONDS),
+}
+
+# --- Release health, client reports, what we do not keep (health) ---------------------------------------------------
+# hourly session buckets and daily discard counts older than this are deleted (health.retention)
+HEALTH_RETENTION_DAYS = env_int("HEALTH_RETENTION_DAYS", 90)
+# release x environment buckets a project may start per hour; sessions of more are counted as not usable
+HEALTH_MAX_SERIES_PER_HOUR = env_int("HEALTH_MAX_SERIES_PER_HOUR", 100)
+CELERY_TASK_ROUTES["health.tasks.expire_health"] = {"queue": "maintenance"}
+CELERY_BEAT_SCHEDULE["expire-health"] = {
+    "task": "health.tasks.expire_health",
     "schedule": float(RETENTION_INTERVAL_SECONDS),
 }

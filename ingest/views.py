@@ -20,6 +20,7 @@ from ingest.auth import key_matches, sentry_key_from_request
 from ingest.envelope import max_event_size, read_envelope_headers, read_envelope_items
 from ingest.errors import BadRequest, Forbidden, IngestError, NotFound, PayloadTooLarge, Unauthorized
 from ingest.intake import accept_event
+from ingest.not_kept import rate_limits_for
 from ingest.project_cache import IngestProject
 from ingest.refusals import record_refusal
 from ingest.streams import FramedReader, LimitedReader, decompressing_reader
@@ -214,10 +215,13 @@ def _handle_envelope(request, intake: Intake) -> HttpResponse:
         quota.check(project)
     items = read_envelope_items(reader)
     if items.event is None:
-        if items.kept:
-            return _accept_items(request, project, headers, items.kept)
-        return _respond({})
-    return _accept(request, project, headers, items.event, items.kept)
+        response = _accept_items(request, project, headers, items.kept) if items.kept else _respond({})
+    else:
+        response = _accept(request, project, headers, items.event, items.kept)
+    # types we do not keep (ingest.not_kept): the SDK is told to stop sending them
+    for name, value in rate_limits_for(items.item_types).items():
+        response[name] = value
+    return response
 
 
 def _decode_legacy_body(body: bytes) -> bytes:

@@ -9,7 +9,7 @@ fixed handful of queries, not a few per row.
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -17,9 +17,12 @@ from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from events.models import Event
+from health.charts import session_bars
+from health.summary import HealthTotals, release_health, totals_by_release
 from issues.models import Issue
 from projects.access import get_project_or_404
 from releases.models import Commit, Deploy, Release
@@ -29,6 +32,22 @@ from tags.models import IssueTag
 # a release's page lists this many of its commits and deploys, newest first
 MAX_COMMITS_SHOWN = 200
 MAX_DEPLOYS_SHOWN = 100
+# release health (health.summary): the list shows this many days; a release's page a period of these (label, length,
+# chart step), HEALTH_DEFAULT_PERIOD unless asked
+HEALTH_LIST_PERIOD = timedelta(days=14)
+HEALTH_PERIODS = {
+    "24h": (timedelta(hours=24), timedelta(hours=1)),
+    "7d": (timedelta(days=7), timedelta(hours=6)),
+    "14d": (timedelta(days=14), timedelta(days=1)),
+    "90d": (timedelta(days=90), timedelta(days=1)),
+}
+HEALTH_DEFAULT_PERIOD = "14d"
+
+
+def health_window(length: timedelta) -> tuple[datetime, datetime]:
+    """[start, end) of the last `length`, ending with the current hour's bucket."""
+    end = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return end - length, end
 
 
 @dataclass
@@ -46,6 +65,8 @@ class ReleaseRow:
     resolved_issues: int
     # the issue list filtered to this release's issues, or "" when the search cannot express the version
     issues_url: str
+    # its sessions over HEALTH_LIST_PERIOD (health.summary), None without any
+    health: HealthTotals | None = None
 
 
 def release_search(version: str) -> str | None:
@@ -95,6 +116,7 @@ def release_rows(project) -> list[ReleaseRow]:
         for fixed_at in Issue.objects.filter(project=project).exclude(fixed_at=[]).values_list("fixed_at", flat=True)
         for version in set(fixed_at or [])
     )
+    health = totals_by_release(project, *health_window(HEALTH_LIST_PERIOD))
     list_url = reverse("issues:project", args=[project.pk])
     rows = []
     for version in reversed(ordered_versions(list(releases.items()))):
@@ -113,6 +135,7 @@ def release_rows(project) -> list[ReleaseRow]:
                 new_issues=new_issues.get(version, 0),
                 resolved_issues=resolved.get(version, 0),
                 issues_url=f"{list_url}?{urlencode({'q': term, 'tab': 'all'})}" if term else "",
+                health=health.get(version),
             )
         )
     return rows
@@ -125,7 +148,12 @@ def project_releases(request, project_id: int):
     return render(
         request,
         "releases/list.html",
-        {"project": project, "releases": release_rows(project), "nav": "projects"},
+        {
+            "project": project,
+            "releases": release_rows(project),
+            "health_days": HEALTH_LIST_PERIOD.days,
+            "nav": "projects",
+        },
     )
 
 
@@ -138,6 +166,12 @@ def release_detail(request, project_id: int, version: str):
         raise Http404("No such release")
     term = release_search(version)
     list_url = reverse("issues:project", args=[project.pk])
+    period = request.GET.get("period", HEALTH_DEFAULT_PERIOD)
+    if period not in HEALTH_PERIODS:
+        period = HEALTH_DEFAULT_PERIOD
+    length, step = HEALTH_PERIODS[period]
+    health = release_health(project, version, *health_window(length), step)
+    bars, peak = session_bars(health.series)
     return render(
         request,
         "releases/detail.html",
@@ -148,6 +182,11 @@ def release_detail(request, project_id: int, version: str):
             "commit_count": release.commits.count(),
             "deploys": release.deploys.order_by("-date_finished", "-id")[:MAX_DEPLOYS_SHOWN],
             "issues_url": f"{list_url}?{urlencode({'q': term, 'tab': 'all'})}" if term else "",
+            "health": health,
+            "health_bars": bars,
+            "health_peak": peak,
+            "health_period": period,
+            "health_periods": list(HEALTH_PERIODS),
             "nav": "projects",
         },
     )

@@ -28,6 +28,7 @@ CELERY_ALLOWED = {"bugsink.jobs", "bugsink.celery"}
 LATE_IMPORTS_ALLOWED = {
     ("accounts.apps", "ready"),
     ("ingest.apps", "ready"),
+    ("health.apps", "ready"),  # registers its streams with ingest.item_streams once models can be imported
     ("bugsink.webserver", "main"),
     ("bugsink.testutils", "make_issue"),
     ("bugsink.testutils", "store_event"),

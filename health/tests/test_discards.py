@@ -1,0 +1,77 @@
+"""Client reports and the item types we do not keep, through the real ingest endpoint: counted per project, day,
+category and reason; an envelope with a type we do not keep is answered with X-Sentry-Rate-Limits naming the
+categories of all of them (and never error, default, security, session, monitor or log_item); errors beside them
+are kept."""
+
+import pytest
+
+from bugsink.testutils import exception_event
+from events.models import Event
+from health.models import DiscardCount
+from ingest.not_kept import HEADER_VALUE, NOT_KEPT
+
+KEPT_CATEGORIES = {"error", "default", "security", "session", "monitor", "log_item", "attachment", "internal"}
+
+
+def quantities(project, source):
+    return {
+        (row.category, row.reason): row.quantity for row in DiscardCount.objects.filter(project=project, source=source)
+    }
+
+
+def test_the_header_names_every_type_we_do_not_keep_and_nothing_we_keep():
+    seconds, categories, scope, reason = HEADER_VALUE.split(":")
+    assert int(seconds) == 3600 and scope == "organization" and reason == "not_kept"
+    assert set(categories.split(";")) == set(NOT_KEPT.values())
+    assert not KEPT_CATEGORIES & set(categories.split(";"))
+
+
+@pytest.mark.parametrize("item_type", sorted(NOT_KEPT))
+def test_a_type_we_do_not_keep_is_answered_with_its_category_and_counted(project, post_envelope, item_type):
+    response = post_envelope(project, [(item_type, {"type": item_type, "spans": []}), (item_type, b"{}")])
+    categories = response["X-Sentry-Rate-Limits"].split(":")[1].split(";")
+    assert NOT_KEPT[item_type] in categories
+    assert quantities(project, DiscardCount.NOT_KEPT) == {(NOT_KEPT[item_type], item_type): 2}
+
+
+def test_an_error_beside_a_transaction_is_kept(project, post_envelope):
+    response = post_envelope(project, [("transaction", {"type": "transaction"})], event=exception_event())
+    assert "transaction" in response["X-Sentry-Rate-Limits"]
+    assert Event.objects.filter(project=project).count() == 1
+
+
+def test_an_error_alone_gets_no_rate_limit(project, post_envelope):
+    response = post_envelope(project, [], event=exception_event())
+    assert "X-Sentry-Rate-Limits" not in response
+
+
+def test_client_reports_are_summed_per_category_and_reason(project, post_envelope):
+    report = {
+        "timestamp": "2024-01-01T00:00:00Z",
+        "discarded_events": [
+            {"reason": "queue_overflow", "category": "error", "quantity": 3},
+            {"reason": "ratelimit_backoff", "category": "transaction", "quantity": 5},
+        ],
+    }
+    post_envelope(project, [("client_report", report)])
+    post_envelope(project, [("client_report", report)])
+    assert quantities(project, DiscardCount.SDK) == {
+        ("error", "queue_overflow"): 6,
+        ("transaction", "ratelimit_backoff"): 10,
+    }
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"nope", b"[]", b'{"discarded_events": "x"}', b'{"discarded_events": [1, {"quantity": -1}, {"quantity": true}]}'],
+)
+def test_unreadable_client_reports_are_noted_not_raised(project, post_envelope, payload):
+    post_envelope(project, [("client_report", payload)])
+    assert quantities(project, DiscardCount.SDK) == {}
+
+
+def test_client_report_kinds_per_day_are_bounded(project, post_envelope):
+    report = {"discarded_events": [{"reason": f"r{i}", "category": "error", "quantity": 1} for i in range(150)]}
+    post_envelope(project, [("client_report", report)])
+    rows = quantities(project, DiscardCount.SDK)
+    assert len(rows) <= 101 and sum(rows.values()) == 150
