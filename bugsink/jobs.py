@@ -61,6 +61,8 @@ DELIVER_EMAIL = "alerts.tasks.deliver_email"  # (issue_id, kind, context, recipi
 DELIVER_WEBHOOK = "alerts.tasks.deliver_webhook"  # (channel_id, issue_id, kind, context, attempt)
 RELEASE_CREATED = "releases.tasks.release_created"  # (project_id, version): the API made a release
 EXPIRE_ARTIFACTS = "artifacts.tasks.expire_artifacts"  # (): unused uploads and unreferenced blobs
+CHECK_MONITORS = "monitors.tasks.check_monitors"  # (): a MONITOR_DEADLINES for each project with an overdue monitor
+MONITOR_DEADLINES = "monitors.tasks.monitor_deadlines"  # (project_id): its missed and timed-out check-ins
 
 ALL = (
     DIGEST,
@@ -75,9 +77,11 @@ ALL = (
     DELIVER_WEBHOOK,
     RELEASE_CREATED,
     EXPIRE_ARTIFACTS,
+    CHECK_MONITORS,
+    MONITOR_DEADLINES,
 )
 # the jobs of a project's single writer: on its digest queue with a broker, under WRITER_LOCK without
-SINGLE_WRITER = frozenset({DIGEST, EVICT_PROJECT, DELETE_ISSUES, RELEASE_CREATED})
+SINGLE_WRITER = frozenset({DIGEST, EVICT_PROJECT, DELETE_ISSUES, RELEASE_CREATED, MONITOR_DEADLINES})
 
 WRITER_LOCK = threading.Lock()
 
