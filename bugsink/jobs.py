@@ -62,7 +62,7 @@ DELIVER_WEBHOOK = "alerts.tasks.deliver_webhook"  # (channel_id, issue_id, kind,
 RELEASE_CREATED = "releases.tasks.release_created"  # (project_id, version): the API made a release
 EXPIRE_ARTIFACTS = "artifacts.tasks.expire_artifacts"  # (): unused uploads and unreferenced blobs
 CHECK_MONITORS = "monitors.tasks.check_monitors"  # (): a MONITOR_DEADLINES for each project with an overdue monitor
-MONITOR_DEADLINES = "monitors.tasks.monitor_deadlines"  # (project_id): its missed and timed-out check-ins
+MONITOR_DEADLINES = "monitors.tasks.monitor_deadlines"  # (project_id, now?): its missed and timed-out check-ins
 
 ALL = (
     DIGEST,

@@ -19,6 +19,7 @@ touched, and the events of failing monitors.
 """
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -125,7 +126,8 @@ def parse_checkin(item: StreamItem) -> ParsedCheckIn | None:
     except ValueError:
         check_in_id, given = uuid.uuid4(), False
     duration = data.get("duration")
-    duration = float(duration) if isinstance(duration, int | float) and 0 <= duration <= MAX_DURATION else None
+    if isinstance(duration, bool) or not isinstance(duration, int | float) or not 0 <= duration <= MAX_DURATION:
+        duration = None
     config = data.get("monitor_config")
     return ParsedCheckIn(
         slug=slug,
@@ -145,7 +147,7 @@ def _text(value, length: int) -> str:
 
 
 def _bounded_int(value, default: int, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return default
     return min(max(int(value), low), high)
 

@@ -38,15 +38,15 @@ def check_monitors(now: datetime | None = None) -> int:
         .order_by()
         .distinct()
     )
-    for project_id in sorted(project_ids):
-        jobs.run(jobs.MONITOR_DEADLINES, [project_id], project_id=project_id)
+    for project_id in sorted(project_ids):  # judged as of this moment, when the job found them overdue
+        jobs.run(jobs.MONITOR_DEADLINES, [project_id, now.isoformat()], project_id=project_id)
     expire_checkins(now)
     return len(project_ids)
 
 
-def monitor_deadlines_job(project_id: int) -> int:
-    """The single-writer job (bugsink.jobs.MONITOR_DEADLINES) for one project."""
-    return judge_project_deadlines(project_id, timezone.now())
+def monitor_deadlines_job(project_id: int, now: str | None = None) -> int:
+    """The single-writer job (bugsink.jobs.MONITOR_DEADLINES) for one project, as of `now` (ISO 8601)."""
+    return judge_project_deadlines(project_id, datetime.fromisoformat(now) if now else timezone.now())
 
 
 def judge_project_deadlines(project_id: int, now: datetime) -> int:

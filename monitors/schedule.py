@@ -83,7 +83,7 @@ def _next_crontab(expression: str, timezone: str, moment: datetime) -> datetime:
 def _interval_count(value: str) -> int:
     try:
         count = int(float(value))
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise ScheduleError(f"an interval must be a whole number, not {str(value)[:32]!r}") from error
     if not 1 <= count <= MAX_INTERVAL:
         raise ScheduleError(f"an interval must be between 1 and {MAX_INTERVAL}")

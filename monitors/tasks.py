@@ -12,5 +12,5 @@ def check_monitors() -> int:
 
 
 @shared_task(name="monitors.tasks.monitor_deadlines")
-def monitor_deadlines(project_id: int) -> int:
-    return deadlines.monitor_deadlines_job(project_id)
+def monitor_deadlines(project_id: int, now: str | None = None) -> int:
+    return deadlines.monitor_deadlines_job(project_id, now)

@@ -6,70 +6,118 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('issues', '0006_issue_title_trigram_indexes'),
-        ('projects', '0009_project_scrubbing'),
+        ("issues", "0006_issue_title_trigram_indexes"),
+        ("projects", "0009_project_scrubbing"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Monitor',
+            name="Monitor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.CharField(max_length=128)),
-                ('status', models.CharField(choices=[('new', 'New'), ('ok', 'Ok'), ('failing', 'Failing')], default='new', max_length=16)),
-                ('schedule_type', models.CharField(blank=True, choices=[('crontab', 'Crontab'), ('interval', 'Interval')], default='', max_length=16)),
-                ('schedule_value', models.CharField(blank=True, default='', max_length=128)),
-                ('schedule_unit', models.CharField(blank=True, default='', max_length=16)),
-                ('schedule_error', models.CharField(blank=True, default='', max_length=255)),
-                ('timezone', models.CharField(blank=True, default='UTC', max_length=64)),
-                ('checkin_margin', models.PositiveIntegerField(default=1, help_text='minutes after the expected time')),
-                ('max_runtime', models.PositiveIntegerField(default=30, help_text='minutes a check-in may stay in progress')),
-                ('failure_issue_threshold', models.PositiveIntegerField(default=1)),
-                ('recovery_threshold', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField()),
-                ('last_checkin_at', models.DateTimeField(blank=True, null=True)),
-                ('last_status', models.CharField(blank=True, default='', max_length=16)),
-                ('next_expected_at', models.DateTimeField(blank=True, null=True)),
-                ('missed_after', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('consecutive_oks', models.PositiveIntegerField(default=0)),
-                ('issue', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='issues.issue')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='monitors', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.CharField(max_length=128)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("new", "New"), ("ok", "Ok"), ("failing", "Failing")], default="new", max_length=16
+                    ),
+                ),
+                (
+                    "schedule_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[("crontab", "Crontab"), ("interval", "Interval")],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                ("schedule_value", models.CharField(blank=True, default="", max_length=128)),
+                ("schedule_unit", models.CharField(blank=True, default="", max_length=16)),
+                ("schedule_error", models.CharField(blank=True, default="", max_length=255)),
+                ("timezone", models.CharField(blank=True, default="UTC", max_length=64)),
+                ("checkin_margin", models.PositiveIntegerField(default=1, help_text="minutes after the expected time")),
+                (
+                    "max_runtime",
+                    models.PositiveIntegerField(default=30, help_text="minutes a check-in may stay in progress"),
+                ),
+                ("failure_issue_threshold", models.PositiveIntegerField(default=1)),
+                ("recovery_threshold", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField()),
+                ("last_checkin_at", models.DateTimeField(blank=True, null=True)),
+                ("last_status", models.CharField(blank=True, default="", max_length=16)),
+                ("next_expected_at", models.DateTimeField(blank=True, null=True)),
+                ("missed_after", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("consecutive_oks", models.PositiveIntegerField(default=0)),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="issues.issue",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="monitors", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='CheckIn',
+            name="CheckIn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('check_in_id', models.UUIDField(default=uuid.uuid4)),
-                ('status', models.CharField(choices=[('in_progress', 'In Progress'), ('ok', 'Ok'), ('error', 'Error'), ('missed', 'Missed'), ('timeout', 'Timeout')], max_length=16)),
-                ('environment', models.CharField(blank=True, default='', max_length=64)),
-                ('release', models.CharField(blank=True, default='', max_length=250)),
-                ('duration', models.FloatField(blank=True, help_text='seconds', null=True)),
-                ('date_added', models.DateTimeField(db_index=True)),
-                ('date_updated', models.DateTimeField()),
-                ('expected_at', models.DateTimeField(blank=True, null=True)),
-                ('timeout_after', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('monitor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checkins', to='monitors.monitor')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("check_in_id", models.UUIDField(default=uuid.uuid4)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("in_progress", "In Progress"),
+                            ("ok", "Ok"),
+                            ("error", "Error"),
+                            ("missed", "Missed"),
+                            ("timeout", "Timeout"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("environment", models.CharField(blank=True, default="", max_length=64)),
+                ("release", models.CharField(blank=True, default="", max_length=250)),
+                ("duration", models.FloatField(blank=True, help_text="seconds", null=True)),
+                ("date_added", models.DateTimeField(db_index=True)),
+                ("date_updated", models.DateTimeField()),
+                ("expected_at", models.DateTimeField(blank=True, null=True)),
+                ("timeout_after", models.DateTimeField(blank=True, db_index=True, null=True)),
+                (
+                    "monitor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="checkins", to="monitors.monitor"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='monitor',
-            constraint=models.UniqueConstraint(fields=('project', 'slug'), name='unique_monitor_slug_per_project'),
+            model_name="monitor",
+            constraint=models.UniqueConstraint(fields=("project", "slug"), name="unique_monitor_slug_per_project"),
         ),
         migrations.AddIndex(
-            model_name='checkin',
-            index=models.Index(fields=['monitor', '-date_added'], name='checkin_monitor_recent'),
+            model_name="checkin",
+            index=models.Index(fields=["monitor", "-date_added"], name="checkin_monitor_recent"),
         ),
         migrations.AddConstraint(
-            model_name='checkin',
-            constraint=models.UniqueConstraint(fields=('monitor', 'check_in_id'), name='unique_check_in_id_per_monitor'),
+            model_name="checkin",
+            constraint=models.UniqueConstraint(
+                fields=("monitor", "check_in_id"), name="unique_check_in_id_per_monitor"
+            ),
         ),
     ]
