@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 
-from api import comments, events, issues, organizations, release_files, releases, schema, uploads
+from api import comments, events, issues, monitors, organizations, release_files, releases, schema, uploads
 
 
 def not_found(request, rest=""):
@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include(issues.urlpatterns)),
     path("", include(comments.urlpatterns)),
     path("", include(events.urlpatterns)),
+    path("", include(monitors.urlpatterns)),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

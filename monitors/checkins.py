@@ -271,7 +271,7 @@ def apply_checkins(project: Project, checkins: list[ParsedCheckIn]) -> None:
         new_checkins[key] = checkin
     if refused:
         logger.warning(
-            "project %s: %d check-in(s) for new monitors refused: the project has %d monitors (MONITORS_MAX_PER_PROJECT)",
+            "project %s: %d check-in(s) for new monitors refused: it has %d monitors (MONITORS_MAX_PER_PROJECT)",
             project.pk,
             refused,
             settings.MONITORS_MAX_PER_PROJECT,
