@@ -67,6 +67,8 @@ DELIVER_WEBHOOK = "alerts.tasks.deliver_webhook"  # (channel_id, issue_id, kind,
 RELEASE_CREATED = "releases.tasks.release_created"  # (project_id, version): the API made a release
 EXPIRE_ARTIFACTS = "artifacts.tasks.expire_artifacts"  # (): unused uploads and unreferenced blobs
 EXPIRE_HEALTH = "health.tasks.expire_health"  # (): session buckets and discard counts past HEALTH_RETENTION_DAYS
+CHECK_MONITORS = "monitors.tasks.check_monitors"  # (): a MONITOR_DEADLINES for each project with an overdue monitor
+MONITOR_DEADLINES = "monitors.tasks.monitor_deadlines"  # (project_id, now?): its missed and timed-out check-ins
 
 ALL = (
     DIGEST,
@@ -82,9 +84,11 @@ ALL = (
     RELEASE_CREATED,
     EXPIRE_ARTIFACTS,
     EXPIRE_HEALTH,
+    CHECK_MONITORS,
+    MONITOR_DEADLINES,
 )
 # the jobs of a project's single writer: on its digest queue with a broker, under WRITER_LOCK without
-SINGLE_WRITER = frozenset({DIGEST, EVICT_PROJECT, DELETE_ISSUES, RELEASE_CREATED})
+SINGLE_WRITER = frozenset({DIGEST, EVICT_PROJECT, DELETE_ISSUES, RELEASE_CREATED, MONITOR_DEADLINES})
 
 WRITER_LOCK = threading.Lock()
 

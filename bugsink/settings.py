@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "artifacts",
     "blobs",
     "health",
+    "monitors",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -442,4 +443,18 @@ CELERY_TASK_ROUTES["health.tasks.expire_health"] = {"queue": "maintenance"}
 CELERY_BEAT_SCHEDULE["expire-health"] = {
     "task": "health.tasks.expire_health",
     "schedule": float(RETENTION_INTERVAL_SECONDS),
+}
+# --- Cron monitors (monitors/) --------------------------------------------------------------------------------------
+# Monitors a project may have (check-ins naming more are refused and logged); check-ins kept per monitor, and for
+# how many days (0: no age limit).
+MONITORS_MAX_PER_PROJECT = env_int("MONITORS_MAX_PER_PROJECT", 1000)
+MONITOR_MAX_CHECKINS = env_int("MONITOR_MAX_CHECKINS", 1000)
+MONITOR_CHECKIN_RETENTION_DAYS = env_int("MONITOR_CHECKIN_RETENTION_DAYS", 90)
+# How often missed and timed-out check-ins are looked for (monitors.deadlines); each project with one gets a job of
+# its single writer (monitors.tasks.monitor_deadlines, on its digest queue)
+MONITORS_CHECK_INTERVAL_SECONDS = env_int("MONITORS_CHECK_INTERVAL_SECONDS", 60)
+CELERY_TASK_ROUTES["monitors.tasks.check_monitors"] = {"queue": "maintenance"}
+CELERY_BEAT_SCHEDULE["check-monitors"] = {
+    "task": "monitors.tasks.check_monitors",
+    "schedule": float(MONITORS_CHECK_INTERVAL_SECONDS),
 }

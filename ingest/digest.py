@@ -269,34 +269,42 @@ def _prepare(
         data = normalize_event(
             loads_json(raw.payload), event_id=raw.event_id, received_at=raw.received_at, remote_addr=remote_addr
         )
-        legacy_key = _column(grouping_key(data, legacy=True))
-        symbolicate(data, lookup)  # before grouping and titles: they are about the source people wrote
-        scrub_event(data, policy)  # before anything is derived from the event or stored (grouping, title, tags)
-        grouping = _column(grouping_key(data))
-        tags, not_indexed = capped_event_tags(data, settings.MAX_EVENT_TAGS)
-        mark_not_indexed(data, not_indexed, settings.MAX_EVENT_TAGS)
-        prepared = Prepared(
-            key=key,
-            data=data,
-            data_json="",
-            ingested_at=ingested_at,
-            timestamp=datetime.fromtimestamp(data["timestamp"], UTC),
-            release=_column(data.get("release"), 250),
-            grouping_key=grouping,
-            grouping_key_hash=hash_key(grouping),
-            legacy_key_hash=hash_key(legacy_key) if legacy_key != grouping else None,
-            title=title_parts(data),
-            tags=tags,
-            items=items,
-            streams=streams,
-        )
-        # trimmed last: an oversized event groups, and is titled and tagged, as its untrimmed siblings are
-        prepared.data, prepared.data_json = fit_event(data, settings.MAX_EVENT_SIZE)
-        return prepared
+        return _prepared_event(key, data, ingested_at, items, streams, policy, lookup)
     except Exception as error:
         logger.exception("raw event %s cannot be read; moved to the ingest store's quarantine", key)
         store.quarantine_raw_event(key, reason=f"cannot be read: {error!r}")
         return None
+
+
+def _prepared_event(
+    key: str, data: dict, ingested_at: datetime, items: list, streams: list, policy: ScrubPolicy, lookup: SourceLookup
+) -> Prepared:
+    """A normalized event, symbolicated, scrubbed, grouped, titled, tagged and trimmed: everything digest derives
+    from it before touching the database."""
+    legacy_key = _column(grouping_key(data, legacy=True))
+    symbolicate(data, lookup)  # before grouping and titles: they are about the source people wrote
+    scrub_event(data, policy)  # before anything is derived from the event or stored (grouping, title, tags)
+    grouping = _column(grouping_key(data))
+    tags, not_indexed = capped_event_tags(data, settings.MAX_EVENT_TAGS)
+    mark_not_indexed(data, not_indexed, settings.MAX_EVENT_TAGS)
+    prepared = Prepared(
+        key=key,
+        data=data,
+        data_json="",
+        ingested_at=ingested_at,
+        timestamp=datetime.fromtimestamp(data["timestamp"], UTC),
+        release=_column(data.get("release"), 250),
+        grouping_key=grouping,
+        grouping_key_hash=hash_key(grouping),
+        legacy_key_hash=hash_key(legacy_key) if legacy_key != grouping else None,
+        title=title_parts(data),
+        tags=tags,
+        items=items,
+        streams=streams,
+    )
+    # trimmed last: an oversized event groups, and is titled and tagged, as its untrimmed siblings are
+    prepared.data, prepared.data_json = fit_event(data, settings.MAX_EVENT_SIZE)
+    return prepared
 
 
 def _column(value, max_length: int | None = None) -> str:
@@ -331,104 +339,122 @@ def _digest_batch(project_id: int, prepared: list[Prepared | PreparedItems]) -> 
         # every raw record is read once (it is forgotten in this transaction), so its stream items are handed over
         # once, whether or not its event turns out to be a repeat
         item_streams.digest_stream_items(project, (item for p in prepared for item in p.streams))
-        prepared = [p for p in prepared if isinstance(p, Prepared)]
+        return _digest_events(project, [p for p in prepared if isinstance(p, Prepared)])
 
-        # idempotence: drop events stored before (a re-delivered task) and repeats within the batch
-        known = {
-            uuid.hex
-            for uuid in Event.objects.filter(
-                project=project, event_id__in=[p.data["event_id"] for p in prepared]
-            ).values_list("event_id", flat=True)
-        }
-        batch, seen = [], set()
-        for p in prepared:
-            if p.data["event_id"] not in known and p.data["event_id"] not in seen:
-                seen.add(p.data["event_id"])
-                batch.append(p)
-        if not batch:
-            return 0
 
-        turning_points: list[tuple[int | None, TurningPoint]] = []  # (index of the triggering event, unsaved)
-        order = ReleaseOrder(project.pk)
-        _record_releases(project, batch, turning_points, order)
-        groupings = {
-            g.grouping_key_hash: g
-            for g in Grouping.objects.select_related("issue")
-            .defer("issue__period_counts")
-            .filter(
-                project=project,
-                grouping_key_hash__in={p.grouping_key_hash for p in batch}
-                | {p.legacy_key_hash for p in batch if p.legacy_key_hash},
-            )
-        }
-        shared: dict[int, Issue] = {}  # one object per issue, however many keys lead to it: counters add up
-        for g in groupings.values():
-            g.issue = shared.setdefault(g.issue_id, g.issue)
-
-        touched: dict = {}  # issue pk -> (issue, state changed); new issues are saved at creation
-        events: list[Event] = []
-        for index, p in enumerate(batch):
-            project_counter = _count(
-                "project",
-                project.pk,
-                project.digested_event_count + index,
-                _persisted_counts(Project, project.pk),
-                p.ingested_at,
-            )
-            grouping = _existing_grouping(project, groupings, p)
-            deferred: list[TurningPoint] = []
-            state_changed = False
-            if grouping is None:
-                issue = _create_issue(project, p)
-                grouping = Grouping.objects.create(
-                    project=project, grouping_key=p.grouping_key, grouping_key_hash=p.grouping_key_hash, issue=issue
-                )
-                groupings[p.grouping_key_hash] = grouping
-                IssueStateManager.first_seen(issue, when=p.ingested_at, defer=deferred)
-                alert_on_commit("new_issue", issue)
-            else:
-                issue = grouping.issue
-                issue.project = project
-                counter = _count(
-                    "issue", issue.pk, issue.event_count, _persisted_counts(Issue, issue.pk), p.ingested_at
-                )
-                issue.period_counts = counter.to_dict()
-                regressed = is_regression(issue, p.release, order)
-                unmute_reason = None if regressed else IssueStateManager.unmute_reason(issue, counter, p.ingested_at)
-                issue.event_count += 1
-                issue.last_seen = max(issue.last_seen, p.ingested_at)
-                _seen_in_release(issue, p.release, order)
-                if regressed:
-                    IssueStateManager.regress(issue, when=p.ingested_at, release=p.release, defer=deferred)
-                    alert_on_commit("regression", issue, event_id=p.data["event_id"])
-                    state_changed = True
-                elif unmute_reason:
-                    IssueStateManager.unmute(issue, reason=unmute_reason, when=p.ingested_at, defer=deferred)
-                    alert_on_commit("unmute", issue, reason=unmute_reason)
-                    state_changed = True
-                previous = touched.get(issue.pk)
-                touched[issue.pk] = (issue, state_changed or (previous is not None and previous[1]))
-            turning_points += [(index, tp) for tp in deferred]
-            events.append(_event(project, issue, grouping, p))
-
-        Event.objects.bulk_create(events)
-        for event, p in zip(events, batch, strict=True):
-            event_items.save_items(project, p.key, p.data["event_id"], p.items, p.ingested_at, event=event)
-        event_items.link_pending(project, events)
-        for index, turning_point in turning_points:
-            if index is not None:
-                turning_point.triggering_event = events[index]
-        TurningPoint.objects.bulk_create([tp for _, tp in turning_points])
-        index_tags(project.pk, [(event, p.tags) for event, p in zip(events, batch, strict=True)])
-        for issue, state_changed in touched.values():
-            issue.save(update_fields=COUNTER_FIELDS + (STATE_FIELDS if state_changed else []))
-        Project.objects.filter(pk=project.pk).update(
-            digested_event_count=F("digested_event_count") + len(batch), period_counts=project_counter.to_dict()
+def digest_generated_events(project: Project, events: list[dict], received_at: datetime) -> int:
+    """Events this server makes itself (a cron monitor's failure: monitors.checkins), grouped, counted, stored and
+    alerted on exactly as an SDK's are, inside the caller's transaction. The caller must be the project's single
+    writer (a stream's digest, or a single-writer job); `project` is the one it holds, kept up to date here. Each
+    event needs an `event_id`; digesting one twice stores it once."""
+    policy, lookup = project.scrub_policy(), SourceLookup(project.pk)
+    prepared = []
+    for data in events:
+        normalized = normalize_event(data, event_id=data["event_id"], received_at=received_at.timestamp())
+        prepared.append(
+            _prepared_event(f"generated-{data['event_id']}", normalized, received_at, [], [], policy, lookup)
         )
-        # retention: no query unless the project is over its max events (events.retention)
-        digested = project.digested_event_count + len(batch)
-        transaction.on_commit(lambda: evict_after_digest(project, digested))
-        return len(batch)
+    with transaction.atomic():
+        return _digest_events(project, prepared)
+
+
+def _digest_events(project: Project, prepared: list[Prepared]) -> int:
+    """The events of a batch (or generated ones) into issues, in arrival order; the caller holds the transaction."""
+    # idempotence: drop events stored before (a re-delivered task) and repeats within the batch
+    known = {
+        uuid.hex
+        for uuid in Event.objects.filter(
+            project=project, event_id__in=[p.data["event_id"] for p in prepared]
+        ).values_list("event_id", flat=True)
+    }
+    batch, seen = [], set()
+    for p in prepared:
+        if p.data["event_id"] not in known and p.data["event_id"] not in seen:
+            seen.add(p.data["event_id"])
+            batch.append(p)
+    if not batch:
+        return 0
+
+    turning_points: list[tuple[int | None, TurningPoint]] = []  # (index of the triggering event, unsaved)
+    order = ReleaseOrder(project.pk)
+    _record_releases(project, batch, turning_points, order)
+    groupings = {
+        g.grouping_key_hash: g
+        for g in Grouping.objects.select_related("issue")
+        .defer("issue__period_counts")
+        .filter(
+            project=project,
+            grouping_key_hash__in={p.grouping_key_hash for p in batch}
+            | {p.legacy_key_hash for p in batch if p.legacy_key_hash},
+        )
+    }
+    shared: dict[int, Issue] = {}  # one object per issue, however many keys lead to it: counters add up
+    for g in groupings.values():
+        g.issue = shared.setdefault(g.issue_id, g.issue)
+
+    touched: dict = {}  # issue pk -> (issue, state changed); new issues are saved at creation
+    events: list[Event] = []
+    for index, p in enumerate(batch):
+        project_counter = _count(
+            "project",
+            project.pk,
+            project.digested_event_count + index,
+            _persisted_counts(Project, project.pk),
+            p.ingested_at,
+        )
+        grouping = _existing_grouping(project, groupings, p)
+        deferred: list[TurningPoint] = []
+        state_changed = False
+        if grouping is None:
+            issue = _create_issue(project, p)
+            grouping = Grouping.objects.create(
+                project=project, grouping_key=p.grouping_key, grouping_key_hash=p.grouping_key_hash, issue=issue
+            )
+            groupings[p.grouping_key_hash] = grouping
+            IssueStateManager.first_seen(issue, when=p.ingested_at, defer=deferred)
+            alert_on_commit("new_issue", issue)
+        else:
+            issue = grouping.issue
+            issue.project = project
+            counter = _count("issue", issue.pk, issue.event_count, _persisted_counts(Issue, issue.pk), p.ingested_at)
+            issue.period_counts = counter.to_dict()
+            regressed = is_regression(issue, p.release, order)
+            unmute_reason = None if regressed else IssueStateManager.unmute_reason(issue, counter, p.ingested_at)
+            issue.event_count += 1
+            issue.last_seen = max(issue.last_seen, p.ingested_at)
+            _seen_in_release(issue, p.release, order)
+            if regressed:
+                IssueStateManager.regress(issue, when=p.ingested_at, release=p.release, defer=deferred)
+                alert_on_commit("regression", issue, event_id=p.data["event_id"])
+                state_changed = True
+            elif unmute_reason:
+                IssueStateManager.unmute(issue, reason=unmute_reason, when=p.ingested_at, defer=deferred)
+                alert_on_commit("unmute", issue, reason=unmute_reason)
+                state_changed = True
+            previous = touched.get(issue.pk)
+            touched[issue.pk] = (issue, state_changed or (previous is not None and previous[1]))
+        turning_points += [(index, tp) for tp in deferred]
+        events.append(_event(project, issue, grouping, p))
+
+    Event.objects.bulk_create(events)
+    for event, p in zip(events, batch, strict=True):
+        event_items.save_items(project, p.key, p.data["event_id"], p.items, p.ingested_at, event=event)
+    event_items.link_pending(project, events)
+    for index, turning_point in turning_points:
+        if index is not None:
+            turning_point.triggering_event = events[index]
+    TurningPoint.objects.bulk_create([tp for _, tp in turning_points])
+    index_tags(project.pk, [(event, p.tags) for event, p in zip(events, batch, strict=True)])
+    for issue, state_changed in touched.values():
+        issue.save(update_fields=COUNTER_FIELDS + (STATE_FIELDS if state_changed else []))
+    Project.objects.filter(pk=project.pk).update(
+        digested_event_count=F("digested_event_count") + len(batch), period_counts=project_counter.to_dict()
+    )
+    # retention: no query unless the project is over its max events (events.retention)
+    digested = project.digested_event_count + len(batch)
+    project.digested_event_count = digested  # a stream that generated events hands the same object on
+    transaction.on_commit(lambda: evict_after_digest(project, digested))
+    return len(batch)
 
 
 def _existing_grouping(project: Project, groupings: dict, p: Prepared) -> Grouping | None:

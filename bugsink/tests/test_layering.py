@@ -29,6 +29,7 @@ LATE_IMPORTS_ALLOWED = {
     ("accounts.apps", "ready"),
     ("ingest.apps", "ready"),
     ("health.apps", "ready"),  # registers its streams with ingest.item_streams once models can be imported
+    ("monitors.apps", "ready"),
     ("bugsink.webserver", "main"),
     ("bugsink.testutils", "make_issue"),
     ("bugsink.testutils", "store_event"),
