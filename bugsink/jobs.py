@@ -61,6 +61,7 @@ DELIVER_EMAIL = "alerts.tasks.deliver_email"  # (issue_id, kind, context, recipi
 DELIVER_WEBHOOK = "alerts.tasks.deliver_webhook"  # (channel_id, issue_id, kind, context, attempt)
 RELEASE_CREATED = "releases.tasks.release_created"  # (project_id, version): the API made a release
 EXPIRE_ARTIFACTS = "artifacts.tasks.expire_artifacts"  # (): unused uploads and unreferenced blobs
+EXPIRE_LOGS = "logs.tasks.expire_logs"  # (): log entries past LOGS_RETENTION_MAX_AGE_DAYS
 
 ALL = (
     DIGEST,
@@ -75,6 +76,7 @@ ALL = (
     DELIVER_WEBHOOK,
     RELEASE_CREATED,
     EXPIRE_ARTIFACTS,
+    EXPIRE_LOGS,
 )
 # the jobs of a project's single writer: on its digest queue with a broker, under WRITER_LOCK without
 SINGLE_WRITER = frozenset({DIGEST, EVICT_PROJECT, DELETE_ISSUES, RELEASE_CREATED})

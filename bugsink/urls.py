@@ -35,6 +35,7 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("issues/<uuid:issue_id>/", include("issues.issue_urls")),
     path("", include("releases.urls")),
+    path("", include("logs.urls")),
     path("", include("issues.urls")),
     # any other form of an issue's id (short id MYAPP-12, UUID without dashes or in capitals): to the canonical URL
     re_path(r"^issues/(?P<ref>[^/]+)/(?P<rest>.*)$", issue_ref_views.issue_by_ref, name="issue-by-ref"),

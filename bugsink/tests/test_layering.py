@@ -27,6 +27,7 @@ CELERY_ALLOWED = {"bugsink.jobs", "bugsink.celery"}
 # that import models only once Django is set up
 LATE_IMPORTS_ALLOWED = {
     ("accounts.apps", "ready"),
+    ("logs.apps", "ready"),
     ("bugsink.webserver", "main"),
     ("bugsink.testutils", "make_issue"),
     ("bugsink.testutils", "store_event"),
