@@ -4,21 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('events', '0004_attachment_userfeedback'),
-        ('issues', '0006_issue_title_trigram_indexes'),
-        ('projects', '0009_project_scrubbing'),
+        ("events", "0004_attachment_userfeedback"),
+        ("issues", "0006_issue_title_trigram_indexes"),
+        ("projects", "0009_project_scrubbing"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='event',
-            name='trace_id',
-            field=models.CharField(blank=True, default='', max_length=32),
+            model_name="event",
+            name="trace_id",
+            field=models.CharField(blank=True, default="", max_length=32),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['project', 'trace_id'], name='event_project_trace'),
+            model_name="event",
+            index=models.Index(fields=["project", "trace_id"], name="event_project_trace"),
         ),
     ]
