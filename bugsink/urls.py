@@ -18,6 +18,7 @@ urlpatterns = [
     # A DSN may carry a path prefix (http://key@host/prefix/42): accept the API under any prefix.
     re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/envelope/?$", ingest_views.envelope, name="ingest-envelope"),
     re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/store/?$", ingest_views.store, name="ingest-store"),
+    re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/security/?$", ingest_views.security, name="ingest-security"),
     path("api/0/", include("api.urls")),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
