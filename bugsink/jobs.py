@@ -69,6 +69,7 @@ EXPIRE_ARTIFACTS = "artifacts.tasks.expire_artifacts"  # (): unused uploads and 
 EXPIRE_HEALTH = "health.tasks.expire_health"  # (): session buckets and discard counts past HEALTH_RETENTION_DAYS
 CHECK_MONITORS = "monitors.tasks.check_monitors"  # (): a MONITOR_DEADLINES for each project with an overdue monitor
 MONITOR_DEADLINES = "monitors.tasks.monitor_deadlines"  # (project_id, now?): its missed and timed-out check-ins
+EXPIRE_LOGS = "logs.tasks.expire_logs"  # (): log entries past LOGS_RETENTION_MAX_AGE_DAYS
 
 ALL = (
     DIGEST,
@@ -86,6 +87,7 @@ ALL = (
     EXPIRE_HEALTH,
     CHECK_MONITORS,
     MONITOR_DEADLINES,
+    EXPIRE_LOGS,
 )
 # the jobs of a project's single writer: on its digest queue with a broker, under WRITER_LOCK without
 SINGLE_WRITER = frozenset({DIGEST, EVICT_PROJECT, DELETE_ISSUES, RELEASE_CREATED, MONITOR_DEADLINES})

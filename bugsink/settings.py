@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "blobs",
     "health",
     "monitors",
+    "logs",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -458,3 +459,12 @@ CELERY_BEAT_SCHEDULE["check-monitors"] = {
     "task": "monitors.tasks.check_monitors",
     "schedule": float(MONITORS_CHECK_INTERVAL_SECONDS),
 }
+# --- Structured logs (logs app) -----------------------------------------------------------------------------------
+# Per project at most this many log entries, none older than this many days (0: no limit), and at most this many
+# logs accepted per UTC minute (0: no limit; beyond it logs are counted and dropped). Expired ones are deleted by the
+# periodic job below (logs.retention), those over the count right after each digest.
+LOGS_RETENTION_MAX_ITEMS = env_int("LOGS_RETENTION_MAX_ITEMS", 100_000)
+LOGS_RETENTION_MAX_AGE_DAYS = env_int("LOGS_RETENTION_MAX_AGE_DAYS", 30)
+LOGS_QUOTA_PER_MINUTE = env_int("LOGS_QUOTA_PER_MINUTE", 6000)
+CELERY_TASK_ROUTES["logs.tasks.expire_logs"] = {"queue": "maintenance"}
+CELERY_BEAT_SCHEDULE["expire-logs"] = {"task": "logs.tasks.expire_logs", "schedule": float(RETENTION_INTERVAL_SECONDS)}

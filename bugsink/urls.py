@@ -19,6 +19,7 @@ urlpatterns = [
     # A DSN may carry a path prefix (http://key@host/prefix/42): accept the API under any prefix.
     re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/envelope/?$", ingest_views.envelope, name="ingest-envelope"),
     re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/store/?$", ingest_views.store, name="ingest-store"),
+    re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/security/?$", ingest_views.security, name="ingest-security"),
     path("api/0/", include("api.urls")),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
@@ -38,6 +39,7 @@ urlpatterns = [
     path("issues/<uuid:issue_id>/", include("issues.issue_urls")),
     path("", include("releases.urls")),
     path("", include("monitors.urls")),
+    path("", include("logs.urls")),
     path("", include("issues.urls")),
     # any other form of an issue's id (short id MYAPP-12, UUID without dashes or in capitals): to the canonical URL
     re_path(r"^issues/(?P<ref>[^/]+)/(?P<rest>.*)$", issue_ref_views.issue_by_ref, name="issue-by-ref"),

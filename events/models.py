@@ -35,6 +35,8 @@ class Event(models.Model):
     release = models.CharField(max_length=250, blank=True, default="")
     environment = models.CharField(max_length=64, blank=True, default="")
     transaction = models.CharField(max_length=200, blank=True, default="")
+    # contexts.trace.trace_id (32 hex digits, or empty): links the event with the structured logs of its trace
+    trace_id = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -45,6 +47,7 @@ class Event(models.Model):
             models.Index(fields=["issue", "timestamp"]),
             # retention: a project's events older than its max age (events.retention), oldest first
             models.Index(fields=["project", "ingested_at"], name="event_project_ingested_at"),
+            models.Index(fields=["project", "trace_id"], name="event_project_trace"),
         ]
 
     def __str__(self) -> str:

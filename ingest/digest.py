@@ -41,7 +41,7 @@ from events.safe import loads_json
 from events.scrub import ScrubPolicy, scrub_event
 from ingest import item_streams, store
 from ingest.grouping import culprit, grouping_key, hash_key, title_parts
-from ingest.normalize import normalize_event
+from ingest.normalize import normalize_event, trace_id_of
 from ingest.symbolicate import symbolicate
 from ingest.trim import fit_event
 from issues.models import Grouping, Issue, TurningPoint
@@ -545,4 +545,5 @@ def _event(project: Project, issue: Issue, grouping: Grouping, p: Prepared) -> E
         release=p.release,
         environment=_column(p.data.get("environment"), 64),
         transaction=_column(p.data.get("transaction"), 200),
+        trace_id=trace_id_of(p.data),
     )

@@ -27,6 +27,10 @@ class NotFound(IngestError):
     status = 404
 
 
+class UnsupportedMediaType(IngestError):
+    status = 415
+
+
 class PayloadTooLarge(IngestError):
     """Over a size limit; `size` is the body's or event's size in bytes as far as it was read (at least that much),
     for the log line and the project's count of refused events."""

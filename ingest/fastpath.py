@@ -1,4 +1,4 @@
-"""The two ingest URLs skip the middleware and URL resolving that the pages need.
+"""The ingest URLs (envelope, store, security) skip the middleware and URL resolving that the pages need.
 
 Why: SDK requests need none of sessions, authentication, CSRF, messages or the user's time zone, yet under load
 the middleware chain and the resolver cost the web process about as much CPU as parsing the event. This middleware
@@ -23,6 +23,7 @@ from ingest import views
 ROUTES = (
     (re.compile(r"/(?:.+/)?api/(?P<project_id>[^/]+)/envelope/?"), views.envelope),
     (re.compile(r"/(?:.+/)?api/(?P<project_id>[^/]+)/store/?"), views.store),
+    (re.compile(r"/(?:.+/)?api/(?P<project_id>[^/]+)/security/?"), views.security),
 )
 
 

@@ -326,3 +326,18 @@ def normalize_event(data: dict, *, event_id: str, received_at: float, remote_add
         if key in event and not isinstance(event[key], dict):
             event.pop(key)
     return event
+
+
+def trace_id(value) -> str:
+    """A W3C/Sentry trace id as 32 lowercase hex digits (dashes removed), or "" for anything else."""
+    if not isinstance(value, str) or len(value) > 64:
+        return ""
+    text = value.replace("-", "").strip().lower()
+    return text if len(text) == 32 and all(c in "0123456789abcdef" for c in text) else ""
+
+
+def trace_id_of(event: dict) -> str:
+    """The event's trace (contexts.trace.trace_id), or "" when it has none."""
+    contexts = event.get("contexts")
+    trace = contexts.get("trace") if isinstance(contexts, dict) else None
+    return trace_id(trace.get("trace_id")) if isinstance(trace, dict) else ""

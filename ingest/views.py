@@ -1,4 +1,5 @@
-"""The HTTP side of the Sentry protocol: POST /api/<id>/envelope/ and /api/<id>/store/ (also under a DSN prefix)."""
+"""The HTTP side of the Sentry protocol: POST /api/<id>/envelope/ and /api/<id>/store/ (also under a DSN prefix), and
+browsers' security reports at /api/<id>/security/?sentry_key=<key> (ingest.security)."""
 
 import base64
 import binascii
@@ -18,11 +19,20 @@ from events.safe import loads_json
 from ingest import project_cache, quota
 from ingest.auth import key_matches, sentry_key_from_request
 from ingest.envelope import max_event_size, read_envelope_headers, read_envelope_items
-from ingest.errors import BadRequest, Forbidden, IngestError, NotFound, PayloadTooLarge, Unauthorized
+from ingest.errors import (
+    BadRequest,
+    Forbidden,
+    IngestError,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from ingest.intake import accept_event
 from ingest.not_kept import rate_limits_for
 from ingest.project_cache import IngestProject
 from ingest.refusals import record_refusal
+from ingest.security import security_events
 from ingest.streams import FramedReader, LimitedReader, decompressing_reader
 
 logger = logging.getLogger(__name__)
@@ -269,3 +279,45 @@ def envelope(request, project_id: str):
 @csrf_exempt
 def store(request, project_id: str):
     return _ingest(request, project_id, _handle_store)
+
+
+# report-uri sends application/csp-report, report-to application/reports+json; scripts may send plain JSON
+SECURITY_CONTENT_TYPES = ("application/csp-report", "application/reports+json", "application/json", "")
+MAX_SECURITY_REPORT_SIZE = 1024 * 1024  # decompressed; a report is a few KiB, a report-to batch a few hundred
+
+
+def _handle_security(request, intake: Intake) -> HttpResponse:
+    """A browser's CSP report: each violation is accepted as an event (quota, durable raw store, digest), as an
+    SDK's would be. The key comes in the query string (the report URI); browsers send no credentials."""
+    project = intake.project
+    _authenticate(request, intake)
+    quota.check(project)  # before the body is read
+    content_type = request.META.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    if content_type not in SECURITY_CONTENT_TYPES:
+        raise UnsupportedMediaType(
+            f"unsupported Content-Type {content_type[:80]!r}: send application/csp-report, application/reports+json"
+            " or application/json"
+        )
+    raw = _raw_body(request, settings.MAX_STORE_COMPRESSED_SIZE, "security report")
+    reader = FramedReader(
+        decompressing_reader(raw, request.META.get("HTTP_CONTENT_ENCODING", "")),
+        MAX_SECURITY_REPORT_SIZE,
+        "security report",
+    )
+    body = reader.read_rest()
+    if not body.strip():
+        raise BadRequest("empty body")
+    events = security_events(
+        body,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        release=request.GET.get("sentry_release", ""),
+        environment=request.GET.get("sentry_environment", ""),
+    )
+    for event in events:
+        _accept(request, project, {}, json.dumps(event).encode())
+    return _respond({"ids": [event["event_id"] for event in events]})
+
+
+@csrf_exempt
+def security(request, project_id: str):
+    return _ingest(request, project_id, _handle_security)

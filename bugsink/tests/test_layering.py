@@ -30,6 +30,7 @@ LATE_IMPORTS_ALLOWED = {
     ("ingest.apps", "ready"),
     ("health.apps", "ready"),  # registers its streams with ingest.item_streams once models can be imported
     ("monitors.apps", "ready"),
+    ("logs.apps", "ready"),
     ("bugsink.webserver", "main"),
     ("bugsink.testutils", "make_issue"),
     ("bugsink.testutils", "store_event"),

@@ -618,6 +618,7 @@ class TestAcceptedVariants:
         body = envelope(event_item(unique_event()))
         assert_digested(post(client, f"/api/{project.pk}/envelope", body, **auth(project)), project)
 
+    # `log` items are kept by the logs app (logs/tests)
     OTHER_ITEMS = [
         ({"type": "session"}, b'{"sid": "abc", "status": "ok", "started": "2024-01-01T00:00:00Z"}'),
         ({"type": "sessions"}, b'{"aggregates": [{"started": "2024-01-01T00:00:00Z", "exited": 3}]}'),
@@ -625,7 +626,6 @@ class TestAcceptedVariants:
         ({"type": "transaction"}, b'{"type": "transaction", "transaction": "/x", "spans": []}'),
         ({"type": "span", "content_type": "application/vnd.sentry.items.span.v2+json"}, b'{"items": [{}]}'),
         ({"type": "check_in"}, b'{"check_in_id": "abc", "monitor_slug": "m", "status": "ok"}'),
-        ({"type": "log", "item_count": 1}, b'{"items": [{"body": "hello"}]}'),
         ({"type": "profile"}, b'{"version": "1", "profile": {}}'),
         ({"type": "replay_event"}, b'{"type": "replay_event", "replay_id": "abc"}'),
         ({"type": "replay_recording"}, b'{"segment_id": 0}\n\x78\x9c\x00\x00binary\n'),

@@ -31,6 +31,7 @@ from issues.muting import InvalidMute, duration_choices, mute_until, period_choi
 from issues.pagination import Cursor, Order, keyset_page
 from issues.presentation import describe_conditions, describe_state, state_view
 from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager
+from logs.search import trace_logs
 from projects.access import get_issue_or_404
 from releases.ordering import latest_version
 from tags.extract import describe_not_indexed
@@ -181,6 +182,7 @@ def event_navigation(issue: Issue, event: Event, tab: str, is_latest: bool, suff
         "permalink": reverse("issue:event", args=[issue.pk, event.pk]),
         "json": reverse("issue:event_json", args=[issue.pk, event.pk]),
         "download": reverse("issue:event_download", args=[issue.pk, event.pk]),
+        "trace_logs": trace_logs(issue.project_id, event.trace_id),
     }
 
 
