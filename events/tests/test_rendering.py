@@ -339,6 +339,13 @@ def test_breadcrumb_summaries():
     crumbs = [
         {"type": "http", "category": "httplib", "data": {"method": "post", "url": "/pay", "status_code": 502}},
         {"category": "fetch", "data": {"url": "https://x.test/a", "status_code": "200", "reason": "OK"}},
+        # sentry-sdk 3.x names the same fields after OpenTelemetry
+        {
+            "type": "http",
+            "category": "httplib",
+            "data": {"http.request.method": "GET", "url.full": "https://x.test/h", "http.response.status_code": 200},
+        },
+        {"category": "httplib", "data": {"http.method": "put", "url.full": "/b", "http.response.status_code": None}},
         {"type": "navigation", "data": {"from": "/a", "to": "/b"}},
         {"category": "navigation", "data": {"to": "/only-to"}},
         {"category": "query", "message": "SELECT *\n  FROM t"},
@@ -351,6 +358,8 @@ def test_breadcrumb_summaries():
     assert [view["summary"] for view in views] == [
         "POST /pay [502]",
         "https://x.test/a [200 OK]",
+        "GET https://x.test/h [200]",
+        "PUT /b",
         "/a → /b",
         "? → /only-to",
         "SELECT * FROM t",
@@ -359,7 +368,7 @@ def test_breadcrumb_summaries():
         "a log line",
         "",
     ]
-    assert [view["message_apart"] for view in views] == [False] * 9
+    assert [view["message_apart"] for view in views] == [False] * 11
 
 
 def test_breadcrumb_summaries_of_hostile_data():
