@@ -27,7 +27,7 @@ from bugsink.testutils import wait_until
 from events.models import Event
 from ingest.tests.sdks import CURRENT_NODE_MAJOR, NODE_SDKS, NpmSdk, PythonSdk, node_sdk_for
 from issues.models import Issue
-from projects.models import Project, ProjectMembership
+from projects.models import Project, ProjectMembership, Role
 from releases.models import Release
 
 CLIENTS_DIR = Path(__file__).resolve().parent / "sdk_clients"
@@ -243,25 +243,54 @@ def readme_python_snippet() -> str:
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
+def run_python_snippet(snippet: str, sdk: PythonSdk, project: Project, tmp_path: Path, tail: str = "") -> list[str]:
+    """Run a snippet people copy (its DSN already the live server's) with `tail` after it, as a script of its own
+    on `sdk`, with one log line added; the titles of the events the project then has (two expected)."""
+    script = tmp_path / "snippet.py"
+    script.write_text(
+        snippet
+        + tail
+        + '\nlogging.getLogger("myapp.orders").error("order %s failed", 1042)\n'
+        + 'print("RESULT " + __import__("json").dumps({"sdk_version": sentry_sdk.VERSION}))\n'
+    )
+    result = run_client([sys.executable, str(script)], client_env(**sdk.env()))
+    assert result["sdk_version"] == sdk.version
+
+    def titles():
+        found = sorted(event.title() for event in Event.objects.filter(project=project))
+        return found if len(found) >= 2 else None
+
+    return wait_until(titles, 10, message="the snippet's two events", details=lambda: result["output"])
+
+
 def test_the_readmes_python_snippet_works_on_each_major(each_python_sdk, py_project, live_server_url, tmp_path):
     """As printed, with the DSN filled in and one log line added: the exception it captures and the log line's event
     (the LoggingIntegration line it shows for 3.x) both arrive; the SDK flushes at exit, as an application's does."""
     snippet = readme_python_snippet()
     assert 'dsn="http://0123abcd…@127.0.0.1:8000/1"' in snippet
-    script = tmp_path / "readme_example.py"
-    script.write_text(
-        snippet.replace("http://0123abcd…@127.0.0.1:8000/1", dsn_for(py_project, live_server_url))
-        + '\nlogging.getLogger("myapp.orders").error("order %s failed", 1042)\n'
-        + 'print("RESULT " + __import__("json").dumps({"sdk_version": sentry_sdk.VERSION}))\n'
-    )
-    result = run_client([sys.executable, str(script)], client_env(**each_python_sdk.env()))
-    assert result["sdk_version"] == each_python_sdk.version
+    snippet = snippet.replace("http://0123abcd…@127.0.0.1:8000/1", dsn_for(py_project, live_server_url))
+    assert run_python_snippet(snippet, each_python_sdk, py_project, tmp_path) == [
+        "ZeroDivisionError: division by zero",
+        "order 1042 failed",
+    ]
 
-    def titles():
-        found = sorted(event.title() for event in Event.objects.filter(project=py_project))
-        return found if len(found) >= 2 else None
 
-    assert wait_until(titles, 10, message="the snippet's two events") == [
+def test_the_setup_pages_python_snippet_works_on_each_major(
+    each_python_sdk, py_project, live_server_url, tmp_path, client, settings
+):
+    """The project's setup page shows a Python snippet with its DSN to copy: as shown, it runs on both majors (it
+    once passed send_default_pii, which 3.x refuses), and keeps logging.error as events."""
+    settings.BASE_URL = f"http://127.0.0.1:{urlsplit(live_server_url).port}"
+    admin = get_user_model().objects.create_user("setter-upper")
+    ProjectMembership.objects.create(project=py_project, user=admin, role=Role.ADMIN)
+    client.force_login(admin)
+    page = client.get(reverse("projects:setup", args=[py_project.pk]))
+    assert page.status_code == 200
+    found = re.search(r'<code id="snippet-python">(.*?)</code>', page.content.decode(), re.DOTALL)
+    snippet = html.unescape(found.group(1))
+    assert dsn_for(py_project, live_server_url) in snippet
+    tail = "\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    sentry_sdk.capture_exception()\n"
+    assert run_python_snippet(snippet, each_python_sdk, py_project, tmp_path, tail) == [
         "ZeroDivisionError: division by zero",
         "order 1042 failed",
     ]
