@@ -371,6 +371,19 @@ def test_breadcrumb_summaries():
     assert [view["message_apart"] for view in views] == [False] * 11
 
 
+def test_breadcrumbs_of_a_captured_sentry_sdk_3_event_read_as_what_happened():
+    """The web request error sentry-sdk 3.0.1 sent (bin/capture_samples.py): its HTTP crumb in 3.x's keys reads as
+    the request, not as data to unfold; log and query crumbs by their message."""
+    path = next(p for p in sample_files() if p.parent.name == "python-sdk3" and p.name == "web-checkout-15-frames.json")
+    crumbs = rendering.breadcrumbs_view(json.loads(path.read_text()))
+    assert [crumb["summary"] for crumb in crumbs] == [
+        'SELECT "cart_items".* FROM "cart_items" WHERE "cart_items"."cart_id" = %s',
+        "placing order 1042 for customer u-1842",
+        "GET https://payments.example.net/payments/v2/charges/ch_1042 [200]",
+        "payment provider answered 200 (70 bytes)",
+    ]
+
+
 def test_breadcrumb_summaries_of_hostile_data():
     """Whatever a DSN holder puts in a crumb, the summary is one bounded line and nothing raises."""
     hostile = [
