@@ -11,6 +11,9 @@ import pytest
 
 from bugsink.testutils import auth_header, make_envelope
 
+# the each_python_sdk, each_node_sdk and each_browser_sdk fixtures: every SDK major the conformance tests run
+pytest_plugins = ["ingest.tests.sdks"]
+
 
 def pytest_unconfigure(config):
     """Remove the session's temporary data folder (made by bugsink.test_settings), once the test database in it

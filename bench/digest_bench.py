@@ -1,7 +1,12 @@
 """Digest's CPU cost per event, by batch size, in one process (no web server, no broker): raw events of the load
-generator's shape are written to the ingest store and digested with the real digest code, BATCH at a time.
+generator's payload are written to the ingest store and digested with the real digest code, BATCH at a time.
 
-    python bench/digest_bench.py [--events 2000] [--batch 4 --batch 100] [--issues 20] [--profile out.prof]
+    python bench/digest_bench.py [--events 2000] [--batch 4 --batch 100] [--samples python-sdk3] [--profile out.prof]
+    python bench/digest_bench.py --payload synthetic --issues 20 --size 10240
+
+The payload is bench/loadgen.py's: by default the events captured from sentry-sdk 3.0.1 (bugsink/tests/samples/
+python-sdk3, taken in turn, each with a fresh event id), or `--payload synthetic` (its generated body); the output
+names it.
 
 Reports CPU seconds (process time, so another tenant on the machine changes the figures less than wall time would)
 per event and per batch, for each batch size, and a linear fit: fixed cost per batch + cost per event. SQLite in a
@@ -43,33 +48,31 @@ def setup(data_dir: Path, database_url: str | None) -> None:
     call_command("migrate", verbosity=0)
 
 
-def write_raw_events(project_id: int, count: int, issues: int, size: int, rng: random.Random) -> list[str]:
-    from loadgen import make_event
-
+def write_raw_events(project_id: int, count: int, payload, rng: random.Random) -> list[str]:
     from ingest.store import RawEvent, store_raw_event
 
     keys = []
     for n in range(count):
-        event = make_event(n % issues, size, rng)
+        event_id, body = payload.event(n, rng)
         keys.append(
             store_raw_event(
                 RawEvent(
                     project_id=project_id,
-                    event_id=event["event_id"],
+                    event_id=event_id,
                     received_at=time.time(),
                     remote_addr="127.0.0.1",
-                    payload=json.dumps(event).encode(),
+                    payload=body,
                 )
             )
         )
     return keys
 
 
-def run(project_id: int, batch: int, events: int, issues: int, size: int, profiler=None) -> dict:
+def run(project_id: int, batch: int, events: int, payload, profiler=None) -> dict:
     from ingest.digest import digest_keys
 
     rng = random.Random(batch)
-    keys = write_raw_events(project_id, events, issues, size, rng)
+    keys = write_raw_events(project_id, events, payload, rng)
     batches = [keys[i : i + batch] for i in range(0, len(keys), batch)]
     start_cpu, start_wall = time.process_time(), time.perf_counter()
     if profiler:
@@ -92,8 +95,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--batch", type=int, action="append", default=None)
-    parser.add_argument("--issues", type=int, default=20)
-    parser.add_argument("--size", type=int, default=10_240)
+    parser.add_argument("--payload", choices=["samples", "synthetic"], default="samples")
+    parser.add_argument("--samples", default=None, help="sample folders or folder/name (bench/loadgen.py's default)")
+    parser.add_argument("--issues", type=int, default=20, help="synthetic payload: distinct issues")
+    parser.add_argument("--size", type=int, default=10_240, help="synthetic payload: approximate size in bytes")
     parser.add_argument("--rounds", type=int, default=2, help="each batch size this often, interleaved")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--profile", default=None, help="write a cProfile of the last round to this file")
@@ -103,17 +108,24 @@ def main():
     data_dir = Path(tempfile.mkdtemp(prefix="bugsink-digest-bench-"))
     try:
         setup(data_dir, args.database_url)
+        from loadgen import DEFAULT_SAMPLES, SamplePayload, SyntheticPayload
+
         from projects.models import Project
 
+        if args.payload == "samples":
+            payload = SamplePayload(args.samples or DEFAULT_SAMPLES)
+        else:
+            payload = SyntheticPayload(args.issues, args.size)
+        print(json.dumps(payload.describe()))
         project = Project.objects.create(name=f"digest-bench-{uuid.uuid4().hex[:8]}")
         # a warm-up round: issues created, caches filled, as on a server that has been running a while
-        run(project.pk, 100, 200, args.issues, args.size)
+        run(project.pk, 100, 200, payload)
         results = []
         for round_number in range(args.rounds):
             for batch in batches:
                 last = round_number == args.rounds - 1 and batch == batches[0]
                 profiler = cProfile.Profile() if args.profile and last else None
-                results.append(run(project.pk, batch, args.events, args.issues, args.size, profiler))
+                results.append(run(project.pk, batch, args.events, payload, profiler))
                 if profiler:
                     profiler.dump_stats(args.profile)
         for result in results:

@@ -10,13 +10,15 @@
 
 on SQLite (default) or PostgreSQL, and print the load generator's report plus the setup.
 
-    python bench/ingest_bench.py --mode single --db sqlite -- --events 10000 --concurrency 8 --issues 20
+    python bench/ingest_bench.py --mode single --db sqlite -- --events 10000 --concurrency 8
     python bench/ingest_bench.py --mode single --db postgres -- --rate 200 --events 60000
-    python bench/ingest_bench.py --mode cluster -- --events 10000 --concurrency 8 --issues 20 --gzip
+    python bench/ingest_bench.py --mode cluster -- --events 10000 --concurrency 8 --gzip
 
 --server compares web servers (gunicorn, granian, waitress: the first two must be installed by hand) in the
 embedded and web modes. Everything after `--` goes to bench/loadgen.py (add --no-wait in the web mode: nothing
-digests). Loopback only; every process it starts is stopped at the end.
+digests); its default payload is the events captured from sentry-sdk 3.0.1 (see its docstring), `-- --payload
+synthetic --issues 20 --size 10240` the generated body of the figures before them. Loopback only; every process it
+starts is stopped at the end.
 """
 
 import argparse

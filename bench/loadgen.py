@@ -1,10 +1,21 @@
-"""Ingest load generator: N events from C concurrent keep-alive senders over K distinct issues.
+"""Ingest load generator: N events from C concurrent keep-alive senders.
 
 Reports accepted events/s, request latency p50/p95/p99, end-to-end digested events/s (until the last event is
 stored, read from the database the server uses) and the peak RSS of the server's processes.
 
-    python bench/loadgen.py --dsn http://KEY@127.0.0.1:8000/1 --events 10000 --concurrency 8 --issues 20 \
-        --size 10240 [--endpoint envelope|store] [--gzip] [--server-pattern 'gunicorn|celery']
+    python bench/loadgen.py --dsn http://KEY@127.0.0.1:8000/1 --events 10000 --concurrency 8 \
+        [--payload samples --samples python-sdk3] [--endpoint envelope|store] [--gzip] \
+        [--server-pattern 'gunicorn|celery']
+    python bench/loadgen.py --dsn ... --payload synthetic --issues 20 --size 10240
+
+What it sends (`--payload`, named in the report):
+- `samples` (the default): events captured from the real SDKs (bugsink/tests/samples/, see its README), taken in
+  turn, each with a fresh event_id and the current time; `--samples` names folders (every file in them) or
+  folder/name files, comma-separated. The default, `python-sdk3`, is what sentry-sdk 3.0.1 sent for the capture
+  script's 14 scenarios (6.7 KB on average as sent here, from a 1 KB message to the 15-frame web request error of
+  16 KB and two long stacks of 22 and 23 KB); each sample is an issue of its own.
+- `synthetic`: the earlier generated body (8 frames, padded to --size bytes with random text in `extra`) over
+  --issues issues; the figures in bench/RESULTS.md before the samples say so.
 
 Run it with the server's environment (DATABASE_URL / BUGSINK_DATA_DIR) so it can count stored events. It only
 talks to the address in the DSN, which must be a loopback address, and every loop is bounded.
@@ -25,6 +36,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "bugsink" / "tests" / "samples"
+DEFAULT_SAMPLES = "python-sdk3"
 
 
 _PADDING: dict[int, str] = {}
@@ -81,16 +94,80 @@ def make_event(issue: int, size: int, rng: random.Random) -> dict:
 
 
 def envelope_body(event: dict) -> bytes:
-    payload = json.dumps(event).encode()
-    header = json.dumps({"event_id": event["event_id"]}).encode()
+    return envelope_of(event["event_id"], json.dumps(event).encode())
+
+
+def envelope_of(event_id: str, payload: bytes) -> bytes:
+    header = json.dumps({"event_id": event_id}).encode()
     item = json.dumps({"type": "event", "length": len(payload)}).encode()
     return header + b"\n" + item + b"\n" + payload + b"\n"
 
 
+class SyntheticPayload:
+    """make_event's body: `issues` issues, padded to about `size` bytes."""
+
+    def __init__(self, issues: int, size: int):
+        self.issues, self.size = issues, size
+
+    def describe(self) -> dict:
+        return {"payload": "synthetic", "issues": self.issues, "size": self.size}
+
+    def event(self, job: int, rng: random.Random) -> tuple[str, bytes]:
+        event = make_event(job % self.issues, self.size, rng)
+        return event["event_id"], json.dumps(event).encode()
+
+
+EVENT_ID_SLOT = b"__loadgen_event_id__"
+TIMESTAMP_SLOT = b'"__loadgen_timestamp__"'
+
+
+class SamplePayload:
+    """Captured SDK events (see the module docstring), each serialized once with slots for the event id and the
+    timestamp, which every event fills anew (bytes.replace: the load generator must not eat the CPU the server
+    under test needs)."""
+
+    def __init__(self, spec: str = DEFAULT_SAMPLES, samples_dir: Path = SAMPLES_DIR):
+        self.spec = spec
+        self.names: list[str] = []
+        self.templates: list[bytes] = []
+        for part in [part.strip() for part in spec.split(",") if part.strip()]:
+            target = samples_dir / part
+            paths = sorted(target.glob("*.json")) if target.is_dir() else [target.with_suffix(".json")]
+            for path in paths:
+                if not path.is_file():
+                    raise SystemExit(f"no such sample: {path}")
+                event = json.loads(path.read_text())
+                event["event_id"], event["timestamp"] = EVENT_ID_SLOT.decode(), TIMESTAMP_SLOT.decode().strip('"')
+                self.names.append(f"{path.parent.name}/{path.stem}")
+                self.templates.append(json.dumps(event).encode())
+        if not self.templates:
+            raise SystemExit(f"no samples in {spec!r}")
+
+    @property
+    def issues(self) -> int:
+        return len(self.templates)
+
+    def describe(self) -> dict:
+        sizes = [len(template) for template in self.templates]
+        return {
+            "payload": f"samples: {self.spec}",
+            "samples": len(sizes),
+            "sample_bytes_mean": round(sum(sizes) / len(sizes)),
+            "sample_bytes_min_max": [min(sizes), max(sizes)],
+        }
+
+    def event(self, job: int, rng: random.Random) -> tuple[str, bytes]:
+        event_id = uuid.uuid4().hex
+        body = self.templates[job % len(self.templates)]
+        body = body.replace(EVENT_ID_SLOT, event_id.encode()).replace(TIMESTAMP_SLOT, repr(time.time()).encode())
+        return event_id, body
+
+
 class Sender(threading.Thread):
-    def __init__(self, args, url, key, jobs, results, lock, start):
+    def __init__(self, args, url, key, jobs, results, lock, start, payload):
         super().__init__(daemon=True)
         self.args, self.url, self.key, self.jobs, self.results, self.lock = args, url, key, jobs, results, lock
+        self.payload = payload
         self.start_time = start
         self.rng = random.Random()
 
@@ -107,8 +184,8 @@ class Sender(threading.Thread):
             if self.args.rate:  # paced: job k (counting from the first) is due at start + k / rate
                 due = self.start_time + (self.args.events - number) / self.args.rate
                 time.sleep(max(0.0, due - time.perf_counter()))
-            event = make_event(issue, self.args.size, self.rng)
-            body = envelope_body(event) if self.args.endpoint == "envelope" else json.dumps(event).encode()
+            event_id, event = self.payload.event(issue, self.rng)
+            body = envelope_of(event_id, event) if self.args.endpoint == "envelope" else event
             headers = {"Content-Type": "application/x-sentry-envelope"}
             if self.args.gzip:
                 body = gzip.compress(body, compresslevel=6)
@@ -258,8 +335,10 @@ def main():
     parser.add_argument("--dsn", required=True)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--issues", type=int, default=20)
-    parser.add_argument("--size", type=int, default=10_240, help="approximate event size in bytes")
+    parser.add_argument("--payload", choices=["samples", "synthetic"], default="samples")
+    parser.add_argument("--samples", default=DEFAULT_SAMPLES, help="sample folders or folder/name, comma-separated")
+    parser.add_argument("--issues", type=int, default=20, help="synthetic payload: distinct issues")
+    parser.add_argument("--size", type=int, default=10_240, help="synthetic payload: approximate event size in bytes")
     parser.add_argument("--endpoint", choices=["envelope", "store"], default="envelope")
     parser.add_argument("--gzip", action="store_true")
     parser.add_argument("--server-pattern", default=r"gunicorn|celery", help="regex over server command lines")
@@ -292,7 +371,8 @@ def main():
         django.setup()
         before = stored_events(project_id)
 
-    jobs = [i % args.issues for i in range(args.events)]
+    payload = SamplePayload(args.samples) if args.payload == "samples" else SyntheticPayload(args.issues, args.size)
+    jobs = [i % payload.issues for i in range(args.events)]
     random.shuffle(jobs)
     results, lock = [], threading.Lock()
     sampler = RssSampler(args.server_pattern, args.server_pid)
@@ -303,7 +383,8 @@ def main():
 
     start = time.perf_counter()
     senders = [
-        Sender(args, urls[i % len(urls)], parts.username, jobs, results, lock, start) for i in range(args.concurrency)
+        Sender(args, urls[i % len(urls)], parts.username, jobs, results, lock, start, payload)
+        for i in range(args.concurrency)
     ]
     for sender in senders:
         sender.start()
@@ -316,8 +397,7 @@ def main():
     report = {
         "events": args.events,
         "concurrency": args.concurrency,
-        "issues": args.issues,
-        "size": args.size,
+        **payload.describe(),
         "endpoint": args.endpoint,
         "gzip": args.gzip,
         "accepted": len(accepted),

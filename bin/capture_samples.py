@@ -5,6 +5,11 @@ each event the sink receives as a JSON file.
 
     .venv/bin/python bin/capture_samples.py [--out bugsink/tests/samples] [--node-modules DIR]
 
+    # another sentry-sdk than .venv's, e.g. the 2.x the tests install into .cache/ (ingest/tests/sdks.py):
+    PYTHONPATH=.cache/pip-sentry-sdk-2.76.0 .venv/bin/python bin/capture_samples.py
+
+The Python events go to `python/` for sentry-sdk 2.x and to `python-sdk<major>/` for a later major.
+
     # the Node SDK, installed outside the repository:
     mkdir /tmp/sentry-node && (cd /tmp/sentry-node && npm install @sentry/node)
     .venv/bin/python bin/capture_samples.py --node-modules /tmp/sentry-node/node_modules
@@ -14,7 +19,7 @@ items; nothing leaves the machine. Each scenario is captured on its own (the SDK
 events it sent collected), so one file is exactly what one SDK sent for one scenario. What is rewritten before
 writing, so that the files do not depend on the machine they were captured on: the repository's path (and the
 node_modules folder's) becomes /srv/shop, the host name `capture-host`, and the Python modules list keeps only the
-SDK's own entries.
+SDK's own entries. The HTTP requests a scenario makes go to the sink too; its address becomes payments.example.net.
 """
 
 import argparse
@@ -84,7 +89,8 @@ def read_chunked(stream) -> bytes:
 
 
 class Sink:
-    """An HTTP server on a free loopback port that keeps the events it is sent."""
+    """An HTTP server on a free loopback port that keeps the events it is sent, and answers GET /payments/... as a
+    payment provider would (the scenarios' outgoing HTTP requests, which the SDK records as breadcrumbs)."""
 
     def __init__(self):
         self.events: list[dict] = []
@@ -92,6 +98,15 @@ class Sink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                charge = self.path.rstrip("/").rsplit("/", 1)[-1]
+                answer = json.dumps({"id": charge, "status": "failed", "failure_code": "card_declined"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
                     body = read_chunked(self.rfile)  # the Node SDK streams its bodies
@@ -116,7 +131,8 @@ class Sink:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
-        self.dsn = f"http://{KEY}@127.0.0.1:{self.port}/{PROJECT_ID}"
+        self.address = f"127.0.0.1:{self.port}"
+        self.dsn = f"http://{KEY}@{self.address}/{PROJECT_ID}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def take(self) -> list[dict]:
@@ -334,6 +350,183 @@ def scenario_empty_value(sdk):
         sdk.capture_exception()
 
 
+# --- a web request 15 frames deep: what a Python web application's error typically looks like -------------------
+# A WSGI shop: the request goes through a few layers (routing, session, view, service, payment client, retries) to a
+# payment provider (an HTTP GET to the sink, which the stdlib integration records as a breadcrumb) that declines the
+# card. Locals in every frame, log lines and a query as breadcrumbs, the request (a browser's headers), the user, tags
+# and a custom context: about 10 KB, the size and shape bench/loadgen.py sends.
+
+PAYMENTS_URL = ""  # set by capture_python: the sink, standing in for the payment provider
+
+
+class CardDeclined(Exception):
+    pass
+
+
+class PaymentClient:
+    def __init__(self, base_url: str, api_version: str = "2024-06-20"):
+        self.base_url = base_url
+        self.api_version = api_version
+        self.timeout_seconds = 10
+
+    def fetch_charge(self, charge_id: str, order_id: int) -> dict:
+        url = f"{self.base_url}/payments/v2/charges/{charge_id}"
+        return retry(lambda: self._get(url, order_id), attempts=3)
+
+    def _get(self, url: str, order_id: int) -> dict:
+        import urllib.request
+
+        with urllib.request.urlopen(url, timeout=self.timeout_seconds) as response:
+            status = response.status
+            body = response.read()
+        log.info("payment provider answered %s (%d bytes)", status, len(body))
+        return decode_charge(body, order_id)
+
+
+def retry(call, attempts: int):
+    last_error = None
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except OSError as error:  # a network error: try again
+            log.warning("attempt %d of %d failed: %s", attempt, attempts, error)
+            last_error = error
+    raise last_error
+
+
+def decode_charge(body: bytes, order_id: int) -> dict:
+    charge = json.loads(body)
+    check_charge(charge, order_id)
+    return charge
+
+
+def check_charge(charge: dict, order_id: int) -> None:
+    status, failure_code = charge.get("status"), charge.get("failure_code")
+    if status != "succeeded":
+        raise CardDeclined(f"charge {charge['id']} for order {order_id} failed: {failure_code}")
+
+
+class CheckoutService:
+    def __init__(self, payments: PaymentClient):
+        self.payments = payments
+        self.currency = "EUR"
+
+    def place_order(self, cart: dict, customer: dict) -> dict:
+        order = {"id": 1042, "customer_id": customer["id"], "total": cart["total"], "currency": self.currency}
+        log.info("placing order %s for customer %s", order["id"], customer["id"])
+        self.charge(order, customer["card_token"])
+        return order
+
+    def charge(self, order: dict, card_token: str) -> None:
+        charge_id = f"ch_{order['id']}"
+        self.payments.fetch_charge(charge_id, order["id"])
+
+
+def load_cart(session: dict) -> dict:
+    import sentry_sdk
+
+    cart_id = session["cart_id"]
+    sentry_sdk.add_breadcrumb(
+        category="query",
+        message='SELECT "cart_items".* FROM "cart_items" WHERE "cart_items"."cart_id" = %s',
+        data={"params": [cart_id], "rows": 3},
+    )
+    return {"id": cart_id, "items": [{"sku": "TEA-01", "qty": 2}, {"sku": "MUG-07", "qty": 1}], "total": "129.90"}
+
+
+class Request:
+    """What a web framework hands a view; its repr is what the SDK shows for it among a frame's locals."""
+
+    def __init__(self, environ: dict):
+        self.method, self.path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        self.cookies = environ.get("HTTP_COOKIE", "")
+        self.csrf_token = environ.get("HTTP_X_CSRF_TOKEN", "")
+        self.session: dict = {}
+
+    def __repr__(self) -> str:
+        return f"<Request: {self.method} {self.path!r}>"
+
+
+def checkout_view(request: Request) -> tuple[str, bytes]:
+    session = request.session
+    customer = {"id": session["customer_id"], "card_token": "tok_visa_4242", "tier": "gold"}
+    cart = load_cart(session)
+    service = CheckoutService(PaymentClient(PAYMENTS_URL))
+    order = service.place_order(cart, customer)
+    return "201 Created", json.dumps(order).encode()
+
+
+def with_session(view, request: Request) -> tuple[str, bytes]:
+    import sentry_sdk
+
+    request.session = {"customer_id": "u-1842", "cart_id": 77, "has_cookie": bool(request.cookies)}
+    sentry_sdk.set_user({"id": request.session["customer_id"]})
+    return view(request)
+
+
+def require_login(view, request: Request) -> tuple[str, bytes]:
+    if not request.session.get("customer_id"):
+        return "302 Found", b""
+    return view(request)
+
+
+def csrf_protect(view, request: Request) -> tuple[str, bytes]:
+    checked = bool(request.csrf_token) or request.method == "GET"
+    log.debug("csrf checked: %s", checked)
+    return require_login(view, request)
+
+
+ROUTES = {("POST", "/api/checkout"): checkout_view}
+
+
+def dispatch(request: Request) -> tuple[str, bytes]:
+    view = ROUTES[(request.method, request.path)]
+    return with_session(lambda request: csrf_protect(view, request), request)
+
+
+def shop_app(environ, start_response):
+    status, body = dispatch(Request(environ))
+    start_response(status, [("Content-Type", "application/json")])
+    return [body]
+
+
+def scenario_web_checkout(sdk):
+    """A POST through the WSGI middleware that fails 15 frames deep (see above)."""
+    from wsgiref.util import setup_testing_defaults
+
+    from sentry_sdk.integrations.wsgi import SentryWsgiMiddleware
+
+    sdk.set_tag("checkout.step", "payment")
+    sdk.set_context("cart", {"id": 77, "items": 3, "total": "129.90", "currency": "EUR"})
+    log.info("checkout started for cart %s", 77)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/checkout",
+        "QUERY_STRING": "step=payment",
+        "HTTP_HOST": "shop.example.com",
+        "HTTP_USER_AGENT": (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+            "Safari/537.36"
+        ),
+        "HTTP_ACCEPT": "application/json",
+        "HTTP_ACCEPT_LANGUAGE": "sv-SE,sv;q=0.9,en;q=0.8",
+        "HTTP_COOKIE": "sessionid=abc123; theme=dark",
+        "HTTP_REFERER": "https://shop.example.com/cart",
+        "REMOTE_ADDR": "198.51.100.23",
+        "SERVER_NAME": "shop.example.com",
+        "SERVER_PORT": "443",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": "0",
+        "wsgi.url_scheme": "https",
+    }
+    setup_testing_defaults(environ)
+    app = SentryWsgiMiddleware(shop_app)
+    try:
+        app(environ, lambda *args: None)
+    except CardDeclined:
+        pass
+
+
 # name: (scenario, extra init options)
 PYTHON_SCENARIOS = {
     "checkout-gateway-timeout": (scenario_checkout, {}),
@@ -349,22 +542,32 @@ PYTHON_SCENARIOS = {
     "deep-stack": (scenario_deep_stack, {}),
     "unicode-value": (scenario_unicode, {}),
     "no-message": (scenario_empty_value, {}),
+    "web-checkout-15-frames": (scenario_web_checkout, {}),
 }
 
 
 def capture_python(sink: Sink) -> dict[str, dict]:
     import sentry_sdk
+    from sentry_sdk.integrations.logging import LoggingIntegration
 
+    global PAYMENTS_URL
+    PAYMENTS_URL = f"http://{sink.address}"
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     captured = {}
     for name, (scenario, options) in PYTHON_SCENARIOS.items():
+        if not sentry_sdk.VERSION.startswith("2."):
+            # 3.x refuses send_default_pii; its `data_collection` defaults collect what that option asked for
+            options = {key: value for key, value in options.items() if key != "send_default_pii"}
         sentry_sdk.init(
             dsn=sink.dsn,
             release="shop@2.4.1",
             environment="production",
             server_name="capture-host",
             default_integrations=True,
-            **options,
+            # logging.error as events and log lines as breadcrumbs: 2.x's default, asked for on 3.x
+            integrations=[LoggingIntegration(event_level=logging.ERROR)],
+            # 2.x's default; 3.x attaches the stack to every message, whose frames here would be this script's
+            **{"attach_stacktrace": False, **options},
         )
         with sentry_sdk.isolation_scope():
             scenario(sentry_sdk)
@@ -395,9 +598,19 @@ def capture_node(sink: Sink, node_modules: Path) -> dict[str, dict]:
 # --- writing ----------------------------------------------------------------------------------------------------
 
 
-def scrub(event: dict, node_modules: Path | None = None) -> dict:
+def python_folder() -> str:
+    """Where the Python SDK's events go: python/ for 2.x (the first captures), python-sdk<major>/ after it."""
+    import sentry_sdk
+
+    major = sentry_sdk.VERSION.split(".")[0]
+    return "python" if major == "2" else f"python-sdk{major}"
+
+
+def scrub(event: dict, node_modules: Path | None = None, sink: Sink | None = None) -> dict:
     """Make a captured event independent of the machine it was captured on (see the module docstring)."""
     text = json.dumps(event, ensure_ascii=False)
+    if sink:
+        text = text.replace(f"http://{sink.address}", "https://payments.example.net")
     if node_modules:
         text = text.replace(str(node_modules.resolve()), "/srv/shop/node_modules")
     text = text.replace(str(REPO / ".venv"), "/srv/shop/venv").replace(str(REPO), "/srv/shop")
@@ -409,12 +622,12 @@ def scrub(event: dict, node_modules: Path | None = None) -> dict:
     return event
 
 
-def write(out: Path, platform: str, events: dict[str, dict], node_modules: Path | None = None) -> None:
+def write(out: Path, platform: str, events: dict[str, dict], node_modules: Path | None = None, sink=None) -> None:
     folder = out / platform
     folder.mkdir(parents=True, exist_ok=True)
     for name, event in events.items():
         path = folder / f"{name}.json"
-        path.write_text(json.dumps(scrub(event, node_modules), indent=2, ensure_ascii=False) + "\n")
+        path.write_text(json.dumps(scrub(event, node_modules, sink), indent=2, ensure_ascii=False) + "\n")
         print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
 
 
@@ -427,7 +640,7 @@ def main() -> None:
     sink = Sink()
     try:
         if not args.skip_python:
-            write(args.out, "python", capture_python(sink), args.node_modules)
+            write(args.out, python_folder(), capture_python(sink), args.node_modules, sink)
         if args.node_modules:
             write(args.out, "node", capture_node(sink, args.node_modules), args.node_modules)
     finally:

@@ -714,6 +714,13 @@ def event_logger(data) -> str:
 HTTP_CRUMB_CATEGORIES = {"http", "xhr", "fetch", "httplib", "requests", "urllib3", "aiohttp", "httpx"}
 QUERY_CRUMB_CATEGORIES = {"query", "sql", "db", "db.query", "db.sql.query", "redis"}
 MAX_SUMMARY_CHARS = 300  # one line in the table; the full message and data stay one click away
+# Where an HTTP crumb keeps its method, URL and status, first match wins: the keys Python sentry-sdk 2.x and the
+# JavaScript SDKs use, then the OpenTelemetry-style names sentry-sdk 3.x uses (`http.method` was its predecessor).
+HTTP_CRUMB_KEYS = {
+    "method": ("method", "http.request.method", "http.method"),
+    "url": ("url", "url.full"),
+    "status": ("status_code", "http.response.status_code"),
+}
 
 
 def _crumb_text(value) -> str:
@@ -723,11 +730,21 @@ def _crumb_text(value) -> str:
     return " ".join(to_text(value).split())
 
 
+def _crumb_field(payload: dict, keys: tuple[str, ...]) -> str:
+    """The first of `keys` that holds something, as one line ('' when none does)."""
+    for key in keys:
+        text = _crumb_text(payload.get(key))
+        if text:
+            return text
+    return ""
+
+
 def breadcrumb_summary(crumb: dict) -> str:
     """One line that says what a breadcrumb was, built from its data where the SDK left the message empty: an HTTP
     request as "POST /pay [502]", a navigation as "from → to", a query as its SQL, a log line as its message. SDKs
-    put these in `data` (url, method, status_code, from, to, query, arguments), and anyone with a DSN can put
-    anything there, so every value is read through the total conversions and the result is cut to one line."""
+    put these in `data` (url, method, status_code in either naming, HTTP_CRUMB_KEYS; from, to, query, arguments),
+    and anyone with a DSN can put anything there, so every value is read through the total conversions and the
+    result is cut to one line."""
     payload = crumb.get("data")
     payload = payload if isinstance(payload, dict) else {}
     kind = _crumb_text(crumb.get("type")).lower()
@@ -735,9 +752,9 @@ def breadcrumb_summary(crumb: dict) -> str:
     message = _crumb_text(crumb.get("message"))
     summary = ""
     if kind == "http" or category in HTTP_CRUMB_CATEGORIES:
-        method = _crumb_text(payload.get("method")).upper()
-        url = _crumb_text(payload.get("url"))
-        status = _crumb_text(payload.get("status_code"))
+        method = _crumb_field(payload, HTTP_CRUMB_KEYS["method"]).upper()
+        url = _crumb_field(payload, HTTP_CRUMB_KEYS["url"])
+        status = _crumb_field(payload, HTTP_CRUMB_KEYS["status"])
         reason = _crumb_text(payload.get("reason"))
         parts = [part for part in (method, url or message) if part]
         if status:

@@ -44,6 +44,7 @@ from ingest.grouping import culprit, grouping_key, hash_key, title_parts
 from ingest.normalize import normalize_event, trace_id_of
 from ingest.symbolicate import symbolicate
 from ingest.trim import fit_event
+from ingest.useragent import add_user_agent_contexts
 from issues.models import Grouping, Issue, TurningPoint
 from issues.state import STATE_FIELDS, IssueStateManager, is_regression
 from projects.models import SCRUB_FIELDS, Project
@@ -284,6 +285,7 @@ def _prepared_event(
     legacy_key = _column(grouping_key(data, legacy=True))
     symbolicate(data, lookup)  # before grouping and titles: they are about the source people wrote
     scrub_event(data, policy)  # before anything is derived from the event or stored (grouping, title, tags)
+    add_user_agent_contexts(data)  # after scrubbing: a User-Agent the project filters tells nothing
     grouping = _column(grouping_key(data))
     tags, not_indexed = capped_event_tags(data, settings.MAX_EVENT_TAGS)
     mark_not_indexed(data, not_indexed, settings.MAX_EVENT_TAGS)

@@ -28,10 +28,14 @@ def _tag_text(value) -> str:
         return safe_text(value)
 
 
+def _name(context) -> str:
+    return _tag_text(context.get("name") or "").strip() if isinstance(context, dict) else ""
+
+
 def _name_version(context) -> str:
     if not isinstance(context, dict):
         return ""
-    name = _tag_text(context.get("name") or "").strip()
+    name = _name(context)
     version = _tag_text(context.get("version") or "").strip()
     return f"{name} {version}".strip() if name else ""
 
@@ -66,9 +70,16 @@ def capped_event_tags(event: dict, limit: int) -> tuple[dict[str, str], int]:
     if isinstance(user, dict):
         add("user", user.get("email") or user.get("username") or user.get("id") or user.get("ip_address"))
     contexts = event.get("contexts") if isinstance(event.get("contexts"), dict) else {}
-    add("browser", _name_version(contexts.get("browser")))
-    add("os", _name_version(contexts.get("os")) or _name_version(contexts.get("client_os")))
-    add("runtime", _name_version(contexts.get("runtime")))
+    # name and version ("Chrome 120.0.0"), and the name alone ("browser.name": "Chrome"), as Sentry tags them; the
+    # OS of a server-side event's visitor (derived from its User-Agent, ingest.useragent) is its `client_os`
+    os_context = contexts.get("os") if _name(contexts.get("os")) else contexts.get("client_os")
+    for key, context in (
+        ("browser", contexts.get("browser")),
+        ("os", os_context),
+        ("runtime", contexts.get("runtime")),
+    ):
+        add(key, _name_version(context))
+        add(f"{key}.name", _name(context))
     device = contexts.get("device")
     if isinstance(device, dict):
         add("device", device.get("model") or device.get("family"))

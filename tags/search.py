@@ -3,6 +3,9 @@ the title; free text that is an issue's id (UUID in any form, or a short id like
 
 release:1.4.2 level:error "connection refused" browser:"Chrome 120" is:unresolved has:customer
 
+The tags that hold a name and a version (browser "Chrome 120.0.0", os "Windows 10", runtime "CPython 3.12.4", see
+tags.extract) match their name alone too: browser:Chrome is browser:"Chrome 120.0.0" or browser.name:Chrome.
+
 `has:feedback` and `has:attachment` find issues (events) with user feedback or attachments.
 
 A term the parser cannot use (`level:` without a value, `is:sleeping`) is kept in `Query.not_understood` with the
@@ -29,6 +32,9 @@ HAS_EVENT = {
     "attachment": lambda: Attachment.objects.exclude(event=None).values("event_id"),
 }
 HAS_EVENT["attachments"] = HAS_EVENT["attachment"]
+
+# key: the key of the tag that holds the name alone (see the module docstring)
+NAME_TAGS = {"browser": "browser.name", "os": "os.name", "runtime": "runtime.name"}
 
 _TOKEN = re.compile(r'(?:([\w.\-]+):(?:"([^"]*)"|(\S*)))|"([^"]*)"|(\S+)')
 
@@ -93,7 +99,10 @@ def tag_value_ids(key: str, value: str, projects: list[int] | None = None) -> li
     join, it guessed a few hundred rows for any value, and read and sorted all 20,000 issues of a broad one (0.58 s
     against 11 ms at 100,000 issues, bench/RESULTS.md). One query per term: the database's collation (MariaDB's
     is case-insensitive) decides what matches, as it did in the join."""
-    values = TagValue.objects.filter(key=key, value=value)
+    condition = Q(key=key, value=value)
+    if key in NAME_TAGS:
+        condition |= Q(key=NAME_TAGS[key], value=value)
+    values = TagValue.objects.filter(condition)
     if projects is not None:
         values = values.filter(project_id__in=projects)
     return list(values.values_list("pk", flat=True))

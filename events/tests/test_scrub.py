@@ -418,6 +418,15 @@ def test_deep_nesting_is_walked_to_the_depth_normalize_keeps():
 SAMPLES_WITH_SECRETS = {
     "dotnet/headers-as-lists.json": ["request.headers.Cookie"],
     "python/wsgi-request-error.json": ["exception.values.0.stacktrace.frames.0.vars.environ.HTTP_COOKIE"],
+    "python-sdk3/wsgi-request-error.json": ["exception.values.0.stacktrace.frames.0.vars.environ.HTTP_COOKIE"],
+    # sentry-sdk 3.x filters the Cookie header, not the environ, a `session` local or a card token
+    "python-sdk3/web-checkout-15-frames.json": [
+        "exception.values.0.stacktrace.frames.0.vars.environ.HTTP_COOKIE",
+        "exception.values.0.stacktrace.frames.6.vars.session",
+        "exception.values.0.stacktrace.frames.6.vars.customer.card_token",
+        "exception.values.0.stacktrace.frames.7.vars.customer.card_token",
+        "exception.values.0.stacktrace.frames.8.vars.card_token",
+    ],
 }
 
 

@@ -1,13 +1,15 @@
-"""End to end: the real, unmodified Sentry SDKs (PyPI `sentry-sdk`, npm `@sentry/node`) against a live gunicorn.
+"""End to end: the real, unmodified Sentry SDKs (PyPI `sentry-sdk`, npm `@sentry/node`) against a live server.
 
 Each SDK runs in a child process (ingest/tests/sdk_clients/), so its global state, logging integration and
 exit hooks never touch pytest's process. The child flushes before it exits and prints the event ids the SDK
 assigned; since the server digests inline before it answers, those events are in the database by then (we still
 poll briefly, bounded). Only 127.0.0.1 is contacted, and proxy settings are removed from the child's environment.
 
-@sentry/node is installed with npm, at test time, into .cache/node-sdk/ (not tracked by git) unless already there.
+The conformance tests run each SDK's current major and its previous one (the `each_*_sdk` fixtures); the versions,
+and how they are installed into .cache/ (not tracked by git) at test time, are in ingest/tests/sdks.py.
 """
 
+import html
 import json
 import os
 import re
@@ -18,19 +20,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
 
-from bugsink.npm_cache import npm_package
 from bugsink.testutils import wait_until
 from events.models import Event
+from ingest.tests.sdks import CURRENT_NODE_MAJOR, NODE_SDKS, NpmSdk, PythonSdk, node_sdk_for
 from issues.models import Issue
-from projects.models import Project
+from projects.models import Project, ProjectMembership, Role
 from releases.models import Release
 
 CLIENTS_DIR = Path(__file__).resolve().parent / "sdk_clients"
-# 11.12.0 declares engines.node ">=20.19.0 <22.0.0 || >=22.12.0 <23.0.0 || >=23.2.0"; the version PROTOCOL.md
-# was observed with.
-NODE_SDK_VERSION = "11.12.0"
-NODE_MIN_VERSION = (20, 19, 0)
+NODE_SDK_VERSION = NODE_SDKS[CURRENT_NODE_MAJOR]  # the one the tests that are not about conformance run
 CLIENT_TIMEOUT = 60
 
 pytestmark = [pytest.mark.live]
@@ -95,10 +96,16 @@ def wait_for_events(project: Project, event_ids: list[str], output: str) -> list
     return [stored[event_id] for event_id in expected]
 
 
-def run_python_client(project: Project, live_server_url: str, scenario: str) -> tuple[list[Event], dict]:
-    """The Python SDK sends from one background thread, in capture order: an issue's title is its first capture's."""
+def run_python_client(
+    project: Project, live_server_url: str, scenario: str, sdk: PythonSdk | None = None
+) -> tuple[list[Event], dict]:
+    """The Python SDK sends from one background thread, in capture order: an issue's title is its first capture's.
+    `sdk`: the version to run (ingest/tests/sdks.py); without it, the one in .venv."""
     script = CLIENTS_DIR / "python_client.py"
-    result = run_client([sys.executable, str(script), dsn_for(project, live_server_url), scenario], client_env())
+    env = client_env(**(sdk.env() if sdk else {}))
+    result = run_client([sys.executable, str(script), dsn_for(project, live_server_url), scenario], env)
+    if sdk:
+        assert result["sdk_version"] == sdk.version, result["output"]
     return wait_for_events(project, result["event_ids"], result["output"]), result
 
 
@@ -120,8 +127,8 @@ def py_project(transactional_db):
     return Project.objects.create(name="Python shop")
 
 
-def test_python_chained_exception(py_project, live_server_url):
-    (event,), _ = run_python_client(py_project, live_server_url, "chained")
+def test_python_chained_exception(each_python_sdk, py_project, live_server_url):
+    (event,), _ = run_python_client(py_project, live_server_url, "chained", each_python_sdk)
 
     issue = the_issue(py_project)
     assert issue.title() == "RuntimeError: could not load order"
@@ -138,8 +145,8 @@ def test_python_chained_exception(py_project, live_server_url):
     ]
 
 
-def test_python_capture_message(py_project, live_server_url):
-    (event,), _ = run_python_client(py_project, live_server_url, "message")
+def test_python_capture_message(each_python_sdk, py_project, live_server_url):
+    (event,), _ = run_python_client(py_project, live_server_url, "message", each_python_sdk)
 
     issue = the_issue(py_project)
     assert issue.title() == "hello from python"
@@ -148,8 +155,8 @@ def test_python_capture_message(py_project, live_server_url):
     assert "exception" not in event.data
 
 
-def test_python_logging_groups_on_the_unformatted_message(py_project, live_server_url):
-    events, _ = run_python_client(py_project, live_server_url, "log_messages")
+def test_python_logging_groups_on_the_unformatted_message(each_python_sdk, py_project, live_server_url):
+    events, _ = run_python_client(py_project, live_server_url, "log_messages", each_python_sdk)
 
     issue = the_issue(py_project)
     assert issue.event_count == 3
@@ -161,8 +168,8 @@ def test_python_logging_groups_on_the_unformatted_message(py_project, live_serve
     assert sorted(event.digest_order for event in events) == [1, 2, 3]
 
 
-def test_python_custom_fingerprint(py_project, live_server_url):
-    events, _ = run_python_client(py_project, live_server_url, "fingerprint")
+def test_python_custom_fingerprint(each_python_sdk, py_project, live_server_url):
+    events, _ = run_python_client(py_project, live_server_url, "fingerprint", each_python_sdk)
 
     issue = the_issue(py_project)
     assert issue.event_count == 2
@@ -171,8 +178,8 @@ def test_python_custom_fingerprint(py_project, live_server_url):
     assert [event.data["fingerprint"] for event in events] == [["checkout-failure"], ["checkout-failure"]]
 
 
-def test_python_release_and_environment(py_project, live_server_url):
-    (event,), _ = run_python_client(py_project, live_server_url, "release")
+def test_python_release_and_environment(each_python_sdk, py_project, live_server_url):
+    (event,), _ = run_python_client(py_project, live_server_url, "release", each_python_sdk)
 
     assert (event.release, event.environment) == ("shop@1.4.2", "staging")
     assert list(Release.objects.filter(project=py_project).values_list("version", flat=True)) == ["shop@1.4.2"]
@@ -181,8 +188,8 @@ def test_python_release_and_environment(py_project, live_server_url):
     assert issue.title() == "ValueError: card declined"
 
 
-def test_python_same_error_same_call_site_is_one_issue(py_project, live_server_url):
-    events, _ = run_python_client(py_project, live_server_url, "repeated")
+def test_python_same_error_same_call_site_is_one_issue(each_python_sdk, py_project, live_server_url):
+    events, _ = run_python_client(py_project, live_server_url, "repeated", each_python_sdk)
 
     issue = the_issue(py_project)
     assert issue.event_count == 5
@@ -192,22 +199,121 @@ def test_python_same_error_same_call_site_is_one_issue(py_project, live_server_u
     assert {event.issue_id for event in events} == {issue.id}
 
 
+def test_python_logging_error_is_an_event_only_where_the_major_says_so(each_python_sdk, py_project, live_server_url):
+    """2.x turns `logging.error` into an event by default; 3.x only with LoggingIntegration(event_level=...), which
+    the README's snippet shows (test_python_logging_groups_on_the_unformatted_message runs it on both majors)."""
+    events, _ = run_python_client(py_project, live_server_url, "log_default", each_python_sdk)
+    titles = [event.title() for event in events]
+    if each_python_sdk.major == "2":
+        assert titles == ["user dave failed", "after the log line"]
+    else:
+        # 3.x does not set the logging integration up at all unless asked: no event, not even a breadcrumb
+        assert titles == ["after the log line"]
+        assert "logging" not in events[0].data["sdk"]["integrations"]
+        assert "breadcrumbs" not in events[0].data
+
+
+def test_python_http_breadcrumb_reads_as_a_request(each_python_sdk, py_project, live_server_url, client):
+    """The stdlib integration's HTTP breadcrumb, in either major's keys, reads "GET <url> [200]" on the issue page
+    (not as a bare "data" to unfold)."""
+    (event,), _ = run_python_client(py_project, live_server_url, "http_breadcrumb", each_python_sdk)
+    health = f"http://127.0.0.1:{urlsplit(live_server_url).port}/health/live"
+    [crumb] = [crumb for crumb in event.data["breadcrumbs"]["values"] if crumb.get("type") == "http"]
+    # the keys differ between majors, and within 2.x (2.76 mixes the old `url` with the newer names)
+    keys = ("http.method", "url") if each_python_sdk.major == "2" else ("http.request.method", "url.full")
+    data = crumb["data"]
+    assert (data[keys[0]], data[keys[1]], data["http.response.status_code"]) == ("GET", health, 200), data
+    member = get_user_model().objects.create_user("reader")
+    ProjectMembership.objects.create(project=py_project, user=member)
+    client.force_login(member)
+    page = client.get(reverse("issue:breadcrumbs", args=[event.issue_id]))
+    assert page.status_code == 200
+    text = html.unescape(page.content.decode())
+    summary = f"GET {health} [200 OK]" if each_python_sdk.major == "2" else f"GET {health} [200]"  # 2.x sends `reason`
+    assert f'<div class="crumb-text crumb-summary">{summary}</div>' in text, text[text.find("table breadcrumbs") :]
+
+
+README = Path(__file__).resolve().parent.parent.parent / "README.md"
+
+
+def readme_python_snippet() -> str:
+    """The README's Python example (the first ```python block of "Point an SDK at it")."""
+    text = README.read_text()
+    section = text[text.index("## Point an SDK at it") :]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def run_python_snippet(snippet: str, sdk: PythonSdk, project: Project, tmp_path: Path, tail: str = "") -> list[str]:
+    """Run a snippet people copy (its DSN already the live server's) with `tail` after it, as a script of its own
+    on `sdk`, with one log line added; the titles of the events the project then has (two expected)."""
+    script = tmp_path / "snippet.py"
+    script.write_text(
+        snippet
+        + tail
+        + '\nlogging.getLogger("myapp.orders").error("order %s failed", 1042)\n'
+        + 'print("RESULT " + __import__("json").dumps({"sdk_version": sentry_sdk.VERSION}))\n'
+    )
+    result = run_client([sys.executable, str(script)], client_env(**sdk.env()))
+    assert result["sdk_version"] == sdk.version
+
+    def titles():
+        found = sorted(event.title() for event in Event.objects.filter(project=project))
+        return found if len(found) >= 2 else None
+
+    return wait_until(titles, 10, message="the snippet's two events", details=lambda: result["output"])
+
+
+def test_the_readmes_python_snippet_works_on_each_major(each_python_sdk, py_project, live_server_url, tmp_path):
+    """As printed, with the DSN filled in and one log line added: the exception it captures and the log line's event
+    (the LoggingIntegration line it shows for 3.x) both arrive; the SDK flushes at exit, as an application's does."""
+    snippet = readme_python_snippet()
+    assert 'dsn="http://0123abcd…@127.0.0.1:8000/1"' in snippet
+    snippet = snippet.replace("http://0123abcd…@127.0.0.1:8000/1", dsn_for(py_project, live_server_url))
+    assert run_python_snippet(snippet, each_python_sdk, py_project, tmp_path) == [
+        "ZeroDivisionError: division by zero",
+        "order 1042 failed",
+    ]
+
+
+def test_the_setup_pages_python_snippet_works_on_each_major(
+    each_python_sdk, py_project, live_server_url, tmp_path, client, settings
+):
+    """The project's setup page shows a Python snippet with its DSN to copy: as shown, it runs on both majors (it
+    once passed send_default_pii, which 3.x refuses), and keeps logging.error as events."""
+    settings.BASE_URL = f"http://127.0.0.1:{urlsplit(live_server_url).port}"
+    admin = get_user_model().objects.create_user("setter-upper")
+    ProjectMembership.objects.create(project=py_project, user=admin, role=Role.ADMIN)
+    client.force_login(admin)
+    page = client.get(reverse("projects:setup", args=[py_project.pk]))
+    assert page.status_code == 200
+    found = re.search(r'<code id="snippet-python">(.*?)</code>', page.content.decode(), re.DOTALL)
+    snippet = html.unescape(found.group(1))
+    assert dsn_for(py_project, live_server_url) in snippet
+    tail = "\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    sentry_sdk.capture_exception()\n"
+    assert run_python_snippet(snippet, each_python_sdk, py_project, tmp_path, tail) == [
+        "ZeroDivisionError: division by zero",
+        "order 1042 failed",
+    ]
+
+
 # --- @sentry/node ---------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def node_sdk() -> Path:
-    """The folder to put on NODE_PATH for `require("@sentry/node")`; installs the SDK there when needed."""
-    return npm_package("node-sdk", "@sentry/node", NODE_SDK_VERSION, min_node=NODE_MIN_VERSION)
+    """The current @sentry/node's folder, to put on NODE_PATH (for the tests that are not about conformance)."""
+    return node_sdk_for(CURRENT_NODE_MAJOR).node_modules
 
 
-def run_node_client(node_sdk: Path, project: Project, live_server_url: str, scenario: str):
+def run_node_client(sdk: NpmSdk | Path, project: Project, live_server_url: str, scenario: str):
+    """`sdk`: one of ingest/tests/sdks.py's, or the `node_sdk` fixture's folder (the current version)."""
+    version, node_modules = (sdk.version, sdk.node_modules) if isinstance(sdk, NpmSdk) else (NODE_SDK_VERSION, sdk)
     script = CLIENTS_DIR / "node_client.js"
     result = run_client(
         [shutil.which("node"), str(script), dsn_for(project, live_server_url), scenario],
-        client_env(NODE_PATH=str(node_sdk)),
+        client_env(NODE_PATH=str(node_modules)),
     )
-    assert result["sdk_version"] == NODE_SDK_VERSION
+    assert result["sdk_version"] == version, result["output"]
     assert result["flushed"] is True, result["output"]
     return wait_for_events(project, result["event_ids"], result["output"]), result
 
@@ -217,9 +323,9 @@ def node_project(transactional_db):
     return Project.objects.create(name="Node shop")
 
 
-def test_node_error_with_cause_and_message(node_sdk, node_project, live_server_url):
+def test_node_error_with_cause_and_message(each_node_sdk, node_project, live_server_url):
     """Sent chunked, without Content-Length, like every @sentry/node request: error, message, the same error."""
-    (first, message, second), _ = run_node_client(node_sdk, node_project, live_server_url, "mixed")
+    (first, message, second), _ = run_node_client(each_node_sdk, node_project, live_server_url, "mixed")
 
     issues = {issue.title(): issue for issue in Issue.objects.filter(project=node_project)}
     assert sorted(issues) == ["Error: outer", "hello from node"]
@@ -246,9 +352,9 @@ def test_node_error_with_cause_and_message(node_sdk, node_project, live_server_u
     assert (message.release, message.environment) == ("shop-web@2.0.1", "ci")
 
 
-def test_node_messages_with_stacks_from_one_place_are_separate_issues(node_sdk, node_project, live_server_url):
+def test_node_messages_with_stacks_from_one_place_are_separate_issues(each_node_sdk, node_project, live_server_url):
     """attachStacktrace: each message carries a synthetic exception with the same stack; the message decides."""
-    (warm, slow), _ = run_node_client(node_sdk, node_project, live_server_url, "messages")
+    (warm, slow), _ = run_node_client(each_node_sdk, node_project, live_server_url, "messages")
     assert warm.issue_id != slow.issue_id
     assert sorted(issue.title() for issue in Issue.objects.filter(project=node_project)) == [
         "cache warm-up skipped",

@@ -27,10 +27,28 @@ def test_event_tags_from_fields_contexts_and_sdk_tags():
         "server_name": "web-1",
         "user": "ann@example.com",
         "browser": "Chrome 120.0",
+        "browser.name": "Chrome",
         "os": "Linux",
+        "os.name": "Linux",
         "runtime": "CPython 3.12.1",
+        "runtime.name": "CPython",
         "device": "Pixel 8",
         "customer": "acme",
+    }
+
+
+def test_os_tags_fall_back_to_the_visitors_os():
+    """A server-side event's `client_os` (derived from its request's User-Agent) tags `os` unless the SDK sent an
+    `os` of its own."""
+    visitor = {"client_os": {"name": "Windows", "version": "10"}}
+    assert {k: v for k, v in event_tags({"contexts": visitor}).items() if k.startswith("os")} == {
+        "os": "Windows 10",
+        "os.name": "Windows",
+    }
+    server = {**visitor, "os": {"name": "Linux", "version": "6.1"}}
+    assert {k: v for k, v in event_tags({"contexts": server}).items() if k.startswith("os")} == {
+        "os": "Linux 6.1",
+        "os.name": "Linux",
     }
 
 

@@ -4,14 +4,18 @@
 
 Each scenario captures some events the way an application would, flushes, and prints one line on stdout:
 `RESULT {"sdk_version": ..., "event_ids": [...]}` (the ids the SDK gave the events, in the order captured).
-The SDK runs with debug=True, so its transport log (status codes, dropped events) lands on stderr.
+The SDK runs with debug=True, so its transport log (status codes, dropped events) lands on stderr. Every scenario
+is written against the API that sentry-sdk 2.x and 3.x share (the tests run both, see ingest/tests/sdks.py).
 """
 
 import json
 import logging
 import sys
+import urllib.request
+from urllib.parse import urlsplit
 
 import sentry_sdk
+from sentry_sdk.integrations.logging import LoggingIntegration
 
 logger = logging.getLogger("shop.checkout")
 
@@ -50,12 +54,35 @@ def message():
 
 @scenario
 def log_messages():
-    """Through the SDK's default logging integration: error records become events with a `logentry`."""
+    """Through the logging integration with `event_level=logging.ERROR` (see OPTIONS: 2.x's default, which 3.x
+    dropped): error records become events with a `logentry`."""
     event_ids = []
     for user in ("alice", "bob", "carol"):
         logger.error("user %s failed", user)
         event_ids.append(sentry_sdk.last_event_id())
     return event_ids
+
+
+@scenario
+def log_default():
+    """Logging as each major sets it up by default: 2.x turns `logging.error` into an event, 3.x does not (its
+    logging integration is not a default one any more). A message is captured after it either way."""
+    logger.error("user %s failed", "dave")
+    logged = sentry_sdk.last_event_id()  # None when the record made no event
+    return [event_id for event_id in (logged, sentry_sdk.capture_message("after the log line")) if event_id]
+
+
+@scenario
+def http_breadcrumb():
+    """An HTTP request through the standard library (the SDK's stdlib integration records it as a breadcrumb: 2.x
+    with `method`, `url`, `status_code`, 3.x with `http.request.method`, `url.full`, `http.response.status_code`),
+    then an error. The request goes to the server's own liveness page."""
+    parts = urlsplit(DSN)
+    urllib.request.urlopen(f"{parts.scheme}://{parts.hostname}:{parts.port}/health/live", timeout=10).read()
+    try:
+        divide(1, 0)
+    except ZeroDivisionError:
+        return [sentry_sdk.capture_exception()]
 
 
 def fail_in_payment():
@@ -148,11 +175,18 @@ def deep_recursion_big_local():
         return [sentry_sdk.capture_exception()]
 
 
-OPTIONS = {"release": {"release": "shop@1.4.2", "environment": "staging"}}
+# per-scenario init options; a function, so that integrations are made only for the scenario that runs
+OPTIONS = {
+    "release": lambda: {"release": "shop@1.4.2", "environment": "staging"},
+    "log_messages": lambda: {"integrations": [LoggingIntegration(event_level=logging.ERROR)]},
+}
+DSN = ""
 
 
 def main(dsn, name):
-    sentry_sdk.init(dsn=dsn, debug=True, **OPTIONS.get(name, {}))
+    global DSN
+    DSN = dsn
+    sentry_sdk.init(dsn=dsn, debug=True, **OPTIONS.get(name, dict)())
     event_ids = SCENARIOS[name]()
     sentry_sdk.flush(timeout=10)
     print("RESULT " + json.dumps({"sdk_version": sentry_sdk.VERSION, "event_ids": event_ids}))

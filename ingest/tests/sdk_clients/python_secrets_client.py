@@ -13,6 +13,7 @@ import os
 import sys
 
 import sentry_sdk
+from sentry_sdk.integrations.logging import LoggingIntegration
 
 SECRET = os.environ["SCRUB_TEST_SECRET"]
 
@@ -33,7 +34,8 @@ def add_request(event, hint):
 
 
 def main(dsn):
-    sentry_sdk.init(dsn=dsn, debug=True)
+    # logging.error as an event: 2.x's default, asked for explicitly on 3.x
+    sentry_sdk.init(dsn=dsn, debug=True, integrations=[LoggingIntegration(event_level=logging.ERROR)])
     sentry_sdk.get_isolation_scope().add_event_processor(add_request)
     sentry_sdk.add_breadcrumb(
         category="auth", message="token refreshed", data={"refresh_token": SECRET + "-crumb", "user": "bob"}
