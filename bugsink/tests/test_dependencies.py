@@ -25,6 +25,7 @@ TEST_SUPPORT = {
     "bugsink/testutils.py",
     "bugsink/browser.py",
     "bugsink/npm_cache.py",
+    "bugsink/pip_cache.py",
     "bugsink/test_settings.py",
     "conftest.py",
 }
