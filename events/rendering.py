@@ -13,6 +13,7 @@ Display conventions:
 import re
 from datetime import datetime
 
+from bugsink.bidi import visible_controls
 from events import safe
 from events.scrub import MARKER_KEY
 from ingest.normalize import LEVELS
@@ -571,7 +572,9 @@ def event_fields(data: dict) -> list[dict]:
         ("culprit", "Culprit"),
     ):
         if data.get(key) not in (None, ""):
-            rows.append(field(label, data[key]))
+            # names whose identity matters show their invisible characters (bugsink.bidi)
+            value = visible_controls(to_text(data[key])) if key in ("release", "environment") else data[key]
+            rows.append(field(label, value))
     fingerprint = data.get("fingerprint")
     if fingerprint not in (None, [], ""):
         rows.append(

@@ -33,6 +33,7 @@ MAX_DEPLOYS_SHOWN = 100
 
 @dataclass
 class ReleaseRow:
+    pk: int
     version: str
     first_seen: datetime
     created: datetime
@@ -101,6 +102,7 @@ def release_rows(project) -> list[ReleaseRow]:
         term = release_search(version)
         rows.append(
             ReleaseRow(
+                pk=by_version[version].pk,
                 version=version,
                 first_seen=releases[version],
                 created=by_version[version].date_created,
@@ -133,10 +135,20 @@ def project_releases(request, project_id: int):
 @login_required
 def release_detail(request, project_id: int, version: str):
     project = get_project_or_404(request.user, project_id)
-    release = Release.objects.filter(project=project, version=version).first()
+    return _release_page(request, project, Release.objects.filter(project=project, version=version).first())
+
+
+@require_safe
+@login_required
+def release_by_id(request, project_id: int, release_id: int):
+    project = get_project_or_404(request.user, project_id)
+    return _release_page(request, project, Release.objects.filter(project=project, pk=release_id).first())
+
+
+def _release_page(request, project, release: Release | None):
     if release is None:
         raise Http404("No such release")
-    term = release_search(version)
+    term = release_search(release.version)
     list_url = reverse("issues:project", args=[project.pk])
     return render(
         request,
