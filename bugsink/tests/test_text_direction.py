@@ -249,7 +249,11 @@ def test_alert_email_and_chat_keep_the_controls_out(hostile, settings):
     alert = Alert("new_issue", hostile["project"], hostile["issue"])
     message = build_email(alert, "ann@example.com")
     assert message.subject == strip_bidi(message.subject) and "ValueError: bad value" in message.subject
-    assert message.body == strip_bidi(message.body) and "Shop" in message.body and "Culprit: app.views in handle" in message.body
+    assert (
+        message.body == strip_bidi(message.body)
+        and "Shop" in message.body
+        and "Culprit: app.views in handle" in message.body
+    )
     html = message.alternatives[0][0]
     checked = check(html)
     assert checked.leaks == [] and checked.title == strip_bidi(checked.title)
