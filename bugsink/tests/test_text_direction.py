@@ -12,10 +12,13 @@ import uuid
 from html.parser import HTMLParser
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
 from alerts.messages import Alert, build_email, slack_payload
+from alerts.models import AlertChannel
+from api.models import ApiToken, Scope
 from bugsink.bidi import BIDI_CONTROLS, strip_bidi, visible_controls
 from bugsink.testutils import exception_event
 from events.models import Attachment, Event, UserFeedback
@@ -166,6 +169,8 @@ def hostile(db, project, send_event, django_user_model):
         release=release, repository=f"{RLO}repo", sha="a" * 40, message=f"{RLO}fix it", author_name=f"{RLO}Dev"
     )
     Deploy.objects.create(release=release, environment=f"{RLO}staging", name=f"{RLO}blue", date_finished=now)
+    AlertChannel.objects.create(project=project, name=f"{RLO}chat", kind="webhook", url="https://example.com/hook")
+    ApiToken.create_for(user, f"{RLO}ci token", Scope.READ)
     return {"project": project, "issue": issue, "event": event, "user": user, "team": team, "release": release}
 
 
@@ -187,6 +192,7 @@ def pages(client, hostile) -> dict[str, str]:
         "/projects/teams/",
         f"/projects/teams/{team.pk}/",
         "/accounts/preferences/",
+        "/accounts/preferences/tokens/",
     ]
     for tab in ("", "details/", "breadcrumbs/", "events/", "tags/", "feedback/", "history/"):
         urls.append(f"/issues/{issue.pk}/{tab}")
@@ -217,6 +223,26 @@ def test_every_page_isolates_client_text_and_keeps_it_out_of_the_title(client, h
             titles[url] = checked.title
     assert not leaks, "\n".join(f"{url}: {leak}" for url, found in leaks.items() for leak in found)
     assert not titles, titles
+
+
+def test_the_pages_for_others_isolate_it_too(client, hostile, django_user_model):
+    """The refusal a member gets from the settings, and the page of an invitation's link."""
+    project = hostile["project"]
+    bob = django_user_model.objects.create_user("bob", "bob@example.com", "pw", first_name=f"{RLO}Bob")
+    ProjectMembership.objects.create(project=project, user=bob)
+    TeamMembership.objects.create(team=hostile["team"], user=bob)
+    client.force_login(bob)
+    forbidden = client.get(f"/projects/{project.pk}/settings/")
+    assert forbidden.status_code == 403 and f"<bdi>{RLO}Shop</bdi>" in forbidden.content.decode()
+    team = client.post(f"/projects/teams/{hostile['team'].pk}/members/add/", {"user": "bob", "role": "member"})
+    assert team.status_code == 403 and f"<bdi>{RLO}Team</bdi>" in team.content.decode()
+    client.logout()
+    _, link = invite_to_project(project, "new@example.com", "member", hostile["user"])
+    invitation = client.get(link.removeprefix(settings.BASE_URL))
+    assert invitation.status_code == 200 and f"<bdi>{RLO}Ann</bdi>" in invitation.content.decode()
+    for response in (forbidden, team, invitation):
+        checked = check(response.content.decode())
+        assert checked.leaks == [] and checked.title == strip_bidi(checked.title), checked.leaks
 
 
 def test_the_pages_do_show_the_text(client, hostile):
