@@ -31,6 +31,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from bugsink.bidi import strip_bidi
 from issues.models import Issue
 from projects.models import Project
 
@@ -78,13 +79,16 @@ class Alert:
     def summary(self) -> str:
         """One line for chat notifications and the text part's first line."""
         if self.issue is None:
-            return f"Test alert from {settings.SITE_TITLE} for project {self.project.name}: this channel works."
-        return f"{self.headline} in {self.project.name}: {self.issue.short_id} {self.title}"
+            text = f"Test alert from {settings.SITE_TITLE} for project {self.project.name}: this channel works."
+            return strip_bidi(text)
+        return strip_bidi(f"{self.headline} in {self.project.name}: {self.issue.short_id} {self.title}")
 
 
 def _one_line(text: str, limit: int) -> str:
-    # headers must not contain newlines (Django refuses them), and chat titles have length limits
-    text = " ".join(str(text).split())
+    # headers must not contain newlines (Django refuses them), and chat titles have length limits; nor direction
+    # controls: a subject or a chat title has no markup to isolate them in, so an override would reverse the text
+    # after it (bugsink.bidi)
+    text = " ".join(strip_bidi(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -101,11 +105,14 @@ def email_context(alert: Alert) -> dict:
         "alert": alert,
         "site_title": settings.SITE_TITLE,  # rendered without a request, so no context processor
         "project": alert.project,
+        # the text part has no markup to isolate client text in: without direction controls (bugsink.bidi)
+        "project_name": strip_bidi(alert.project.name),
+        "culprit": strip_bidi(issue.culprit) if issue else "",
         "issue": issue,
         "headline": alert.headline,
         "title": alert.title,
         "url": alert.url,
-        "reason": alert.reason,
+        "reason": strip_bidi(alert.reason),
         "event_id": alert.event_id,
         "first_seen": _when(issue.first_seen) if issue else "",
         "last_seen": _when(issue.last_seen) if issue else "",
@@ -139,7 +146,7 @@ def slack_payload(alert: Alert) -> dict:
         }
     issue = alert.issue
     link = f"<{alert.url}|{_slack_escape(issue.short_id)}: {_slack_escape(alert.title)}>"
-    lines = [f"*{alert.headline}* in *{_slack_escape(alert.project.name)}*", link]
+    lines = [f"*{alert.headline}* in *{_slack_escape(strip_bidi(alert.project.name))}*", link]
     if alert.reason:
         lines.append(f"Unmuted because: {_slack_escape(alert.reason)}")
     if alert.event_id:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from bugsink.period_counter import MAX_PERIODS
 from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue
+from issues.state import IssueStateManager
 
 # the largest number a client may send for a count or a number of minutes (ten years of minutes)
 MAX_NUMBER = 10 * 366 * 24 * 60
@@ -204,6 +205,8 @@ def already_done(issue: Issue, update: Update) -> bool:
         return issue.is_resolved_by_next_release
     if update.action == "resolve_in_release":
         return issue.is_resolved and update.kwargs["version"] in issue.fixed_at
+    if update.action == "mute":
+        return IssueStateManager.already_muted(issue, update.kwargs.get("until"), update.kwargs.get("conditions"))
     return False
 
 

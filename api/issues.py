@@ -27,7 +27,7 @@ from api.pagination import paginated_response
 from issues.deletion import request_deletion
 from issues.models import Issue
 from issues.refs import issue_ref_q
-from issues.state import STATE_FIELDS, TRANSITIONS, IllegalStateTransition, apply_to_issues
+from issues.state import STATE_FIELDS, TRANSITIONS, IllegalStateTransition, apply_locked
 from projects.access import administered_projects, is_project_admin, visible_projects
 
 ISSUE_SCOPES = {"GET": Scope.READ, "PUT": Scope.WRITE, "DELETE": Scope.ADMIN}
@@ -114,16 +114,11 @@ def bulk_update(request, issues: QuerySet) -> Response:
     rows = bulk_selection(issues, request.query_params)
     if not rows:
         return Response(status=204)
-    # an update that every selected issue already has is still a success
-    selected = [issue for issue in rows if not already_done(issue, update)]
-    by_transition: dict[str, list[Issue]] = {}
-    for issue in selected:
-        by_transition.setdefault(transition_for(issue, update)[0], []).append(issue)
-    skipped: dict[str, str] = {}
-    for name, group in by_transition.items():
-        _, kwargs = transition_for(group[0], update)
-        _, group_skipped = apply_to_issues(group, name, user=request.user, **kwargs)
-        skipped.update(group_skipped)
+    # each issue as it is once locked (another request may have changed it since the selection was read); one that
+    # already has the update is left alone, and that is still a success
+    _, skipped = apply_locked(
+        rows, lambda issue: None if already_done(issue, update) else transition_for(issue, update), user=request.user
+    )
     body = {"status": update.status, "statusDetails": update.details}
     if skipped:
         body["skipped"] = skipped

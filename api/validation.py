@@ -9,11 +9,7 @@ from rest_framework.exceptions import ValidationError
 
 from bugsink.links import HTTP_URL_RULE, is_http_url
 from projects.access import visible_projects
-
-# Sentry refuses these as release versions; slashes and line breaks would also break its URLs and our search
-FORBIDDEN_VERSIONS = {"", ".", "..", "latest"}
-FORBIDDEN_VERSION_CHARACTERS = set("\r\n\t\f\v\\/\x00")
-MAX_VERSION_LENGTH = 250
+from releases.naming import release_name_problem
 
 
 def holds_nul(value, depth: int = 0) -> bool:
@@ -39,14 +35,12 @@ def request_object(request) -> dict:
 
 
 def validate_version(value) -> str:
-    if not isinstance(value, str):
+    """A release version from a request body, by the rules ingest keeps too (releases.naming)."""
+    if value is None:
         raise ValidationError({"detail": "version is required (a string)."})
-    if value.strip() != value or value in FORBIDDEN_VERSIONS:
-        raise ValidationError({"detail": f"{value!r} is not a valid release version."})
-    if len(value) > MAX_VERSION_LENGTH:
-        raise ValidationError({"detail": f"version may have at most {MAX_VERSION_LENGTH} characters."})
-    if FORBIDDEN_VERSION_CHARACTERS & set(value):
-        raise ValidationError({"detail": "version may not hold slashes, backslashes, tabs or line breaks."})
+    problem = release_name_problem(value)
+    if problem is not None:
+        raise ValidationError({"detail": f"Invalid version: {problem}."})
     return value
 
 

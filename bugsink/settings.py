@@ -391,6 +391,22 @@ EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
 
+# Django logs each SuspiciousOperation on `django.security.<its class name>` as an ERROR with a traceback; the request
+# already got its 400 (bugsink.http_errors), so each is one WARNING line instead (bugsink.logfilters.OneLineWarning).
+# A test checks that every subclass Django has is listed.
+SUSPICIOUS_OPERATIONS = (
+    "SuspiciousOperation",
+    "DisallowedHost",
+    "DisallowedRedirect",
+    "TooManyFieldsSent",
+    "TooManyFilesSent",
+    "RequestDataTooBig",
+    "SuspiciousFileOperation",
+    "SuspiciousMultipartForm",
+    "SuspiciousSession",
+    "InvalidSessionKey",
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -402,8 +418,12 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         # without a broker every job runs through Celery's eager apply, which logs each success at INFO
         "celery.app.trace": {"level": "WARNING"},
-        # a request for a host not in ALLOWED_HOSTS (scanners, mostly) is answered 400 and logged as one line
-        "django.security.DisallowedHost": {"level": "WARNING", "filters": ["one_line_warning"]},
+        # a request for a host not in ALLOWED_HOSTS (scanners, mostly), with 1,100 query fields, ...: answered 400
+        # and logged as one line
+        **{
+            f"django.security.{name}": {"level": "WARNING", "filters": ["one_line_warning"]}
+            for name in SUSPICIOUS_OPERATIONS
+        },
     },
 }
 

@@ -15,6 +15,10 @@ admin.site.site_header = lazy(lambda: f"{settings.SITE_TITLE} administration", s
 admin.site.site_title = lazy(lambda: f"{settings.SITE_TITLE} admin", str)()
 admin.site.index_title = "Everything stored"
 
+# a request Django refuses (too many fields, a body too big, a bad Host header): a 400 with a JSON detail under the
+# APIs (bugsink.http_errors)
+handler400 = "bugsink.http_errors.bad_request"
+
 urlpatterns = [
     # A DSN may carry a path prefix (http://key@host/prefix/42): accept the API under any prefix.
     re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/envelope/?$", ingest_views.envelope, name="ingest-envelope"),

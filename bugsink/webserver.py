@@ -104,8 +104,23 @@ def use_json_errors() -> None:
     Error.to_response = _json_error_response
 
 
+# of a request's target (path and query), what an access-log line quotes: a 100 KB query string is a refusal's
+# worth of log, not a megabyte of it per request
+MAX_LOGGED_TARGET = 1024
+
+
+def logged_target(path: str, query: str) -> str:
+    """The request target for the access log: at most MAX_LOGGED_TARGET characters, a longer one cut with a marker
+    saying how much was left out; control characters (a decoded %0A in the path) escaped, so a line stays a line."""
+    target = path + (f"?{query}" if query else "")
+    if len(target) > MAX_LOGGED_TARGET:
+        target = f"{target[:MAX_LOGGED_TARGET]}…[+{len(target) - MAX_LOGGED_TARGET} chars]"
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in target)
+
+
 def access_logged(application):
-    """Common-log-format lines ("METHOD path protocol" status bytes) on the `bugsink.access` logger."""
+    """Common-log-format lines ("METHOD path protocol" status bytes) on the `bugsink.access` logger, each line of
+    bounded length (logged_target)."""
     access = logging.getLogger("bugsink.access")
 
     def logged(environ, start_response):
@@ -116,13 +131,12 @@ def access_logged(application):
             return start_response(status, headers, exc_info)
 
         result = application(environ, recording_start_response)
-        query = environ.get("QUERY_STRING")
-        target = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
+        target = logged_target(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
         access.info(
             '%s - - [%s] "%s %s %s" %s -',
             environ.get("REMOTE_ADDR", "-"),
             time.strftime("%d/%b/%Y:%H:%M:%S %z"),
-            environ.get("REQUEST_METHOD"),
+            (environ.get("REQUEST_METHOD") or "-")[:32],
             target,
             environ.get("SERVER_PROTOCOL"),
             seen.get("status", "-"),

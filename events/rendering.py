@@ -13,6 +13,7 @@ Display conventions:
 import re
 from datetime import datetime
 
+from bugsink.bidi import visible_controls
 from events import safe
 from events.scrub import MARKER_KEY
 from ingest.normalize import LEVELS
@@ -327,8 +328,8 @@ def processing_errors_view(data: dict) -> list[dict]:
     errors = data.get("errors")
     rows = []
     for entry in errors[:MAX_PROCESSING_ERRORS] if isinstance(errors, list) else []:
-        if not isinstance(entry, dict):
-            continue
+        if not isinstance(entry, dict) or entry.get("type") == "invalid_data":
+            continue  # a value dropped as invalid is said above the event (invalid_data_notes)
         details = entry.get("data") if isinstance(entry.get("data"), dict) else entry
         kind = to_text(entry.get("type"))
         rows.append(
@@ -340,6 +341,25 @@ def processing_errors_view(data: dict) -> list[dict]:
             }
         )
     return rows
+
+
+INVALID_DATA_NAMES = {"release": "release"}
+
+
+def invalid_data_notes(data: dict) -> list[str]:
+    """What digest dropped from the event as invalid (ingest.normalize: a release that breaks the naming rules), one
+    sentence each, the value as it was sent with its invisible characters shown (bugsink.bidi)."""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    notes = []
+    for entry in errors[:MAX_PROCESSING_ERRORS] if isinstance(errors, list) else []:
+        if not isinstance(entry, dict) or entry.get("type") != "invalid_data":
+            continue
+        name = to_text(entry.get("name"))
+        what = f"The {INVALID_DATA_NAMES[name]}" if name in INVALID_DATA_NAMES else f"The value of {truncate(name)}"
+        value = visible_controls(truncate(to_text(entry.get("value"))))
+        reason = truncate(to_text(entry.get("reason")))
+        notes.append(f"{what} “{value}” was dropped: {reason}." if reason else f"{what} “{value}” was dropped.")
+    return notes
 
 
 def frames_view(frames: list, in_app_only: bool = False, crashed: bool = True, removed=None) -> dict:
@@ -572,7 +592,9 @@ def event_fields(data: dict) -> list[dict]:
         ("culprit", "Culprit"),
     ):
         if data.get(key) not in (None, ""):
-            rows.append(field(label, data[key]))
+            # names whose identity matters show their invisible characters (bugsink.bidi)
+            value = visible_controls(to_text(data[key])) if key in ("release", "environment") else data[key]
+            rows.append(field(label, value))
     fingerprint = data.get("fingerprint")
     if fingerprint not in (None, [], ""):
         rows.append(

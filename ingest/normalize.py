@@ -19,6 +19,7 @@ import re
 import string
 
 from events.safe import safe_int, safe_timestamp, sanitize
+from releases.naming import release_name_problem
 
 LEVELS = ("fatal", "error", "warning", "info", "debug")
 LEVEL_ALIASES = {"warn": "warning", "critical": "fatal", "log": "info", "trace": "debug", "err": "error"}
@@ -29,6 +30,7 @@ MAX_MESSAGE_CHARS = 8192  # a log message (template or formatted), as Sentry's o
 MAX_PARAM_CHARS = 1024  # each parameter as it enters formatting
 MAX_FORMAT_FIELDS = 64  # conversions in one template; more is not formatted
 MAX_FORMAT_WIDTH = 100  # width or precision of one conversion; more is not formatted
+MAX_DROPPED_VALUE_CHARS = 1024  # of a value dropped as invalid, what the note on the event keeps
 
 
 def _small_int(value) -> int | None:
@@ -240,6 +242,21 @@ def _normalize_breadcrumb(crumb: dict) -> dict:
     return crumb
 
 
+def _drop_invalid_release(event: dict, sent) -> None:
+    """A release whose name breaks the rules (releases.naming) is dropped, the event kept: the note on the event
+    (Sentry's `errors` entry of type invalid_data) says which release was sent and why it is not one."""
+    if "release" not in event:
+        return
+    problem = release_name_problem(event["release"])  # of the text, stripped: `" 1.0 "` is release 1.0
+    if problem is None:
+        return
+    value = _text(sent)[:MAX_DROPPED_VALUE_CHARS]
+    del event["release"]
+    existing = event.get("errors")
+    note = {"type": "invalid_data", "name": "release", "value": value, "reason": problem}
+    event["errors"] = [*(existing if isinstance(existing, list) else []), note]
+
+
 def normalize_event(data: dict, *, event_id: str, received_at: float, remote_addr: str = "") -> dict:
     data = sanitize(data)
     event = dict(data)
@@ -260,6 +277,7 @@ def normalize_event(data: dict, *, event_id: str, received_at: float, remote_add
                 del event[key]
             else:
                 event[key] = _text(event[key]).strip()
+    _drop_invalid_release(event, data.get("release"))
 
     if "tags" in data:
         event["tags"] = _normalize_tags(data.get("tags"))

@@ -6,6 +6,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from bugsink.bidi import visible_controls
 from bugsink.templatetags.bugsink import ago, hourly_counts, sparkline
 from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue
@@ -38,7 +39,7 @@ def state_view(issue: Issue) -> dict:
         if issue.is_resolved_by_next_release:
             detail = "in the next release"
         elif issue.fixed_at:
-            detail = "in " + ", ".join(map(str, issue.fixed_at))
+            detail = "in " + ", ".join(visible_controls(version) for version in issue.fixed_at)
         else:
             detail = ""
         return {"state": "resolved", "label": "Resolved", "detail": detail}
@@ -82,13 +83,13 @@ def list_row(issue: Issue, project_urls: dict | None, zone, now) -> SafeString:
     elif issue.is_muted:
         badges += format_html('<span class="badge badge-muted" title="{}">muted</span>', issue.state_description)
     culprit = (
-        format_html('<span class="il-culprit mono" title="{}">{}</span>', issue.culprit, issue.culprit)
+        format_html('<bdi class="il-culprit mono" title="{}">{}</bdi>', issue.culprit, issue.culprit)
         if issue.culprit
         else ""
     )
     project_cell = (
         format_html(
-            '\n  <td class="il-col-project"><a href="{}">{}</a></td>',
+            '\n  <td class="il-col-project"><a href="{}"><bdi>{}</bdi></a></td>',
             project_urls[issue.project_id],
             issue.project.name,
         )
@@ -101,7 +102,7 @@ def list_row(issue: Issue, project_urls: dict | None, zone, now) -> SafeString:
         '  <td class="il-main">\n'
         '    <div class="il-title">\n'
         '      <span class="level level-{level}" title="Level: {level}"></span>\n'
-        '      <a class="il-link" href="{url}" data-open>{title}</a>\n'
+        '      <a class="il-link" href="{url}" data-open><bdi>{title}</bdi></a>\n'
         "      {badges}\n"
         "    </div>\n"
         '    <div class="il-meta">\n'

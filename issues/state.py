@@ -9,7 +9,11 @@ Rules:
 
 Callers save the issue afterwards with `save(update_fields=STATE_FIELDS)`, so that a web request never
 overwrites the counters that digest updates concurrently (digest saves counters and, when it changed them,
-state fields). `apply_to_issues` does this for lists of issues.
+state fields). A web request applies a transition to the state as it is at that moment, not as it was when the page
+was rendered: it reads the row again with a lock (`select_for_update`) in the transaction that writes it, so that
+two requests changing the same issue take turns, and the second sees what the first did (one UNMUTED, not two).
+The issue page does this for its one issue; `apply_to_issues` and `apply_locked` for lists of issues (the list's
+bulk form, the admin's actions, the API's bulk update).
 
 `reopen` clears `fixed_at` and the "resolved by next release" flag: a reopened issue is by definition not fixed,
 and keeping stale "fixed in 1.4" claims around would make the next resolve-and-regress cycle misjudge which
@@ -19,11 +23,13 @@ releases are affected. The history of earlier fix claims stays readable in the T
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from bugsink.period_counter import PeriodCounter
 from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue, TurningPoint
+from projects.models import Project
 from releases.ordering import ReleaseOrder, has_version, latest_version
 
 STATE_FIELDS = [
@@ -163,6 +169,8 @@ class IssueStateManager:
         if until is not None and until <= now:
             raise IllegalStateTransition("The end of the mute must lie in the future.")
         parsed = parse_conditions(conditions or [])
+        if cls.already_muted(issue, until, parsed):
+            raise IllegalStateTransition("This issue is already muted that way.")
         counter = PeriodCounter.from_dict(issue.period_counts)
         for condition in parsed:
             if condition.is_met(counter, now):
@@ -180,6 +188,13 @@ class IssueStateManager:
             metadata["conditions"] = [c.to_dict() for c in parsed]
             metadata["description"] = " or ".join(c.describe() for c in parsed)
         cls._turning_point(issue, TurningPoint.Kind.MUTED, user=user, when=now, **metadata)
+
+    @staticmethod
+    def already_muted(issue: Issue, until: datetime | None = None, conditions: list | None = None) -> bool:
+        """Whether the issue is muted with exactly this end and these conditions: muting it so again changes
+        nothing, and writes no second MUTED turning point."""
+        wanted = [c.to_dict() for c in parse_conditions(conditions or [])]
+        return issue.is_muted and issue.unmute_after == until and issue.unmute_on_volume_based_conditions == wanted
 
     @classmethod
     def unmute(
@@ -253,15 +268,46 @@ TRANSITIONS = {**ACTIONS, "resolve_in_release": IssueStateManager.resolve_in_rel
 
 def apply_to_issues(issues, action: str, user=None, **kwargs) -> tuple[int, dict]:
     """The bulk form, for list actions: apply one transition to each issue (a queryset or list), in one
-    transaction. Returns (number changed, {issue short id: reason it was skipped})."""
+    transaction, to each issue's state as it is then (apply_locked). Returns (number changed, {issue short id:
+    reason it was skipped})."""
     if action not in TRANSITIONS:
         raise ValueError(f"unknown action {action!r}")
-    transition = TRANSITIONS[action]
+    return apply_locked(issues, lambda issue: (action, kwargs), user=user)
+
+
+# rows locked per query: `id IN (...)` stays far below every database's limit on parameters
+LOCK_BATCH = 500
+
+
+def apply_locked(issues, decide, user=None) -> tuple[int, dict]:
+    """Apply to each of `issues` (a queryset, or Issue objects read earlier) the transition `decide(issue)` names,
+    as (TRANSITIONS name, keyword arguments), or nothing when it returns None (the issue is in that state already).
+
+    In one transaction, the issues are read again, each row locked (`select_for_update`, in id order, so that two
+    bulk actions over the same issues wait for each other instead of deadlocking), and `decide` sees each issue's
+    state as it is now: a transition another request made meanwhile is not made a second time. The issues are
+    handled in the order given. Returns (number changed, {issue short id: reason it was skipped}) like
+    apply_to_issues."""
+    ids = list(issues.values_list("pk", flat=True)) if isinstance(issues, QuerySet) else [i.pk for i in issues]
     changed, skipped = 0, {}
     with transaction.atomic():
-        for issue in issues:
+        locked = {}
+        ordered = sorted(set(ids))
+        for start in range(0, len(ordered), LOCK_BATCH):
+            batch = ordered[start : start + LOCK_BATCH]
+            locked.update((i.pk, i) for i in Issue.objects.select_for_update().filter(pk__in=batch).order_by("pk"))
+        projects = Project.objects.in_bulk({issue.project_id for issue in locked.values()})
+        for pk in dict.fromkeys(ids):
+            issue = locked.get(pk)
+            if issue is None:
+                continue  # deleted meanwhile
+            issue.project = projects[issue.project_id]
+            decision = decide(issue)
+            if decision is None:
+                continue
+            action, kwargs = decision
             try:
-                transition(issue, user=user, **kwargs)
+                TRANSITIONS[action](issue, user=user, **kwargs)
             except IllegalStateTransition as e:
                 skipped[issue.short_id] = str(e)
                 continue

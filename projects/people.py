@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from bugsink.bidi import strip_bidi
 from projects.models import (
     INVITATION_VALIDITY,
     Invitation,
@@ -198,7 +199,8 @@ def send_invitation_email(invitation: Invitation, link: str) -> None:
         "valid_days": INVITATION_VALIDITY.days,
         "site_title": settings.SITE_TITLE,
     }
-    subject = f"You are invited to {invitation.project.name} on {settings.SITE_TITLE}"
+    # a subject has no markup to isolate a name in: no direction controls in it (bugsink.bidi)
+    subject = strip_bidi(f"You are invited to {invitation.project.name} on {settings.SITE_TITLE}")
     body = render_to_string("projects/email/invitation.txt", context)
     send_mail(subject, body, None, [invitation.email], fail_silently=False)
 

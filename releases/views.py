@@ -52,6 +52,7 @@ def health_window(length: timedelta) -> tuple[datetime, datetime]:
 
 @dataclass
 class ReleaseRow:
+    pk: int
     version: str
     first_seen: datetime
     created: datetime
@@ -123,6 +124,7 @@ def release_rows(project) -> list[ReleaseRow]:
         term = release_search(version)
         rows.append(
             ReleaseRow(
+                pk=by_version[version].pk,
                 version=version,
                 first_seen=releases[version],
                 created=by_version[version].date_created,
@@ -161,16 +163,26 @@ def project_releases(request, project_id: int):
 @login_required
 def release_detail(request, project_id: int, version: str):
     project = get_project_or_404(request.user, project_id)
-    release = Release.objects.filter(project=project, version=version).first()
+    return _release_page(request, project, Release.objects.filter(project=project, version=version).first())
+
+
+@require_safe
+@login_required
+def release_by_id(request, project_id: int, release_id: int):
+    project = get_project_or_404(request.user, project_id)
+    return _release_page(request, project, Release.objects.filter(project=project, pk=release_id).first())
+
+
+def _release_page(request, project, release: Release | None):
     if release is None:
         raise Http404("No such release")
-    term = release_search(version)
+    term = release_search(release.version)
     list_url = reverse("issues:project", args=[project.pk])
     period = request.GET.get("period", HEALTH_DEFAULT_PERIOD)
     if period not in HEALTH_PERIODS:
         period = HEALTH_DEFAULT_PERIOD
     length, step = HEALTH_PERIODS[period]
-    health = release_health(project, version, *health_window(length), step)
+    health = release_health(project, release.version, *health_window(length), step)
     bars, peak = session_bars(health.series)
     return render(
         request,

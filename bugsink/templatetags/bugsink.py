@@ -4,11 +4,24 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
-from bugsink import supervision
+from bugsink import bidi, supervision
 from bugsink.links import http_url_or_empty, is_http_url
 from bugsink.period_counter import PeriodCounter, bucket_index
 
 register = template.Library()
+
+
+@register.filter(is_safe=True)
+def strip_bidi(value) -> str:
+    """Client text without direction controls, where no markup can isolate it: `<title>`, e-mail (bugsink.bidi)."""
+    return bidi.strip_bidi(value)
+
+
+@register.filter(is_safe=True)
+def visible_controls(value) -> str:
+    """Invisible characters written out as ⟨U+200B⟩: for names whose identity matters (releases, environments,
+    tag keys and values; bugsink.bidi)."""
+    return bidi.visible_controls(value)
 
 
 def hourly_counts(period_counts: dict | None, hours: int = 24, now=None) -> list[int]:
@@ -54,8 +67,8 @@ def external_link(url, text=None):
     the URL itself."""
     label = url if text is None else text
     if is_http_url(url):
-        return format_html('<a href="{}" rel="noopener noreferrer nofollow">{}</a>', url, label)
-    return format_html("{}", label)
+        return format_html('<a href="{}" rel="noopener noreferrer nofollow"><bdi>{}</bdi></a>', url, label)
+    return format_html("<bdi>{}</bdi>", label)
 
 
 @register.filter

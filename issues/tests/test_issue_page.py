@@ -103,8 +103,8 @@ def test_header_shows_title_short_id_state_level_counts_times_releases_and_culpr
     assert 'title="Level: error"' in page
     assert re.search(r"<dt>Events</dt><dd class=\"num\">2</dd>", page)
     assert page.count("<time datetime=") >= 3  # first seen, last seen, the event
-    assert 'title="First release">1.0.0<' in page
-    assert 'title="Latest release">1.1.0<' in page
+    assert 'title="First release"><bdi>1.0.0</bdi><' in page
+    assert 'title="Latest release"><bdi>1.1.0</bdi><' in page
     assert "app.views in handle" in page  # the culprit
 
 
@@ -422,8 +422,8 @@ def test_chained_exceptions_raised_first_with_their_mechanisms(logged_in, send):
     event = send(CHAINED)
     page = text_of(logged_in.get(url("stacktrace", event.issue_id)))
     raised, cause = (
-        page.index('<span class="exception-type mono">ValueError'),
-        page.index('<span class="exception-type mono">KeyError'),
+        page.index('<span class="exception-type mono"><bdi>ValueError'),
+        page.index('<span class="exception-type mono"><bdi>KeyError'),
     )
     assert raised < cause
     assert "caused by" in page[raised:cause]
@@ -444,16 +444,17 @@ def test_frames_innermost_first_with_source_context_and_locals(logged_in, send):
     # the crashing frame is marked, the line that ran is highlighted and numbered, with its neighbours
     assert page.index("crashed here") < page.index('frame-function mono">profile<')
     assert re.search(
-        r'<div class="source-line current"[^>]*><span class="lineno"[^>]*>12</span><code>    profile = load_profile',
+        r'<div class="source-line current"[^>]*><span class="lineno"[^>]*>12</span>'
+        r'<code dir="ltr">    profile = load_profile',
         page,
     )
-    assert re.search(r'<span class="lineno"[^>]*>10</span><code>@login_required</code>', page)
-    assert re.search(r'<span class="lineno"[^>]*>14</span><code></code>', page)  # a null line in post_context
+    assert re.search(r'<span class="lineno"[^>]*>10</span><code dir="ltr">@login_required</code>', page)
+    assert re.search(r'<span class="lineno"[^>]*>14</span><code dir="ltr"></code>', page)  # a null line in post_context
     # locals in an expandable <details>; nested values as a tree of their own, with a one-line preview
     vars_block = page[page.index('<details class="frame-vars">') :]
-    assert "Local variables" in vars_block and "<dt>request</dt>" in vars_block
-    assert '<span class="mono var-preview">{a: [1, 2]}</span>' in vars_block
-    assert '<dt>a</dt><dd><details class="var-tree">' in vars_block
+    assert "Local variables" in vars_block and '<dt dir="auto">request</dt>' in vars_block
+    assert '<bdi class="mono var-preview" dir="ltr">{a: [1, 2]}</bdi>' in vars_block
+    assert '<dt dir="auto">a</dt><dd><details class="var-tree">' in vars_block
     assert '<span class="badge badge-in-app">in app</span>' in page
 
 
@@ -524,7 +525,7 @@ def test_threads_crashed_first(logged_in, send):
     assert 'badge badge-unhandled">crashed' in threads
     assert threads.index('frame-function mono">process_job<') < threads.index('frame-function mono">run<')
     assert '<details class="thread" open>' in threads  # the crashed one is open
-    assert "thread 2" in page  # the exception names its thread
+    assert "thread <bdi>2</bdi>" in page  # the exception names its thread
 
 
 def test_native_thread_only_event(logged_in, send):
@@ -556,9 +557,9 @@ def test_message_event_shows_formatted_and_unformatted_message_with_params(logge
         }
     )
     page = text_of(logged_in.get(url("stacktrace", event.issue_id)))
-    assert '<pre class="message-text">user alice failed 3</pre>' in page
-    assert "Unformatted:</span> <code>user %s failed %s</code>" in page
-    assert '<dt>1</dt><dd><span class="kv-value kv-token">alice</span>' in page
+    assert '<pre class="message-text" dir="auto">user alice failed 3</pre>' in page
+    assert 'Unformatted:</span> <code dir="auto">user %s failed %s</code>' in page
+    assert '<dt dir="auto">1</dt><dd><span class="kv-value kv-token" dir="auto">alice</span>' in page
     assert "exception-type" not in page
 
 
@@ -624,24 +625,28 @@ def test_details_sections(logged_in, send):
     page = text_of(logged_in.get(url("details", event.issue_id)))
     for section in ('id="event"', 'id="request"', 'id="user"', 'id="contexts"', 'id="sdk"', 'id="extra"'):
         assert section in page, section
-    assert '<pre class="message-text">checkout of cart_1 failed</pre>' in page
+    assert '<pre class="message-text" dir="auto">checkout of cart_1 failed</pre>' in page
     # event fields
     for value in ("shop@1.2.3", "production", "web-01", "shop.checkout", "/checkout/", event.event_id.hex):
         assert value in page
     # request: method + URL, query string, headers (sent as pairs), cookies, body, env
     assert "POST https://shop.example/checkout/" in page
     assert "step=pay&retry=1" in page
-    assert "<dt>User-Agent</dt>" in page and "req-42" in page
-    assert "<h3>Cookies</h3>" in page and "<dt>theme</dt>" in page
+    assert '<dt dir="auto">User-Agent</dt>' in page and "req-42" in page
+    assert "<h3><bdi>Cookies</bdi></h3>" in page and '<dt dir="auto">theme</dt>' in page
     assert '"amount": 4999' in page and "203.0.113.9" in page
     # user (id sent as an int), contexts known and custom, a null context is skipped
-    assert '<dt>id</dt><dd><span class="kv-value kv-token">42</span>' in page
+    assert '<dt dir="auto">id</dt><dd><span class="kv-value kv-token" dir="auto">42</span>' in page
     assert "ann@example.com" in page and '"plan": "pro"' in page
     contexts = page[page.index('id="contexts"') : page.index('id="sdk"')]
-    assert contexts.index("<h3>Browser</h3>") < contexts.index("<h3>OS</h3>") < contexts.index("<h3>Runtime</h3>")
-    assert "<h3>Device</h3>" in contexts and "Pixel 8" in contexts
-    assert "<h3>Feature flags</h3>" in contexts and "new_checkout" in contexts
-    assert "<dt>type</dt>" not in contexts
+    assert (
+        contexts.index("<h3><bdi>Browser</bdi></h3>")
+        < contexts.index("<h3><bdi>OS</bdi></h3>")
+        < contexts.index("<h3><bdi>Runtime</bdi></h3>")
+    )
+    assert "<h3><bdi>Device</bdi></h3>" in contexts and "Pixel 8" in contexts
+    assert "<h3><bdi>Feature flags</bdi></h3>" in contexts and "new_checkout" in contexts
+    assert '<dt dir="auto">type</dt>' not in contexts
     # tags, each a search for events like it
     events_url = url("events", event.issue_id)
     assert f'href="{events_url}?q=customer%3A%22acme%20corp%22"' in page
@@ -653,9 +658,13 @@ def test_details_sections(logged_in, send):
     assert "49.99" in page and '"a",' in page
     modules = page[page.index('id="modules"') :]
     assert "<details><summary><h2" in modules and "Modules (3)" in modules
-    assert modules.index("<dt>Babel</dt>") < modules.index("<dt>django</dt>") < modules.index("<dt>requests</dt>")
+    assert (
+        modules.index('<dt dir="auto">Babel</dt>')
+        < modules.index('<dt dir="auto">django</dt>')
+        < modules.index('<dt dir="auto">requests</dt>')
+    )
     other = page[page.index('id="other"') :]
-    assert "<dt>custom_top_level</dt>" in other and "<dt>debug_meta</dt>" in other
+    assert '<dt dir="auto">custom_top_level</dt>' in other and '<dt dir="auto">debug_meta</dt>' in other
 
 
 # --- breadcrumbs tab --------------------------------------------------------------------------------------------
@@ -832,7 +841,7 @@ def test_tags_tab_distribution_with_percentages(logged_in, send):
     send(exception_event(tags={"region": "eu"}))
     issue = event.issue_id
     page = text_of(logged_in.get(url("tags", issue)))
-    browser = page[page.index('<span class="mono">browser</span>') :]
+    browser = page[page.index('<bdi class="mono">browser</bdi>') :]
     browser = browser[: browser.index("</section>")]
     assert "2 values" in browser
     assert browser.index(">Chrome<") < browser.index(">Firefox<")
@@ -841,7 +850,7 @@ def test_tags_tab_distribution_with_percentages(logged_in, send):
     assert '<rect width="60.0" height="1"/>' in browser  # the bar: an SVG rect, no style attribute (CSP)
     assert "(not set)" in browser  # the fifth event has no browser tag
     assert f'href="{url("events", issue)}?q=browser%3AChrome"' in browser
-    assert '<span class="mono">level</span>' in page and "100.0%" in page
+    assert '<bdi class="mono">level</bdi>' in page and "100.0%" in page
 
 
 def test_tags_tab_shows_the_top_values_per_key_and_sums_the_rest(logged_in, send, monkeypatch):
@@ -849,7 +858,7 @@ def test_tags_tab_shows_the_top_values_per_key_and_sums_the_rest(logged_in, send
     for user in ("a", "a", "a", "b", "b", "c", "d"):
         event = send(exception_event(user={"id": user}))
     page = text_of(logged_in.get(url("tags", event.issue_id)))
-    section = page[page.index('<span class="mono">user</span>') :]
+    section = page[page.index('<bdi class="mono">user</bdi>') :]
     section = section[: section.index("</section>")]
     assert "4 values" in section
     assert ">a<" in section and ">b<" in section and ">c<" not in section
@@ -879,7 +888,7 @@ def test_history_newest_first_with_details(logged_in, send, member):
     assert "in release 1.0" in timeline
     assert "until 50 events in the last hour" in timeline
     assert re.search(r'until <time datetime="[^"]+"', timeline)  # the timed mute
-    assert timeline.count(f"</span> {member.username}") == 5
+    assert timeline.count(f"</span> <bdi>{member.username}</bdi>") == 5
     assert '<span class="muted">Culvert</span>' in timeline  # first seen: nobody did it
     assert f'href="{url("event", issue, event.pk)}">triggering event' in timeline
 

@@ -67,6 +67,7 @@ def test_resolve_in_a_given_release(project, issue, user):
         IssueStateManager.resolve_in_release(issue, "1.0.0")
     IssueStateManager.resolve_in_release(issue, "1.1.0")  # also fixed in a later one
     assert issue.fixed_at == ["1.0.0", "1.1.0"]
+    issue.save()  # apply_to_issues reads the issues again, as they are stored (with their rows locked)
     changed, skipped = apply_to_issues([issue], "resolve_in_release", version="1.1.0")
     assert changed == 0 and "already resolved in 1.1.0" in skipped[issue.short_id]
 

@@ -195,6 +195,7 @@ def _event_tab(request, issue_id, event_pk, tab: str):
         data = _event_data(event)
         context["trim_note"] = describe_trim(data)
         context["tags_note"] = describe_not_indexed(data)
+        context["invalid_data_notes"] = rendering.invalid_data_notes(data)
         suffix = ""
         if tab == "stacktrace":
             in_app_only = request.GET.get("in_app") == "1"

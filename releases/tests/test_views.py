@@ -150,7 +150,11 @@ def test_created_finalized_commits_and_deploys(client, member, project):
     assert "not yet" not in re.search(r"data-finalized>(.*?)</td>", newest, re.S)[1]
     oldest = html.split('data-release="1.0"')[1].split("</tr>")[0]
     assert "not yet" in oldest and "none" in oldest
-    assert f'href="/projects/{project.pk}/releases/2.0/"' in html
+    # the link is by id (a version like `..` makes a path that browsers normalise away); by version works too
+    assert f'href="/projects/{project.pk}/releases/id/{done.pk}/"' in html
+    by_id = client.get(f"/projects/{project.pk}/releases/id/{done.pk}/")
+    assert by_id.status_code == 200 and b'<h1 class="mono" dir="auto">2.0</h1>' in by_id.content
+    assert client.get(f"/projects/{project.pk}/releases/id/{done.pk + 1000}/").status_code == 404
 
     page = client.get(f"/projects/{project.pk}/releases/2.0/")
     assert page.status_code == 200
