@@ -107,7 +107,13 @@ def test_never_raises_into_the_caller(issue, caplog, django_capture_on_commit_ca
             with django_capture_on_commit_callbacks(execute=True) as callbacks:
                 alert_on_commit("new_issue", issue)
         assert len(callbacks) == 1
-    assert caplog.text.count("could not run job alerts.tasks.send_new_issue_alert") == 2
+    # the first failure is reported as such; the second, inside the outage's retry pause, as not sent (bugsink.jobs)
+    alert_errors = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and "alerts.tasks.send_new_issue_alert" in r.getMessage()
+    ]
+    assert len(alert_errors) == 2, alert_errors
 
 
 def _raise(*args, **kwargs):

@@ -79,10 +79,10 @@ def test_external_link_is_a_link_for_http_urls_only():
     link = render("{% external_link url %}", url="https://ci.example.com/b?x=1&y=2")
     assert link == (
         '<a href="https://ci.example.com/b?x=1&amp;y=2" rel="noopener noreferrer nofollow">'
-        "https://ci.example.com/b?x=1&amp;y=2</a>"
+        "<bdi>https://ci.example.com/b?x=1&amp;y=2</bdi></a>"
     )
     named = render('{% external_link url name|default:"unnamed" %}', url="https://x.example/", name="")
-    assert named == '<a href="https://x.example/" rel="noopener noreferrer nofollow">unnamed</a>'
+    assert named == '<a href="https://x.example/" rel="noopener noreferrer nofollow"><bdi>unnamed</bdi></a>'
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(document.domain)", 'javascript:"><img src=x>', " javascript:x", ""])
@@ -90,7 +90,7 @@ def test_external_link_is_escaped_text_otherwise(url):
     html = render("{% external_link url %}", url=url)
     assert "<a" not in html and "href" not in html and "<img" not in html
     named = render("{% external_link url name %}", url=url, name="<b>prod</b>")
-    assert named == "&lt;b&gt;prod&lt;/b&gt;"
+    assert named == "<bdi>&lt;b&gt;prod&lt;/b&gt;</bdi>"  # client text, isolated (bugsink.bidi)
 
 
 def test_http_url_filter():

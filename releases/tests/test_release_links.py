@@ -64,7 +64,7 @@ def test_http_release_and_deploy_urls_are_links(client, member, project):
     Deploy.objects.create(release=release, environment="production", name="prod", url="http://deploys.example.com/7")
     html = release_page(client, project)
     assert '<a href="https://ci.example.com/b/1?x=1&amp;y=2" rel="noopener noreferrer nofollow">' in html
-    assert '<a href="http://deploys.example.com/7" rel="noopener noreferrer nofollow">prod</a>' in html
+    assert '<a href="http://deploys.example.com/7" rel="noopener noreferrer nofollow"><bdi>prod</bdi></a>' in html
     assert_only_safe_hrefs(html)
 
 
