@@ -26,6 +26,7 @@ from api.validation import (
     request_object,
     validate_version,
 )
+from artifacts.release_deletion import delete_releases
 from bugsink.links import http_url_or_empty
 from events.models import Event
 from issues.models import Issue
@@ -35,7 +36,6 @@ from releases.actions import (
     DeployData,
     ReleaseInUse,
     add_deploy,
-    delete_releases,
     ensure_release,
     update_release,
 )

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from bugsink.bidi import visible_controls
 from events import safe
+from events.levels import LEVELS
 from events.scrub import MARKER_KEY
-from ingest.normalize import LEVELS
 from tags.extract import NOT_INDEXED_KEY, event_tags
 
 MAX_VALUE_CHARS = safe.MAX_TEXT_CHARS

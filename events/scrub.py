@@ -41,12 +41,12 @@ the copy), bounded in depth by events.safe.MAX_DEPTH as the tree itself is.
 import re
 from dataclasses import dataclass
 
+from projects.scrub_settings import lenient_field_names
+
 FILTERED = "[Filtered]"
 MARKER_KEY = "_scrubbed"
 MAX_PATHS = 100
 MAX_PATH_CHARS = 200
-MAX_FIELD_NAMES = 100  # per list of extra sensitive / safe fields
-MAX_FIELD_NAME_CHARS = 100
 
 SENSITIVE_WORDS = (
     # Sentry's documented defaults, compacted (api_key and apikey alike)
@@ -156,26 +156,6 @@ class ScrubPolicy:
     @property
     def active(self) -> bool:
         return self.defaults or bool(self.sensitive_fields) or self.remove_ip_addresses
-
-
-def parse_field_names(text: str) -> list[str]:
-    """Field names from a settings text: one per line (or comma-separated), trimmed, duplicates (ignoring case)
-    and empty entries dropped. Raises ValueError for too many or too long names."""
-    names: list[str] = []
-    seen = set()
-    for part in re.split(r"[\n,]", text or ""):
-        name = part.strip()
-        if not name or name.lower() in seen:
-            continue
-        if len(name) > MAX_FIELD_NAME_CHARS:
-            raise ValueError(f"field names are at most {MAX_FIELD_NAME_CHARS} characters: {name[:40]}…")
-        if any(ord(c) < 32 for c in name):
-            raise ValueError("field names cannot contain control characters")
-        seen.add(name.lower())
-        names.append(name)
-    if len(names) > MAX_FIELD_NAMES:
-        raise ValueError(f"at most {MAX_FIELD_NAMES} field names")
-    return names
 
 
 def luhn_valid(digits: str) -> bool:
@@ -532,3 +512,14 @@ def scrub_summary(data: dict) -> dict | None:
     if filtered <= 0 and removed <= 0:
         return None
     return {"filtered": max(filtered, 0), "removed": max(removed, 0), "paths": paths[:MAX_PATHS]}
+
+
+def policy_for(project) -> ScrubPolicy:
+    """A project's scrubbing settings as this module applies them (fields saved through the form are clean; a bad
+    line put there some other way is skipped rather than failing every digest)."""
+    return ScrubPolicy(
+        defaults=project.scrub_defaults,
+        sensitive_fields=tuple(lenient_field_names(project.scrub_sensitive_fields)),
+        safe_fields=tuple(lenient_field_names(project.scrub_safe_fields)),
+        remove_ip_addresses=project.scrub_ip_addresses,
+    )

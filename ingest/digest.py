@@ -38,7 +38,7 @@ from events import items as event_items
 from events.models import Event
 from events.retention import evict_after_digest
 from events.safe import loads_json
-from events.scrub import ScrubPolicy, scrub_event
+from events.scrub import ScrubPolicy, policy_for, scrub_event
 from ingest import item_streams, store
 from ingest.grouping import culprit, grouping_key, hash_key, title_parts
 from ingest.normalize import normalize_event, trace_id_of
@@ -248,7 +248,7 @@ def _scrub_policy(project_id: int) -> ScrubPolicy:
     """The project's data scrubbing settings (events.scrub), read once per batch; a deleted project's events are
     not stored, so its defaults do."""
     project = Project.objects.only(*SCRUB_FIELDS).filter(pk=project_id).first()
-    return project.scrub_policy() if project is not None else ScrubPolicy()
+    return policy_for(project) if project is not None else ScrubPolicy()
 
 
 def _prepare(
@@ -349,7 +349,7 @@ def digest_generated_events(project: Project, events: list[dict], received_at: d
     alerted on exactly as an SDK's are, inside the caller's transaction. The caller must be the project's single
     writer (a stream's digest, or a single-writer job); `project` is the one it holds, kept up to date here. Each
     event needs an `event_id`; digesting one twice stores it once."""
-    policy, lookup = project.scrub_policy(), SourceLookup(project.pk)
+    policy, lookup = policy_for(project), SourceLookup(project.pk)
     prepared = []
     for data in events:
         normalized = normalize_event(data, event_id=data["event_id"], received_at=received_at.timestamp())

@@ -18,10 +18,10 @@ import json
 import re
 import string
 
+from events.levels import LEVELS
 from events.safe import safe_int, safe_timestamp, sanitize
 from releases.naming import release_name_problem
 
-LEVELS = ("fatal", "error", "warning", "info", "debug")
 LEVEL_ALIASES = {"warn": "warning", "critical": "fatal", "log": "info", "trace": "debug", "err": "error"}
 SCALAR_STRING_FIELDS = ("release", "environment", "transaction", "server_name", "logger", "dist", "culprit")
 

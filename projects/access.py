@@ -4,7 +4,6 @@ all. Anything outside that is a 404, never a 403, so that a project's existence 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from issues.models import Issue
 from projects.models import Project, ProjectMembership, Role
 
 
@@ -29,13 +28,6 @@ def is_project_admin(user, project: Project) -> bool:
     if ProjectMembership.objects.filter(project=project, user=user, role=Role.ADMIN).exists():
         return True
     return project.team_id is not None and project.team.memberships.filter(user=user, role=Role.ADMIN).exists()
-
-
-def get_issue_or_404(user, issue_id):
-    try:
-        return Issue.objects.select_related("project").get(pk=issue_id, project__in=visible_projects(user))
-    except (Issue.DoesNotExist, ValueError):
-        raise Http404("No such issue") from None
 
 
 def administered_projects(user) -> QuerySet:

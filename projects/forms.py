@@ -2,9 +2,9 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.text import slugify
 
-from events.scrub import parse_field_names
 from projects.models import SCRUB_FIELDS, Project, ProjectMembership, Team, TeamMembership
 from projects.people import teams_of
+from projects.scrub_settings import parse_field_names
 
 ROLE_CHOICES = ProjectMembership.Role.choices
 

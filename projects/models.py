@@ -8,8 +8,6 @@ from django.conf import settings
 from django.db import models
 from django.utils.text import slugify
 
-from events.scrub import ScrubPolicy, parse_field_names
-
 
 def new_sentry_key() -> str:
     return uuid.uuid4().hex
@@ -127,25 +125,8 @@ class Project(models.Model):
     def short_prefix(self) -> str:
         return self.slug.upper()
 
-    def scrub_policy(self) -> ScrubPolicy:
-        """The scrubbing settings as events.scrub applies them (fields saved through the form are clean; a bad
-        line put there some other way is skipped rather than failing every digest)."""
-        return ScrubPolicy(
-            defaults=self.scrub_defaults,
-            sensitive_fields=tuple(_field_names(self.scrub_sensitive_fields)),
-            safe_fields=tuple(_field_names(self.scrub_safe_fields)),
-            remove_ip_addresses=self.scrub_ip_addresses,
-        )
-
 
 SCRUB_FIELDS = ("scrub_defaults", "scrub_sensitive_fields", "scrub_safe_fields", "scrub_ip_addresses")
-
-
-def _field_names(text: str) -> list[str]:
-    try:
-        return parse_field_names(text)
-    except ValueError:
-        return [line.strip()[:100] for line in (text or "").splitlines() if line.strip()][:100]
 
 
 def unique_slug(name: str) -> str:

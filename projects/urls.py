@@ -1,12 +1,13 @@
 from django.urls import path
 
 from alerts import views as alerts
+from bugsink import overview
 from projects.views import members, projects, teams
 
 app_name = "projects"
 
 urlpatterns = [
-    path("", projects.project_list, name="list"),
+    path("", overview.project_list, name="list"),
     path("new/", projects.project_create, name="create"),
     path("<int:project_id>/setup/", projects.project_setup, name="setup"),
     path("<int:project_id>/settings/", projects.project_settings, name="settings"),

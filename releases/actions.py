@@ -15,9 +15,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from artifacts.models import ArtifactBundle, ReleaseFile
 from bugsink import jobs
-from events.models import Event
 from issues.models import Issue
 from issues.state import IssueStateManager
 from projects.models import Project
@@ -151,21 +149,3 @@ def add_deploy(releases: Iterable[Release], deploy: DeployData) -> list[Deploy]:
             )
             for release in releases
         ]
-
-
-def delete_releases(releases: list[Release]) -> None:
-    """Delete the rows of a version with their commits, deploys and uploaded files; refused (ReleaseInUse) while any
-    of its projects has events of it. Blobs no longer referenced go with the artifact retention."""
-    for release in releases:
-        if Event.objects.filter(project=release.project_id, release=release.version).exists():
-            raise ReleaseInUse(
-                f"This release is referenced by events of project {release.project.slug}: it cannot be deleted."
-            )
-    with transaction.atomic():
-        for release in releases:
-            ReleaseFile.objects.filter(project=release.project_id, release=release.version).delete()
-            bundles = ArtifactBundle.objects.filter(projects=release.project_id, release=release.version)
-            for bundle in bundles:
-                bundle.projects.remove(release.project_id)
-            ArtifactBundle.objects.filter(release=release.version, projects=None).delete()
-            release.delete()

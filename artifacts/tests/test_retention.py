@@ -9,13 +9,13 @@ from django.utils import timezone
 
 from artifacts.assemble import assemble_bundle
 from artifacts.models import ArtifactBundle, DebugIdArtifact, FileBlob, ReleaseFile
+from artifacts.release_deletion import delete_releases
 from artifacts.retention import expire_artifacts
 from artifacts.storage import blob_path, sha1_of, store_blob
 from artifacts.tests.bundles import bundle_zip
 from artifacts.tests.uploads import upload_blob, uploader
 from bugsink import jobs
 from projects.models import Project
-from releases.actions import delete_releases
 from releases.models import Release
 
 DAY = timedelta(days=1)

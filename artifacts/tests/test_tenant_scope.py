@@ -19,11 +19,11 @@ from django.utils import timezone
 from api.models import ApiToken, Scope
 from artifacts.lookup import Resolved, SourceLookup
 from artifacts.models import ArtifactBundle, DebugIdArtifact, FileBlob, ReleaseFile
+from artifacts.release_deletion import delete_releases
 from artifacts.tests.uploads import store_bundle
 from bugsink.testutils import auth_header, make_envelope
 from events.models import Event
 from projects.models import Project, ProjectMembership, Role
-from releases.actions import delete_releases
 from releases.models import Release
 
 CHUNKS = "/api/0/organizations/main/chunk-upload/"

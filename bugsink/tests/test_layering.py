@@ -157,6 +157,35 @@ def late_imports(root: Path = ROOT, apps=APPS) -> list[tuple[str, str, str]]:
     ]
 
 
+# Imports that point up, and once did: (importing modules' prefix, imported modules' prefix). A prefix is an app
+# or a module path; each rule covers every module under it, and imports inside functions count.
+NEVER = [
+    ("events", "ingest"),  # stored events are read without digest's code (events.levels, events.trimmed)
+    ("projects", "events"),  # the project's scrubbing settings are its own text (projects.scrub_settings)
+    ("projects", "issues"),  # issue access is issues.access; the project list is bugsink.overview
+    ("projects", "ingest"),
+    ("issues.views", "ingest.trim"),
+    ("releases", "artifacts"),  # deleting a release with its uploads is artifacts.release_deletion
+]
+
+
+def never_violations(root: Path = ROOT, apps=APPS, rules=None) -> list[tuple[str, str]]:
+    def under(name: str, prefix: str) -> bool:
+        return name == prefix or name.startswith(prefix + ".")
+
+    found = []
+    for name, path in modules(root, apps).items():
+        for target, _ in imports(path):
+            for source, forbidden in NEVER if rules is None else rules:
+                if under(name, source) and under(target, forbidden):
+                    found.append((name, target))
+    return sorted(set(found))
+
+
+def test_no_import_points_up_where_it_never_may():
+    assert never_violations() == []
+
+
 def test_no_import_cycles():
     assert cycles(project_graph()) == []
 
@@ -222,8 +251,14 @@ def plant(root: Path, files: dict[str, str]) -> Path:
         ),
         (celery_offenders, {"beta/worker.py": "from celery import shared_task\n"}, "beta.worker"),
         (fat_tasks, {"beta/tasks.py": "def run(x):\n    y = x + 1\n    return y\n"}, "beta.tasks.run"),
+        # a pure module of a lower app reaching up, late, inside a function
+        (
+            lambda root, apps: never_violations(root, apps, rules=[("alpha", "beta")]),
+            {"alpha/pure.py": "def f():\n    from beta import views\n"},
+            ("alpha.pure", "beta"),
+        ),
     ],
-    ids=["late-import", "cycle-through-function", "celery-outside-jobs", "fat-task"],
+    ids=["late-import", "cycle-through-function", "celery-outside-jobs", "fat-task", "never-rule"],
 )
 def test_guards_fail_on_planted_violations(tmp_path, guard, files, finding):
     clean = plant(tmp_path / "clean", {})

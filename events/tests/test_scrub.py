@@ -14,11 +14,11 @@ from events.scrub import (
     ScrubPolicy,
     looks_like_card_number,
     luhn_valid,
-    parse_field_names,
     scrub_event,
     scrub_summary,
 )
 from ingest.normalize import normalize_event
+from projects.scrub_settings import parse_field_names
 
 DEFAULT = ScrubPolicy()
 

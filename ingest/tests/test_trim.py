@@ -24,10 +24,11 @@ from bugsink.testutils import auth_header, exception_event, make_envelope
 from events import rendering
 from events.models import Event
 from events.tests import test_fuzz as fuzz
+from events.trimmed import describe
 from ingest import digest, store, trim
 from ingest.models import RefusedEvents
 from ingest.normalize import normalize_event
-from ingest.trim import MARKER, describe, size_of, trim_event
+from ingest.trim import MARKER, size_of, trim_event
 from issues.models import Issue
 from projects.models import ProjectMembership
 

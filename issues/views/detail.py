@@ -25,14 +25,14 @@ from django.views.decorators.http import require_GET, require_POST
 from events import rendering, safe
 from events.models import ATTACHMENT_CONTENTS, Attachment, Event, UserFeedback, attachment_name
 from events.scrub import scrub_summary
-from ingest.trim import describe as describe_trim
+from events.trimmed import describe as describe_trim
+from issues.access import get_issue_or_404
 from issues.models import Issue, TurningPoint
 from issues.muting import InvalidMute, duration_choices, mute_until, period_choices, volume_condition
 from issues.pagination import Cursor, Order, keyset_page
 from issues.presentation import describe_conditions, describe_state, state_view
 from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager
 from logs.search import trace_logs
-from projects.access import get_issue_or_404
 from releases.ordering import latest_version
 from tags.extract import describe_not_indexed
 from tags.models import IssueTag
