@@ -220,6 +220,14 @@ def test_every_app_is_seen_and_collected():
     assert test_folders <= set(APPS)
 
 
+def test_the_readme_folder_table_names_every_app():
+    """The README's architecture table (| `folder/` | owns |) lists exactly our apps."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| folder | owns |") :].split("\n\n", 1)[0]
+    listed = {line.split("`")[1].rstrip("/") for line in table.splitlines() if line.startswith("| `")}
+    assert listed == set(APPS)
+
+
 PLANTED_APPS = ("alpha", "beta", "bugsink")
 
 
