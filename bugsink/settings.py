@@ -154,7 +154,7 @@ else:
                 "timeout": 30,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            # A file, not memory: tests that start a live gunicorn server share the test database with it.
+            # A file, not memory: tests that start a live web server share the test database with it.
             # Per process, so two test runs in one checkout do not share (and break) one file.
             "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", str(DATA_DIR / f"test-db-{os.getpid()}.sqlite3"))},
         }

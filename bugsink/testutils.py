@@ -250,9 +250,6 @@ class start_web_server:  # noqa: N801 (used as a context manager, reads like a f
         self.log.close()
 
 
-start_gunicorn = start_web_server  # the name many tests import; the server is whatever `make run` uses
-
-
 def make_issue(project, **fields):
     """An Issue straight in the database (no digest), for state and UI tests."""
     from django.db.models import F

@@ -1,4 +1,4 @@
-"""The whole pipeline on real parts: gunicorn (web, never digests), Redis as the broker, a Celery digest worker
+"""The whole pipeline on real parts: the web server (never digests), Redis as the broker, a Celery digest worker
 (`-Q digest`, the owner of the period-counter registry) and an alerts worker (`-Q alerts`), an SMTP sink and a
 webhook receiver, all on loopback.
 
@@ -24,7 +24,7 @@ from bugsink.testutils import (
     redis_up,
     require_service,
     start_celery_worker,
-    start_gunicorn,
+    start_web_server,
     wait_until,
 )
 from issues.models import Issue
@@ -59,7 +59,7 @@ def pipeline(transactional_db, tmp_path, smtp_sink, receiver, settings, django_u
     }
     (tmp_path / "web").mkdir()
     with (
-        start_gunicorn(tmp_path / "web", extra_env=env) as url,
+        start_web_server(tmp_path / "web", extra_env=env) as url,
         start_celery_worker(tmp_path, "digest", env) as digest_worker,
         start_celery_worker(tmp_path, "alerts", env) as alerts_worker,
     ):

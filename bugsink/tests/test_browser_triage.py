@@ -1,5 +1,5 @@
 """Acceptance: one triage session, end to end, in a real browser (headless Debian Chromium through Playwright)
-against the live gunicorn server.
+against our live web server.
 
 Setup (before the browser opens): a user who is a member of a project, and issues made of real event samples
 (bugsink/tests/samples) sent through the server's real envelope endpoint over HTTP, with releases 1.0.0/2.0.0 and

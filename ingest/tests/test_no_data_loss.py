@@ -1,5 +1,5 @@
 """Accepted means kept: a digest worker killed with SIGKILL in the middle of a burst, or a broker that loses every
-queued message (FLUSHALL), loses no event and stores none twice. Real parts: gunicorn, Redis, a Celery digest
+queued message (FLUSHALL), loses no event and stores none twice. Real parts: the web server, Redis, a Celery digest
 worker; the sweep re-enqueues what the broker lost."""
 
 import threading
@@ -15,7 +15,7 @@ from bugsink.testutils import (
     redis_up,
     require_service,
     start_celery_worker,
-    start_gunicorn,
+    start_web_server,
     wait_until,
 )
 from events.models import Event
@@ -32,7 +32,7 @@ def stack(transactional_db, tmp_path):
     project = Project.objects.create(name="Burst")
     env = {"CELERY_BROKER_URL": BROKER_URL, "INGEST_STORE_DIR": str(tmp_path / "ingest"), "DIGEST_BATCH_SIZE": "20"}
     (tmp_path / "web").mkdir()
-    with start_gunicorn(tmp_path / "web", extra_env=env) as url:
+    with start_web_server(tmp_path / "web", extra_env=env) as url:
         yield {"url": url, "project": project, "env": env, "tmp_path": tmp_path}
 
 

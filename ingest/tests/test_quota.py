@@ -23,7 +23,7 @@ from bugsink.testutils import (
     make_envelope,
     redis_up,
     require_service,
-    start_gunicorn,
+    start_web_server,
 )
 from events.models import Event
 from ingest import quota
@@ -276,7 +276,7 @@ class TestRedisCounter:
         assert 3583 < hour_ttl <= 3583 + 60
 
     def test_shared_between_processes_and_exact_under_concurrency(self, redis_db):
-        """Each thread has its own client and connection, as each gunicorn process (on any node) would."""
+        """Each thread has its own client and connection, as each web process (on any node) would."""
         assert add_concurrently(lambda: RedisCounter(REDIS_URL), limit=100, attempts=400) == 100
         assert int(redis_db.get(f"bugsink:quota:project:1:60:{HOUR_START}")) == 100  # the losers took theirs back
 
@@ -543,7 +543,7 @@ def test_python_sdk_stops_sending_after_the_429(transactional_db, tmp_path):
         "CELERY_BROKER_URL": "",
         "ACCESS_LOG": "true",
     }
-    with start_gunicorn(tmp_path, extra_env=env) as url:
+    with start_web_server(tmp_path, extra_env=env) as url:
         if seconds_left(time.time(), MINUTE) < 15:
             time.sleep(seconds_left(time.time(), MINUTE) + 0.5)
         window = window_start(time.time(), MINUTE)

@@ -11,7 +11,7 @@ from bugsink.testutils import (
     redis_up,
     require_service,
     start_celery_worker,
-    start_gunicorn,
+    start_web_server,
     wait_until,
 )
 from events.models import Event
@@ -43,7 +43,7 @@ def test_each_project_goes_to_its_own_shard(transactional_db, tmp_path):
         even, odd = odd, even
     env = {"CELERY_BROKER_URL": BROKER_URL, "DIGEST_SHARDS": "2", "INGEST_STORE_DIR": str(tmp_path / "ingest")}
     (tmp_path / "web").mkdir()
-    with start_gunicorn(tmp_path / "web", extra_env=env) as url:
+    with start_web_server(tmp_path / "web", extra_env=env) as url:
         send(url, even, 3)
         send(url, odd, 4)
         broker = redis.Redis.from_url(BROKER_URL)

@@ -1,4 +1,4 @@
-"""Issue 13's issue-page points in a real browser (Debian's Chromium through Playwright, against live gunicorn):
+"""Issue 13's issue-page points in a real browser (Debian's Chromium through Playwright, against our live web server):
 breadcrumbs that carry their meaning in `data` read as one line, a log message's logger shows under the title, a
 mute for a while says until when, and the top bar's theme toggle switches, persists and keeps ids on one line."""
 

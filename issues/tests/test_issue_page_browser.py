@@ -1,4 +1,4 @@
-"""The issue page's script in a real browser (Debian's Chromium through Playwright, against live gunicorn): the
+"""The issue page's script in a real browser (Debian's Chromium through Playwright, against our live web server): the
 arrow keys step through events, expand/collapse all frames, the mute menu closes on Escape, the state buttons of
 the one actions form each send their action, and deleting a comment asks first."""
 

@@ -1,4 +1,4 @@
-"""Issue ids and error pages in a real browser (Debian's Chromium through Playwright, against live gunicorn): a
+"""Issue ids and error pages in a real browser (Debian's Chromium through Playwright, against our live web server): a
 short id in the address bar lands on the issue's page, an unknown one on the site's own 404 page."""
 
 import pytest

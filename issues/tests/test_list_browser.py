@@ -1,5 +1,5 @@
-"""The issue list's script in a real browser (Debian's Chromium through Playwright, against live gunicorn): buttons
-disabled until something is selected, select-all, the j/k/x/o/Enter keys, and a bulk action from the mute menu."""
+"""The issue list's script in a real browser (Debian's Chromium through Playwright, against our live web server):
+buttons disabled until something is selected, select-all, the j/k/x/o/Enter keys, a bulk action from the mute menu."""
 
 import pytest
 

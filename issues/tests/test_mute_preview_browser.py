@@ -1,4 +1,4 @@
-"""The mute preview in a real browser (Debian's Chromium through Playwright, against live gunicorn): typing a
+"""The mute preview in a real browser (Debian's Chromium through Playwright, against our live web server): typing a
 condition into the issue page's mute dialog, and into the list's bulk mute with issues selected, shows how often it
 would have unmuted, before anything is muted."""
 

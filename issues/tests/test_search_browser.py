@@ -1,4 +1,4 @@
-"""The search box in a real browser (Debian's Chromium through Playwright, against live gunicorn): the syntax help
+"""The search box in a real browser (Debian's Chromium through Playwright, against our live web server): the syntax help
 opens next to the box, a term the parser cannot use is named on the page, is:/has: terms and issue ids search."""
 
 import pytest

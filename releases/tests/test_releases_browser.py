@@ -1,4 +1,4 @@
-"""The Releases page in a real browser (Debian's Chromium through Playwright, against live gunicorn): reached from
+"""The Releases page in a real browser (Debian's Chromium through Playwright, against our live web server): reached from
 the project's issue list, and a release's issue count leads to the issue list searched for that release."""
 
 import pytest
