@@ -58,3 +58,14 @@ PASSWORD_HASHERS = [
 # server, or override_settings); the background digest of `make run` has tests of its own (bugsink/tests/test_jobs.py,
 # ingest/tests/test_background_digest.py).
 DIGEST_IMMEDIATELY = env_bool("DIGEST_IMMEDIATELY", True)  # noqa: F405 (from bugsink.settings)
+
+# A server process that a test starts may count its quota windows on a clock the test chose:
+# BUGSINK_TEST_QUOTA_CLOCK_START is the epoch its clock starts at, then it advances in real time. A test of per-minute
+# windows then starts at the beginning of a minute instead of waiting out the wall clock's boundary.
+if os.environ.get("BUGSINK_TEST_QUOTA_CLOCK_START"):
+    import time as _time
+
+    from ingest import quota as _quota  # noqa: E402 (pure: it reads settings only when called)
+
+    _quota_clock_offset = float(os.environ["BUGSINK_TEST_QUOTA_CLOCK_START"]) - _time.time()
+    _quota.clock = lambda: _time.time() + _quota_clock_offset
