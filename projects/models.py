@@ -134,7 +134,7 @@ class Project(models.Model):
             defaults=self.scrub_defaults,
             sensitive_fields=tuple(_field_names(self.scrub_sensitive_fields)),
             safe_fields=tuple(_field_names(self.scrub_safe_fields)),
-            remove_ip_addresses=self.scrub_ip_addresses,
+            scrub_ip_addresses=self.scrub_ip_addresses,
         )
 
 
