@@ -79,7 +79,7 @@ class MembershipKind:
     projects.access), and a direct project membership's alert switch wins over the team's. One table with a
     generic key would lose the foreign keys and the unique constraints that keep one membership per person. What
     people *do* with memberships (add, change a role, remove, keep an admin) is the same, and is written once,
-    below, for either kind."""
+    below, for either kind; the pages are one set too (projects.views.memberships)."""
 
     noun: str  # "project" or "team", in messages and on pages
     model: type[models.Model]  # the membership model
