@@ -105,7 +105,7 @@ def stacktrace_shape(stacktrace) -> dict | None:
 
 def exception_entry(data: dict) -> dict | None:
     values = []
-    for exc in rendering.values_of(data.get("exception")):
+    for exc in safe.values_of(data.get("exception")):
         values.append(
             {
                 "type": text(exc.get("type")),
@@ -130,7 +130,7 @@ def thread_id(value) -> int | str | None:
 
 def threads_entry(data: dict) -> dict | None:
     values = []
-    for thread in rendering.values_of(data.get("threads")):
+    for thread in safe.values_of(data.get("threads")):
         values.append(
             {
                 "id": thread_id(thread.get("id")),
@@ -146,7 +146,7 @@ def threads_entry(data: dict) -> dict | None:
 
 def breadcrumbs_entry(data: dict) -> dict | None:
     values = []
-    for crumb in rendering.values_of(data.get("breadcrumbs")):
+    for crumb in safe.values_of(data.get("breadcrumbs")):
         values.append(
             {
                 "type": text(crumb.get("type")) or "default",

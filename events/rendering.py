@@ -123,16 +123,6 @@ def to_int(value) -> int | None:
     return safe.safe_int(value)
 
 
-def values_of(container) -> list[dict]:
-    """The dict entries of {"values": [...]} or of a bare list; anything else is no entries. (Its own reading,
-    not ingest.normalize's: stored events may predate whatever normalize does today.)"""
-    if isinstance(container, dict):
-        container = container.get("values")
-    if not isinstance(container, list):
-        return []
-    return [item for item in container if isinstance(item, dict)]
-
-
 def as_pairs(value) -> list[tuple[str, object]] | None:
     """(key, value) pairs of a dict or of a list of 2-item lists (headers, cookies, tags); None for other shapes."""
     if isinstance(value, dict):
@@ -444,7 +434,7 @@ def mechanism_view(mechanism) -> dict | None:
 
 def exceptions_view(data: dict, in_app_only: bool = False) -> list[dict]:
     """The exception chain, the raised exception first and its causes below it."""
-    chain = values_of(data.get("exception"))
+    chain = safe.values_of(data.get("exception"))
     result = []
     for position, exc in enumerate(reversed(chain)):
         result.append(
@@ -475,7 +465,7 @@ def exceptions_view(data: dict, in_app_only: bool = False) -> list[dict]:
 def threads_view(data: dict, in_app_only: bool = False) -> list[dict]:
     """Threads, the crashed one first, then the current one, then the others in the order sent."""
     threads = []
-    for index, thread in enumerate(values_of(data.get("threads"))):
+    for index, thread in enumerate(safe.values_of(data.get("threads"))):
         threads.append(
             {
                 "id": to_text(thread.get("id")),
@@ -802,7 +792,7 @@ def breadcrumbs_view(data, event_time: datetime | None = None) -> list[dict]:
     """Breadcrumbs in the order they happened, each with its offset to the event (seconds, negative = before)."""
     data = data if isinstance(data, dict) else {}
     crumbs = []
-    for crumb in values_of(data.get("breadcrumbs")):
+    for crumb in safe.values_of(data.get("breadcrumbs")):
         when = to_datetime(crumb.get("timestamp"))
         message = to_text(crumb.get("message"))
         payload = crumb.get("data")

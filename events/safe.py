@@ -233,6 +233,17 @@ def sanitize(value, depth: int = 0):
     return safe_text(value)
 
 
+def values_of(container) -> list[dict]:
+    """The dict entries of {"values": [...]} or of a bare list (exceptions, threads, breadcrumbs); anything else is no
+    entries. Normalization (ingest.normalize) and the pages (events.rendering) read these lists through this one
+    function: stored events may predate whatever normalization does today, so pages cannot assume its shape."""
+    if isinstance(container, dict):
+        container = container.get("values")
+    if not isinstance(container, list):
+        return []
+    return [item for item in container if isinstance(item, dict)]
+
+
 def _key_text(key) -> str:
     return clean_str(key) if isinstance(key, str) else safe_text(key)
 

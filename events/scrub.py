@@ -151,11 +151,18 @@ class ScrubPolicy:
     defaults: bool = True
     sensitive_fields: tuple[str, ...] = ()
     safe_fields: tuple[str, ...] = ()
-    remove_ip_addresses: bool = False
+    scrub_ip_addresses: bool = False  # "don't store IP addresses": the project setting of the same name
 
     @property
     def active(self) -> bool:
-        return self.defaults or bool(self.sensitive_fields) or self.remove_ip_addresses
+        return self.defaults or bool(self.sensitive_fields) or self.scrub_ip_addresses
+
+
+def sender_address(remote_addr: str, scrub_ip_addresses: bool) -> str:
+    """The sender's address as it may be kept: none when the project does not store IP addresses. Ingest applies
+    this when it records a raw event, and digest again before it fills in a user.ip_address of "{{auto}}" (an event
+    recorded before the setting was turned on still carries the address)."""
+    return "" if scrub_ip_addresses else remote_addr
 
 
 def luhn_valid(digits: str) -> bool:
@@ -192,7 +199,6 @@ class _Scrubber:
         self.extra = tuple(name for name in self.extra if name)
         self.value_terms = tuple(name.lower() for name in policy.sensitive_fields if name.strip())
         self.safe = frozenset(name.lower() for name in policy.safe_fields)
-        self.remove_ips = policy.remove_ip_addresses
         self.scan_keys = bool(self.words or self.extra)
         self.path: list[str] = []
         self.paths: list[str] = []
@@ -437,7 +443,7 @@ class _Scrubber:
 
     # --- IP addresses -------------------------------------------------------------------------------------------
 
-    def remove_ip_addresses(self, event: dict) -> None:
+    def scrub_ip_addresses(self, event: dict) -> None:
         user = event.get("user")
         if isinstance(user, dict) and "ip_address" in user:
             self._remove(user, "ip_address", ["user", "ip_address"])
@@ -478,8 +484,8 @@ def scrub_event(event: dict, policy: ScrubPolicy) -> dict:
     if not policy.active:
         return event
     scrubber = _Scrubber(policy)
-    if policy.remove_ip_addresses:
-        scrubber.remove_ip_addresses(event)
+    if policy.scrub_ip_addresses:
+        scrubber.scrub_ip_addresses(event)
     for key in list(event):
         if key in UNSCRUBBED_TOP_LEVEL or not isinstance(key, str) or scrubber.is_safe(key):
             continue
@@ -521,5 +527,5 @@ def policy_for(project) -> ScrubPolicy:
         defaults=project.scrub_defaults,
         sensitive_fields=tuple(lenient_field_names(project.scrub_sensitive_fields)),
         safe_fields=tuple(lenient_field_names(project.scrub_safe_fields)),
-        remove_ip_addresses=project.scrub_ip_addresses,
+        scrub_ip_addresses=project.scrub_ip_addresses,
     )

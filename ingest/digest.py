@@ -38,7 +38,7 @@ from events import items as event_items
 from events.models import Event
 from events.retention import evict_after_digest
 from events.safe import loads_json
-from events.scrub import ScrubPolicy, policy_for, scrub_event
+from events.scrub import ScrubPolicy, policy_for, scrub_event, sender_address
 from ingest import item_streams, store
 from ingest.grouping import culprit, grouping_key, hash_key, title_parts
 from ingest.normalize import normalize_event, trace_id_of
@@ -266,7 +266,7 @@ def _prepare(
         ]
         if not raw.payload:
             return PreparedItems(key=key, event_id=raw.event_id, ingested_at=ingested_at, items=items, streams=streams)
-        remote_addr = "" if policy.remove_ip_addresses else raw.remote_addr
+        remote_addr = sender_address(raw.remote_addr, policy.scrub_ip_addresses)
         data = normalize_event(
             loads_json(raw.payload), event_id=raw.event_id, received_at=raw.received_at, remote_addr=remote_addr
         )

@@ -23,7 +23,7 @@ examples.
 import hashlib
 import re
 
-from ingest.normalize import values_of
+from events.safe import values_of
 
 DEFAULT_MARKERS = {"{{ default }}", "{{default}}"}
 

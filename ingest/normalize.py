@@ -19,7 +19,7 @@ import re
 import string
 
 from events.levels import LEVELS
-from events.safe import safe_int, safe_timestamp, sanitize
+from events.safe import safe_int, safe_timestamp, sanitize, values_of
 from releases.naming import release_name_problem
 
 LEVEL_ALIASES = {"warn": "warning", "critical": "fatal", "log": "info", "trace": "debug", "err": "error"}
@@ -46,15 +46,6 @@ def _convert_or_drop(mapping: dict, keys: tuple, convert) -> None:
                 del mapping[key]
             else:
                 mapping[key] = value
-
-
-def values_of(container) -> list[dict]:
-    """The dict entries of {"values": [...]} or a bare list; None entries and non-dicts dropped."""
-    if isinstance(container, dict):
-        container = container.get("values")
-    if not isinstance(container, list):
-        return []
-    return [item for item in container if isinstance(item, dict)]
 
 
 def _text(value) -> str:

@@ -27,7 +27,7 @@ import uuid
 from django.conf import settings
 
 from artifacts.lookup import Resolved, SourceLookup, Unresolved, join_url
-from ingest.normalize import values_of
+from events.safe import values_of
 
 logger = logging.getLogger(__name__)
 

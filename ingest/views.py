@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from events.safe import loads_json
+from events.scrub import sender_address
 from ingest import project_cache, quota
 from ingest.auth import key_matches, sentry_key_from_request
 from ingest.envelope import max_event_size, read_envelope_headers, read_envelope_items
@@ -156,7 +157,7 @@ def _accept(request, project: IngestProject, envelope_headers: dict, payload: by
             event_id=event_id,
             payload=payload,
             received_at=time.time(),
-            remote_addr="" if project.scrub_ip_addresses else request.META.get("REMOTE_ADDR", ""),
+            remote_addr=sender_address(request.META.get("REMOTE_ADDR", ""), project.scrub_ip_addresses),
             items=list(items),
         )
     except BaseException:
@@ -174,7 +175,7 @@ def _accept_items(request, project: IngestProject, envelope_headers: dict, items
         event_id=event_id,
         payload=b"",
         received_at=time.time(),
-        remote_addr="" if project.scrub_ip_addresses else request.META.get("REMOTE_ADDR", ""),
+        remote_addr=sender_address(request.META.get("REMOTE_ADDR", ""), project.scrub_ip_addresses),
         items=list(items),
     )
     return _respond({"id": event_id})

@@ -2,11 +2,11 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.text import slugify
 
-from projects.models import SCRUB_FIELDS, Project, ProjectMembership, Team, TeamMembership
+from projects.models import SCRUB_FIELDS, Project, Role, Team
 from projects.people import teams_of
 from projects.scrub_settings import parse_field_names
 
-ROLE_CHOICES = ProjectMembership.Role.choices
+ROLE_CHOICES = Role.choices
 
 
 class ProjectForm(forms.ModelForm):
@@ -87,17 +87,21 @@ class ProjectSettingsForm(forms.ModelForm):
 
 
 class RoleForm(forms.Form):
+    """A member's new role, in a project or a team."""
+
     role = forms.ChoiceField(choices=ROLE_CHOICES)
 
 
 class AddMemberForm(forms.Form):
+    """Someone with an account, into a project or a team."""
+
     user = forms.CharField(label="Username or email", max_length=254)
-    role = forms.ChoiceField(choices=ROLE_CHOICES, initial=ProjectMembership.Role.MEMBER)
+    role = forms.ChoiceField(choices=ROLE_CHOICES, initial=Role.MEMBER)
 
 
 class InviteForm(forms.Form):
     email = forms.EmailField(label="Email address")
-    role = forms.ChoiceField(choices=ROLE_CHOICES, initial=ProjectMembership.Role.MEMBER)
+    role = forms.ChoiceField(choices=ROLE_CHOICES, initial=Role.MEMBER)
     anyone_with_link = forms.BooleanField(
         label="Anyone with this link may join",
         required=False,
@@ -110,15 +114,6 @@ class TeamForm(forms.ModelForm):
         model = Team
         fields = ["name"]
         labels = {"name": "Team name"}
-
-
-class TeamRoleForm(forms.Form):
-    role = forms.ChoiceField(choices=TeamMembership.Role.choices)
-
-
-class AddTeamMemberForm(forms.Form):
-    user = forms.CharField(label="Username or email", max_length=254)
-    role = forms.ChoiceField(choices=TeamMembership.Role.choices, initial=TeamMembership.Role.MEMBER)
 
 
 class SignupForm(UserCreationForm):

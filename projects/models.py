@@ -33,14 +33,27 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
-class TeamMembership(models.Model):
+class Membership(models.Model):
+    """A user's place in a group, a team or a project: their role there and whether they want its alerts by email.
+
+    Two tables share these fields (TeamMembership, ProjectMembership) rather than one table for both; why, and the
+    one set of verbs that changes either, is projects.people.MembershipKind."""
+
     Role = Role
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    send_email_alerts = models.BooleanField(default=True)
+
+    class Meta:
+        abstract = True
+
+
+class TeamMembership(Membership):
+    """In a team: sees (and may get alerts of) every project of the team; a team admin administers them. Its
+    send_email_alerts is for the team's projects; a direct ProjectMembership's own switch wins over it."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
-    # alerts of the team's projects by email; a direct ProjectMembership's own switch wins over this one
-    send_email_alerts = models.BooleanField(default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="unique_team_membership")]
@@ -138,15 +151,11 @@ def unique_slug(name: str) -> str:
     return slug
 
 
-class ProjectMembership(models.Model):
-    """A user's place in a project: what they may do there and whether they want its alerts by email."""
-
-    Role = Role
+class ProjectMembership(Membership):
+    """In one project, directly."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
-    send_email_alerts = models.BooleanField(default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "user"], name="unique_membership")]

@@ -4,10 +4,12 @@ the verbs here, so the rules (a team or project keeps an admin, invitations are 
 Views call these and turn a `PeopleError` into a message for the user.
 """
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -65,6 +67,75 @@ def find_user(identifier: str):
     raise PeopleError(f"No user {identifier!r}. To add someone without an account, invite them by email.")
 
 
+# --- memberships: one set of verbs for a project's members and a team's ------------------------------------------
+
+
+@dataclass(frozen=True)
+class MembershipKind:
+    """A kind of group people are members of, with a role: a project or a team.
+
+    The two keep their own tables (ProjectMembership, TeamMembership) because they grant different things: a project
+    membership one project, a team membership every project of the team (a team admin administers them all, see
+    projects.access), and a direct project membership's alert switch wins over the team's. One table with a
+    generic key would lose the foreign keys and the unique constraints that keep one membership per person. What
+    people *do* with memberships (add, change a role, remove, keep an admin) is the same, and is written once,
+    below, for either kind; the pages are one set too (projects.views.memberships)."""
+
+    noun: str  # "project" or "team", in messages and on pages
+    model: type[models.Model]  # the membership model
+    group_field: str  # the membership's foreign key to its group
+    already_in: str  # the refusal of a second membership ({user})
+
+    def memberships_of(self, group) -> QuerySet:
+        return self.model.objects.filter(**{self.group_field: group})
+
+
+PROJECT = MembershipKind(
+    "project", ProjectMembership, "project", already_in="{user} is a member of this project already."
+)
+TEAM = MembershipKind("team", TeamMembership, "team", already_in="{user} is in this team already.")
+
+
+def _create_admin(kind: MembershipKind, group, user) -> None:
+    kind.model.objects.create(**{kind.group_field: group}, user=user, role=Role.ADMIN)
+
+
+def _keeps_an_admin(kind: MembershipKind, leaving) -> None:
+    """Refuse a change that would leave the group of `leaving` without an admin; the group's memberships are
+    locked first (the caller's transaction), so that two admins demoting each other cannot both succeed."""
+    memberships = kind.model.objects.select_for_update().filter(
+        **{kind.group_field: getattr(leaving, f"{kind.group_field}_id")}
+    )
+    if leaving.role == Role.ADMIN and not memberships.filter(role=Role.ADMIN).exclude(pk=leaving.pk).exists():
+        raise PeopleError(f"{leaving.user} is the last admin of this {kind.noun}; make someone else admin first.")
+
+
+def add_member(kind: MembershipKind, group, identifier: str, role: str):
+    """Make the user found by `identifier` (find_user) a member of `group` with `role`."""
+    user = find_user(identifier)
+    if kind.memberships_of(group).filter(user=user).exists():
+        raise PeopleError(kind.already_in.format(user=user))
+    try:
+        with transaction.atomic():
+            return kind.model.objects.create(**{kind.group_field: group}, user=user, role=role)
+    except IntegrityError:  # added at the same moment by someone else
+        raise PeopleError(kind.already_in.format(user=user)) from None
+
+
+def change_role(kind: MembershipKind, membership, role: str) -> None:
+    with transaction.atomic():
+        if role != Role.ADMIN:
+            _keeps_an_admin(kind, membership)
+        membership.role = role
+        membership.save(update_fields=["role"])
+
+
+def remove_member(kind: MembershipKind, membership) -> None:
+    with transaction.atomic():
+        _keeps_an_admin(kind, membership)
+        membership.delete()
+
+
 # --- teams --------------------------------------------------------------------------------------------------------
 
 
@@ -83,40 +154,8 @@ def create_team(user, name: str) -> Team:
     """A new team with its creator as its admin."""
     with transaction.atomic():
         team = Team.objects.create(name=name)
-        TeamMembership.objects.create(team=team, user=user, role=Role.ADMIN)
+        _create_admin(TEAM, team, user)
     return team
-
-
-def _keeps_an_admin(memberships: QuerySet, leaving: TeamMembership | ProjectMembership, what: str) -> None:
-    if leaving.role == Role.ADMIN and not memberships.filter(role=Role.ADMIN).exclude(pk=leaving.pk).exists():
-        raise PeopleError(f"{leaving.user} is the last admin of this {what}; make someone else admin first.")
-
-
-def add_team_member(team: Team, identifier: str, role: str) -> TeamMembership:
-    user = find_user(identifier)
-    if team.memberships.filter(user=user).exists():
-        raise PeopleError(f"{user} is in this team already.")
-    try:
-        with transaction.atomic():
-            return TeamMembership.objects.create(team=team, user=user, role=role)
-    except IntegrityError:  # added at the same moment by someone else
-        raise PeopleError(f"{user} is in this team already.") from None
-
-
-def change_team_role(membership: TeamMembership, role: str) -> None:
-    with transaction.atomic():
-        if role != Role.ADMIN:
-            _keeps_an_admin(
-                TeamMembership.objects.select_for_update().filter(team=membership.team_id), membership, "team"
-            )
-        membership.role = role
-        membership.save(update_fields=["role"])
-
-
-def remove_team_member(membership: TeamMembership) -> None:
-    with transaction.atomic():
-        _keeps_an_admin(TeamMembership.objects.select_for_update().filter(team=membership.team_id), membership, "team")
-        membership.delete()
 
 
 # --- projects -----------------------------------------------------------------------------------------------------
@@ -126,35 +165,8 @@ def create_project(user, name: str, slug: str = "", team: Team | None = None) ->
     """A new project with its creator as its admin."""
     with transaction.atomic():
         project = Project.objects.create(name=name, slug=slug, team=team)
-        ProjectMembership.objects.create(project=project, user=user, role=Role.ADMIN)
+        _create_admin(PROJECT, project, user)
     return project
-
-
-def add_project_member(project: Project, identifier: str, role: str) -> ProjectMembership:
-    user = find_user(identifier)
-    if project.memberships.filter(user=user).exists():
-        raise PeopleError(f"{user} is a member of this project already.")
-    try:
-        with transaction.atomic():
-            return ProjectMembership.objects.create(project=project, user=user, role=role)
-    except IntegrityError:
-        raise PeopleError(f"{user} is a member of this project already.") from None
-
-
-def change_project_role(membership: ProjectMembership, role: str) -> None:
-    with transaction.atomic():
-        if role != Role.ADMIN:
-            memberships = ProjectMembership.objects.select_for_update().filter(project=membership.project_id)
-            _keeps_an_admin(memberships, membership, "project")
-        membership.role = role
-        membership.save(update_fields=["role"])
-
-
-def remove_project_member(membership: ProjectMembership) -> None:
-    with transaction.atomic():
-        memberships = ProjectMembership.objects.select_for_update().filter(project=membership.project_id)
-        _keeps_an_admin(memberships, membership, "project")
-        membership.delete()
 
 
 # --- invitations --------------------------------------------------------------------------------------------------

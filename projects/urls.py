@@ -2,9 +2,13 @@ from django.urls import path
 
 from alerts import views as alerts
 from bugsink import overview
-from projects.views import members, projects, teams
+from projects.views import members, memberships, projects, teams
 
 app_name = "projects"
+
+# the member views are one set for projects and teams (projects.views.memberships); these say which
+PROJECT = {"pages": members.PROJECT_PAGES}
+TEAM = {"pages": teams.TEAM_PAGES}
 
 urlpatterns = [
     path("", overview.project_list, name="list"),
@@ -26,9 +30,19 @@ urlpatterns = [
     path("<int:project_id>/settings/alerts/channels/<int:channel_id>/test/", alerts.channel_test, name="channel_test"),
     path("<int:project_id>/settings/alerts/test-email/", alerts.test_email, name="test_email"),
     path("<int:project_id>/settings/members/", members.project_members, name="members"),
-    path("<int:project_id>/settings/members/add/", members.member_add, name="member_add"),
-    path("<int:project_id>/settings/members/<int:membership_id>/role/", members.member_role, name="member_role"),
-    path("<int:project_id>/settings/members/<int:membership_id>/remove/", members.member_remove, name="member_remove"),
+    path("<int:project_id>/settings/members/add/", memberships.add_member, PROJECT, name="member_add"),
+    path(
+        "<int:project_id>/settings/members/<int:membership_id>/role/",
+        memberships.change_role,
+        PROJECT,
+        name="member_role",
+    ),
+    path(
+        "<int:project_id>/settings/members/<int:membership_id>/remove/",
+        memberships.remove_member,
+        PROJECT,
+        name="member_remove",
+    ),
     path("<int:project_id>/settings/invitations/", members.invite, name="invite"),
     path(
         "<int:project_id>/settings/invitations/<int:invitation_id>/revoke/",
@@ -39,9 +53,14 @@ urlpatterns = [
     path("teams/", teams.team_list, name="teams"),
     path("teams/new/", teams.team_create, name="team_create"),
     path("teams/<int:team_id>/", teams.team_detail, name="team"),
-    path("teams/<int:team_id>/members/add/", teams.team_member_add, name="team_member_add"),
-    path("teams/<int:team_id>/members/<int:membership_id>/role/", teams.team_member_role, name="team_member_role"),
+    path("teams/<int:team_id>/members/add/", memberships.add_member, TEAM, name="team_member_add"),
     path(
-        "teams/<int:team_id>/members/<int:membership_id>/remove/", teams.team_member_remove, name="team_member_remove"
+        "teams/<int:team_id>/members/<int:membership_id>/role/", memberships.change_role, TEAM, name="team_member_role"
+    ),
+    path(
+        "teams/<int:team_id>/members/<int:membership_id>/remove/",
+        memberships.remove_member,
+        TEAM,
+        name="team_member_remove",
     ),
 ]

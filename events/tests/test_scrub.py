@@ -368,7 +368,7 @@ def test_ip_addresses_are_removed_when_the_project_says_so():
     kept = scrubbed(copy.deepcopy(event))
     assert kept["user"]["ip_address"] == "203.0.113.9"  # the sender's address, as SDKs ask with {{auto}}
     assert kept["request"]["headers"]["X-Forwarded-For"] == "198.51.100.7"
-    removed = scrubbed(copy.deepcopy(event), ScrubPolicy(remove_ip_addresses=True))
+    removed = scrubbed(copy.deepcopy(event), ScrubPolicy(scrub_ip_addresses=True))
     assert removed["user"] == {"id": "1"}
     assert removed["request"]["headers"] == {"Host": "shop.example"}
     assert removed["request"]["env"] == {"SERVER_NAME": "web1"}

@@ -151,3 +151,22 @@ def test_with_ip_addresses_off_ingest_does_not_record_the_senders_address(projec
     project.scrub_ip_addresses = True
     project.save()  # as the settings page does: the ingest side's copy of the project goes with it
     assert send() == ""
+
+
+def test_dropping_ip_addresses_goes_by_one_name_from_the_setting_to_the_scrubber(project):
+    """The project setting, the ingest side's copy of the project, the scrub policy and the scrubber's step all say
+    `scrub_ip_addresses`, and `sender_address` is the one rule for the sender's address (ingest and digest)."""
+    import dataclasses
+
+    from events.scrub import ScrubPolicy, _Scrubber, policy_for, sender_address
+    from ingest import project_cache
+
+    assert Project._meta.get_field("scrub_ip_addresses").verbose_name == "Don't store IP addresses"
+    assert "scrub_ip_addresses" in project_cache.FIELDS
+    assert [f.name for f in dataclasses.fields(ScrubPolicy)][-1] == "scrub_ip_addresses"
+    assert callable(_Scrubber.scrub_ip_addresses)
+    assert not policy_for(project).scrub_ip_addresses
+    project.scrub_ip_addresses = True
+    assert policy_for(project).scrub_ip_addresses and policy_for(project).active
+    assert sender_address("192.0.2.44", scrub_ip_addresses=False) == "192.0.2.44"
+    assert sender_address("192.0.2.44", scrub_ip_addresses=True) == ""

@@ -9,87 +9,55 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from projects import people
-from projects.access import visible_projects
-from projects.forms import AddMemberForm, InviteForm, RoleForm, SignupForm
-from projects.models import Invitation, ProjectMembership
-from projects.views.base import form_errors, project_view
+from projects.access import is_project_admin, visible_projects
+from projects.forms import InviteForm, SignupForm
+from projects.models import Invitation
+from projects.views.base import project_view
+from projects.views.memberships import MemberPages
 
 # the session key that carries a just-created invitation link to the members page, to be shown once
 NEW_INVITATION_SESSION_KEY = "projects.new_invitation"
 
 
 def _render_members(request, project, add_form=None, invite_form=None, status=200):
-    memberships = project.memberships.select_related("user").order_by("user__username")
     context = {
+        **PROJECT_PAGES.table(request, project, add_form),
         "project": project,
         "tab": "members",
-        "memberships": memberships,
         "team_members": people.team_members_without_direct_membership(project),
         "invitations": people.pending_invitations(project),
-        "add_form": add_form or AddMemberForm(),
         "invite_form": invite_form or InviteForm(),
-        "roles": ProjectMembership.Role.choices,
-        "admin_role": ProjectMembership.Role.ADMIN,
         "email_configured": people.email_is_configured(),
         "new_invitation": request.session.pop(NEW_INVITATION_SESSION_KEY, None),
     }
     return render(request, "projects/settings_members.html", context, status=status)
 
 
+PROJECT_PAGES = MemberPages(
+    kind=people.PROJECT,
+    group_id="project_id",
+    visible=visible_projects,
+    is_admin=is_project_admin,
+    members_may_leave=False,
+    nav="projects",
+    page="projects:members",
+    list_page="projects:list",
+    add_url="projects:member_add",
+    role_url="projects:member_role",
+    remove_url="projects:member_remove",
+    add_button="Add member",
+    render=_render_members,
+    added="{user} is now a {role}.",
+    role_changed="{user} is now a {role}.",
+    removed="{user} is no longer a member of {group}.",
+    left="{user} is no longer a member of {group}.",
+)
+
+
 @login_required
 @project_view(admin=True)
 def project_members(request, project):
     return _render_members(request, project)
-
-
-@login_required
-@require_POST
-@project_view(admin=True)
-def member_add(request, project):
-    form = AddMemberForm(request.POST)
-    if form.is_valid():
-        try:
-            membership = people.add_project_member(project, form.cleaned_data["user"], form.cleaned_data["role"])
-        except people.PeopleError as e:
-            form.add_error("user", str(e))
-        else:
-            messages.success(request, f"{membership.user} is now a {membership.get_role_display().lower()}.")
-            return redirect("projects:members", project.pk)
-    return _render_members(request, project, add_form=form)
-
-
-@login_required
-@require_POST
-@project_view(admin=True)
-def member_role(request, project, membership_id: int):
-    membership = get_object_or_404(ProjectMembership.objects.select_related("user"), pk=membership_id, project=project)
-    form = RoleForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, form_errors(form))
-        return redirect("projects:members", project.pk)
-    try:
-        people.change_project_role(membership, form.cleaned_data["role"])
-    except people.PeopleError as e:
-        messages.error(request, str(e))
-    else:
-        messages.success(request, f"{membership.user} is now a {membership.get_role_display().lower()}.")
-    return redirect("projects:members", project.pk)
-
-
-@login_required
-@require_POST
-@project_view(admin=True)
-def member_remove(request, project, membership_id: int):
-    membership = get_object_or_404(ProjectMembership.objects.select_related("user"), pk=membership_id, project=project)
-    try:
-        people.remove_project_member(membership)
-    except people.PeopleError as e:
-        messages.error(request, str(e))
-    else:
-        messages.success(request, f"{membership.user} is no longer a member of {project.name}.")
-    if membership.user_id == request.user.pk and not visible_projects(request.user).filter(pk=project.pk).exists():
-        return redirect("projects:list")
-    return redirect("projects:members", project.pk)
 
 
 @login_required
