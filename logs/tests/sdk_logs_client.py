@@ -10,7 +10,6 @@ import sys
 import sentry_sdk
 from sentry_sdk import logger as sentry_logger
 
-
 # 2.x sends logs only with `enable_logs=True`; 3.x always does, and refuses the option as unknown
 LOGS_ON = {"enable_logs": True} if sentry_sdk.VERSION.startswith("2.") else {}
 
