@@ -8,6 +8,11 @@ call: at most MAX_LOGS_PER_ITEM logs per item (the stream also caps an item's si
 MAX_ATTRIBUTES attributes per log and their sizes, and a quota per project and UTC minute (LOGS_QUOTA_PER_MINUTE,
 counted in the project's LogStats row; past it, logs are counted and dropped). The writes are one bulk insert, one
 update of the stats row and, when the project is over LOGS_RETENTION_MAX_ITEMS, one bounded delete of its oldest.
+
+A log is scrubbed as the project's events are (events.scrub, its policy) before it is stored: its body and
+attribute values (a logging call's parameters hold what an application logs, card numbers and tokens included);
+its template as code, as events' source lines are (card numbers and URL passwords only); its release and
+environment are its bookkeeping, kept as an event's are.
 """
 
 import json
@@ -17,6 +22,7 @@ from django.conf import settings
 from django.db.models import F
 
 from events.safe import clean_str, loads_json, safe_int, safe_timestamp
+from events.scrub import ScrubPolicy, scrub_event
 from ingest.item_streams import Stream, StreamItem
 from ingest.normalize import trace_id
 from logs.models import LogEntry, LogStats
@@ -34,6 +40,7 @@ LEVEL_ALIASES = {"warning": "warn", "critical": "fatal", "err": "error", "inform
 
 TEMPLATE_ATTRIBUTE = "sentry.message.template"
 PARAMETER_PREFIX = "sentry.message.parameter."
+UNSCRUBBED_ATTRIBUTES = ("sentry.release", "sentry.environment")
 
 
 class Dropped(Exception):
@@ -90,8 +97,19 @@ def _timestamp(log: dict, received_at: datetime) -> datetime:
     return datetime.fromtimestamp(seconds, UTC) if seconds is not None else received_at
 
 
-def log_entry(project, log, received_at: datetime) -> LogEntry:
-    """The LogEntry for one log of a payload; raises Dropped for what is not a log."""
+def _scrubbed(body: str, attributes: dict, policy: ScrubPolicy) -> tuple[str, dict]:
+    """The body and the attributes (in their order) with their secrets filtered as the project's events are."""
+    values = {key: value for key, value in attributes.items() if key not in UNSCRUBBED_ATTRIBUTES}
+    # the template is code: filtered as an event's source line is (card numbers and URL passwords only)
+    code = {"context_line": values.pop(TEMPLATE_ATTRIBUTE, None)}
+    body = scrub_event({"body": body, "attributes": values, "code": code}, policy)["body"]
+    values[TEMPLATE_ATTRIBUTE] = code["context_line"]
+    return body, {key: values.get(key, value) for key, value in attributes.items()}
+
+
+def log_entry(project, log, received_at: datetime, policy: ScrubPolicy) -> LogEntry:
+    """The LogEntry for one log of a payload, scrubbed as `policy` (the project's) says; raises Dropped for what
+    is not a log."""
     if not isinstance(log, dict):
         raise Dropped("a log that is not a JSON object")
     body = log.get("body")
@@ -100,6 +118,7 @@ def log_entry(project, log, received_at: datetime) -> LogEntry:
     if body is None:
         raise Dropped("a log without a body")
     attributes = _attributes(log.get("attributes"))
+    body, attributes = _scrubbed(body[:MAX_BODY_CHARS], attributes, policy)
     template = attributes.get(TEMPLATE_ATTRIBUTE)
     severity = safe_int(log.get("severity_number"), minimum=0, maximum=255)
     release = attributes.get("sentry.release")
@@ -110,7 +129,7 @@ def log_entry(project, log, received_at: datetime) -> LogEntry:
         received_at=received_at,
         level=_level(log),
         severity_number=severity,
-        body=clean_str(body[:MAX_BODY_CHARS]),
+        body=clean_str(body),
         template=template[:MAX_BODY_CHARS] if isinstance(template, str) else "",
         trace_id=trace_id(log.get("trace_id")),
         release=release[:250] if isinstance(release, str) else "",
@@ -158,6 +177,7 @@ def digest_logs(project, items: list[StreamItem]) -> int:
     """Store the logs of `items` (in arrival order) for `project`; returns how many were stored."""
     stats, _ = LogStats.objects.get_or_create(project=project)
     quota = _Quota(stats)
+    policy = project.scrub_policy()
     entries: list[LogEntry] = []
     dropped = 0
     last_reason, last_drop_at = "", None
@@ -181,7 +201,7 @@ def digest_logs(project, items: list[StreamItem]) -> int:
                 drop(f"over the quota of {quota.limit} logs per minute", item.ingested_at)
                 continue
             try:
-                entries.append(log_entry(project, log, item.ingested_at))
+                entries.append(log_entry(project, log, item.ingested_at, policy))
             except Dropped as e:
                 drop(str(e), item.ingested_at)
 

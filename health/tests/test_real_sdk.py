@@ -1,7 +1,8 @@
-"""End to end with the real Python sentry-sdk against the live web server (embedded mode: it digests on its own
-background thread): a healthy and a crashed session of a release show that release 50% crash-free on its page; a
-transaction is answered with X-Sentry-Rate-Limits naming its category (seen in the raw answer and in the SDK's own
-log, which then drops the next one); no traceback in the server's log."""
+"""End to end with the real Python sentry-sdk, each major (ingest/tests/sdks.py), against the live web server
+(embedded mode: it digests on its own background thread): a healthy and a crashed session of a release show that
+release 50% crash-free on its page; tracing data (2.x's transactions, 3.x's streamed spans) is answered with
+X-Sentry-Rate-Limits naming its category (seen in the raw answer and in the SDK's own log, which then drops the next
+one); no traceback in the server's log."""
 
 import sys
 import urllib.request
@@ -12,6 +13,7 @@ import pytest
 from bugsink.testutils import start_web_server, wait_until
 from health.models import DiscardCount, SessionBucket
 from health.tests.conftest import envelope
+from ingest.tests.sdks import PythonSdk
 from ingest.tests.test_real_sdks import client_env, dsn_for, run_client
 from issues.models import Issue
 from projects.models import Project
@@ -40,14 +42,17 @@ def shop(transactional_db):
     return Project.objects.create(name="Health shop")
 
 
-def run_health_client(project, live_server_url, scenario) -> dict:
-    return run_client([sys.executable, str(CLIENT), dsn_for(project, live_server_url), scenario], client_env())
+def run_health_client(project, live_server_url, scenario, sdk: PythonSdk) -> dict:
+    command = [sys.executable, str(CLIENT), dsn_for(project, live_server_url), scenario]
+    result = run_client(command, client_env(**sdk.env()))
+    assert result["sdk_version"] == sdk.version, result["output"]
+    return result
 
 
 def test_a_healthy_and_a_crashed_session_make_the_release_50_percent_crash_free(
-    shop, server, live_server_url, client, django_user_model
+    each_python_sdk, shop, server, live_server_url, client, django_user_model
 ):
-    result = run_health_client(shop, live_server_url, "sessions")
+    result = run_health_client(shop, live_server_url, "sessions", each_python_sdk)
 
     def digested():
         rows = list(SessionBucket.objects.filter(project=shop, release="shop@2.0.0"))
@@ -64,8 +69,16 @@ def test_a_healthy_and_a_crashed_session_make_the_release_50_percent_crash_free(
     assert "Traceback" not in server.output()
 
 
-def test_a_transaction_is_answered_with_a_rate_limit_on_its_category(shop, server, live_server_url):
-    body = envelope([("transaction", {"type": "transaction", "transaction": "raw"})])
+# what each major sends for a finished root span: 2.x a transaction, 3.x the span itself (it has no transactions)
+TRACING_ITEMS = {
+    "2": ("transaction", {"type": "transaction", "transaction": "raw"}),
+    "3": ("span", {"items": [{"trace_id": "a" * 32, "span_id": "b" * 16, "name": "raw", "is_segment": True}]}),
+}
+
+
+def test_tracing_data_is_answered_with_a_rate_limit_on_its_category(each_python_sdk, shop, server, live_server_url):
+    item_type, payload = TRACING_ITEMS[each_python_sdk.major]
+    body = envelope([(item_type, payload)])
     request = urllib.request.Request(
         f"{live_server_url}/api/{shop.pk}/envelope/?sentry_key={shop.sentry_key}",
         data=body,
@@ -73,21 +86,21 @@ def test_a_transaction_is_answered_with_a_rate_limit_on_its_category(shop, serve
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
-        assert "transaction" in response.headers["X-Sentry-Rate-Limits"].split(":")[1].split(";")
+        assert item_type in response.headers["X-Sentry-Rate-Limits"].split(":")[1].split(";")
 
-    result = run_health_client(shop, live_server_url, "transactions")
+    result = run_health_client(shop, live_server_url, "tracing", each_python_sdk)
     output = result["output"]
     assert "Rate-limited via x-sentry-rate-limits" in output, output
 
-    # the SDK kept its word: it dropped the second transaction itself and said so in its client report
+    # the SDK kept its word: it dropped the second trace's item itself and said so in its client report
     def counted():
         rows = {
             (row.source, row.category, row.reason): row.quantity for row in DiscardCount.objects.filter(project=shop)
         }
-        return rows if (DiscardCount.SDK, "transaction", "ratelimit_backoff") in rows else None
+        return rows if (DiscardCount.SDK, item_type, "ratelimit_backoff") in rows else None
 
     rows = wait_until(counted, 20, message="the SDK's client report", details=lambda: output)
-    assert rows[(DiscardCount.NOT_KEPT, "transaction", "transaction")] == 2  # the raw one and the SDK's first
-    assert rows[(DiscardCount.SDK, "transaction", "ratelimit_backoff")] == 1
+    assert rows[(DiscardCount.NOT_KEPT, item_type, item_type)] == 2  # the raw one and the SDK's first
+    assert rows[(DiscardCount.SDK, item_type, "ratelimit_backoff")] == 1
     assert "Traceback" not in output
     assert "Traceback" not in server.output()

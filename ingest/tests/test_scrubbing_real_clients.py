@@ -2,10 +2,12 @@
 
 The real `sentry-cli send-event` sends its whole process environment as `extra.environ` (the reported leak: a
 DB_PASSWORD stored and shown); the real Python `sentry-sdk` scrubs only exact top-level names, so a secret in a
-local variable named db_password, in a nested dict, in a custom header or in breadcrumb data reaches the server.
-Both send to a live server, which digests inline before it answers. Then the stored events hold [Filtered] where
-the secrets were, and no file of the test run (the data folders, the ingest store, the SQLite database with its
-WAL, the server's log) nor any page of the event contains a secret's bytes.
+local variable named db_password, in a nested dict, in a custom header or in breadcrumb data reaches the server,
+and a logging call's arguments reach it twice: in the event and in the structured log (each SDK major runs,
+ingest/tests/sdks.py). Both send to a live server, which digests inline before it answers. Then the stored events
+and logs hold [Filtered] where the secrets were, and no file of the test run (the data folders, the ingest store,
+the SQLite database with its WAL, the server's log) nor any page of the event (or the project's Logs page) contains
+a secret's bytes.
 """
 
 import json
@@ -28,6 +30,7 @@ from events.models import Event
 from events.scrub import FILTERED, MARKER_KEY
 from ingest.tests.test_real_sdks import CLIENTS_DIR, client_env, dsn_for, run_client, wait_for_events
 from issues.models import Issue
+from logs.models import LogEntry
 from projects.models import Project
 
 SENTRY_CLI = Path(sys.executable).parent / "sentry-cli"
@@ -64,6 +67,7 @@ def pages_of(event: Event) -> dict[str, bytes]:
     client = Client()
     client.force_login(admin)
     urls = [reverse("issue:events", args=[event.issue_id]), reverse("issues:project", args=[event.project_id])]
+    urls.append(reverse("logs:project", args=[event.project_id]))
     for name in ("issue:event", "issue:event_details", "issue:event_breadcrumbs", "issue:event_json"):
         urls.append(reverse(name, args=[event.issue_id, event.pk]))
     urls.append(reverse("issue:event_download", args=[event.issue_id, event.pk]))
@@ -130,12 +134,14 @@ def test_sentry_cli_send_event_environment_is_scrubbed(project, live_server_url,
     assert_nowhere([db_password, aws_secret, url_password, "4111-1111-1111-1111"], [event], tmp_path_factory)
 
 
-def test_python_sdk_secrets_in_frames_headers_breadcrumbs_and_messages(project, live_server_url, tmp_path_factory):
+def test_python_sdk_secrets_in_frames_headers_breadcrumbs_messages_and_logs(
+    each_python_sdk, project, live_server_url, tmp_path_factory
+):
     secret = uuid.uuid4().hex
     script = CLIENTS_DIR / "python_secrets_client.py"
-    result = run_client(
-        [sys.executable, str(script), dsn_for(project, live_server_url)], client_env(SCRUB_TEST_SECRET=secret)
-    )
+    env = client_env(SCRUB_TEST_SECRET=secret, **each_python_sdk.env())
+    result = run_client([sys.executable, str(script), dsn_for(project, live_server_url)], env)
+    assert result["sdk_version"] == each_python_sdk.version, result["output"]
     error, log = wait_for_events(project, result["event_ids"], result["output"])
 
     data = json.loads(error.data_json)
@@ -156,6 +162,12 @@ def test_python_sdk_secrets_in_frames_headers_breadcrumbs_and_messages(project, 
     assert data["logentry"]["params"] == [FILTERED]
     assert data["logentry"]["formatted"] == f"charging card {FILTERED} failed"
     assert data["extra"]["payment"] == f"card {FILTERED} declined"
+    # the same logging call as a structured log (the logs stream; events digest inline, logs in the same request)
+    line = wait_until(
+        lambda: LogEntry.objects.filter(project=project, level="error").first(), 10, message="the SDK's log line"
+    )
+    assert line.body == f"charging card {FILTERED} failed" and line.template == "charging card %s failed"
+    assert json.loads(line.attributes_json)["sentry.message.parameter.0"] == FILTERED
 
     secrets = [f"{secret}-{place}" for place in ("frame", "exact", "nested", "header", "crumb")]
     assert_nowhere([*secrets, "5500 0000 0000 0004", "4111 1111 1111 1111"], [error, log], tmp_path_factory)

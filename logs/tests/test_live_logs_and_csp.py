@@ -1,6 +1,6 @@
-"""End to end against one live web server (as `make run` starts it): the real Python SDK's structured logs
-(`enable_logs=True`) show formatted and searchable on the Logs page and link with the event of their trace; a CSP
-report that real Chromium sends for a blocked script (a page served on 127.0.0.1 whose Content-Security-Policy
+"""End to end against one live web server (as `make run` starts it): the real Python SDK's structured logs (each
+major, ingest/tests/sdks.py) show formatted and searchable on the Logs page and link with the event of their trace;
+a CSP report that real Chromium sends for a blocked script (a page served on 127.0.0.1 whose Content-Security-Policy
 `report-uri` is our security endpoint) shows as an issue; and the server logs no traceback meanwhile."""
 
 import json
@@ -34,12 +34,14 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory):
             yield web
 
 
-def test_real_python_sdk_logs_are_kept_formatted_searchable_and_linked(transactional_db, server, client):
+def test_real_python_sdk_logs_are_kept_formatted_searchable_and_linked(
+    each_python_sdk, transactional_db, server, client
+):
     project = Project.objects.create(name="Shop", slug="shop")
     try:
         result = subprocess.run(
             [sys.executable, str(CLIENT), dsn_for(project, server.url)],
-            env=client_env(),
+            env=client_env(**each_python_sdk.env()),
             capture_output=True,
             text=True,
             timeout=60,
@@ -48,7 +50,9 @@ def test_real_python_sdk_logs_are_kept_formatted_searchable_and_linked(transacti
         pytest.fail(f"the SDK client did not finish: {error.stdout}\n{error.stderr}")
     assert result.returncode == 0, result.stderr
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
-    event_id = json.loads(line.removeprefix("RESULT "))["event_ids"][0]
+    sent = json.loads(line.removeprefix("RESULT "))
+    assert sent["sdk_version"] == each_python_sdk.version
+    event_id = sent["event_ids"][0]
 
     wait_until(
         lambda: (

@@ -92,6 +92,47 @@ def test_a_python_sdk_log_item_is_kept_with_its_attributes(client, project):
     assert LogStats.objects.get(project=project).stored_count == 2
 
 
+def test_logs_are_scrubbed_as_the_projects_events_are(client, project):
+    secret = uuid.uuid4().hex
+    leaky = sdk_log(
+        "charging card 5500 0000 0000 0004 failed",
+        level="error",
+        **{
+            "sentry.message.template": "charging card %s with token=%s, see https://app:pw-url@db.internal/x",
+            "sentry.message.parameter.0": "5500 0000 0000 0004",
+            "db_password": f"pw-{secret}",
+            "request.header": f"Bearer tok-{secret}",
+            "sentry.release": "shop@4111111111111111",  # bookkeeping, kept as an event's release is
+        },
+    )
+    post(client, project, envelope(log_item([leaky, sdk_log(tenant="acme")])))
+    entry = LogEntry.objects.get(project=project, level="error")
+    assert entry.body == "charging card [Filtered] failed"
+    # the template is code: card numbers and URL passwords go, `token=%s` (no secret) stays
+    assert entry.template == "charging card %s with token=%s, see https://app:[Filtered]@db.internal/x"
+    attributes = json.loads(entry.attributes_json)
+    assert attributes["sentry.message.parameter.0"] == "[Filtered]"
+    assert attributes["db_password"] == "[Filtered]"
+    assert attributes["request.header"] == "Bearer [Filtered]"
+    assert attributes["sentry.message.template"] == entry.template
+    assert (
+        attributes["sentry.message.parameter.order_id"] == 42 and attributes["sentry.message.parameter.user"] == "ada"
+    )
+    assert entry.release == attributes["sentry.release"] == "shop@4111111111111111"
+    assert list(attributes) == list(leaky["attributes"])  # in the order the SDK sent them
+    stored = json.dumps([list(LogEntry.objects.filter(project=project).values())], default=str)
+    assert secret not in stored and "5500 0000 0000 0004" not in stored and "pw-url" not in stored
+
+    # the project's own settings: an extra sensitive field filters where it appears; the defaults can be turned off
+    project.scrub_sensitive_fields = "tenant"
+    project.scrub_defaults = False
+    project.save()
+    post(client, project, envelope(log_item([leaky, sdk_log(tenant="acme")])))
+    raw, tenant = LogEntry.objects.filter(project=project).order_by("-id")[:2][::-1]
+    assert raw.body == "charging card 5500 0000 0000 0004 failed"
+    assert json.loads(tenant.attributes_json)["tenant"] == "[Filtered]"
+
+
 def test_logs_beside_an_event_link_by_trace(client, project):
     event = exception_event(contexts={"trace": {"trace_id": TRACE, "span_id": "a" * 16}})
     post(client, project, envelope(log_item([sdk_log()]), event=event))

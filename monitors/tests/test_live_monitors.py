@@ -1,7 +1,7 @@
-"""Cron monitors end to end, on the session's live server: the real Python SDK's check-ins (one ok run, one failing
-run under `sentry_sdk.crons.monitor`) show on the Monitors page; a missed run opens an issue and a later ok run
-resolves it; `sentry-cli monitors run` wraps a command against us; the monitor API answers; nothing in the server's
-log is a traceback."""
+"""Cron monitors end to end, on the session's live server: the real Python SDK's check-ins (each major,
+ingest/tests/sdks.py; one ok run, one failing run under `sentry_sdk.crons.monitor`) show on the Monitors page; a
+missed run opens an issue and a later ok run resolves it; `sentry-cli monitors run` wraps a command against us; the
+monitor API answers; nothing in the server's log is a traceback."""
 
 import subprocess
 import sys
@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from api.models import ApiToken, Scope
 from api.tests.cli import cli_env, cli_path
 from bugsink.testutils import wait_until
+from ingest.tests.sdks import PythonSdk
 from ingest.tests.test_hostile_http import live_server_log  # noqa: F401 (a fixture)
 from ingest.tests.test_real_sdks import client_env, dsn_for, run_client
 from issues.models import Issue
@@ -46,9 +47,16 @@ def checkins_of(monitor_slug: str, count: int, done=lambda c: c.status != "in_pr
     return wait_until(finished, 15, message=f"{count} finished check-ins of {monitor_slug}")
 
 
-def test_python_sdk_runs_show_on_the_monitors_page_and_a_missed_run_opens_and_resolves_an_issue(setup, client):
+def run_cron_client(dsn: str, scenario: str, sdk: PythonSdk) -> None:
+    result = run_client([sys.executable, str(CLIENT), dsn, scenario], client_env(**sdk.env()))
+    assert result["sdk_version"] == sdk.version, result["output"]
+
+
+def test_python_sdk_runs_show_on_the_monitors_page_and_a_missed_run_opens_and_resolves_an_issue(
+    each_python_sdk, setup, client
+):
     project = setup["project"]
-    run_client([sys.executable, str(CLIENT), setup["dsn"], "runs"], client_env())
+    run_cron_client(setup["dsn"], "runs", each_python_sdk)
     ok_run, error_run = checkins_of("nightly-report", 2)
     assert (ok_run.status, error_run.status) == ("ok", "error")
     assert ok_run.duration is not None and error_run.duration is not None
@@ -73,7 +81,7 @@ def test_python_sdk_runs_show_on_the_monitors_page_and_a_missed_run_opens_and_re
     assert f"/issues/{issue.pk}/" in detail
 
     # an ok run resolves it; then the next night passes without a check-in: missed, the issue is back
-    run_client([sys.executable, str(CLIENT), setup["dsn"], "ok"], client_env())
+    run_cron_client(setup["dsn"], "ok", each_python_sdk)
     checkins_of("nightly-report", 3)
     issue.refresh_from_db()
     assert issue.is_resolved
@@ -83,7 +91,7 @@ def test_python_sdk_runs_show_on_the_monitors_page_and_a_missed_run_opens_and_re
     assert not issue.is_resolved and issue.event_count == 2
     assert CheckIn.objects.filter(monitor=monitor, status=CheckInStatus.MISSED).count() == 1
     # and the run after that resolves it again
-    run_client([sys.executable, str(CLIENT), setup["dsn"], "ok"], client_env())
+    run_cron_client(setup["dsn"], "ok", each_python_sdk)
     checkins_of("nightly-report", 5)
     issue.refresh_from_db()
     assert issue.is_resolved

@@ -1,6 +1,6 @@
 """Drive the real Python `sentry-sdk` with secrets where applications leak them; run by test_scrubbing_real_clients.
 
-    python python_secrets_client.py <dsn>
+    python python_secrets_client.py <dsn>        (run once per SDK major, ingest/tests/sdks.py)
 
 The secret comes from the environment (SCRUB_TEST_SECRET), suffixed per place, so the test can tell which place
 leaked. The SDK's own scrubber stays on (its default): it filters exact top-level names such as `password`, and
@@ -33,9 +33,13 @@ def add_request(event, hint):
     return event
 
 
+# structured logs: 3.x always sends them, 2.x with `enable_logs=True` (3.x refuses the option as unknown)
+LOGS_ON = {"enable_logs": True} if sentry_sdk.VERSION.startswith("2.") else {}
+
+
 def main(dsn):
-    # logging.error as an event: 2.x's default, asked for explicitly on 3.x
-    sentry_sdk.init(dsn=dsn, debug=True, integrations=[LoggingIntegration(event_level=logging.ERROR)])
+    # logging.error as an event (2.x's default, asked for explicitly on 3.x) and as a structured log
+    sentry_sdk.init(dsn=dsn, debug=True, integrations=[LoggingIntegration(event_level=logging.ERROR)], **LOGS_ON)
     sentry_sdk.get_isolation_scope().add_event_processor(add_request)
     sentry_sdk.add_breadcrumb(
         category="auth", message="token refreshed", data={"refresh_token": SECRET + "-crumb", "user": "bob"}

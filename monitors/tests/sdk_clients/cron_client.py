@@ -4,8 +4,8 @@ test_live_monitors.py:
     python cron_client.py <dsn> <scenario>
 
 `runs`: one ok run and one failing run of a job under `sentry_sdk.crons.monitor` (in_progress, then ok or error,
-with the monitor_config); `ok`: one ok check-in with `capture_checkin`. The same calls on SDK 2.x and 3.x. Prints
-`RESULT {"sdk_version": ...}` once the SDK has flushed.
+with the monitor_config); `ok`: one ok check-in with `capture_checkin`. The same calls on SDK 2.x and 3.x (the test
+runs both, ingest/tests/sdks.py). Prints `RESULT {"sdk_version": ...}` once the SDK has flushed.
 """
 
 import json
