@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db.models import F
 
 from events.safe import clean_str, loads_json, safe_int, safe_timestamp
-from events.scrub import ScrubPolicy, scrub_event
+from events.scrub import ScrubPolicy, policy_for, scrub_event
 from ingest.item_streams import Stream, StreamItem
 from ingest.normalize import trace_id
 from logs.models import LogEntry, LogStats
@@ -177,7 +177,7 @@ def digest_logs(project, items: list[StreamItem]) -> int:
     """Store the logs of `items` (in arrival order) for `project`; returns how many were stored."""
     stats, _ = LogStats.objects.get_or_create(project=project)
     quota = _Quota(stats)
-    policy = project.scrub_policy()
+    policy = policy_for(project)
     entries: list[LogEntry] = []
     dropped = 0
     last_reason, last_drop_at = "", None
