@@ -34,7 +34,7 @@ def test_the_event_page_says_what_was_filtered(project, send_event, client, djan
     details = client.get(reverse("issue:event_details", args=[stored.issue_id, stored.pk])).content.decode()
     assert "3 values filtered by the server's data scrubber" in details
     for path in ("extra.db_password", "extra.environ.AWS_SECRET_ACCESS_KEY", "request.headers.Authorization"):
-        assert f"<li>{path}</li>" in details
+        assert f'<li dir="auto">{path}</li>' in details
     assert FILTERED in details and "/root" in details
     assert MARKER_KEY not in details, "the marker has its own place, not among 'Other data'"
     for name in ("issue:event", "issue:event_breadcrumbs"):
