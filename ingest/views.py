@@ -183,7 +183,7 @@ def _accept_items(request, project: IngestProject, envelope_headers: dict, items
 
 def _ingest(request, project_id: str, handler):
     if request.method == "OPTIONS":
-        response = HttpResponse(status=200)
+        response = HttpResponse(status=200, content_type="text/plain")  # no document: no CSP to carry
         for name, value in PREFLIGHT_HEADERS.items():
             response[name] = value
         return response

@@ -242,7 +242,7 @@ def test_frames_map_to_the_original_functions_files_lines_and_source(project, bu
     text = page(event)
     assert "parseOrder" in text and "src/orders.js" in text
     assert re.search(r'<details class="frame-minified">\s*<summary[^>]*>Source-mapped by debug id', text)
-    assert f'{dist / "app.min.js"}</span> <span class="muted">in</span>' in text
+    assert f'{dist / "app.min.js"}</bdi> <span class="muted">in</span>' in text
     assert "Not mapped to the original source" not in text
 
 
@@ -435,7 +435,7 @@ def test_a_debug_id_nobody_uploaded(project, build, page):
     ]
     text = page(event)
     assert "Not mapped to the original source" in text
-    assert f'No source map found</strong> <span class="mono">{dist / "app.min.js"}</span>' in text
+    assert f'No source map found</strong> <bdi class="mono">{dist / "app.min.js"}</bdi>' in text
     assert debug_id in text
 
 
