@@ -16,6 +16,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from bugsink.browser import screenshot_path
 from bugsink.npm_cache import npm_package
 from bugsink.testutils import free_port, start_web_server, wait_until
 from projects.models import INVITATION_VALIDITY, Invitation, Project, ProjectMembership, hash_token
@@ -73,6 +74,7 @@ def sign_in_at_provider(page, base_url: str, login: str) -> None:
     page.goto(f"{base_url}/accounts/login/")
     button = page.get_by_role("button", name="Sign in with Acme SSO")
     assert button.is_visible()
+    page.screenshot(path=str(screenshot_path("sso-login.png")), full_page=True)
     with page.expect_navigation():
         button.click()
     page.wait_for_selector("input[name=login]")

@@ -10,7 +10,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.contrib.auth import get_user_model
 
-from bugsink.browser import login
+from bugsink.browser import login, screenshot_path
 from bugsink.testutils import start_web_server
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
@@ -62,6 +62,7 @@ def test_set_up_then_sign_in_with_a_code_a_recovery_code_and_not_a_wrong_one(tra
     page.goto(f"{url}/accounts/preferences/")
     page.get_by_role("link", name="Two-factor authentication").click()
     assert page.locator(".totp-qr svg").is_visible()
+    page.screenshot(path=str(screenshot_path("two-factor-setup.png")), full_page=True)
     secret = page.locator("[data-totp-secret]").inner_text().strip()
     page.get_by_label("Authenticator code").fill("000000" if totp(secret) != "000000" else "111111")
     page.get_by_role("button", name="Turn on two-factor authentication").click()
@@ -80,6 +81,7 @@ def test_set_up_then_sign_in_with_a_code_a_recovery_code_and_not_a_wrong_one(tra
     sign_out(page)
     sign_in_with_password(page, url)
     assert "/accounts/2fa/authenticate/" in page.url and not signed_in(page)
+    page.screenshot(path=str(screenshot_path("two-factor-login.png")), full_page=True)
     enter_code(page, totp(secret, offset=1))  # the app's next code: within the tolerance, and not used yet
     assert signed_in(page), page.url
 
