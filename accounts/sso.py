@@ -18,6 +18,7 @@ factor is asked for it (accounts.two_factor).
 
 import logging
 import secrets
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.utils import perform_login
@@ -45,6 +46,7 @@ from django.views.decorators.http import require_http_methods
 from accounts import emails, throttle
 from accounts.sso_config import CALLBACK_PATH
 from accounts.sso_config import OidcProvider as ProviderConfig
+from bugsink import csp
 from projects import people
 from projects.models import Invitation
 
@@ -130,9 +132,18 @@ def sso_error(request, reason: str, status: int):
 def login(request, provider_id: str):
     """A provider's button posts here: allauth stashes the state (with PKCE's verifier and our nonce) and redirects
     to the provider."""
-    if provider_config(provider_id) is None:
+    config = provider_config(provider_id)
+    if config is None:
         raise Http404("No such provider")
-    return OAuth2LoginView.adapter_view(OidcAdapter(request, provider_id))(request)
+    response = OAuth2LoginView.adapter_view(OidcAdapter(request, provider_id))(request)
+    if request.method == "GET":  # allauth's "continue" page: its form is redirected to the provider as well
+        response["Content-Security-Policy"] = csp.header_with_form_targets([provider_origin(config)])
+    return response
+
+
+def provider_origin(config: ProviderConfig) -> str:
+    parts = urlsplit(config.issuer)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @never_cache

@@ -1,5 +1,3 @@
-from urllib.parse import urlsplit
-
 from allauth.account.internal.flows.login import perform_password_login
 from allauth.account.models import Login
 from django.conf import settings
@@ -53,7 +51,7 @@ class LoginView(auth_views.LoginView):
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)
         # the provider buttons post here and are redirected to the provider: its origin must be a form target
-        origins = sorted({"{0.scheme}://{0.netloc}".format(urlsplit(p.issuer)) for p in sso.configured_providers()})
+        origins = sorted({sso.provider_origin(p) for p in sso.configured_providers()})
         if origins:
             response["Content-Security-Policy"] = csp.header_with_form_targets(origins)
         return response

@@ -208,3 +208,11 @@ def test_deactivating_ends_sessions_and_revokes_tokens_at_once(tess, admin_clien
     tess.save()
     assert Client().get("/api/0/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
     assert not signed_in(client) and not signed_in(forced)
+
+
+def test_the_provider_pages_let_their_forms_go_to_the_provider(tess, sso_only):
+    for path in (reverse("accounts:login"), reverse("accounts:sso_login", args=["acme"])):
+        response = Client().get(path)
+        assert response.status_code == 200
+        assert "form-action 'self' https://id.acme.test;" in response["Content-Security-Policy"] + ";"
+    assert Client().get(reverse("accounts:sso_login", args=["nope"])).status_code == 404
