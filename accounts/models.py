@@ -13,6 +13,8 @@ class UserPreferences(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences")
     timezone = models.CharField(max_length=64, default="UTC")
     theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
+    # REQUIRE_2FA: when the grace to set up a second factor ends (started at the first sign-in without one)
+    two_factor_grace_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "user preferences"

@@ -9,6 +9,8 @@ attempts, an admin for it and a middleware; this is about a hundred lines that e
   default 50) within LOGIN_THROTTLE_WINDOW_SECONDS (default 900), `ThrottleBackend`, the first authentication
   backend, refuses every further attempt for that username or address, the right password included, until the
   window that started with the first failure ends. The login page says so with a 429 and Retry-After.
+- The second step of a sign-in (the code of a second factor, accounts.two_factor) is the same login: a wrong code
+  counts like a wrong password, and over the limit the code is not checked either.
 - A successful login resets its username's count at that address (not the address's own count, which would let
   one valid account reset the limit for guessing all others).
 - Password-reset requests are limited the same way (PASSWORD_RESETS_PER_IP, PASSWORD_RESETS_PER_EMAIL per hour),
@@ -22,6 +24,7 @@ LOGIN_FAILURES_PER_IP=0 there (0 switches a limit off) and rely on the per-usern
 import hashlib
 import time
 
+from allauth.mfa import signals as mfa_signals
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
@@ -105,6 +108,20 @@ class ThrottleBackend:
 def count_failure(sender, credentials, request=None, **kwargs):
     for counter in login_counters(request, credentials.get("username")):
         counter.hit()
+
+
+@receiver(mfa_signals.authentication_failed, dispatch_uid="accounts.throttle.count_second_factor_failure")
+def count_second_factor_failure(sender, request, user, **kwargs):
+    for counter in login_counters(request, user.get_username()):
+        counter.hit()
+
+
+def refusal_message(wait: int, checked: str = "the password is") -> str:
+    minutes = -(-wait // 60)
+    return (
+        f"Too many failed logins. Logging in is blocked for this account from your address (or for your "
+        f"address) for {minutes} more minute{'s' if minutes != 1 else ''}; {checked} not checked until then."
+    )
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.throttle.reset_on_success")

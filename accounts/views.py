@@ -1,3 +1,5 @@
+from allauth.account.internal.flows.login import perform_password_login
+from allauth.account.models import Login
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
@@ -8,11 +10,13 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import throttle
+from accounts import emails, sso, throttle
 from accounts.forms import PreferencesForm, ProfileForm, SetupForm
 from accounts.models import UserPreferences
+from bugsink import csp
 from projects.models import ProjectMembership, TeamMembership
 
 
@@ -21,7 +25,11 @@ def no_users_yet() -> bool:
 
 
 class LoginView(auth_views.LoginView):
-    """The login page; on a fresh installation (no user at all) it sends you to create the first admin instead."""
+    """The login page; on a fresh installation (no user at all) it sends you to create the first admin instead.
+
+    A button per single sign-on provider (accounts.sso), and the password form, which SSO_ONLY hides behind a link
+    for administrators. A right password goes on through allauth's login stages, so that an account with a second
+    factor is asked for it (accounts.two_factor) before it is signed in."""
 
     template_name = "accounts/login.html"
 
@@ -31,23 +39,38 @@ class LoginView(auth_views.LoginView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "email_configured": bool(settings.EMAIL_HOST)}
+        show_password = not settings.SSO_ONLY or "password" in self.request.GET or self.request.method == "POST"
+        return {
+            **super().get_context_data(**kwargs),
+            "email_configured": bool(settings.EMAIL_HOST),
+            "providers": sso.login_buttons(),
+            "sso_only": settings.SSO_ONLY,
+            "show_password": show_password,
+        }
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        # the provider buttons post here and are redirected to the provider: its origin must be a form target
+        origins = sorted({sso.provider_origin(p) for p in sso.configured_providers()})
+        if origins:
+            response["Content-Security-Policy"] = csp.header_with_form_targets(origins)
+        return response
 
     def post(self, request, *args, **kwargs):
         # over the limit the password is not even looked at (accounts.throttle); say so, and for how long
         wait = throttle.login_retry_after(request, request.POST.get("username"))
         if wait:
             form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
-            minutes = -(-wait // 60)
-            message = (
-                f"Too many failed logins. Logging in is blocked for this account from your address (or for your "
-                f"address) for {minutes} more minute{'s' if minutes != 1 else ''}; the password is not checked "
-                "until then. Forgot it? Reset it below."
-            )
+            message = throttle.refusal_message(wait) + " Forgot it? Reset it below."
             response = self.render_to_response(self.get_context_data(form=form, throttled=message), status=429)
             response["Retry-After"] = str(wait)
             return response
         return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        user = form.get_user()
+        login_ = Login(user=user, redirect_url=self.get_success_url(), email_verification="none")
+        return perform_password_login(self.request, {"username": user.get_username()}, login_)
 
 
 def setup(request):
@@ -74,10 +97,24 @@ def preferences(request):
     form = PreferencesForm(request.POST or None, instance=prefs, prefix="display")
     profile_form = ProfileForm(request.POST or None, instance=request.user, prefix="profile")
     if request.method == "POST" and form.is_valid() and profile_form.is_valid():
+        new_email = profile_form.new_email()  # not saved: it takes effect when its link is followed
         with transaction.atomic():
             form.save()
             profile_form.save()
-        messages.success(request, "Preferences saved.")
+        if new_email:
+            try:
+                emails.request_change(request.user, new_email)
+            except Exception:  # noqa: BLE001 (whatever the mail backend raises: the rest was saved, say so)
+                messages.error(request, f"Preferences saved, but the link for {new_email} could not be mailed.")
+                return redirect("accounts:preferences")
+            messages.success(
+                request,
+                f"Preferences saved. We sent a link to {new_email}: your address changes when you follow it "
+                f"(within {settings.EMAIL_CHANGE_LINK_HOURS} hours). Until then it stays "
+                f"{request.user.email or 'empty'}.",
+            )
+        else:
+            messages.success(request, "Preferences saved.")
         return redirect("accounts:preferences")
     return render(
         request,
@@ -91,8 +128,39 @@ def preferences(request):
             "team_memberships": TeamMembership.objects.filter(user=request.user)
             .select_related("team")
             .order_by("team__name"),
+            "email_verified": emails.is_verified(request.user, request.user.email or ""),
+            "email_configured": bool(settings.EMAIL_HOST),
         },
     )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def email_confirm(request, token: str):
+    """The link mailed to a new address: GET shows what it does (mail scanners follow links), POST does it."""
+    try:
+        user, new_email = emails.read_link(token)
+    except emails.LinkInvalid as e:
+        return render(request, "accounts/email_confirm.html", {"invalid": str(e)}, status=410)
+    if request.method == "POST":
+        try:
+            emails.confirm_change(token)
+        except emails.LinkInvalid as e:
+            return render(request, "accounts/email_confirm.html", {"invalid": str(e)}, status=410)
+        messages.success(request, f"Your address is now {new_email}.")
+        return redirect("accounts:preferences" if request.user.is_authenticated else "accounts:login")
+    return render(request, "accounts/email_confirm.html", {"account": user, "new_email": new_email})
+
+
+def inactive(request):
+    """Where allauth sends a sign-in of a deactivated account."""
+    return render(request, "accounts/inactive.html", status=403)
+
+
+def sso_cancelled(request):
+    """Where allauth sends a sign-in that was cancelled at the provider."""
+    messages.info(request, "Single sign-on was cancelled.")
+    return redirect("accounts:login")
 
 
 @login_required

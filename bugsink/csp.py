@@ -27,6 +27,14 @@ POLICY = {
 }
 HEADER_VALUE = "; ".join(f"{directive} {sources}" for directive, sources in POLICY.items())
 
+
+def header_with_form_targets(origins: list[str]) -> str:
+    """The policy for a page whose forms lead to other origins too: the login page's single sign-on buttons post
+    here and are redirected to the identity provider, and browsers hold redirects of a form to form-action."""
+    policy = {**POLICY, "form-action": " ".join(["'self'", *origins])}
+    return "; ".join(f"{directive} {sources}" for directive, sources in policy.items())
+
+
 DOCUMENT_TYPES = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml"}
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts import sso_config
 from bugsink import files, links
 
 # Everything this process creates is for its own user only (database, -wal/-shm, raw events, beat schedule); see
@@ -95,6 +96,14 @@ INSTALLED_APPS = [
     "health",
     "monitors",
     "logs",
+    # sign-in (accounts.sso, accounts.two_factor, accounts.sessions): django-allauth's OpenID Connect, TOTP and
+    # recovery codes, and the list of a user's sessions
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
+    "allauth.usersessions",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -110,6 +119,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",  # allauth's login stages (the second factor)
+    "accounts.sessions.SessionActivityMiddleware",  # each session's address and last use (Preferences), now and then
+    "accounts.middleware.RequireTwoFactorMiddleware",  # REQUIRE_2FA: set up a second factor once the grace ends
     "accounts.middleware.UserTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -188,7 +200,12 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Login throttling (accounts.throttle): after this many failed logins within the window, further attempts for
 # that username from that address (or from that address at all) are refused until the window ends; 0 = no limit.
-AUTHENTICATION_BACKENDS = ["accounts.throttle.ThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
+# SSO_ONLY (accounts.backends.SsoOnlyBackend): passwords only for superusers.
+AUTHENTICATION_BACKENDS = [
+    "accounts.throttle.ThrottleBackend",
+    "accounts.backends.SsoOnlyBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_FAILURES_PER_USERNAME_AND_IP = env_int("LOGIN_FAILURES_PER_USERNAME_AND_IP", 10)
 LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 50)
 LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 900)
@@ -230,6 +247,52 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Sign-in: single sign-on, second factor, sessions (accounts/) -----------------------------------------------------
+# OpenID Connect providers (accounts.sso_config: OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_NAME,
+# OIDC_ALLOWED_DOMAINS, or OIDC_PROVIDERS=a,b with OIDC_A_ISSUER, ...); the redirect URI to register at a provider is
+# BASE_URL + /accounts/oidc/callback/.
+OIDC_PROVIDERS = sso_config.providers_from_env(os.environ)
+# the password form only for superusers; everyone else signs in with a provider
+SSO_ONLY = env_bool("SSO_ONLY", False)
+if SSO_ONLY and not OIDC_PROVIDERS:
+    raise ImproperlyConfigured("SSO_ONLY needs an OpenID Connect provider (OIDC_ISSUER, ...).")
+# everyone who signs in with a password needs a second factor; the grace starts at their next sign-in
+REQUIRE_2FA = env_bool("REQUIRE_2FA", False)
+REQUIRE_2FA_GRACE_DAYS = env_int("REQUIRE_2FA_GRACE_DAYS", 7)
+# how long a link that confirms a new email address works
+EMAIL_CHANGE_LINK_HOURS = env_int("EMAIL_CHANGE_LINK_HOURS", 48)
+
+# django-allauth, as our flows use it: no sign-up of its own (accounts come from invitations, the admin, or a first
+# single sign-on), no login by email alone, a provider's account matched by its subject only.
+ACCOUNT_ADAPTER = "accounts.sso.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.sso.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"  # addresses are checked where they matter (accounts.emails, accounts.sso)
+ACCOUNT_UNIQUE_EMAIL = False  # accounts made before may share one; SSO links by address only with a password
+ACCOUNT_PREVENT_ENUMERATION = False
+ACCOUNT_RATE_LIMITS = False  # accounts.throttle limits sign-ins, both steps
+ACCOUNT_LOGOUT_REDIRECT_URL = "accounts:login"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # a provider's button is a form (POST, CSRF-checked)
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "provider_class": "accounts.sso.OidcProvider",
+        "APPS": [provider.as_allauth_app() for provider in OIDC_PROVIDERS],
+    }
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = SITE_TITLE
+MFA_TOTP_TOLERANCE = 1  # a code of the 30 s before or after counts too (clocks of phones drift)
+MFA_REAUTHENTICATION_REQUIRED = False  # adding needs a valid code, removing a current code (accounts.two_factor)
+MFA_TRUST_ENABLED = False
+USERSESSIONS_TRACK_ACTIVITY = False  # accounts.sessions records it, at most every few minutes
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"

@@ -5,6 +5,9 @@ from django.urls import include, path, re_path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
+from accounts import admin as accounts_admin
+from accounts import sso, two_factor
+from accounts import views as accounts_views
 from bugsink import health, supervision_views
 from ingest import quarantine_views
 from ingest import views as ingest_views
@@ -37,8 +40,16 @@ urlpatterns = [
         "admin/quarantine/<int:project_id>/<str:name>/retry", quarantine_views.quarantine_retry, name="quarantine-retry"
     ),
     path("admin/processes/", supervision_views.processes, name="supervisor-processes"),
+    path("admin/sso/", accounts_admin.sso_overview, name="admin-sso"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    # the names django-allauth's flows redirect to (it has no pages of its own here: accounts/ holds ours)
+    path("accounts/login/", accounts_views.LoginView.as_view(), name="account_login"),
+    path("accounts/inactive/", accounts_views.inactive, name="account_inactive"),
+    path("accounts/2fa/authenticate/", two_factor.second_step, name="mfa_authenticate"),
+    path("accounts/preferences/two-factor/", two_factor.overview, name="mfa_index"),
+    path("accounts/sso/cancelled/", accounts_views.sso_cancelled, name="socialaccount_login_cancelled"),
+    path("accounts/oidc/<str:provider_id>/login/", sso.login, name="openid_connect_login"),
     path("projects/", include("projects.urls")),
     path("issues/<uuid:issue_id>/", include("issues.issue_urls")),
     path("", include("releases.urls")),

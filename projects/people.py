@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import emails
 from bugsink.bidi import strip_bidi
 from projects.models import (
     INVITATION_VALIDITY,
@@ -234,13 +235,21 @@ def same_address(a: str, b: str) -> bool:
 
 
 def check_invitee(invitation: Invitation, user) -> None:
-    """InvitationForSomeoneElse unless `user` may accept: the invited address is theirs (in any case), or the
-    invitation is for anyone with the link. Without it, a member who got hold of an admin invitation meant for
-    someone else could make themselves admin."""
-    if not invitation.anyone_with_link and not same_address(user.email or "", invitation.email):
+    """InvitationForSomeoneElse unless `user` may accept: the invited address is their verified address (in any
+    case; accounts.emails), or the invitation is for anyone with the link. Without it, a member who got hold of an
+    admin invitation meant for someone else could make themselves admin, or type that address into their
+    preferences and then accept."""
+    if invitation.anyone_with_link:
+        return
+    if not same_address(user.email or "", invitation.email):
         raise InvitationForSomeoneElse(
             f"This invitation is for {invitation.email}, and you are logged in as {user.get_username()} "
             f"({user.email or 'no email address'})."
+        )
+    if not emails.is_verified(user, invitation.email):
+        raise InvitationForSomeoneElse(
+            f"This invitation is for {invitation.email}, and that address of your account "
+            f"({user.get_username()}) is not verified: change it in your preferences to get a link that verifies it."
         )
 
 

@@ -153,7 +153,7 @@ def test_password_reset_page_warns_without_a_mail_server(client, db, settings):
 # --- preferences --------------------------------------------------------------------------------------------------
 
 
-def test_preferences_profile_timezone_and_theme(client_for, make_user):
+def test_preferences_profile_timezone_and_theme(client_for, make_user, mailoutbox):
     user = make_user("pia")
     client = client_for(user)
     page = client.get(reverse("accounts:preferences"))
@@ -172,15 +172,21 @@ def test_preferences_profile_timezone_and_theme(client_for, make_user):
         follow=True,
     )
 
-    assert "Preferences saved." in messages_of(response)
+    assert messages_of(response)[0].startswith("Preferences saved. We sent a link to pia@new.example.com")
     user.refresh_from_db()
     prefs = UserPreferences.objects.get(user=user)
+    # the new address takes effect only when the link mailed to it is followed (accounts.emails)
     assert (user.first_name, user.email, prefs.timezone, prefs.theme) == (
         "Pia",
-        "pia@new.example.com",
+        "pia@example.com",
         "Europe/Amsterdam",
         "dark",
     )
+    (mail,) = mailoutbox
+    link = re.search(r"https?://\S+", mail.body).group(0)
+    assert mail.to == ["pia@new.example.com"] and client.post(link.split("8000", 1)[1]).status_code == 302
+    user.refresh_from_db()
+    assert user.email == "pia@new.example.com"
     assert b'data-theme="dark"' in response.content
     assert re.search(rb"It is now .* (CET|CEST) in your current time zone", response.content)
 

@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts import emails
 from projects import people
 from projects.access import is_project_admin, visible_projects
 from projects.forms import InviteForm, SignupForm
@@ -133,6 +134,11 @@ def accept_invitation(request, token: str):
                     # a bound invitation's account gets the invited address (which is how the link reached them)
                     user.email = form.cleaned_data["email"] if invitation.anyone_with_link else invitation.email
                     user.save()
+                    if invitation.anyone_with_link:  # typed on the form: no mail checked it
+                        if user.email:
+                            emails.mark_unverified(user, user.email)
+                    else:  # the link went to this address
+                        emails.mark_verified(user, user.email)
                     people.accept_invitation(invitation, user)
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             else:
