@@ -104,12 +104,12 @@ class Job:
     def _project(self, args: tuple) -> int | None:
         return None if self.writer is None else int(self.writer(*args))
 
-    def body(self, *args):
+    def body(self, *args, **kwargs):
         """What runs, in a worker or in this process: the function, under the contention policy unless it applies
         the policy to its own transactions."""
         if self.retries_contention:
-            return self.function(*args)
-        return retry_contention(self.function, *args)
+            return self.function(*args, **kwargs)
+        return retry_contention(self.function, *args, **kwargs)
 
 
 _jobs: dict[str, Job] = {}
@@ -130,8 +130,8 @@ def job(name: str, *, writer: Callable | None = None, acks_late: bool = False, r
             raise ValueError(f"job {name} is declared twice")
         declared = Job(function, name, writer, retries_contention)
 
-        def body(*args):
-            return declared.body(*args)
+        def body(*args, **kwargs):
+            return declared.body(*args, **kwargs)
 
         body.__name__, body.__qualname__, body.__module__ = (
             function.__name__,
@@ -181,7 +181,7 @@ def contention(error: Exception) -> bool:
     return any(text in message for text in CONTENTION_MESSAGES)
 
 
-def retry_contention(work: Callable, *args):
+def retry_contention(work: Callable, *args, **kwargs):
     """The one retry policy for contention: `work(*args)`, tried again after a growing pause while the database
     says it was busy, CONTENTION_TRIES times in all; then (or at once for any other error) the error goes up. Every
     job runs under it, as a whole or (digest) per transaction; nothing else retries contention, so tries never
@@ -189,7 +189,7 @@ def retry_contention(work: Callable, *args):
     attempt = 1
     while True:
         try:
-            return work(*args)
+            return work(*args, **kwargs)
         except Exception as error:
             if not contention(error) or attempt >= CONTENTION_TRIES:
                 raise
