@@ -1,7 +1,8 @@
 """How alerts leave the digest, and the rules of their delivery: which alert a project wants, its fan-out to
 one delivery per target, and when a failed delivery is tried again.
 
-Digest calls `alert_on_commit` inside its transaction; the alert job (bugsink.jobs) starts only once that
+Digest calls `alert_on_commit` inside its transaction; the alert job (`send_new_issue_alert` and its siblings below,
+declared with bugsink.jobs) starts only once that
 transaction commits, on the `alerts` queue (or, without a broker, on the jobs background thread, never in the way
 of ingest). The alert job fans out (`fan_out`): one email delivery for the members who want email, one webhook
 delivery per active channel. Each delivery makes one attempt (alerts.delivery) and records it; a retriable failure
@@ -21,12 +22,8 @@ from issues.models import Issue
 
 logger = logging.getLogger(__name__)
 
-# kind -> (the project's switch, the job, the context it takes)
-KINDS = {
-    "new_issue": ("alert_on_new_issue", jobs.SEND_NEW_ISSUE_ALERT, ()),
-    "regression": ("alert_on_regression", jobs.SEND_REGRESSION_ALERT, ("event_id",)),
-    "unmute": ("alert_on_unmute", jobs.SEND_UNMUTE_ALERT, ("reason",)),
-}
+# kind -> the project's switch
+SWITCHES = {"new_issue": "alert_on_new_issue", "regression": "alert_on_regression", "unmute": "alert_on_unmute"}
 
 
 def alert_on_commit(kind: str, issue, **context) -> None:
@@ -35,14 +32,13 @@ def alert_on_commit(kind: str, issue, **context) -> None:
     once the caller's transaction commits (nothing is sent for a rolled-back digest). Never raises into the caller
     (logs instead)."""
     try:
-        switch, job, context_names = KINDS[kind]
-        if not getattr(issue.project, switch):
+        job, context_names = KINDS[kind]
+        if not getattr(issue.project, SWITCHES[kind]):
             return
         if kind == "unmute" and issue.is_resolved:
             # resolving unmutes implicitly, and that is not news to anybody
             return
-        args = [str(issue.pk), *(str(context.get(name) or "") for name in context_names)]
-        jobs.run(job, args, after_commit=True)
+        job.after_commit(str(issue.pk), *(str(context.get(name) or "") for name in context_names))
     except Exception:
         logger.exception("could not schedule the %s alert for issue %s", kind, getattr(issue, "pk", issue))
 
@@ -55,31 +51,56 @@ def fan_out(kind: str, issue_id: str, context: dict) -> int:
         logger.info("no %s alert: issue %s no longer exists", kind, issue_id)
         return 0
     project = issue.project
-    if not getattr(project, KINDS[kind][0]):
+    if not getattr(project, SWITCHES[kind]):
         return 0
     started = 0
     recipients = delivery.email_recipients(project)
     if recipients:
-        jobs.run(jobs.DELIVER_EMAIL, [issue_id, kind, context, recipients, 1])
+        deliver_email.later(issue_id, kind, context, recipients, 1)
         started += 1
     for channel_id in project.alert_channels.filter(is_active=True).values_list("pk", flat=True):
-        jobs.run(jobs.DELIVER_WEBHOOK, [channel_id, issue_id, kind, context, 1])
+        deliver_webhook.later(channel_id, issue_id, kind, context, 1)
         started += 1
     return started
 
 
-def deliver_email(issue_id: str, kind: str, context: dict, recipients: list[str], attempt: int) -> str:
+@jobs.job("alerts.tasks.send_new_issue_alert")
+def send_new_issue_alert(issue_id: str) -> int:
+    return fan_out("new_issue", issue_id, {})
+
+
+@jobs.job("alerts.tasks.send_regression_alert")
+def send_regression_alert(issue_id: str, event_id: str = "") -> int:
+    return fan_out("regression", issue_id, {"event_id": event_id})
+
+
+@jobs.job("alerts.tasks.send_unmute_alert")
+def send_unmute_alert(issue_id: str, reason: str = "") -> int:
+    return fan_out("unmute", issue_id, {"reason": reason})
+
+
+# kind -> (its job, the context it takes)
+KINDS = {
+    "new_issue": (send_new_issue_alert, ()),
+    "regression": (send_regression_alert, ("event_id",)),
+    "unmute": (send_unmute_alert, ("reason",)),
+}
+
+
+@jobs.job("alerts.tasks.deliver_email", acks_late=True)
+def deliver_email(issue_id: str, kind: str, context: dict, recipients: list[str], attempt: int = 1) -> str:
     """The email delivery job: one attempt; a retry goes to the recipients that did not get it."""
     alert = _load_alert(kind, issue_id, context)
     if alert is None or not recipients:
         return "skipped"
     outcome = delivery.deliver_email(alert, recipients, attempt=attempt)
     if outcome.retriable:
-        return _retry_or_give_up(jobs.DELIVER_EMAIL, [issue_id, kind, context, outcome.remaining], attempt)
+        return _retry_or_give_up(deliver_email, [issue_id, kind, context, outcome.remaining], attempt)
     return outcome.record.status
 
 
-def deliver_webhook(channel_id: int, issue_id: str, kind: str, context: dict, attempt: int) -> str:
+@jobs.job("alerts.tasks.deliver_webhook", acks_late=True)
+def deliver_webhook(channel_id: int, issue_id: str, kind: str, context: dict, attempt: int = 1) -> str:
     """The webhook delivery job: one attempt to one channel (skipped when deleted or switched off meanwhile)."""
     channel = AlertChannel.objects.select_related("project").filter(pk=channel_id, is_active=True).first()
     if channel is None:
@@ -89,7 +110,7 @@ def deliver_webhook(channel_id: int, issue_id: str, kind: str, context: dict, at
         return "skipped"
     outcome = delivery.deliver_to_channel(channel, alert, attempt=attempt)
     if outcome.retriable:
-        return _retry_or_give_up(jobs.DELIVER_WEBHOOK, [channel_id, issue_id, kind, context], attempt)
+        return _retry_or_give_up(deliver_webhook, [channel_id, issue_id, kind, context], attempt)
     return outcome.record.status
 
 
@@ -107,12 +128,12 @@ def _load_alert(kind: str, issue_id: str, context: dict) -> Alert | None:
     )
 
 
-def _retry_or_give_up(job: str, args: list, attempt: int) -> str:
+def _retry_or_give_up(job: jobs.Job, args: list, attempt: int) -> str:
     """Schedule attempt number attempt + 1 of the delivery `job` (args without the attempt), unless the retries are
     used up."""
     if attempt > settings.ALERT_MAX_RETRIES:
         logger.warning("%s%r: giving up after %s attempts", job, args, attempt)
         return "gave up"
     countdown = settings.ALERT_RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1)
-    jobs.run(job, [*args, attempt + 1], countdown=countdown)
+    job.later(*args, attempt + 1, countdown=countdown)
     return "retrying"

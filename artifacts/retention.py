@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from artifacts.models import ArtifactBundle, FileBlob, ReleaseFile
 from artifacts.storage import delete_blob_file
+from bugsink import jobs
 
 BATCH_SIZE = 500
 
@@ -45,6 +46,12 @@ def _delete_in_batches(queryset, max_batches: int) -> int:
         queryset.model.objects.filter(pk__in=ids).delete()
         deleted += len(ids)
     return deleted
+
+
+@jobs.job("artifacts.tasks.expire_artifacts")
+def expire_artifacts_job() -> int:
+    """The periodic job: `expire_artifacts` as of now; how many rows and files went."""
+    return expire_artifacts().total
 
 
 def expire_artifacts(now: datetime | None = None, max_batches: int = 100) -> RetentionReport:

@@ -1,10 +1,4 @@
-"""Celery tasks of the artifacts app: each unwraps its arguments and calls one domain function (see bugsink.jobs)."""
+"""The artifacts app's jobs, for the worker to know them: this module only imports the modules that declare them
+(bugsink.jobs.job; see bugsink.jobs for how jobs run)."""
 
-from celery import shared_task
-
-from artifacts.retention import expire_artifacts as expire
-
-
-@shared_task(name="artifacts.tasks.expire_artifacts")
-def expire_artifacts() -> int:
-    return expire().total
+from artifacts import retention  # noqa: F401

@@ -169,8 +169,10 @@ def one_run(project, issue) -> dict:
     )
     from celery import Celery
 
-    client = Celery(broker=BROKER_URL)
-    client.send_task("ingest.tasks.digest", args=[key], queue="digest")
+    from ingest.digest import digest_job
+
+    client = Celery(broker=BROKER_URL)  # a bare client, as another process would send the job: by its message name
+    client.send_task(digest_job.name, args=[key], queue="digest")
     client.close()
     from events.models import Event
 

@@ -1,9 +1,22 @@
 """Jobs: the one place that decides how work runs, inline or through the broker.
 
-Domain code (digest, retention, alert dispatch, issue deletion, the sweep) asks for a job by its name and arguments
-(`run`, `schedule_digest`); this module alone knows Celery, and it imports none of the project's modules. Each name
-below is a Celery task in some `*/tasks.py`, which only unwraps the arguments and calls one domain function (a test
-checks that every name is registered, so a renamed task fails the suite, not the first alert).
+A job is a function declared once, next to its work, with the `job` decorator (the digest with `digest_job`):
+
+    @jobs.job("issues.tasks.delete_issues", writer=lambda project_id, issue_ids: project_id, acks_late=True)
+    def delete_issues_job(project_id, issue_ids): ...
+
+and asked for by reference: `delete_issues_job.later(project_id, ids)`, `.after_commit(...)` (once the caller's
+transaction commits), `digest_job.schedule(key)`; so a reader can grep a job and go to its definition. Calling it,
+`delete_issues_job(...)`, runs the plain function in the caller. The decorator registers the function as a Celery
+task under the job's name (a stable message name, which the routes and the beat schedule in settings use); each
+app's `tasks.py` only imports the modules that declare its jobs, so that a worker knows them. This module alone
+knows Celery, and it imports none of the project's modules.
+
+A job's arguments go through JSON on every path, as the broker carries them: without a broker too, so an argument
+that is not JSON fails in the first test that reaches the call, not once a broker is used.
+
+Contention (the database says it was busy) has one retry policy, `retry_contention`: a job runs under it as a whole,
+or (digest) applies it to each of its transactions; no other layer retries contention, with or without a broker.
 
 With a broker (`CELERY_BROKER_URL`) a job is a message: `send_task` by name onto its queue (the routes in settings,
 or the project's digest queue for the jobs of a project's single writer), after the caller's transaction commits
@@ -20,7 +33,8 @@ Without a broker (the embedded mode of `make run`, CELERY_TASK_ALWAYS_EAGER) job
   retention job asks for), except what a single writer's job asks for (a digest's alerts: in the background);
 - the jobs of a project's single writer (digest, eviction of one project, issue deletion) take WRITER_LOCK, so
   that in one process there is one writer, as there is one digest consumer with a broker;
-- retries wait on a timer, then go to the background thread;
+- a job asked for with a countdown (an alert delivery's retry) waits on a timer, then goes to the background
+  thread;
 - the periodic jobs of the beat schedule (CELERY_BEAT_SCHEDULE) run on the background thread at their interval,
   once a server process calls `start_periodic` (bugsink.webserver does, unless JOBS_PERIODIC_WITHOUT_BROKER is
   off; tests and commands run them by hand).
@@ -38,13 +52,15 @@ digest for every project whose digest could not be sent (the sweep takes whateve
 """
 
 import hashlib
+import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
-from celery import current_task
+from celery import current_task, shared_task
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
@@ -52,47 +68,134 @@ from bugsink.celery import BROKER_UNREACHABLE, app
 
 logger = logging.getLogger(__name__)
 
-# --- the jobs, by name --------------------------------------------------------------------------------------------
+# --- the jobs, declared where their work is -----------------------------------------------------------------------
 
-DIGEST = "ingest.tasks.digest"  # (key): digest a project's pending raw events
-SWEEP = "ingest.tasks.sweep"  # (grace_seconds?): re-enqueue undigested raw events, clear orphan temporaries
-EVICT_EXPIRED = "events.tasks.evict_expired"  # (max_batches?): an EVICT_PROJECT for each project with limits
-EVICT_PROJECT = "events.tasks.evict_project"  # (project_id, max_batches?)
-DELETE_ISSUES = "issues.tasks.delete_issues"  # (project_id, [issue_id, ...])
-SEND_NEW_ISSUE_ALERT = "alerts.tasks.send_new_issue_alert"  # (issue_id)
-SEND_REGRESSION_ALERT = "alerts.tasks.send_regression_alert"  # (issue_id, event_id)
-SEND_UNMUTE_ALERT = "alerts.tasks.send_unmute_alert"  # (issue_id, reason)
-DELIVER_EMAIL = "alerts.tasks.deliver_email"  # (issue_id, kind, context, recipients, attempt)
-DELIVER_WEBHOOK = "alerts.tasks.deliver_webhook"  # (channel_id, issue_id, kind, context, attempt)
-RELEASE_CREATED = "releases.tasks.release_created"  # (project_id, version): the API made a release
-EXPIRE_ARTIFACTS = "artifacts.tasks.expire_artifacts"  # (): unused uploads and unreferenced blobs
-EXPIRE_HEALTH = "health.tasks.expire_health"  # (): session buckets and discard counts past HEALTH_RETENTION_DAYS
-CHECK_MONITORS = "monitors.tasks.check_monitors"  # (): a MONITOR_DEADLINES for each project with an overdue monitor
-MONITOR_DEADLINES = "monitors.tasks.monitor_deadlines"  # (project_id, now?): its missed and timed-out check-ins
-EXPIRE_LOGS = "logs.tasks.expire_logs"  # (): log entries past LOGS_RETENTION_MAX_AGE_DAYS
 
-ALL = (
-    DIGEST,
-    SWEEP,
-    EVICT_EXPIRED,
-    EVICT_PROJECT,
-    DELETE_ISSUES,
-    SEND_NEW_ISSUE_ALERT,
-    SEND_REGRESSION_ALERT,
-    SEND_UNMUTE_ALERT,
-    DELIVER_EMAIL,
-    DELIVER_WEBHOOK,
-    RELEASE_CREATED,
-    EXPIRE_ARTIFACTS,
-    EXPIRE_HEALTH,
-    CHECK_MONITORS,
-    MONITOR_DEADLINES,
-    EXPIRE_LOGS,
+class Job:
+    """A function that can run later: `job.later(*args)`, `job.after_commit(*args)`, or `job(*args)` (right now, in
+    the caller, as the plain function). Made by the `job` decorator, which also registers it as a Celery task under
+    its name, so a worker runs the same function with the same contention policy."""
+
+    def __init__(self, function: Callable, name: str, writer: Callable | None, retries_contention: bool):
+        self.function = function
+        self.name = name
+        self.writer = writer  # args -> the project whose single writer runs it; None: anyone may run it
+        self.retries_contention = retries_contention
+        self.__doc__, self.__name__, self.__module__ = function.__doc__, function.__name__, function.__module__
+        self.__wrapped__ = function
+
+    def __repr__(self) -> str:
+        return f"<job {self.name}>"
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
+
+    def later(self, *args, countdown: float | None = None) -> bool:
+        """Run it with these arguments (JSON: what is not raises TypeError here, with or without a broker), as a
+        message or in this process (see the module docstring), after `countdown` seconds if given. Returns False
+        when it could not be sent (with a broker) or failed when run inline; raises nothing else."""
+        return _run(self.name, _as_sent(self.name, args), project_id=self._project(args), countdown=countdown)
+
+    def after_commit(self, *args) -> bool:
+        """`later`, once the caller's transaction commits (nothing at all if it rolls back). The arguments are
+        checked now."""
+        return _run(self.name, _as_sent(self.name, args), project_id=self._project(args), after_commit=True)
+
+    def _project(self, args: tuple) -> int | None:
+        return None if self.writer is None else int(self.writer(*args))
+
+    def body(self, *args, **kwargs):
+        """What runs, in a worker or in this process: the function, under the contention policy unless it applies
+        the policy to its own transactions."""
+        if self.retries_contention:
+            return self.function(*args, **kwargs)
+        return retry_contention(self.function, *args, **kwargs)
+
+
+_jobs: dict[str, Job] = {}
+
+
+def job(name: str, *, writer: Callable | None = None, acks_late: bool = False, retries_contention: bool = False):
+    """Declare the decorated function a job, once, next to its work.
+
+    `name` is its message name, stable across versions (messages queued by an older version still run), which the
+    routes and the beat schedule in settings refer to. `writer` takes the job's arguments and returns the project
+    whose single writer runs it (on that project's digest queue with a broker, under WRITER_LOCK without).
+    `acks_late`: the message is acknowledged when the job is done, so a worker that dies mid-way leaves it to
+    another. `retries_contention`: the function applies `retry_contention` to its own transactions (digest, per
+    batch); otherwise the whole job runs under that policy."""
+
+    def declare(function: Callable) -> Job:
+        if name in _jobs:
+            raise ValueError(f"job {name} is declared twice")
+        declared = Job(function, name, writer, retries_contention)
+
+        def body(*args, **kwargs):
+            return declared.body(*args, **kwargs)
+
+        body.__name__, body.__qualname__, body.__module__ = (
+            function.__name__,
+            function.__qualname__,
+            function.__module__,
+        )
+        declared.task = shared_task(name=name, acks_late=acks_late)(body)
+        _jobs[name] = declared
+        return declared
+
+    return declare
+
+
+def declared_jobs() -> dict[str, Job]:
+    """Every declared job by name (each app's modules that declare jobs imported first: its tasks module)."""
+    _import_tasks_modules()
+    return dict(_jobs)
+
+
+def _as_sent(name: str, args: tuple) -> list:
+    """The arguments as the job will receive them: through JSON, as the broker carries them, also without one (a
+    tuple arrives as a list, a dict's keys as strings), so a job that works in tests works with a broker."""
+    try:
+        return json.loads(json.dumps(list(args)))
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"the arguments of job {name} must be JSON: {error}") from error
+
+
+# --- the one contention policy ------------------------------------------------------------------------------------
+
+CONTENTION_MESSAGES = (
+    "database is locked",
+    "database table is locked",
+    "deadlock",
+    "lock wait timeout",
+    "could not obtain lock",
+    "could not serialize",
 )
-# the jobs of a project's single writer: on its digest queue with a broker, under WRITER_LOCK without
-SINGLE_WRITER = frozenset({DIGEST, EVICT_PROJECT, DELETE_ISSUES, RELEASE_CREATED, MONITOR_DEADLINES})
+CONTENTION_TRIES = 4  # tries in all of work the database refused as busy; then the error goes up
+CONTENTION_PAUSE_SECONDS = 0.05  # before the second try; doubled before each next one (0.1 s, 0.2 s, 0.4 s)
 
-WRITER_LOCK = threading.Lock()
+
+def contention(error: Exception) -> bool:
+    """Does the database say it was busy (SQLite's busy timeout, a deadlock victim or a lock wait timeout on
+    PostgreSQL and MariaDB, a serialization failure) rather than that the work was wrong? Then trying again helps."""
+    message = str(error).lower()
+    return any(text in message for text in CONTENTION_MESSAGES)
+
+
+def retry_contention(work: Callable, *args, **kwargs):
+    """The one retry policy for contention: `work(*args)`, tried again after a growing pause while the database
+    says it was busy, CONTENTION_TRIES times in all; then (or at once for any other error) the error goes up. Every
+    job runs under it, as a whole or (digest) per transaction; nothing else retries contention, so tries never
+    multiply."""
+    attempt = 1
+    while True:
+        try:
+            return work(*args, **kwargs)
+        except Exception as error:
+            if not contention(error) or attempt >= CONTENTION_TRIES:
+                raise
+            logger.warning("the database was busy (%s); trying again", error)
+            time.sleep(CONTENTION_PAUSE_SECONDS * 2**attempt)
+            attempt += 1
 
 
 def broker_configured() -> bool:
@@ -106,19 +209,22 @@ def digest_queue(project_id: int) -> str:
     return "digest" if shards <= 1 else f"digest-{project_id % shards}"
 
 
-def run(
-    name: str, args=(), *, project_id: int | None = None, countdown: float | None = None, after_commit=False
-) -> bool:
-    """Run job `name` with `args`: as a message, or in this process (see the module docstring). `project_id` puts
-    a single-writer job on that project's digest queue. With `after_commit` nothing happens unless and until the
-    caller's transaction commits. Never raises; returns False when the job could not be sent (with a broker) or
-    failed when run inline."""
-    args = list(args)
+WRITER_LOCK = threading.Lock()
+
+
+def _single_writer(name: str) -> bool:
+    """Is the job named `name` one of a project's single writer (on its digest queue, under WRITER_LOCK)?"""
+    if name not in _jobs:
+        _import_tasks_modules()  # a name from the beat schedule, before any of its app's jobs was used
+    found = _jobs.get(name)
+    return found is not None and found.writer is not None
+
+
+def _run(name: str, args: list, *, project_id: int | None = None, countdown: float | None = None, after_commit=False):
+    """Run job `name` with `args` (already through JSON): as a message, or in this process. Never raises."""
     if after_commit:
-        transaction.on_commit(lambda: run(name, args, project_id=project_id, countdown=countdown), robust=True)
+        transaction.on_commit(lambda: _run(name, args, project_id=project_id, countdown=countdown), robust=True)
         return True
-    if name in SINGLE_WRITER and project_id is None:
-        raise ValueError(f"{name} is a single-writer job: say which project's")
     try:
         if broker_configured():
             return _send(name, args, project_id, countdown)
@@ -131,14 +237,15 @@ def run(
 def _send(name: str, args: list, project_id: int | None, countdown: float | None) -> bool:
     """The message for a job; False when the broker did not take it (or, for a digest, was not even asked because
     it failed a moment ago: see BrokerOutage)."""
-    if name == DIGEST and not _outage.may_send_digest():
+    digest = name == _digest_name
+    if digest and not _outage.may_send_digest():
         _outage.not_sent(name, project_id, args[0])
         return False
-    queue = digest_queue(project_id) if name in SINGLE_WRITER else None
+    queue = digest_queue(project_id) if project_id is not None else None
     try:
         app.send_task(name, args=args, queue=queue, countdown=countdown)
     except BROKER_UNREACHABLE as error:
-        _outage.failed(name, project_id, args[0] if name == DIGEST else None, error)
+        _outage.failed(name, project_id, args[0] if digest else None, error)
         return False
     except BaseException:
         _outage.done_probing()
@@ -209,7 +316,7 @@ class BrokerOutage:
             due = self._clock() - self._last_warning >= self.warning_seconds
             if due:
                 self._last_warning = self._clock()
-        if name != DIGEST:
+        if name != _digest_name:
             logger.error("job %s was not sent: the broker is unreachable (%s); it will not run", name, self._error)
         if due:
             self._warn()
@@ -289,31 +396,52 @@ def _count_waiting_events() -> int | None:
 # --- the digest flag ----------------------------------------------------------------------------------------------
 
 
-def schedule_digest(key: str, force: bool = False) -> None:
-    """Have the raw event `key` digested (with its project's other pending events). Without `force`, nothing is
-    enqueued while a digest for the project is queued already (the queued one takes this event along). Never
-    raises: the event is on disk already, and an undigested raw event is picked up again later (the sweep)."""
-    project_id = int(key.partition("/")[0])
-    if digests_inline():
-        run(DIGEST, [key], project_id=project_id)
-        return
-    if not broker_configured():
-        if force or _claim_local(project_id):
-            _submit(DIGEST, [key])
-        return
-    if force:
-        _enqueue_digest(project_id, key, claim=False)
-    elif _claims.ask_now(project_id, key):
-        _enqueue_digest(project_id, key)
+class DigestJob(Job):
+    """The digest job, whose messages the digest-claim protocol below keeps to about one per project at a time."""
+
+    def schedule(self, key: str, force: bool = False) -> None:
+        """Have the raw event `key` digested (with its project's other pending events). Without `force`, nothing is
+        enqueued while a digest for the project is queued already (the queued one takes this event along). Never
+        raises: the event is on disk already, and an undigested raw event is picked up again later (the sweep)."""
+        project_id = self._project((key,))
+        if digests_inline():
+            self.later(key)
+            return
+        if not broker_configured():
+            if force or _claim_local(project_id):
+                _submit(self.name, [key])
+            return
+        if force:
+            _enqueue_digest(project_id, key, claim=False)
+        elif _claims.ask_now(project_id, key):
+            _enqueue_digest(project_id, key)
+
+
+_digest: DigestJob | None = None
+_digest_name = ""  # its name, for the outage's bookkeeping
+
+
+def digest_job(name: str, *, writer: Callable):
+    """Declare the digest job (there is one): a single writer's job, acknowledged when done, that applies the
+    contention policy per batch itself, with `schedule(key)` for the events that ask for it."""
+
+    def declare(function: Callable) -> DigestJob:
+        global _digest, _digest_name
+        declared = job(name, writer=writer, acks_late=True, retries_contention=True)(function)
+        declared.__class__ = DigestJob
+        _digest, _digest_name = declared, name
+        return declared
+
+    return declare
 
 
 def _enqueue_digest(project_id: int, key: str, claim: bool = True) -> None:
     if _outage.is_down():  # not even the digest flag's round trip: the broker (Redis) failed a moment ago
-        _outage.not_sent(DIGEST, project_id, key)
+        _outage.not_sent(_digest_name, project_id, key)
         return
     if claim and not _claim_digest(project_id):
         return
-    if not run(DIGEST, [key], project_id=project_id):
+    if not _digest.later(key):
         release_digest_claim(project_id)
 
 
@@ -489,12 +617,17 @@ _pending_changed = threading.Condition()
 _tasks_imported = False
 
 
-def _task(name: str):
-    """The Celery task registered under `name` (every app's tasks module imported once, on first use)."""
+def _import_tasks_modules() -> None:
+    """Each app's tasks module, which imports the modules that declare its jobs (once, on first use)."""
     global _tasks_imported
     if not _tasks_imported:
         app.loader.import_default_modules()
         _tasks_imported = True
+
+
+def _task(name: str):
+    """The Celery task of the job named `name`."""
+    _import_tasks_modules()
     return app.tasks[name]
 
 
@@ -504,9 +637,9 @@ def _run_in_process(name: str, args: list, countdown: float | None) -> bool:
         return True
     writing = getattr(_writing, "active", False)
     parent = _current_job()
-    if name == DIGEST and not writing:
+    if name == _digest_name and not writing:
         return _execute(name, args)  # the ingest request digests its own event (waiting for the writer lock)
-    if parent is not None and parent not in SINGLE_WRITER and not writing:
+    if parent is not None and not _single_writer(parent) and not writing:
         # asked for by a job that runs here (on the background thread, or called directly): part of that job
         return _execute(name, args)
     _submit(name, args)  # from a request, or from a single writer's job (a digest's alerts): in the background
@@ -519,27 +652,10 @@ def _current_job() -> str | None:
     return task.name if task is not None and task.request.is_eager else None
 
 
-CONTENTION_MESSAGES = (
-    "database is locked",
-    "database table is locked",
-    "deadlock",
-    "lock wait timeout",
-    "could not obtain lock",
-    "could not serialize",
-)
-CONTENTION_TRIES = 3  # an in-process job that lost a deadlock (or timed out on a lock) runs again, this often in all
-
-
-def contention(error: Exception) -> bool:
-    """Does the database say it was busy (SQLite's busy timeout, a deadlock victim or a lock wait timeout on
-    PostgreSQL and MariaDB, a serialization failure) rather than that the work was wrong? Then trying again helps."""
-    message = str(error).lower()
-    return any(text in message for text in CONTENTION_MESSAGES)
-
-
-def _execute(name: str, args: list, attempt: int = 1) -> bool:
+def _execute(name: str, args: list) -> bool:
+    """Run the job here and now (its contention policy inside: see `retry_contention`); whether it succeeded."""
     try:
-        if name in SINGLE_WRITER:
+        if _single_writer(name):
             with WRITER_LOCK:
                 _writing.active = True
                 try:
@@ -549,39 +665,35 @@ def _execute(name: str, args: list, attempt: int = 1) -> bool:
         else:
             _task(name).apply(args=args, throw=True)
         return True
-    except Exception as error:
-        if contention(error) and attempt < CONTENTION_TRIES:
-            logger.warning("job %s%r met a busy database (%s); trying again", name, args, error)
-            _later(name, args, 0.5 * attempt, attempt + 1)
-        else:
-            logger.exception("job %s%r failed", name, args)
+    except Exception:
+        logger.exception("job %s%r failed", name, args)
         return False
 
 
-def _submit(name: str, args: list, attempt: int = 1) -> None:
+def _submit(name: str, args: list) -> None:
     _change_pending(+1)
     try:
-        _executor.submit(_background, name, args, attempt)
+        _executor.submit(_background, name, args)
     except BaseException:
         _change_pending(-1)
         raise
 
 
-def _background(name: str, args: list, attempt: int = 1) -> None:
+def _background(name: str, args: list) -> None:
     try:
-        _execute(name, args, attempt)
+        _execute(name, args)
     finally:
         # this thread's DB connections: not kept open between jobs (nor past a test database's life)
         connections.close_all()
         _change_pending(-1)
 
 
-def _later(name: str, args: list, countdown: float, attempt: int = 1) -> None:
+def _later(name: str, args: list, countdown: float) -> None:
     _change_pending(+1)
 
     def fire():
         try:
-            _submit(name, args, attempt)
+            _submit(name, args)
         finally:
             _change_pending(-1)
 

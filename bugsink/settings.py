@@ -303,6 +303,9 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# Routes and beat entries name jobs by their message names, strings: the settings load before any app, so they cannot
+# import the jobs (declared with bugsink.jobs.job next to their work). bugsink/tests/test_jobs.py checks that every
+# name here is a declared job.
 CELERY_TASK_ROUTES = {
     "ingest.tasks.digest": {"queue": "digest"},  # with DIGEST_SHARDS > 1 intake picks digest-<n> explicitly
     "alerts.tasks.*": {"queue": "alerts"},

@@ -132,20 +132,22 @@ def evict_after_digest(project: Project, digested: int) -> None:
         logger.exception("eviction of the events of project %s failed", project.pk)
 
 
+@jobs.job("events.tasks.evict_expired")
 def evict_expired_projects(max_batches: int | None = None) -> int:
-    """The periodic job (bugsink.jobs.EVICT_EXPIRED): an eviction job for each project with limits, on the project's
+    """The periodic job: an eviction job for each project with limits, on the project's
     own digest queue, so that its single writer does it (eviction never races digest or itself). `max_batches`
     bounds each project's share (default RETENTION_BATCHES_PER_RUN). Returns how many were scheduled."""
     scheduled = 0
     for project in Project.objects.only(*PROJECT_FIELDS).order_by("pk"):
         if max_age_days_of(project) or max_events_of(project):
-            jobs.run(jobs.EVICT_PROJECT, [project.pk, max_batches], project_id=project.pk)
+            evict_project_job.later(project.pk, max_batches)
             scheduled += 1
     return scheduled
 
 
+@jobs.job("events.tasks.evict_project", writer=lambda project_id, max_batches=None: project_id)
 def evict_project_job(project_id: int, max_batches: int | None = None) -> int:
-    """The job (bugsink.jobs.EVICT_PROJECT) for one project; returns how many events were deleted."""
+    """The single-writer job for one project; returns how many events were deleted."""
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         return 0

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from bugsink import jobs
 from health.models import DiscardCount, SessionBucket
 
 BATCH_SIZE = 1000
@@ -31,6 +32,12 @@ def _delete_in_batches(queryset, max_batches: int) -> int:
             break
         deleted += queryset.model.objects.filter(pk__in=pks).delete()[0]
     return deleted
+
+
+@jobs.job("health.tasks.expire_health")
+def expire_health_job() -> int:
+    """The periodic job: `expire_health` as of now; how many rows went."""
+    return expire_health().total
 
 
 def expire_health(now: datetime | None = None, max_batches: int = 100) -> HealthRetentionReport:

@@ -1,10 +1,4 @@
-"""Celery tasks of the health app: each unwraps its arguments and calls one domain function (see bugsink.jobs)."""
+"""The health app's jobs, for the worker to know them: this module only imports the modules that declare them
+(bugsink.jobs.job; see bugsink.jobs for how jobs run)."""
 
-from celery import shared_task
-
-from health.retention import expire_health as expire
-
-
-@shared_task(name="health.tasks.expire_health")
-def expire_health() -> int:
-    return expire().total
+from health import retention  # noqa: F401

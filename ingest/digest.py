@@ -42,6 +42,7 @@ from events.scrub import ScrubPolicy, policy_for, scrub_event, sender_address
 from ingest import item_streams, store
 from ingest.grouping import culprit, grouping_key, hash_key, title_parts
 from ingest.normalize import normalize_event, trace_id_of
+from ingest.raw import split_key
 from ingest.symbolicate import symbolicate
 from ingest.trim import fit_event
 from ingest.useragent import add_user_agent_contexts
@@ -69,25 +70,16 @@ class DatabaseUnavailable(Exception):
     """The database did not answer, or was busy: the raw events stay pending (a retry or the sweep digests them)."""
 
 
-CONTENTION_RETRIES = 4  # a deadlock or lock timeout is tried again at once, a few times, before events wait
-
-
 def _not_the_events_fault(error: Exception) -> bool:
     return jobs.contention(error) or not database_answers()
 
 
 def _digest_retrying_contention(project_id: int, prepared: list["Prepared"]) -> int:
-    """_digest_batch, tried again after a short pause when the database reports contention (a deadlock victim on
-    PostgreSQL or MariaDB, a lock wait timeout, SQLite's busy timeout), as databases ask their clients to."""
-    attempt = 0
-    while True:
-        try:
-            return _digest_batch(project_id, prepared)
-        except Exception as error:
-            attempt += 1
-            if not jobs.contention(error) or attempt >= CONTENTION_RETRIES:
-                raise
-            time.sleep(0.05 * 2**attempt)
+    """_digest_batch (one transaction) under the one contention policy (bugsink.jobs.retry_contention): tried again
+    after a short pause when the database reports contention (a deadlock victim on PostgreSQL or MariaDB, a lock
+    wait timeout, SQLite's busy timeout), as databases ask their clients to; then the events wait (for the next
+    digest or the sweep). The digest job is declared to apply the policy itself, so nothing else retries it."""
+    return jobs.retry_contention(_digest_batch, project_id, prepared)
 
 
 @dataclass
@@ -135,9 +127,11 @@ def digest(key: str) -> int:
     return digest_keys(project_id, keys)
 
 
+@jobs.digest_job("ingest.tasks.digest", writer=lambda key: split_key(key)[0])
 def digest_job(key: str) -> int:
-    """The digest job (bugsink.jobs.DIGEST): the raw event `key` and every other pending raw event of its project.
-    Events that arrive from now on need a digest of their own, so the project's "digest queued" flag goes first."""
+    """The digest job (`digest_job.schedule(key)` asks for it): the raw event `key` and every other pending raw
+    event of its project. Events that arrive from now on need a digest of their own, so the project's "digest
+    queued" flag goes first."""
     project_id = int(key.partition("/")[0])
     if jobs.digests_inline():
         # every accepted event runs this job in its own request, under the writer lock. The first request in takes
@@ -164,7 +158,7 @@ def digest_pending(project_id: int, time_budget: float | None = None) -> int:
         if time.monotonic() - start > budget:
             remaining = store.pending_keys(project_id, limit=1)
             if remaining:
-                jobs.schedule_digest(remaining[0])
+                digest_job.schedule(remaining[0])
             return total
 
 

@@ -1,7 +1,7 @@
 """Hand an accepted event to digest: durably stored first, then a digest job (bugsink.jobs decides how it runs:
 inline without a broker, else one queued digest per project)."""
 
-from bugsink import jobs
+from ingest.digest import digest_job
 from ingest.store import RawEvent, RawItem, store_raw_event
 
 
@@ -24,5 +24,5 @@ def accept_event(
             items=items or [],
         )
     )
-    jobs.schedule_digest(key)
+    digest_job.schedule(key)
     return key

@@ -11,8 +11,8 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from bugsink import jobs
 from ingest import store
+from ingest.digest import digest_job
 from projects.models import Project
 
 
@@ -49,7 +49,7 @@ def quarantine_download(request, project_id: int, name: str):
 def quarantine_retry(request, project_id: int, name: str):
     key = _key_or_404(project_id, name)
     store.release_from_quarantine(key)
-    jobs.schedule_digest(key, force=True)
+    digest_job.schedule(key, force=True)
     if store.in_quarantine(key):
         messages.error(request, f"Event {name} failed again and is back in quarantine.")
     else:

@@ -13,12 +13,14 @@ from django.conf import settings
 
 from bugsink import jobs
 from ingest import store
+from ingest.digest import digest_job
 
 logger = logging.getLogger(__name__)
 
 ORPHAN_TEMPORARY_AGE_SECONDS = 3600
 
 
+@jobs.job("ingest.tasks.sweep")
 def sweep(grace_seconds: float | None = None) -> int:
     """Enqueue a digest for each project with raw events older than `grace_seconds`; returns how many digests
     were enqueued. A digest drains all of its project's pending events, so one per project is enough; it is
@@ -34,7 +36,7 @@ def sweep(grace_seconds: float | None = None) -> int:
         by_project.setdefault(key.partition("/")[0], []).append(key)
     enqueued = 0
     for project_keys in by_project.values():
-        jobs.schedule_digest(project_keys[0], force=True)
+        digest_job.schedule(project_keys[0], force=True)
         enqueued += 1
     if keys:
         logger.warning("sweep: %d undigested raw events found, %d digests enqueued", len(keys), enqueued)

@@ -12,7 +12,7 @@ cascade catches whatever digest added in the meantime (an event that arrived mid
 Deleting the Grouping means that a later event with the same grouping key starts a new issue.
 
 Deletion runs off the request path: `request_deletion` marks the issues `is_deleting` (the UI shows them so) and
-asks for a deletion job per project (bugsink.jobs.DELETE_ISSUES), which the project's single writer runs.
+asks for a deletion job per project (`delete_issues_job`), which the project's single writer runs.
 """
 
 from collections.abc import Iterable
@@ -46,10 +46,11 @@ def request_deletion(issues: list) -> int:
         by_project.setdefault(issue.project_id, []).append(str(issue.pk))
     marked = Issue.objects.filter(pk__in=[issue.pk for issue in issues]).update(is_deleting=True)
     for project_id, issue_ids in by_project.items():
-        jobs.run(jobs.DELETE_ISSUES, [project_id, issue_ids], project_id=project_id, after_commit=True)
+        delete_issues_job.after_commit(project_id, issue_ids)
     return marked
 
 
+@jobs.job("issues.tasks.delete_issues", writer=lambda project_id, issue_ids: project_id, acks_late=True)
 def delete_issues_job(project_id: int, issue_ids: list[str]) -> DeletionResult:
     """The deletion job: the project's issues among `issue_ids` (those of another project are left alone)."""
     return delete_issues(Issue.objects.filter(project_id=project_id, pk__in=issue_ids))

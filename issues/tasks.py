@@ -1,10 +1,4 @@
-"""Celery tasks of the issues app: each unwraps its arguments and calls one domain function (see bugsink.jobs)."""
+"""The issues app's jobs, for the worker to know them: this module only imports the modules that declare them
+(bugsink.jobs.job; see bugsink.jobs for how jobs run)."""
 
-from celery import shared_task
-
-from issues.deletion import delete_issues_job
-
-
-@shared_task(name="issues.tasks.delete_issues", acks_late=True)
-def delete_issues(project_id: int, issue_ids: list[str]) -> int:
-    return delete_issues_job(project_id, issue_ids).issues
+from issues import deletion  # noqa: F401

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db.models import F
 
+from bugsink import jobs
 from logs.models import LogEntry, LogStats
 
 RETENTION_DELETE_BATCH = 5000
@@ -32,6 +33,7 @@ def _delete(project_id: int, ids: list[int]) -> int:
     return deleted
 
 
+@jobs.job("logs.tasks.expire_logs")
 def expire_logs(max_batches: int = 20) -> int:
     """Delete log entries older than LOGS_RETENTION_MAX_AGE_DAYS, in every project, RETENTION_DELETE_BATCH at a time
     (at most `max_batches` per project per run: the next run goes on)."""

@@ -1,10 +1,4 @@
-"""Celery tasks of the logs app: each unwraps its arguments and calls one domain function (see bugsink.jobs)."""
+"""The logs app's jobs, for the worker to know them: this module only imports the modules that declare them
+(bugsink.jobs.job; see bugsink.jobs for how jobs run)."""
 
-from celery import shared_task
-
-from logs import retention
-
-
-@shared_task(name="logs.tasks.expire_logs")
-def expire_logs(max_batches: int = 20) -> int:
-    return retention.expire_logs(max_batches)
+from logs import retention  # noqa: F401

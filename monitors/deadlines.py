@@ -1,9 +1,9 @@
 """The deadline job: check-ins that did not come (missed) and runs that did not finish (timed out), judged every
 minute by the scheduler (the beat schedule, or `make run`'s in-process one).
 
-The periodic job (bugsink.jobs.CHECK_MONITORS) only reads: which projects have a monitor past its `missed_after`
+The periodic job (`check_monitors`) only reads: which projects have a monitor past its `missed_after`
 or a running check-in past its `timeout_after` (two indexed queries). Each such project gets a job of its single
-writer (bugsink.jobs.MONITOR_DEADLINES), which first digests the project's pending raw records, so that a check-in
+writer (`monitor_deadlines_job`), which first digests the project's pending raw records, so that a check-in
 that was accepted in time is counted before anything is judged missing, then writes the missed and timed-out
 check-ins and judges them as any other (monitors.checkins.judge): a failing monitor's issue opens through digest.
 
@@ -27,8 +27,9 @@ MAX_JUDGED_PER_RUN = 500
 RETENTION_BATCH = 1000
 
 
+@jobs.job("monitors.tasks.check_monitors")
 def check_monitors(now: datetime | None = None) -> int:
-    """The periodic job: a MONITOR_DEADLINES job for each project with something overdue; returns how many."""
+    """The periodic job: a `monitor_deadlines_job` for each project with something overdue; returns how many."""
     now = now or timezone.now()
     project_ids = set(
         Monitor.objects.filter(missed_after__lte=now).values_list("project_id", flat=True).order_by().distinct()
@@ -39,13 +40,14 @@ def check_monitors(now: datetime | None = None) -> int:
         .distinct()
     )
     for project_id in sorted(project_ids):  # judged as of this moment, when the job found them overdue
-        jobs.run(jobs.MONITOR_DEADLINES, [project_id, now.isoformat()], project_id=project_id)
+        monitor_deadlines_job.later(project_id, now.isoformat())
     expire_checkins(now)
     return len(project_ids)
 
 
+@jobs.job("monitors.tasks.monitor_deadlines", writer=lambda project_id, now=None: project_id)
 def monitor_deadlines_job(project_id: int, now: str | None = None) -> int:
-    """The single-writer job (bugsink.jobs.MONITOR_DEADLINES) for one project, as of `now` (ISO 8601)."""
+    """The single-writer job for one project, as of `now` (ISO 8601)."""
     return judge_project_deadlines(project_id, datetime.fromisoformat(now) if now else timezone.now())
 
 

@@ -1,16 +1,4 @@
-"""Celery tasks of the monitors app: each unwraps its arguments and calls one domain function (see bugsink.jobs for
-how they run, settings for the beat schedule)."""
+"""The monitors app's jobs, for the worker to know them: this module only imports the modules that declare them
+(bugsink.jobs.job; see bugsink.jobs for how jobs run)."""
 
-from celery import shared_task
-
-from monitors import deadlines
-
-
-@shared_task(name="monitors.tasks.check_monitors")
-def check_monitors() -> int:
-    return deadlines.check_monitors()
-
-
-@shared_task(name="monitors.tasks.monitor_deadlines")
-def monitor_deadlines(project_id: int, now: str | None = None) -> int:
-    return deadlines.monitor_deadlines_job(project_id, now)
+from monitors import deadlines  # noqa: F401

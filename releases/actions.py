@@ -69,7 +69,7 @@ def ensure_release(
             # an event (digest) or a parallel request made it first
             release = Release.objects.get(project=project, version=version)
     if created:
-        jobs.run(jobs.RELEASE_CREATED, [project.pk, version], project_id=project.pk, after_commit=True)
+        release_created.after_commit(project.pk, version)
         return release, True
     update_release(release, url=url, date_finalized=date_finalized)
     return release, False
@@ -87,6 +87,7 @@ def update_release(release: Release, *, url: str | None = None, date_finalized: 
         release.save(update_fields=changed)
 
 
+@jobs.job("releases.tasks.release_created", writer=lambda project_id, version: project_id, acks_late=True)
 def release_created(project_id: int, version: str) -> int:
     """Run by the project's single writer after the API made a release: when it is the project's newest, the issues
     resolved "in the next release" are resolved in it. Returns how many."""

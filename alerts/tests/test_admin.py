@@ -4,7 +4,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from alerts import tasks
+from alerts import dispatch
 from alerts.models import AlertChannel, DeliveryAttempt
 
 
@@ -15,7 +15,7 @@ def hook(project, receiver):
 
 @pytest.mark.parametrize("model", [AlertChannel, DeliveryAttempt], ids=lambda m: m.__name__)
 def test_changelist_search_filter_and_change_page(admin_client, allow_loopback, hook, issue, model):
-    tasks.send_new_issue_alert.apply(args=[str(issue.pk)])  # one DeliveryAttempt
+    dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)])  # one DeliveryAttempt
     opts = model._meta
     changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
     response = admin_client.get(changelist)
@@ -31,7 +31,7 @@ def test_changelist_search_filter_and_change_page(admin_client, allow_loopback, 
 
 def test_delivery_list_shows_issue_status_and_error(admin_client, allow_loopback, receiver, hook, issue):
     receiver.script = [404]
-    tasks.send_new_issue_alert.apply(args=[str(issue.pk)])
+    dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)])
     content = admin_client.get(reverse("admin:alerts_deliveryattempt_changelist")).content.decode()
     assert "MYAPP-12" in content and "Failed" in content and "HTTP 404" in content
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import transaction
 
-from alerts import tasks
+from alerts import dispatch
 from alerts.dispatch import alert_on_commit
 from alerts.models import AlertChannel, DeliveryAttempt
 from bugsink import jobs
@@ -15,17 +15,17 @@ from bugsink.jobs import wait_idle as wait_for_background_alerts
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """The jobs that would run, instead of running them (after_commit is kept: jobs.run registers on_commit)."""
+    """The jobs that would run, instead of running them (after_commit is kept: it registers on_commit)."""
     calls = []
-    run = jobs.run
+    run = jobs._run
 
-    def record(name, args=(), **options):
+    def record(name, args, **options):
         if options.get("after_commit"):
             return run(name, args, **options)
         calls.append((name, list(args)))
         return True
 
-    monkeypatch.setattr(jobs, "run", record)
+    monkeypatch.setattr(jobs, "_run", record)
     return calls
 
 
@@ -141,9 +141,9 @@ def test_tasks_are_routed_to_the_alerts_queue():
         "deliver_email",
         "deliver_webhook",
     ):
-        task = getattr(tasks, name)
-        assert task.name == f"alerts.tasks.{name}"
-        assert app.amqp.router.route({}, task.name)["queue"].name == "alerts"
+        job = getattr(dispatch, name)
+        assert job.name == f"alerts.tasks.{name}" and job.name in app.tasks
+        assert app.amqp.router.route({}, job.name)["queue"].name == "alerts"
 
 
 def test_embedded_mode_runs_alerts_off_the_callers_thread(settings, monkeypatch):
@@ -152,14 +152,14 @@ def test_embedded_mode_runs_alerts_off_the_callers_thread(settings, monkeypatch)
     release = threading.Event()
 
     class SlowTask:
-        name = jobs.SEND_NEW_ISSUE_ALERT
+        name = dispatch.send_new_issue_alert.name
 
         def apply(self, args, throw=False):
             release.wait(5)  # a webhook that hangs
             ran_on.append(threading.current_thread().name)
 
     monkeypatch.setattr(jobs, "_task", lambda name: SlowTask())
-    assert jobs.run(jobs.SEND_NEW_ISSUE_ALERT, ["x"])
+    assert dispatch.send_new_issue_alert.later("x")
     assert ran_on == []  # run came back although the job is still "sending"
     release.set()
     assert wait_for_background_alerts(5)

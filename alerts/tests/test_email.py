@@ -2,7 +2,7 @@
 
 import pytest
 
-from alerts import delivery, tasks
+from alerts import delivery, dispatch
 from alerts.models import DeliveryAttempt
 
 ISSUE_URL_PATH = "/issues/"
@@ -15,7 +15,7 @@ def parts(message):
 
 
 def test_new_issue_email_to_members_who_want_alerts(smtp_sink, members, issue):
-    assert tasks.send_new_issue_alert.apply(args=[str(issue.pk)]).get() == 1
+    assert dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)]).get() == 1
 
     # one message each, so members do not see each other's addresses
     assert smtp_sink.recipients() == ["alice@example.com", "bob@example.com"]
@@ -44,7 +44,7 @@ def test_new_issue_email_to_members_who_want_alerts(smtp_sink, members, issue):
 
 
 def test_unmute_email_says_why(smtp_sink, members, issue):
-    tasks.send_unmute_alert.apply(args=[str(issue.pk), "5 events in the last hour"])
+    dispatch.send_unmute_alert.task.apply(args=[str(issue.pk), "5 events in the last hour"])
     message = smtp_sink.messages[0]
     assert message["Subject"] == "[My App] Unmuted MYAPP-12: ValueError: bad value"
     text, html = parts(message)
@@ -55,7 +55,7 @@ def test_unmute_email_says_why(smtp_sink, members, issue):
 
 def test_regression_email_names_the_event(smtp_sink, members, issue):
     event_id = "a" * 32
-    tasks.send_regression_alert.apply(args=[str(issue.pk), event_id])
+    dispatch.send_regression_alert.task.apply(args=[str(issue.pk), event_id])
     message = smtp_sink.messages[0]
     assert message["Subject"] == "[My App] Regression MYAPP-12: ValueError: bad value"
     assert event_id in parts(message)[0]
@@ -64,23 +64,23 @@ def test_regression_email_names_the_event(smtp_sink, members, issue):
 def test_html_part_escapes_the_title(smtp_sink, members, issue):
     issue.calculated_value = "<script>alert(1)</script>"
     issue.save()
-    tasks.send_new_issue_alert.apply(args=[str(issue.pk)])
+    dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)])
     text, html = parts(smtp_sink.messages[0])
     assert "<script>alert(1)</script>" in text  # the text part is plain text
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
 def test_no_members_no_email(smtp_sink, issue):
-    assert tasks.send_new_issue_alert.apply(args=[str(issue.pk)]).get() == 0
+    assert dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)]).get() == 0
     assert smtp_sink.envelopes == [] and not DeliveryAttempt.objects.exists()
 
 
 @pytest.mark.parametrize(
     ("switch", "task", "extra"),
     [
-        ("alert_on_new_issue", tasks.send_new_issue_alert, []),
-        ("alert_on_regression", tasks.send_regression_alert, ["b" * 32]),
-        ("alert_on_unmute", tasks.send_unmute_alert, ["3 events in the last hour"]),
+        ("alert_on_new_issue", dispatch.send_new_issue_alert.task, []),
+        ("alert_on_regression", dispatch.send_regression_alert.task, ["b" * 32]),
+        ("alert_on_unmute", dispatch.send_unmute_alert.task, ["3 events in the last hour"]),
     ],
 )
 def test_project_switch_off_sends_nothing(smtp_sink, members, issue, switch, task, extra):
@@ -98,7 +98,7 @@ def test_smtp_down_is_recorded_and_retried_then_given_up(settings, members, issu
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
     settings.ALERT_MAX_RETRIES = 2
 
-    tasks.send_new_issue_alert.apply(args=[str(issue.pk)])
+    dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)])
     assert wait_for_background_alerts(20)
 
     records = list(DeliveryAttempt.objects.order_by("attempt"))
@@ -120,7 +120,7 @@ def test_a_retry_goes_only_to_the_recipients_that_failed(settings, smtp_sink, me
 
     delivery.build_email = build_email
     try:
-        tasks.send_new_issue_alert.apply(args=[str(issue.pk)])
+        dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)])
         assert wait_for_background_alerts(20)
     finally:
         delivery.build_email = original
@@ -147,14 +147,14 @@ def test_test_email_without_recipients(project):
 
 
 def test_alert_emails_name_the_site_title(smtp_sink, members, issue):
-    tasks.send_new_issue_alert.apply(args=[str(issue.pk)])
+    dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)])
     for body in parts(smtp_sink.messages[0]):
         assert "You get this from Culvert because" in body and "Bugsink" not in body
 
 
 def test_alert_emails_name_an_overridden_site_title(settings, smtp_sink, members, issue, project):
     settings.SITE_TITLE = "Acme Errors"
-    tasks.send_new_issue_alert.apply(args=[str(issue.pk)])
+    dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)])
     delivery.send_test_email(project)
     new_issue, test_alert = smtp_sink.messages[0], smtp_sink.messages[-1]
     for body in (*parts(new_issue), *parts(test_alert)):

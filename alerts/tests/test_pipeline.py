@@ -180,7 +180,7 @@ def test_volume_based_unmute_through_the_whole_pipeline(pipeline, smtp_sink, rec
 
     # nothing is sent for the implicit unmute of resolve/reopen: no job is even asked for
     asked = []
-    monkeypatch.setattr(jobs, "run", lambda name, *args, **options: asked.append(name))
+    monkeypatch.setattr(jobs, "_run", lambda name, *args, **options: asked.append(name))
     IssueStateManager.mute(issue := Issue.objects.get(pk=issue.pk))
     IssueStateManager.resolve(issue)
     issue.save(update_fields=STATE_FIELDS)

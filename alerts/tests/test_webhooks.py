@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from alerts import tasks
+from alerts import dispatch
 from alerts.models import AlertChannel, DeliveryAttempt
 from bugsink.jobs import wait_idle as wait_for_background_alerts
 
@@ -32,7 +32,7 @@ def verify_signature(request: dict, secret: str) -> bool:
 
 def test_generic_webhook_is_signed_json(allow_loopback, receiver, channel, issue):
     hook = channel("webhook")
-    tasks.send_new_issue_alert.apply(args=[str(issue.pk)])
+    dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)])
 
     request = receiver.requests[0]
     assert request["headers"]["Content-Type"] == "application/json"
@@ -61,8 +61,8 @@ def test_generic_webhook_is_signed_json(allow_loopback, receiver, channel, issue
 
 def test_generic_webhook_carries_reason_and_event_id(allow_loopback, receiver, channel, issue):
     hook = channel("webhook")
-    tasks.send_unmute_alert.apply(args=[str(issue.pk), "5 events in the last hour"])
-    tasks.send_regression_alert.apply(args=[str(issue.pk), "c" * 32])
+    dispatch.send_unmute_alert.task.apply(args=[str(issue.pk), "5 events in the last hour"])
+    dispatch.send_regression_alert.task.apply(args=[str(issue.pk), "c" * 32])
     unmute, regression = receiver.json(0), receiver.json(1)
     assert (unmute["kind"], unmute["reason"], unmute["event_id"]) == ("unmute", "5 events in the last hour", None)
     assert (regression["kind"], regression["reason"], regression["event_id"]) == ("regression", None, "c" * 32)
@@ -73,7 +73,7 @@ def test_slack_payload(allow_loopback, receiver, channel, issue):
     issue.calculated_value = "a < b & c > d"
     issue.save()
     channel("slack")
-    tasks.send_unmute_alert.apply(args=[str(issue.pk), "5 events in the last hour"])
+    dispatch.send_unmute_alert.task.apply(args=[str(issue.pk), "5 events in the last hour"])
 
     request = receiver.requests[0]
     assert "X-Bugsink-Signature" not in request["headers"]
@@ -89,7 +89,7 @@ def test_slack_payload(allow_loopback, receiver, channel, issue):
 
 def test_discord_payload(allow_loopback, receiver, channel, issue):
     channel("discord")
-    tasks.send_new_issue_alert.apply(args=[str(issue.pk)])
+    dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)])
     body = receiver.json()
     assert body["content"] == "**New issue** in My App"
     assert body["allowed_mentions"] == {"parse": []}
@@ -106,7 +106,7 @@ def test_every_active_channel_gets_one_and_inactive_ones_none(allow_loopback, re
     channel("discord", "/discord")
     channel("webhook", "/generic")
     channel("webhook", "/off", is_active=False)
-    assert tasks.send_new_issue_alert.apply(args=[str(issue.pk)]).get() == 3
+    assert dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)]).get() == 3
     assert sorted(r["path"] for r in receiver.requests) == ["/discord", "/generic", "/slack"]
     assert DeliveryAttempt.objects.filter(status="sent").count() == 3
 
@@ -116,7 +116,7 @@ def test_a_failing_webhook_is_retried_with_backoff_and_every_attempt_recorded(
 ):
     hook = channel("webhook")
     receiver.script = [500, 500, 200]
-    result = tasks.deliver_webhook.apply(args=[hook.pk, str(issue.pk), "new_issue", {}])
+    result = dispatch.deliver_webhook.task.apply(args=[hook.pk, str(issue.pk), "new_issue", {}])
     assert result.get() == "retrying"
     assert wait_for_background_alerts(20)
 
@@ -132,7 +132,7 @@ def test_retries_stop_at_the_maximum(allow_loopback, settings, receiver, channel
     settings.ALERT_MAX_RETRIES = 1
     hook = channel("webhook")
     receiver.script = [503, 503, 503]
-    tasks.deliver_webhook.apply(args=[hook.pk, str(issue.pk), "new_issue", {}])
+    dispatch.deliver_webhook.task.apply(args=[hook.pk, str(issue.pk), "new_issue", {}])
     assert wait_for_background_alerts(20)
     assert list(DeliveryAttempt.objects.order_by("attempt").values_list("status", flat=True)) == ["failed", "failed"]
     assert len(receiver.requests) == 2
@@ -141,7 +141,7 @@ def test_retries_stop_at_the_maximum(allow_loopback, settings, receiver, channel
 def test_a_redirect_is_a_failure_and_not_retried(allow_loopback, receiver, channel, issue):
     hook = channel("webhook")
     receiver.script = [302]
-    assert tasks.deliver_webhook.apply(args=[hook.pk, str(issue.pk), "new_issue", {}]).get() == "failed"
+    assert dispatch.deliver_webhook.task.apply(args=[hook.pk, str(issue.pk), "new_issue", {}]).get() == "failed"
     record = DeliveryAttempt.objects.get()
     assert record.status == "failed" and "302 redirect" in record.error
     assert [r["path"] for r in receiver.requests] == ["/hook"]  # /elsewhere was never asked
@@ -150,7 +150,7 @@ def test_a_redirect_is_a_failure_and_not_retried(allow_loopback, receiver, chann
 def test_a_client_error_is_not_retried(allow_loopback, receiver, channel, issue):
     hook = channel("slack")
     receiver.script = [404]
-    assert tasks.deliver_webhook.apply(args=[hook.pk, str(issue.pk), "new_issue", {}]).get() == "failed"
+    assert dispatch.deliver_webhook.task.apply(args=[hook.pk, str(issue.pk), "new_issue", {}]).get() == "failed"
     assert DeliveryAttempt.objects.get().error == "HTTP 404: receiver says no"
 
 
@@ -162,7 +162,7 @@ def test_a_private_target_is_refused_recorded_and_not_retried(project, issue, mo
 
     monkeypatch.setattr(outbound, "_connect", lambda *a: pytest.fail("a connection was attempted"))
     hook = AlertChannel.objects.create(project=project, name="internal", kind="webhook", url=url)
-    assert tasks.send_new_issue_alert.apply(args=[str(issue.pk)]).get() == 1
+    assert dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)]).get() == 1
     record = DeliveryAttempt.objects.get()
     assert (record.status, record.attempt, record.channel) == ("refused", 1, hook)
     assert "not a public address" in record.error
@@ -183,7 +183,7 @@ def test_a_webhook_failure_does_not_stop_email_or_other_channels(
         return real(kind, secret, alert)
 
     monkeypatch.setattr(delivery, "webhook_request", webhook_request)
-    assert tasks.send_new_issue_alert.apply(args=[str(issue.pk)]).get() == 3
+    assert dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)]).get() == 3
     assert [r["path"] for r in receiver.requests] == ["/slack"]
     assert len(smtp_sink.envelopes) == 2
     statuses = dict(DeliveryAttempt.objects.values_list("target", "status"))
@@ -194,15 +194,15 @@ def test_switch_off_sends_no_webhook(allow_loopback, receiver, channel, issue):
     channel("webhook")
     issue.project.alert_on_new_issue = False
     issue.project.save()
-    tasks.send_new_issue_alert.apply(args=[str(issue.pk)])
+    dispatch.send_new_issue_alert.task.apply(args=[str(issue.pk)])
     assert receiver.requests == [] and not DeliveryAttempt.objects.exists()
 
 
 def test_a_deleted_issue_or_channel_is_skipped(allow_loopback, receiver, channel, issue):
     hook = channel("webhook")
-    assert tasks.deliver_webhook.apply(args=[hook.pk + 1000, str(issue.pk), "new_issue", {}]).get() == "skipped"
+    assert dispatch.deliver_webhook.task.apply(args=[hook.pk + 1000, str(issue.pk), "new_issue", {}]).get() == "skipped"
     issue_id = str(issue.pk)
     issue.delete()
-    assert tasks.deliver_webhook.apply(args=[hook.pk, issue_id, "new_issue", {}]).get() == "skipped"
-    assert tasks.send_new_issue_alert.apply(args=[issue_id]).get() == 0
+    assert dispatch.deliver_webhook.task.apply(args=[hook.pk, issue_id, "new_issue", {}]).get() == "skipped"
+    assert dispatch.send_new_issue_alert.task.apply(args=[issue_id]).get() == 0
     assert receiver.requests == []

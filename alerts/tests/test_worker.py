@@ -4,6 +4,7 @@ webhook, retrying the webhook through the broker (self.retry with a countdown)."
 import pytest
 from celery import Celery
 
+from alerts.dispatch import send_unmute_alert
 from alerts.models import AlertChannel, DeliveryAttempt
 from bugsink.testutils import redis_up, require_service, start_celery_worker, wait_until
 
@@ -39,9 +40,7 @@ def test_worker_delivers_unmute_alert_and_retries_through_the_broker(
     hook = AlertChannel.objects.create(project=issue.project, name="hook", kind="webhook", url=receiver.url())
     receiver.script = [500, 200]
 
-    client.send_task(
-        "alerts.tasks.send_unmute_alert", args=[str(issue.pk), "5 events in the last hour"], queue="alerts"
-    )
+    client.send_task(send_unmute_alert.name, args=[str(issue.pk), "5 events in the last hour"], queue="alerts")
 
     wait_until(
         lambda: DeliveryAttempt.objects.filter(status="sent").count() >= 2,

@@ -10,7 +10,7 @@ from django.utils import timezone
 from artifacts.assemble import assemble_bundle
 from artifacts.models import ArtifactBundle, DebugIdArtifact, FileBlob, ReleaseFile
 from artifacts.release_deletion import delete_releases
-from artifacts.retention import expire_artifacts
+from artifacts.retention import expire_artifacts, expire_artifacts_job
 from artifacts.storage import blob_path, sha1_of, store_blob
 from artifacts.tests.bundles import bundle_zip
 from artifacts.tests.uploads import upload_blob, uploader
@@ -103,7 +103,7 @@ def test_the_periodic_job_runs_retention(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     blob = store_blob(b"orphan")
     FileBlob.objects.filter(pk=blob.pk).update(created_at=timezone.now() - DAY)
-    assert jobs.EXPIRE_ARTIFACTS in {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert jobs.run(jobs.EXPIRE_ARTIFACTS)
+    assert expire_artifacts_job.name in {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert expire_artifacts_job.later()
     assert jobs.wait_idle(10)
     assert not FileBlob.objects.exists() and not blob_path(blob.checksum).exists()

@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 
+from alerts.dispatch import send_new_issue_alert
 from bugsink import jobs
 from bugsink.celery import BrokerUnreachableOnOneLine, Scheduler
 from bugsink.testutils import (
@@ -24,6 +25,8 @@ from bugsink.testutils import (
     wait_until,
 )
 from ingest import store
+from ingest.digest import digest_job
+from ingest.sweep import sweep
 
 
 class Clock:
@@ -43,16 +46,16 @@ def test_one_warning_per_interval_with_the_events_waiting(project, caplog):
         store_event(project, exception_event())
     clock = Clock()
     outage = jobs.BrokerOutage(retry_seconds=1, warning_seconds=30, clock=clock)
-    outage.failed(jobs.DIGEST, project.pk, f"{project.pk}/a", ConnectionError("Connection refused"))
+    outage.failed(digest_job.name, project.pk, f"{project.pk}/a", ConnectionError("Connection refused"))
     for _ in range(290):  # a hundred events a second, each asking for its digest
         clock.now += 0.1
-        outage.not_sent(jobs.DIGEST, project.pk, f"{project.pk}/b")
+        outage.not_sent(digest_job.name, project.pk, f"{project.pk}/b")
     assert outage_warnings(caplog) == [
         "broker unreachable for 0 s (ConnectionError: Connection refused): 1 jobs not sent; 3 accepted events wait in "
         "the ingest store for digest, which resumes when the broker is back (next report in 30 s unless it is back)"
     ]
     clock.now += 1.0  # 30 s after the first warning
-    outage.not_sent(jobs.DIGEST, project.pk, f"{project.pk}/c")
+    outage.not_sent(digest_job.name, project.pk, f"{project.pk}/c")
     assert len(outage_warnings(caplog)) == 2 and "for 30 s" in outage_warnings(caplog)[1]
     assert "292 jobs not sent" in outage_warnings(caplog)[1]
     assert not any(r.exc_info for r in caplog.records)
@@ -62,17 +65,17 @@ def test_after_a_failure_one_caller_tries_again_and_the_others_do_not_wait(caplo
     clock = Clock()
     outage = jobs.BrokerOutage(retry_seconds=1, warning_seconds=30, clock=clock)
     assert outage.may_send_digest() and not outage.is_down()
-    outage.failed(jobs.DIGEST, 4, "4/a", ConnectionError("refused"))
+    outage.failed(digest_job.name, 4, "4/a", ConnectionError("refused"))
     assert outage.is_down() and not outage.may_send_digest()
     clock.now += 1
     assert not outage.is_down()
     assert outage.may_send_digest()  # the probe
     assert not outage.may_send_digest()  # the others, while it tries
-    outage.failed(jobs.DIGEST, 5, "5/b", ConnectionError("refused"))
+    outage.failed(digest_job.name, 5, "5/b", ConnectionError("refused"))
     assert not outage.may_send_digest()
     clock.now += 1
     assert outage.may_send_digest()
-    outage.not_sent(jobs.DIGEST, 4, "4/c")  # another event of project 4: one key per project is enough
+    outage.not_sent(digest_job.name, 4, "4/c")  # another event of project 4: one key per project is enough
     assert outage.sent() == [(4, "4/a"), (5, "5/b")]
     assert outage.may_send_digest() and outage.sent() == []
     assert "broker reachable again after 2 s; 3 jobs were not sent meanwhile" in caplog.text
@@ -80,7 +83,7 @@ def test_after_a_failure_one_caller_tries_again_and_the_others_do_not_wait(caplo
 
 def test_a_job_other_than_a_digest_that_is_not_sent_is_an_error_each_time(caplog):
     outage = jobs.BrokerOutage(retry_seconds=1, warning_seconds=30, clock=Clock())
-    outage.failed(jobs.SEND_NEW_ISSUE_ALERT, None, None, ConnectionError("refused"))
+    outage.failed(send_new_issue_alert.name, None, None, ConnectionError("refused"))
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert [r.getMessage() for r in errors] == [
         "job alerts.tasks.send_new_issue_alert was not sent: the broker is unreachable (ConnectionError: refused); "
@@ -147,7 +150,7 @@ def test_the_beat_schedule_says_in_one_line_that_the_broker_is_down(tmp_path, ca
     app = Celery("beat-test", broker=f"redis://127.0.0.1:{free_port()}/0")
     app.conf.broker_connection_max_retries = 1
     scheduler = Scheduler(app=app, schedule_filename=str(tmp_path / "schedule"), lazy=True)
-    entry = ScheduleEntry(name="sweep-ingest-store", task=jobs.SWEEP, schedule=60.0, app=app)
+    entry = ScheduleEntry(name="sweep-ingest-store", task=sweep.name, schedule=60.0, app=app)
     try:
         scheduler.apply_entry(entry, producer=None)
     finally:

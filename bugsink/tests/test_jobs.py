@@ -1,14 +1,21 @@
-"""bugsink.jobs: every job name is a registered task; with a broker a job is a message on the right queue; without
+"""bugsink.jobs: every declared job is a registered task, and every name in the settings a declared job; arguments
+go through JSON on every path; one contention policy; with a broker a job is a message on the right queue; without
 one, where and how it runs (the caller, the background thread, the writer lock, timers, the periodic loop); the
 digest flag's key is this installation's own."""
 
 import threading
+import time
 
 import pytest
 from django.db import transaction
 
+from alerts.dispatch import deliver_email, deliver_webhook, send_new_issue_alert, send_unmute_alert
 from bugsink import jobs
 from bugsink.celery import app
+from events.retention import evict_expired_projects
+from ingest.digest import digest_job
+from ingest.sweep import sweep
+from issues.deletion import delete_issues_job
 
 
 class Recorder:
@@ -39,10 +46,22 @@ def recorder(monkeypatch, settings):
     assert jobs.wait_idle(10)
 
 
-def test_every_job_is_a_registered_task_with_a_thin_name():
-    app.loader.import_default_modules()
-    for name in jobs.ALL:
+def test_every_job_is_a_registered_task_and_the_settings_name_only_declared_jobs(settings):
+    declared = jobs.declared_jobs()
+    assert {digest_job.name, sweep.name, delete_issues_job.name, deliver_email.name} <= set(declared)
+    for name, job in declared.items():
         assert name in app.tasks, f"{name} is not a registered Celery task"
+        assert app.tasks[name].run.__module__ == job.function.__module__
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in declared, f"the beat schedule names {entry['task']}, which no job declares"
+    for pattern in settings.CELERY_TASK_ROUTES:
+        prefix = pattern.removesuffix("*")
+        assert any(name.startswith(prefix) if pattern.endswith("*") else name == pattern for name in declared), pattern
+
+
+def test_a_job_is_declared_once():
+    with pytest.raises(ValueError, match="declared twice"):
+        jobs.job(sweep.name)(lambda: 0)
 
 
 def test_with_a_broker_jobs_are_messages_on_their_queues(settings, monkeypatch):
@@ -50,17 +69,34 @@ def test_with_a_broker_jobs_are_messages_on_their_queues(settings, monkeypatch):
     settings.DIGEST_SHARDS = 3
     sent = []
     monkeypatch.setattr(app, "send_task", lambda name, args, **options: sent.append((name, args, options)))
-    assert jobs.run(jobs.DELETE_ISSUES, [7, ["x"]], project_id=7)
-    assert jobs.run(jobs.DELIVER_WEBHOOK, [1, "i", "new_issue", {}, 2], countdown=4)
+    assert delete_issues_job.later(7, ["x"])  # a single writer's job: on the queue of the project its arguments name
+    assert deliver_webhook.later(1, "i", "new_issue", {}, 2, countdown=4)
     assert sent == [
-        (jobs.DELETE_ISSUES, [7, ["x"]], {"queue": "digest-1", "countdown": None}),
-        (jobs.DELIVER_WEBHOOK, [1, "i", "new_issue", {}, 2], {"queue": None, "countdown": 4}),
+        (delete_issues_job.name, [7, ["x"]], {"queue": "digest-1", "countdown": None}),
+        (deliver_webhook.name, [1, "i", "new_issue", {}, 2], {"queue": None, "countdown": 4}),
     ]
 
 
-def test_a_single_writer_job_needs_its_project():
-    with pytest.raises(ValueError):
-        jobs.run(jobs.EVICT_PROJECT, [1])
+def test_arguments_go_through_json_without_a_broker_too(recorder):
+    """What the broker would deliver, the in-process path delivers: a tuple as a list, a dict's keys as strings."""
+    assert deliver_email.later("i", "new_issue", {1: "one"}, ("a@b.c",), 2)
+    assert jobs.wait_idle(10)
+    assert recorder.calls[0][:2] == (deliver_email.name, ["i", "new_issue", {"1": "one"}, ["a@b.c"], 2])
+
+
+@pytest.mark.parametrize("broker", [False, True], ids=["in-process", "broker"])
+def test_an_argument_that_is_not_json_fails_at_the_call(broker, recorder, settings, monkeypatch, transactional_db):
+    from datetime import datetime
+
+    settings.CELERY_TASK_ALWAYS_EAGER = not broker
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, args, **options: sent.append(name))
+    with pytest.raises(TypeError, match="must be JSON"):
+        deliver_email.later("i", "new_issue", {"when": datetime.now()}, [], 1)
+    with pytest.raises(TypeError, match="must be JSON"), transaction.atomic():
+        delete_issues_job.after_commit(3, {"issue"})  # a set: refused at the call, not at the commit
+    assert jobs.wait_idle(10)
+    assert recorder.calls == [] and sent == []
 
 
 def test_a_broker_that_is_down_is_logged_not_raised(settings, monkeypatch, caplog):
@@ -70,14 +106,14 @@ def test_a_broker_that_is_down_is_logged_not_raised(settings, monkeypatch, caplo
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(app, "send_task", down)
-    assert jobs.run(jobs.SWEEP) is False
+    assert sweep.later() is False
     assert "job ingest.tasks.sweep was not sent: the broker is unreachable (ConnectionError" in caplog.text
     assert "broker unreachable for 0 s" in caplog.text and "Traceback" not in caplog.text
 
 
 def test_without_a_broker_a_digest_runs_in_the_caller_under_the_writer_lock(recorder):
-    jobs.schedule_digest("5/000-abc")
-    assert recorder.calls == [(jobs.DIGEST, ["5/000-abc"], threading.current_thread().name, True)]
+    digest_job.schedule("5/000-abc")
+    assert recorder.calls == [(digest_job.name, ["5/000-abc"], threading.current_thread().name, True)]
 
 
 def test_without_a_broker_and_not_immediately_a_digest_runs_in_the_background_once_per_project(monkeypatch, settings):
@@ -89,30 +125,30 @@ def test_without_a_broker_and_not_immediately_a_digest_runs_in_the_background_on
     release = threading.Event()
     fake = Recorder(release)
     monkeypatch.setattr(jobs, "_task", fake)
-    jobs.schedule_digest("5/001-a")
-    jobs.schedule_digest("5/002-b")
-    jobs.schedule_digest("6/003-c")
+    digest_job.schedule("5/001-a")
+    digest_job.schedule("5/002-b")
+    digest_job.schedule("6/003-c")
     assert fake.calls == []  # the caller went on at once
     jobs.release_digest_claim(5)  # what the digest of project 5 does as it starts
-    jobs.schedule_digest("5/004-d")
+    digest_job.schedule("5/004-d")
     release.set()
     assert jobs.wait_idle(10)
     assert [(name, args, thread.startswith("jobs"), locked) for name, args, thread, locked in fake.calls] == [
-        (jobs.DIGEST, ["5/001-a"], True, True),
-        (jobs.DIGEST, ["6/003-c"], True, True),
-        (jobs.DIGEST, ["5/004-d"], True, True),
+        (digest_job.name, ["5/001-a"], True, True),
+        (digest_job.name, ["6/003-c"], True, True),
+        (digest_job.name, ["5/004-d"], True, True),
     ]
     jobs.release_digest_claim(5)
     jobs.release_digest_claim(6)
 
 
 def test_without_a_broker_other_jobs_run_on_the_background_thread(recorder):
-    assert jobs.run(jobs.SEND_NEW_ISSUE_ALERT, ["issue"])
-    assert jobs.run(jobs.DELETE_ISSUES, [3, ["issue"]], project_id=3)
+    assert send_new_issue_alert.later("issue")
+    assert delete_issues_job.later(3, ["issue"])
     assert jobs.wait_idle(10)
     assert [(name, thread.startswith("jobs"), locked) for name, _, thread, locked in recorder.calls] == [
-        (jobs.SEND_NEW_ISSUE_ALERT, True, False),
-        (jobs.DELETE_ISSUES, True, True),  # a single writer's job takes the writer lock
+        (send_new_issue_alert.name, True, False),
+        (delete_issues_job.name, True, True),  # a single writer's job takes the writer lock
     ]
 
 
@@ -121,45 +157,45 @@ def test_the_caller_does_not_wait_for_a_background_job(monkeypatch, settings):
     release = threading.Event()
     fake = Recorder(release)
     monkeypatch.setattr(jobs, "_task", fake)
-    jobs.run(jobs.SEND_UNMUTE_ALERT, ["issue", "reason"])
+    send_unmute_alert.later("issue", "reason")
     assert fake.calls == [] and not jobs.wait_idle(0.05)
     release.set()
     assert jobs.wait_idle(10) and len(fake.calls) == 1
 
 
 def test_retries_wait_on_a_timer(recorder):
-    jobs.run(jobs.DELIVER_EMAIL, ["i", "new_issue", {}, ["a@b.c"], 2], countdown=0.05)
+    deliver_email.later("i", "new_issue", {}, ["a@b.c"], 2, countdown=0.05)
     assert recorder.calls == []
     assert jobs.wait_idle(10)
-    assert recorder.calls[0][:2] == (jobs.DELIVER_EMAIL, ["i", "new_issue", {}, ["a@b.c"], 2])
+    assert recorder.calls[0][:2] == (deliver_email.name, ["i", "new_issue", {}, ["a@b.c"], 2])
 
 
 def test_after_commit_only_after_a_commit(recorder, transactional_db):
     with pytest.raises(RuntimeError), transaction.atomic():
-        jobs.run(jobs.SWEEP, [], after_commit=True)
+        sweep.after_commit()
         raise RuntimeError("rolled back")
     with transaction.atomic():
-        jobs.run(jobs.SWEEP, [1], after_commit=True)
+        sweep.after_commit(1)
         assert jobs.wait_idle(10) and recorder.calls == []
     assert jobs.wait_idle(10)
-    assert [call[:2] for call in recorder.calls] == [(jobs.SWEEP, [1])]
+    assert [call[:2] for call in recorder.calls] == [(sweep.name, [1])]
 
 
 def test_the_periodic_loop_runs_the_beat_schedule_on_the_background_thread(recorder):
     stop = threading.Event()
-    schedule = [(jobs.SWEEP, [], 0.05), (jobs.EVICT_EXPIRED, [], 0.05)]
+    schedule = [(sweep.name, [], 0.05), (evict_expired_projects.name, [], 0.05)]
     thread = threading.Thread(target=jobs._periodic_loop, args=(schedule, stop), daemon=True)
     thread.start()
     try:
         assert jobs.wait_idle(10)
         for _ in range(200):
-            if {call[0] for call in recorder.calls} == {jobs.SWEEP, jobs.EVICT_EXPIRED}:
+            if {call[0] for call in recorder.calls} == {sweep.name, evict_expired_projects.name}:
                 break
             stop.wait(0.05)
     finally:
         stop.set()
         thread.join(5)
-    assert {call[0] for call in recorder.calls} == {jobs.SWEEP, jobs.EVICT_EXPIRED}
+    assert {call[0] for call in recorder.calls} == {sweep.name, evict_expired_projects.name}
     assert all(call[2].startswith("jobs") for call in recorder.calls)
     assert not thread.is_alive()
 
@@ -214,23 +250,51 @@ def test_without_a_broker_the_web_server_runs_the_periodic_jobs(transactional_db
         )
 
 
-def test_a_job_that_lost_a_deadlock_runs_again(monkeypatch, settings, caplog):
+@pytest.mark.parametrize("broker", [False, True], ids=["in-process", "worker"])
+def test_a_job_that_lost_a_deadlock_runs_again(broker, monkeypatch, settings, caplog):
+    """The one contention policy, the same whether the job runs in this process or in a worker (which runs the
+    registered task: `task.apply` here)."""
     from django.db import OperationalError
 
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
     runs = []
 
-    class Task:
-        def apply(self, args, throw=False):
-            runs.append(args)
-            if len(runs) == 1:
-                raise OperationalError("deadlock detected")
+    def deadlocked_once(issue_id):
+        runs.append(issue_id)
+        if len(runs) == 1:
+            raise OperationalError("deadlock detected")
+        return 0
 
-    monkeypatch.setattr(jobs, "_task", lambda name: Task())
-    jobs.run(jobs.SEND_NEW_ISSUE_ALERT, ["issue"])
+    monkeypatch.setattr(send_new_issue_alert, "function", deadlocked_once)
+    if broker:
+        send_new_issue_alert.task.apply(args=["issue"], throw=True)
+    else:
+        send_new_issue_alert.later("issue")
     assert jobs.wait_idle(10)
-    assert runs == [["issue"], ["issue"]]
+    assert runs == ["issue", "issue"]
     assert "trying again" in caplog.text and "Traceback" not in caplog.text
+
+
+def test_contention_is_tried_a_bounded_number_of_times_in_one_place(monkeypatch, settings, caplog):
+    """A database that stays busy: CONTENTION_TRIES runs in all, then one failure logged; no layer above (the
+    in-process runner, a timer) tries the job again, so the tries never multiply."""
+    from django.db import OperationalError
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    runs = []
+
+    def always_busy(issue_id):
+        runs.append(issue_id)
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(send_new_issue_alert, "function", always_busy)
+    assert send_new_issue_alert.later("issue")
+    assert jobs.wait_idle(10)
+    assert len(runs) == jobs.CONTENTION_TRIES
+    assert caplog.text.count("trying again") == jobs.CONTENTION_TRIES - 1
+    assert caplog.text.count(f"job {send_new_issue_alert.name}['issue'] failed") == 1
 
 
 def test_one_question_to_redis_per_project_per_claim_window(settings):

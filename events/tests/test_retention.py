@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from bugsink.testutils import exception_event, make_issue
 from events.models import Event
-from events.retention import evict_after_digest, evict_project, keep_counts, stored_estimate
-from events.tasks import evict_expired
+from events.retention import evict_after_digest, evict_expired_projects, evict_project, keep_counts, stored_estimate
 from issues.models import Issue, TurningPoint
 from projects.models import Project
 from tags.models import EventTag, IssueTag
@@ -290,7 +289,7 @@ def test_the_periodic_job_evicts_expired_events(project, settings):
     add_events(other, make_issue(other, event_count=0), 5, age=timedelta(days=400))
 
     # as the jobs' background thread runs it: the evictions it asks for run as part of it, under the writer lock
-    assert evict_expired.apply().get() == 1
+    assert evict_expired_projects.task.apply().get() == 1
     assert orders(issue) == [1, 11, 12]
     assert Event.objects.filter(project=other).count() == 5
 
@@ -312,9 +311,9 @@ def test_the_sweep_removes_orphan_temporaries(project, settings):
 
 def test_the_periodic_task_is_on_the_beat_schedule():
     entry = django_settings.CELERY_BEAT_SCHEDULE["evict-expired-events"]
-    assert entry["task"] == "events.tasks.evict_expired"
+    assert entry["task"] == evict_expired_projects.name == "events.tasks.evict_expired"
     assert entry["schedule"] == django_settings.RETENTION_INTERVAL_SECONDS
-    assert django_settings.CELERY_TASK_ROUTES["events.tasks.evict_expired"] == {"queue": "maintenance"}
+    assert django_settings.CELERY_TASK_ROUTES[evict_expired_projects.name] == {"queue": "maintenance"}
 
 
 def test_the_evict_command(project):

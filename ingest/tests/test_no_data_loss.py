@@ -19,6 +19,7 @@ from bugsink.testutils import (
     wait_until,
 )
 from events.models import Event
+from ingest.sweep import sweep
 from projects.models import Project
 
 BROKER_URL = "redis://127.0.0.1:6379/11"
@@ -96,7 +97,7 @@ def test_sigkill_of_the_digest_worker_in_the_middle_of_a_burst(stack):
             from celery import Celery
 
             client = Celery(broker=BROKER_URL)
-            client.send_task("ingest.tasks.sweep", kwargs={"grace_seconds": 0}, queue="maintenance")
+            client.send_task(sweep.name, kwargs={"grace_seconds": 0}, queue="maintenance")
             client.close()
         wait_until(lambda: stored(project) == BURST, 120, message="every event", details=worker.output)
         assert_exactly_once(project, first + second)
@@ -118,7 +119,7 @@ def test_flushall_in_the_middle_of_a_burst_is_repaired_by_the_sweep(stack):
         from celery import Celery
 
         client = Celery(broker=BROKER_URL)
-        client.send_task("ingest.tasks.sweep", kwargs={"grace_seconds": 0}, queue="maintenance")
+        client.send_task(sweep.name, kwargs={"grace_seconds": 0}, queue="maintenance")
         client.close()
         wait_until(lambda: stored(project) == BURST, 120, message="every event", details=worker.output)
     assert_exactly_once(project, ids)

@@ -202,10 +202,10 @@ def test_retention_keeps_the_newest_by_count_and_drops_the_old_by_age(client, pr
 
 
 def test_the_periodic_job_is_scheduled(settings):
-    from bugsink import jobs
+    from logs.retention import expire_logs
 
-    assert jobs.EXPIRE_LOGS in {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert jobs.run(jobs.EXPIRE_LOGS)
+    assert expire_logs.name in {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert expire_logs.later()
 
 
 # --- the Logs page ---------------------------------------------------------------------------------------------------
