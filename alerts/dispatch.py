@@ -38,9 +38,6 @@ def alert_on_commit(kind: str, issue, **context) -> None:
         switch, job, context_names = KINDS[kind]
         if not getattr(issue.project, switch):
             return
-        if kind == "unmute" and issue.is_resolved:
-            # resolving unmutes implicitly, and that is not news to anybody
-            return
         args = [str(issue.pk), *(str(context.get(name) or "") for name in context_names)]
         jobs.run(job, args, after_commit=True)
     except Exception:

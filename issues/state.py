@@ -20,6 +20,7 @@ and keeping stale "fixed in 1.4" claims around would make the next resolve-and-r
 releases are affected. The history of earlier fix claims stays readable in the TurningPoints.
 """
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
@@ -44,6 +45,16 @@ STATE_FIELDS = [
 
 class IllegalStateTransition(ValueError):
     """A transition that makes no sense from the issue's current state; the message says why."""
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What an arriving event did to its issue (IssueStateManager.on_event): the TurningPoint kind of the transition,
+    and the alert it calls for (an alerts.dispatch kind) with that alert's context."""
+
+    transition: str
+    alert: str
+    alert_context: dict = field(default_factory=dict)
 
 
 class IssueStateManager:
@@ -147,6 +158,33 @@ class IssueStateManager:
         """An event arrived for a resolved issue in a release the fix should cover (or without one)."""
         cls._unresolve(issue)
         cls._turning_point(issue, TurningPoint.Kind.REGRESSED, event=event, when=when, defer=defer, release=release)
+
+    @classmethod
+    def on_event(
+        cls,
+        issue: Issue,
+        counter: PeriodCounter,
+        release: str,
+        order: ReleaseOrder,
+        when: datetime,
+        event_id: str = "",
+        defer: list | None = None,
+    ) -> EventOutcome | None:
+        """What an event arriving for an existing issue (its counter already counting it) does to the issue, applied:
+        a regression (is_regression), else an unmute (unmute_reason), else nothing (None).
+
+        A regression beats an unmute: a resolved issue is never muted (the two exclude each other), so an event
+        either finds the issue resolved, and may reopen it, or not resolved, and may unmute it. The unmute alert
+        therefore never concerns a resolved issue, and resolving or reopening (which unmute implicitly) never
+        come through here."""
+        if is_regression(issue, release, order):
+            cls.regress(issue, when=when, release=release, defer=defer)
+            return EventOutcome(TurningPoint.Kind.REGRESSED, "regression", {"event_id": event_id})
+        reason = cls.unmute_reason(issue, counter, when)
+        if reason:
+            cls.unmute(issue, reason=reason, when=when, defer=defer)
+            return EventOutcome(TurningPoint.Kind.UNMUTED, "unmute", {"reason": reason})
+        return None
 
     # --- muting -------------------------------------------------------------------------------------------------
 

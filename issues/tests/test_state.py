@@ -147,6 +147,35 @@ def test_unmute_reason(issue):
     )
 
 
+def test_on_event_regression_beats_unmute_and_names_the_alert(project, issue):
+    from releases.ordering import ReleaseOrder
+
+    order = ReleaseOrder(project.pk)
+    counter = PeriodCounter()
+    counter.inc(NOW)
+    assert IssueStateManager.on_event(issue, counter, "", order, NOW) is None, "an open issue: nothing happens"
+
+    IssueStateManager.mute(issue, conditions=[{"period": "hour", "nr_of_periods": 1, "volume": 2}], now=NOW)
+    counter.inc(NOW)
+    deferred: list = []
+    outcome = IssueStateManager.on_event(issue, counter, "", order, NOW, event_id="e" * 32, defer=deferred)
+    assert (outcome.transition, outcome.alert) == ("unmuted", "unmute")
+    assert outcome.alert_context == {"reason": "2 events in the last hour"}
+    assert not issue.is_muted and [tp.kind for tp in deferred] == ["unmuted"]
+
+    # resolved (which unmutes): the event regresses it; an unmute, and its alert, never concern a resolved issue
+    IssueStateManager.resolve(issue)
+    deferred = []
+    outcome = IssueStateManager.on_event(issue, counter, "", order, NOW, event_id="e" * 32, defer=deferred)
+    assert (outcome.transition, outcome.alert, outcome.alert_context) == (
+        "regressed",
+        "regression",
+        {"event_id": "e" * 32},
+    )
+    assert not issue.is_resolved and [tp.kind for tp in deferred] == ["regressed"]
+    assert IssueStateManager.on_event(issue, counter, "", order, NOW) is None
+
+
 def test_comments_add_edit_delete_by_their_author(issue, user, django_user_model):
     other = django_user_model.objects.create_user("bob")
     comment = IssueStateManager.add_comment(issue, user, "  looking into it  ")
