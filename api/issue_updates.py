@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from bugsink.period_counter import MAX_PERIODS
 from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue
-from issues.state import IssueStateManager
+from issues.state import IssueStateManager, allowed_actions
 
 # the largest number a client may send for a count or a number of minutes (ten years of minutes)
 MAX_NUMBER = 10 * 366 * 24 * 60
@@ -196,15 +196,15 @@ def _ignore(details: dict, now: datetime) -> Update:
 
 def already_done(issue: Issue, update: Update) -> bool:
     """Whether the issue is already in the state the update asks for (a repeated PUT answers 200 and changes
-    nothing, as Sentry's does), for the transitions whose target state is a plain fact."""
+    nothing, as Sentry's does): an action without arguments that issues.state.allowed_actions does not offer, a
+    resolve in a release it is resolved in, a mute exactly as it is muted. `resolve_by_latest` is left to the
+    transition (which release is the latest is known only then)."""
     if update.action == "unresolve":
-        return not issue.is_resolved and not issue.is_muted
-    if update.action == "resolve":
-        return issue.is_resolved and not issue.is_resolved_by_next_release
-    if update.action == "resolve_by_next":
-        return issue.is_resolved_by_next_release
+        return not {"reopen", "unmute"} & allowed_actions(issue)
+    if update.action in ("resolve", "resolve_by_next"):
+        return update.action not in allowed_actions(issue)
     if update.action == "resolve_in_release":
-        return issue.is_resolved and update.kwargs["version"] in issue.fixed_at
+        return IssueStateManager.resolved_in(issue, update.kwargs["version"])
     if update.action == "mute":
         return IssueStateManager.already_muted(issue, update.kwargs.get("until"), update.kwargs.get("conditions"))
     return False
@@ -213,5 +213,5 @@ def already_done(issue: Issue, update: Update) -> bool:
 def transition_for(issue: Issue, update: Update) -> tuple[str, dict]:
     """The issues.state transition name and its arguments for this issue (`unresolve` depends on its state)."""
     if update.action == "unresolve":
-        return ("reopen" if issue.is_resolved else "unmute"), {}
+        return ("reopen" if "reopen" in allowed_actions(issue) else "unmute"), {}
     return update.action, update.kwargs

@@ -119,7 +119,7 @@ class IssueStateManager:
         regressions."""
         if not has_version(issue.project, version):
             raise IllegalStateTransition(f"This project has no release {version!r}.")
-        if issue.is_resolved and version in issue.fixed_at:
+        if cls.resolved_in(issue, version):
             raise IllegalStateTransition(f"This issue is already resolved in {version}.")
         cls._clear_mute(issue)
         issue.is_resolved = True
@@ -127,6 +127,11 @@ class IssueStateManager:
         if version not in issue.fixed_at:
             issue.fixed_at = [*issue.fixed_at, version]
         cls._turning_point(issue, TurningPoint.Kind.RESOLVED, user=user, release=version)
+
+    @staticmethod
+    def resolved_in(issue: Issue, version: str) -> bool:
+        """Whether the issue is resolved in `version` already: resolving it there again changes nothing."""
+        return issue.is_resolved and version in issue.fixed_at
 
     @classmethod
     def resolve_by_next(cls, issue: Issue, user=None) -> None:
@@ -300,6 +305,27 @@ ACTIONS = {
     "mute": IssueStateManager.mute,
     "unmute": IssueStateManager.unmute,
 }
+
+
+def allowed_actions(issue: Issue, latest_release: str | None = None) -> set[str]:
+    """The actions without arguments (ACTIONS names) that make sense in the issue's state: the issue page shows
+    their buttons, and the API (api.issue_updates.already_done) takes a status whose action is not among them as
+    done already. `resolve_by_latest` is among them when the project's latest release is given. Muting again with
+    other arguments, and resolving in a given release, depend on those arguments (already_muted, resolved_in).
+
+    - open: resolve (plainly, in the latest release, in the next release), mute;
+    - muted: the same, but unmute instead of mute (resolving unmutes implicitly);
+    - resolved: reopen, and resolve in the next release;
+    - resolved in the next release: reopen, and resolve now.
+    """
+    if issue.is_resolved:
+        return {"reopen", "resolve" if issue.is_resolved_by_next_release else "resolve_by_next"}
+    actions = {"resolve", "resolve_by_next", "unmute" if issue.is_muted else "mute"}
+    if latest_release is not None:
+        actions.add("resolve_by_latest")
+    return actions
+
+
 # what apply_to_issues takes: the page's actions, and those that need an argument the page's buttons do not send
 TRANSITIONS = {**ACTIONS, "resolve_in_release": IssueStateManager.resolve_in_release}
 

@@ -161,8 +161,9 @@ def test_actions_of_an_open_issue_in_a_project_with_releases(logged_in, send):
 @pytest.mark.parametrize(
     "fields, expected",
     [
-        ({"is_resolved": True}, {"reopen"}),
-        ({"is_resolved": True, "fixed_at": ["1.0"]}, {"reopen"}),
+        # resolved: reopen, or resolve in the next release instead (the API's inNextRelease does the same)
+        ({"is_resolved": True}, {"reopen", "resolve_by_next"}),
+        ({"is_resolved": True, "fixed_at": ["1.0"]}, {"reopen", "resolve_by_next"}),
         ({"is_resolved": True, "is_resolved_by_next_release": True}, {"reopen", "resolve"}),
         ({"is_muted": True}, {"unmute", "resolve", "resolve_by_next"}),
     ],

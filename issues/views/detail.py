@@ -30,7 +30,7 @@ from issues.models import Issue, TurningPoint
 from issues.muting import InvalidMute, duration_choices, mute_until, period_choices, volume_condition
 from issues.pagination import Cursor, Order, keyset_page
 from issues.presentation import describe_conditions, describe_state, state_view
-from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager
+from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager, allowed_actions
 from logs.search import trace_logs
 from projects.access import get_issue_or_404
 from releases.ordering import latest_version
@@ -65,17 +65,6 @@ FEEDBACK_COUNT_CAP = 99
 
 
 # --- what the header shows --------------------------------------------------------------------------------------
-
-
-def available_actions(issue: Issue, latest: str | None) -> set[str]:
-    """The actions that make sense in the issue's state (IssueStateManager decides in the end)."""
-    if issue.is_resolved:
-        return {"reopen", "resolve"} if issue.is_resolved_by_next_release else {"reopen"}
-    actions = {"resolve", "resolve_by_next"}
-    if latest is not None:
-        actions.add("resolve_by_latest")
-    actions.add("unmute" if issue.is_muted else "mute")
-    return actions
 
 
 def _tab_url(issue: Issue, tab: str, event_pk: int | None) -> str:
@@ -125,7 +114,7 @@ def _render(
             "tabs": tabs,
             "event": event,
             "state": state_view(issue),
-            "actions": available_actions(issue, latest),
+            "actions": allowed_actions(issue, latest),
             "latest_release": latest,
             "first_release": issue.first_release,
             "last_release": issue.last_release,
