@@ -265,6 +265,8 @@ def test_mute_variants(api, project, alice, send_event):
         ({"status": "ignored", "statusDetails": {"ignoreUntil": 4102444800}}, "ISO 8601"),
         ({"status": "ignored", "statusDetails": []}, "object"),
         ({"status": "sleeping"}, "status must be"),
+        ({"status": "ignored", "statusDetails": {"ignoreCount": "\u00b2", "ignoreWindow": 60}}, "ignoreCount must"),
+        ({"status": "ignored", "statusDetails": {"ignoreCount": 5, "ignoreWindow": 61}}, "ignoreWindow must be a"),
         ({}, "status must be"),
         ({"status": "resolved", "assignedTo": "me"}, "assignedTo"),
         ({"status": "ignored", "substatus": "archived_until_escalating"}, "ignoreCount"),

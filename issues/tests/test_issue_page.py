@@ -273,6 +273,7 @@ def test_volume_mute_that_is_already_met_is_refused_with_the_reason(logged_in, s
         ({"volume": "5", "nr_of_periods": "1", "period": "week"}, "Unknown period 'week'"),
         ({"volume": "5", "nr_of_periods": "61", "period": "minute"}, "At most 60 minutes can be looked back on"),
         ({"mute_for": "3y"}, "Choose how long to mute the issue for."),
+        ({"volume": "\u00b2", "nr_of_periods": "1", "period": "hour"}, "Volume must be a positive whole number."),
     ],
 )
 def test_invalid_mute_input_is_refused(logged_in, project, data, message):

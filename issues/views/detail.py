@@ -27,7 +27,7 @@ from events.models import ATTACHMENT_CONTENTS, Attachment, Event, UserFeedback, 
 from events.scrub import scrub_summary
 from ingest.trim import describe as describe_trim
 from issues.models import Issue, TurningPoint
-from issues.muting import InvalidMute, duration_choices, mute_until, period_choices, volume_condition
+from issues.muting import InvalidMute, condition_data, duration_choices, parse_mute, period_choices
 from issues.pagination import Cursor, Order, keyset_page
 from issues.presentation import describe_conditions, describe_state, state_view
 from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager, allowed_actions
@@ -431,14 +431,10 @@ def _back(request, issue: Issue, default: str = "issue:stacktrace"):
 
 
 def mute_arguments(post, now) -> dict:
-    """`until` and `conditions` for IssueStateManager.mute from the issue page's mute forms; InvalidMute when the
-    input makes no sense."""
-    arguments: dict = {}
-    if post.get("mute_for", ""):
-        arguments["until"] = mute_until(post["mute_for"], now)
-    if post.get("volume", "").strip():
-        arguments["conditions"] = [volume_condition(post)]
-    return arguments
+    """The arguments of IssueStateManager.mute from the issue page's mute forms (issues.muting.parse_mute);
+    InvalidMute when the input makes no sense."""
+    condition = condition_data(post) if post.get("volume", "").strip() else None
+    return parse_mute(now, duration=post.get("mute_for", ""), condition=condition).arguments(now)
 
 
 def _success_message(action: str, issue: Issue) -> str:
@@ -471,7 +467,7 @@ def action(request, issue_id):
             kwargs = {}
             if name == "mute":
                 now = timezone.now()
-                kwargs = {**mute_arguments(request.POST, now), "now": now}
+                kwargs = mute_arguments(request.POST, now)
             ACTIONS[name](issue, user=request.user, **kwargs)
             issue.save(update_fields=STATE_FIELDS)
     except (IllegalStateTransition, InvalidMute) as e:
