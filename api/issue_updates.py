@@ -171,12 +171,7 @@ def _ignore(details: dict, now: datetime) -> Update:
     if request.conditions:
         condition = request.conditions[0]
         applied.update(ignoreCount=condition.volume, ignoreWindow=window_minutes(condition))
-    kwargs = {"now": now}
-    if request.until is not None:
-        kwargs["until"] = request.until
-    if request.conditions:
-        kwargs["conditions"] = list(request.conditions)
-    return Update("mute", "ignored", applied, kwargs)
+    return Update("mute", "ignored", applied, request.arguments(now))
 
 
 def already_done(issue: Issue, update: Update) -> bool:

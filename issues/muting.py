@@ -62,7 +62,8 @@ def parse_mute(
     """The one reader of a mute request. The end of the mute: `duration` (a MUTE_DURATIONS key), `minutes` (a
     number of minutes from `now`) or `until` (a moment); the volume condition: `condition` (a dict with period,
     nr_of_periods and volume, as the forms send it) or `count` events within `window` minutes. Raises InvalidMute;
-    `names` (minutes, count, window) are the words its refusals use for those numbers."""
+    `names` are the words its refusals use for those numbers (minutes, count, window) and for the window as a
+    span of time (span)."""
     names = {**FORM_NAMES, **(names or {})}
     try:
         if duration:
