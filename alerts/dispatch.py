@@ -35,9 +35,6 @@ def alert_on_commit(kind: str, issue, **context) -> None:
         job, context_names = KINDS[kind]
         if not getattr(issue.project, SWITCHES[kind]):
             return
-        if kind == "unmute" and issue.is_resolved:
-            # resolving unmutes implicitly, and that is not news to anybody
-            return
         job.after_commit(str(issue.pk), *(str(context.get(name) or "") for name in context_names))
     except Exception:
         logger.exception("could not schedule the %s alert for issue %s", kind, getattr(issue, "pk", issue))

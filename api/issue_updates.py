@@ -15,15 +15,17 @@ What we cannot do exactly is refused with a 400 that says what is possible, rath
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bugsink.period_counter import MAX_PERIODS
-from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue
-from issues.state import IssueStateManager
+from issues.muting import InvalidMute, parse_mute, window_minutes
+from issues.state import IssueStateManager, allowed_actions
 
-# the largest number a client may send for a count or a number of minutes (ten years of minutes)
-MAX_NUMBER = 10 * 366 * 24 * 60
-# the periods a window in minutes can be expressed in exactly, largest first
-WINDOW_PERIODS = (("day", 1440), ("hour", 60), ("minute", 1))
+# how refusals of issues.muting.parse_mute name the numbers: by Sentry's fields
+IGNORE_NAMES = {
+    "minutes": "ignoreDuration (minutes)",
+    "count": "ignoreCount",
+    "window": "ignoreWindow (minutes)",
+    "span": "ignoreWindow",
+}
 UPDATABLE = ("status", "statusDetails", "substatus")
 # the substatuses that say no more than their status (and its details)
 SUBSTATUSES = {
@@ -32,6 +34,8 @@ SUBSTATUSES = {
     "ignored": {"archived_forever", "archived_until_condition_met"},
 }
 IGNORE_DETAILS = ("ignoreDuration", "ignoreUntil", "ignoreCount", "ignoreWindow")
+# parse_mute's arguments and the details that give them
+IGNORE_FIELDS = {"minutes": "ignoreDuration", "count": "ignoreCount", "window": "ignoreWindow"}
 RESOLVE_DETAILS = ("inNextRelease", "inRelease")
 
 
@@ -48,31 +52,6 @@ class Update:
     status: str
     details: dict = field(default_factory=dict)
     kwargs: dict = field(default_factory=dict)
-
-
-def positive_number(value, name: str) -> int:
-    if isinstance(value, str) and value.strip().isdigit() and value.isascii():
-        value = int(value.strip()) if len(value.strip()) < 12 else MAX_NUMBER + 1
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_NUMBER:
-        raise BadUpdate(f"{name} must be a whole number from 1 to {MAX_NUMBER}.")
-    return value
-
-
-def window_condition(count: int, window_minutes: int) -> VolumeBasedCondition:
-    """`count` events within `window_minutes`, as the volume condition that means exactly that: the window in the
-    largest of days, hours and minutes that divides it, within how far back the counters look."""
-    for period, minutes in WINDOW_PERIODS:
-        if window_minutes % minutes == 0 and window_minutes // minutes <= MAX_PERIODS[period]:
-            try:
-                return VolumeBasedCondition(period=period, nr_of_periods=window_minutes // minutes, volume=count)
-            except InvalidCondition as e:
-                raise BadUpdate(str(e)) from e
-    raise BadUpdate(
-        "ignoreWindow must be a window the event counters keep: up to "
-        f"{MAX_PERIODS['minute']} minutes, a whole number of hours up to {MAX_PERIODS['hour']} hours "
-        f"({MAX_PERIODS['hour'] * 60} minutes), or a whole number of days up to {MAX_PERIODS['day']} days "
-        f"({MAX_PERIODS['day'] * 1440} minutes)."
-    )
 
 
 def parse_moment(value) -> datetime:
@@ -169,42 +148,43 @@ def _resolve(details: dict) -> Update:
 
 
 def _ignore(details: dict, now: datetime) -> Update:
+    """Sentry's ignore details, read by issues.muting.parse_mute as the issue page's and the list's mutes are."""
     _only(details, IGNORE_DETAILS, "ignored")
-    kwargs: dict = {"now": now}
-    applied: dict = {}
     if "ignoreDuration" in details and "ignoreUntil" in details:
         raise BadUpdate("Give ignoreDuration or ignoreUntil, not both.")
-    if "ignoreDuration" in details:
-        minutes = positive_number(details["ignoreDuration"], "ignoreDuration (minutes)")
-        kwargs["until"] = now + timedelta(minutes=minutes)
-        applied["ignoreDuration"] = minutes
-    if "ignoreUntil" in details:
-        kwargs["until"] = parse_moment(details["ignoreUntil"])
-        applied["ignoreUntil"] = kwargs["until"].isoformat().replace("+00:00", "Z")
     if ("ignoreCount" in details) != ("ignoreWindow" in details):
         raise BadUpdate(
             "ignoreCount needs ignoreWindow (minutes) and the other way round: an issue unmutes when it has "
             "ignoreCount events within the last ignoreWindow minutes."
         )
-    if "ignoreCount" in details:
-        count = positive_number(details["ignoreCount"], "ignoreCount")
-        window = positive_number(details["ignoreWindow"], "ignoreWindow (minutes)")
-        kwargs["conditions"] = [window_condition(count, window)]
-        applied.update(ignoreCount=count, ignoreWindow=window)
-    return Update("mute", "ignored", applied, kwargs)
+    asked = {name: details[field] for name, field in IGNORE_FIELDS.items() if field in details}
+    until = parse_moment(details["ignoreUntil"]) if "ignoreUntil" in details else None
+    try:
+        request = parse_mute(now, until=until, names=IGNORE_NAMES, **asked)
+    except InvalidMute as e:
+        raise BadUpdate(str(e)) from e
+    applied: dict = {}
+    if "ignoreDuration" in details:
+        applied["ignoreDuration"] = (request.until - now) // timedelta(minutes=1)
+    if "ignoreUntil" in details:
+        applied["ignoreUntil"] = request.until.isoformat().replace("+00:00", "Z")
+    if request.conditions:
+        condition = request.conditions[0]
+        applied.update(ignoreCount=condition.volume, ignoreWindow=window_minutes(condition))
+    return Update("mute", "ignored", applied, request.arguments(now))
 
 
 def already_done(issue: Issue, update: Update) -> bool:
     """Whether the issue is already in the state the update asks for (a repeated PUT answers 200 and changes
-    nothing, as Sentry's does), for the transitions whose target state is a plain fact."""
+    nothing, as Sentry's does): an action without arguments that issues.state.allowed_actions does not offer, a
+    resolve in a release it is resolved in, a mute exactly as it is muted. `resolve_by_latest` is left to the
+    transition (which release is the latest is known only then)."""
     if update.action == "unresolve":
-        return not issue.is_resolved and not issue.is_muted
-    if update.action == "resolve":
-        return issue.is_resolved and not issue.is_resolved_by_next_release
-    if update.action == "resolve_by_next":
-        return issue.is_resolved_by_next_release
+        return not {"reopen", "unmute"} & allowed_actions(issue)
+    if update.action in ("resolve", "resolve_by_next"):
+        return update.action not in allowed_actions(issue)
     if update.action == "resolve_in_release":
-        return issue.is_resolved and update.kwargs["version"] in issue.fixed_at
+        return IssueStateManager.resolved_in(issue, update.kwargs["version"])
     if update.action == "mute":
         return IssueStateManager.already_muted(issue, update.kwargs.get("until"), update.kwargs.get("conditions"))
     return False
@@ -213,5 +193,5 @@ def already_done(issue: Issue, update: Update) -> bool:
 def transition_for(issue: Issue, update: Update) -> tuple[str, dict]:
     """The issues.state transition name and its arguments for this issue (`unresolve` depends on its state)."""
     if update.action == "unresolve":
-        return ("reopen" if issue.is_resolved else "unmute"), {}
+        return ("reopen" if "reopen" in allowed_actions(issue) else "unmute"), {}
     return update.action, update.kwargs

@@ -34,6 +34,12 @@ def bucket_index(period: str, when: datetime) -> int:
     raise ValueError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
 
 
+def window(period: str, nr_of_periods: int, now: datetime) -> range:
+    """The buckets of "the last `nr_of_periods` `period`s" at `now`: the current one and the ones before it."""
+    current = bucket_index(period, now)
+    return range(current - nr_of_periods + 1, current + 1)
+
+
 class PeriodCounter:
     """Counts of events per bucket, for each period. Persisted as a small JSON dict (see to_dict/from_dict)."""
 
@@ -54,9 +60,8 @@ class PeriodCounter:
 
     def count(self, period: str, nr_of_periods: int, now: datetime) -> int:
         """Events in the current `period` bucket and the `nr_of_periods - 1` before it."""
-        current = bucket_index(period, now)
-        first = current - nr_of_periods + 1
-        return sum(n for index, n in self.buckets[period].items() if first <= index <= current)
+        buckets = window(period, nr_of_periods, now)
+        return sum(n for index, n in self.buckets[period].items() if index in buckets)
 
     def to_dict(self) -> dict:
         return {period: {str(i): n for i, n in counts.items()} for period, counts in self.buckets.items() if counts}

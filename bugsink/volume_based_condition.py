@@ -20,10 +20,8 @@ class VolumeBasedCondition:
     def __post_init__(self):
         if self.period not in PERIODS:
             raise InvalidCondition(f"Unknown period {self.period!r}: use one of {', '.join(PERIODS)}.")
-        for name in ("nr_of_periods", "volume"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise InvalidCondition(f"{name.replace('_', ' ').capitalize()} must be a positive whole number.")
+        for name, label in (("nr_of_periods", "Number of periods"), ("volume", "Volume")):
+            object.__setattr__(self, name, positive_whole_number(getattr(self, name), label))
         if self.nr_of_periods > MAX_PERIODS[self.period]:
             raise InvalidCondition(
                 f"At most {MAX_PERIODS[self.period]} {self.period}s can be looked back on; use a longer period."
@@ -36,8 +34,8 @@ class VolumeBasedCondition:
         try:
             return cls(
                 period=str(data.get("period", "")),
-                nr_of_periods=_positive_int(data.get("nr_of_periods", 1), "Number of periods"),
-                volume=_positive_int(data.get("volume"), "Volume"),
+                nr_of_periods=positive_whole_number(data.get("nr_of_periods", 1), "Number of periods"),
+                volume=positive_whole_number(data.get("volume"), "Volume"),
             )
         except TypeError as e:
             raise InvalidCondition(str(e)) from e
@@ -55,11 +53,20 @@ class VolumeBasedCondition:
         return f"{self.volume} {events} in the last {span}"
 
 
-def _positive_int(value, label: str) -> int:
-    if isinstance(value, bool):
-        raise InvalidCondition(f"{label} must be a positive whole number.")
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or value < 1:
+def positive_whole_number(value, label: str, maximum: int | None = None) -> int:
+    """The one reading of "a positive whole number" (a condition's numbers, the API's minutes and counts): an int,
+    or a string of ASCII digits with spaces around (a form's field), from 1 up to `maximum` when one is given; not a
+    bool, a float or other digits. Otherwise InvalidCondition, whose message names `label`."""
+    if isinstance(value, str):
+        text = value.strip()
+        # a few thousand digits at most: Python refuses to read longer numbers (and none of them is in range)
+        if text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS:
+            value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (maximum is not None and value > maximum):
+        if maximum is not None:
+            raise InvalidCondition(f"{label} must be a whole number from 1 to {maximum}.")
         raise InvalidCondition(f"{label} must be a positive whole number.")
     return value
+
+
+MAX_DIGITS = 4000

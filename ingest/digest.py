@@ -47,7 +47,7 @@ from ingest.symbolicate import symbolicate
 from ingest.trim import fit_event
 from ingest.useragent import add_user_agent_contexts
 from issues.models import Grouping, Issue, TurningPoint
-from issues.state import STATE_FIELDS, IssueStateManager, is_regression
+from issues.state import STATE_FIELDS, IssueStateManager
 from projects.models import SCRUB_FIELDS, Project
 from releases.actions import resolve_waiting_for_next_release
 from releases.models import Release
@@ -414,18 +414,15 @@ def _digest_events(project: Project, prepared: list[Prepared]) -> int:
             issue.project = project
             counter = _count("issue", issue.pk, issue.event_count, _persisted_counts(Issue, issue.pk), p.ingested_at)
             issue.period_counts = counter.to_dict()
-            regressed = is_regression(issue, p.release, order)
-            unmute_reason = None if regressed else IssueStateManager.unmute_reason(issue, counter, p.ingested_at)
+            # the issue's state as the events before this one left it decides (IssueStateManager.on_event)
+            outcome = IssueStateManager.on_event(
+                issue, counter, p.release, order, p.ingested_at, event_id=p.data["event_id"], defer=deferred
+            )
             issue.event_count += 1
             issue.last_seen = max(issue.last_seen, p.ingested_at)
             _seen_in_release(issue, p.release, order)
-            if regressed:
-                IssueStateManager.regress(issue, when=p.ingested_at, release=p.release, defer=deferred)
-                alert_on_commit("regression", issue, event_id=p.data["event_id"])
-                state_changed = True
-            elif unmute_reason:
-                IssueStateManager.unmute(issue, reason=unmute_reason, when=p.ingested_at, defer=deferred)
-                alert_on_commit("unmute", issue, reason=unmute_reason)
+            if outcome is not None:
+                alert_on_commit(outcome.alert, issue, **outcome.alert_context)
                 state_changed = True
             previous = touched.get(issue.pk)
             touched[issue.pk] = (issue, state_changed or (previous is not None and previous[1]))

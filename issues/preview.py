@@ -20,9 +20,9 @@ buckets older than the window never count as firings of their own.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
-from bugsink.period_counter import PeriodCounter
+from bugsink.period_counter import PeriodCounter, bucket_index
 from bugsink.volume_based_condition import VolumeBasedCondition
 
 WINDOW_DAYS = 14
@@ -40,24 +40,20 @@ class Replay:
     estimated: bool  # an hour or minute condition, estimated on daily counts
 
 
-def _bucket_of_day(period: str, ordinal: int) -> int:
-    day = date.fromordinal(ordinal)
-    if period == "day":
-        return ordinal
-    if period == "month":
-        return day.year * 12 + day.month - 1
-    return day.year  # "year"
+def _day(ordinal: int) -> datetime:
+    """The start of (UTC) day `ordinal`: a moment in it, for the counter's bucket arithmetic."""
+    return datetime.combine(date.fromordinal(ordinal), time(), UTC)
 
 
 def _met_on(counter: PeriodCounter, condition: VolumeBasedCondition, ordinal: int) -> bool:
-    """Whether the condition held at the end of (UTC) day `ordinal`, judged on the stored buckets."""
+    """Whether the condition held at the end of (UTC) day `ordinal`, judged on the stored buckets: the condition's
+    count on that day (PeriodCounter.count), less the events of later days that fell into the same bucket."""
     days = counter.buckets["day"]
     if condition.period in ("hour", "minute"):
         return days.get(ordinal, 0) >= condition.volume
-    buckets = counter.buckets[condition.period]
-    current = _bucket_of_day(condition.period, ordinal)
-    total = sum(n for index, n in buckets.items() if current - condition.nr_of_periods < index <= current)
-    later = sum(n for d, n in days.items() if d > ordinal and _bucket_of_day(condition.period, d) == current)
+    total = counter.count(condition.period, condition.nr_of_periods, _day(ordinal))
+    current = bucket_index(condition.period, _day(ordinal))
+    later = sum(n for d, n in days.items() if d > ordinal and bucket_index(condition.period, _day(d)) == current)
     return total - later >= condition.volume
 
 

@@ -20,6 +20,7 @@ and keeping stale "fixed in 1.4" claims around would make the next resolve-and-r
 releases are affected. The history of earlier fix claims stays readable in the TurningPoints.
 """
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
@@ -44,6 +45,16 @@ STATE_FIELDS = [
 
 class IllegalStateTransition(ValueError):
     """A transition that makes no sense from the issue's current state; the message says why."""
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What an arriving event did to its issue (IssueStateManager.on_event): the TurningPoint kind of the transition,
+    and the alert it calls for (an alerts.dispatch kind) with that alert's context."""
+
+    transition: str
+    alert: str
+    alert_context: dict = field(default_factory=dict)
 
 
 class IssueStateManager:
@@ -108,7 +119,7 @@ class IssueStateManager:
         regressions."""
         if not has_version(issue.project, version):
             raise IllegalStateTransition(f"This project has no release {version!r}.")
-        if issue.is_resolved and version in issue.fixed_at:
+        if cls.resolved_in(issue, version):
             raise IllegalStateTransition(f"This issue is already resolved in {version}.")
         cls._clear_mute(issue)
         issue.is_resolved = True
@@ -116,6 +127,11 @@ class IssueStateManager:
         if version not in issue.fixed_at:
             issue.fixed_at = [*issue.fixed_at, version]
         cls._turning_point(issue, TurningPoint.Kind.RESOLVED, user=user, release=version)
+
+    @staticmethod
+    def resolved_in(issue: Issue, version: str) -> bool:
+        """Whether the issue is resolved in `version` already: resolving it there again changes nothing."""
+        return issue.is_resolved and version in issue.fixed_at
 
     @classmethod
     def resolve_by_next(cls, issue: Issue, user=None) -> None:
@@ -147,6 +163,33 @@ class IssueStateManager:
         """An event arrived for a resolved issue in a release the fix should cover (or without one)."""
         cls._unresolve(issue)
         cls._turning_point(issue, TurningPoint.Kind.REGRESSED, event=event, when=when, defer=defer, release=release)
+
+    @classmethod
+    def on_event(
+        cls,
+        issue: Issue,
+        counter: PeriodCounter,
+        release: str,
+        order: ReleaseOrder,
+        when: datetime,
+        event_id: str = "",
+        defer: list | None = None,
+    ) -> EventOutcome | None:
+        """What an event arriving for an existing issue (its counter already counting it) does to the issue, applied:
+        a regression (is_regression), else an unmute (unmute_reason), else nothing (None).
+
+        A regression beats an unmute: a resolved issue is never muted (the two exclude each other), so an event
+        either finds the issue resolved, and may reopen it, or not resolved, and may unmute it. The unmute alert
+        therefore never concerns a resolved issue, and resolving or reopening (which unmute implicitly) never
+        come through here."""
+        if is_regression(issue, release, order):
+            cls.regress(issue, when=when, release=release, defer=defer)
+            return EventOutcome(TurningPoint.Kind.REGRESSED, "regression", {"event_id": event_id})
+        reason = cls.unmute_reason(issue, counter, when)
+        if reason:
+            cls.unmute(issue, reason=reason, when=when, defer=defer)
+            return EventOutcome(TurningPoint.Kind.UNMUTED, "unmute", {"reason": reason})
+        return None
 
     # --- muting -------------------------------------------------------------------------------------------------
 
@@ -262,6 +305,27 @@ ACTIONS = {
     "mute": IssueStateManager.mute,
     "unmute": IssueStateManager.unmute,
 }
+
+
+def allowed_actions(issue: Issue, latest_release: str | None = None) -> set[str]:
+    """The actions without arguments (ACTIONS names) that make sense in the issue's state: the issue page shows
+    their buttons, and the API (api.issue_updates.already_done) takes a status whose action is not among them as
+    done already. `resolve_by_latest` is among them when the project's latest release is given. Muting again with
+    other arguments, and resolving in a given release, depend on those arguments (already_muted, resolved_in).
+
+    - open: resolve (plainly, in the latest release, in the next release), mute;
+    - muted: the same, but unmute instead of mute (resolving unmutes implicitly);
+    - resolved: reopen, and resolve in the next release;
+    - resolved in the next release: reopen, and resolve now.
+    """
+    if issue.is_resolved:
+        return {"reopen", "resolve" if issue.is_resolved_by_next_release else "resolve_by_next"}
+    actions = {"resolve", "resolve_by_next", "unmute" if issue.is_muted else "mute"}
+    if latest_release is not None:
+        actions.add("resolve_by_latest")
+    return actions
+
+
 # what apply_to_issues takes: the page's actions, and those that need an argument the page's buttons do not send
 TRANSITIONS = {**ACTIONS, "resolve_in_release": IssueStateManager.resolve_in_release}
 

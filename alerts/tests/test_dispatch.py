@@ -73,7 +73,6 @@ def test_no_unmute_alert_for_the_implicit_unmute_of_resolve_or_reopen(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         IssueStateManager.resolve(issue)  # unmutes implicitly
         issue.save()
-        alert_on_commit("unmute", issue, reason="resolved")  # even if someone asked: the issue is resolved
         IssueStateManager.reopen(issue)
         issue.save()
     assert callbacks == [] and enqueued == []

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils import timezone
 
 from api.models import ApiToken, Scope
@@ -264,6 +265,8 @@ def test_mute_variants(api, project, alice, send_event):
         ({"status": "ignored", "statusDetails": {"ignoreUntil": 4102444800}}, "ISO 8601"),
         ({"status": "ignored", "statusDetails": []}, "object"),
         ({"status": "sleeping"}, "status must be"),
+        ({"status": "ignored", "statusDetails": {"ignoreCount": "\u00b2", "ignoreWindow": 60}}, "ignoreCount must"),
+        ({"status": "ignored", "statusDetails": {"ignoreCount": 5, "ignoreWindow": 61}}, "ignoreWindow must be a"),
         ({}, "status must be"),
         ({"status": "resolved", "assignedTo": "me"}, "assignedTo"),
         ({"status": "ignored", "substatus": "archived_until_escalating"}, "ignoreCount"),
@@ -292,6 +295,34 @@ def test_malformed_json_body_is_400(client, project, token, send_event, body):
     issue = Issue.objects.get()
     response = client.put(f"/api/0/issues/{issue.pk}/", body, content_type="application/json", **bearer(token))
     assert response.status_code == 400 and response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "fields, body, changes",
+    [
+        ({}, {"status": "unresolved"}, False),
+        ({"is_muted": True}, {"status": "unresolved"}, True),
+        ({"is_resolved": True}, {"status": "resolved"}, False),
+        ({"is_resolved": True}, {"status": "resolvedInNextRelease"}, True),
+        ({"is_resolved": True, "is_resolved_by_next_release": True}, {"status": "resolvedInNextRelease"}, False),
+        ({"is_resolved": True, "is_resolved_by_next_release": True}, {"status": "resolved"}, True),
+    ],
+)
+def test_an_update_is_done_already_exactly_when_the_issue_page_does_not_offer_it(
+    api, client, project, alice, fields, body, changes
+):
+    """issues.state.allowed_actions serves both: the API leaves alone what the page would not offer as a button."""
+    issue = make_issue(project, **fields)
+    client.force_login(alice)
+    page = client.get(reverse("issue:tags", args=[issue.pk])).content.decode()
+    before = issue.turning_points.count()
+    assert api.put(f"/api/0/issues/{issue.pk}/", body).status_code == 200
+    assert (issue.turning_points.count() > before) == changes
+    if body["status"] == "unresolved":
+        action = "reopen" if fields.get("is_resolved") else "unmute"
+    else:
+        action = "resolve_by_next" if body["status"] == "resolvedInNextRelease" else "resolve"
+    assert (f'name="action" value="{action}"' in page) == changes
 
 
 def test_a_resolved_issue_cannot_be_ignored(api, project, send_event):

@@ -6,7 +6,7 @@ import pytest
 
 from bugsink.period_counter import MAX_PERIODS, PERIODS, PeriodCounter, bucket_index
 from bugsink.registry import PeriodCounterRegistry
-from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
+from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition, positive_whole_number
 
 
 def at(*args) -> datetime:
@@ -95,6 +95,26 @@ def test_condition_gte_semantics():
 
 
 @pytest.mark.parametrize(
+    "value, maximum, expected",
+    [(" 7 ", None, 7), (7, None, 7), ("12", 12, 12), ("13", 12, None), (0, None, None), ("-1", None, None)]
+    + [(True, None, None), (2.0, None, None), ("", None, None), (None, None, None), ("1e3", None, None)],
+)
+def test_positive_whole_number_is_read_one_way(value, maximum, expected):
+    if expected is None:
+        limit = f"a whole number from 1 to {maximum}" if maximum else "a positive whole number"
+        with pytest.raises(InvalidCondition, match=f"^Count must be {limit}"):
+            positive_whole_number(value, "Count", maximum)
+    else:
+        assert positive_whole_number(value, "Count", maximum) == expected
+
+
+def test_a_condition_made_directly_is_validated_as_one_read_from_a_dict():
+    with pytest.raises(InvalidCondition, match="^Number of periods must be a positive whole number"):
+        VolumeBasedCondition(period="hour", nr_of_periods=0, volume=1)
+    assert VolumeBasedCondition(period="hour", nr_of_periods=" 2", volume=3) == VolumeBasedCondition("hour", 2, 3)
+
+
+@pytest.mark.parametrize(
     "data, message",
     [
         ({"period": "fortnight", "nr_of_periods": 1, "volume": 3}, "Unknown period"),
@@ -106,6 +126,10 @@ def test_condition_gte_semantics():
         ({"period": "minute", "nr_of_periods": 61, "volume": 2}, "At most 60 minutes"),
         ({"period": "hour", "nr_of_periods": 1}, "Volume must be a positive"),
         ("5 per hour", "needs a period"),
+        # digits Python reads but a form's number field never sends, and more digits than Python reads
+        ({"period": "hour", "nr_of_periods": 1, "volume": "\u00b2"}, "Volume must be a positive"),
+        ({"period": "hour", "nr_of_periods": 1, "volume": "\u0663"}, "Volume must be a positive"),
+        ({"period": "hour", "nr_of_periods": 1, "volume": "9" * 5000}, "Volume must be a positive"),
     ],
 )
 def test_conditions_are_validated_with_clear_messages(data, message):

@@ -161,8 +161,9 @@ def test_actions_of_an_open_issue_in_a_project_with_releases(logged_in, send):
 @pytest.mark.parametrize(
     "fields, expected",
     [
-        ({"is_resolved": True}, {"reopen"}),
-        ({"is_resolved": True, "fixed_at": ["1.0"]}, {"reopen"}),
+        # resolved: reopen, or resolve in the next release instead (the API's inNextRelease does the same)
+        ({"is_resolved": True}, {"reopen", "resolve_by_next"}),
+        ({"is_resolved": True, "fixed_at": ["1.0"]}, {"reopen", "resolve_by_next"}),
         ({"is_resolved": True, "is_resolved_by_next_release": True}, {"reopen", "resolve"}),
         ({"is_muted": True}, {"unmute", "resolve", "resolve_by_next"}),
     ],
@@ -272,6 +273,7 @@ def test_volume_mute_that_is_already_met_is_refused_with_the_reason(logged_in, s
         ({"volume": "5", "nr_of_periods": "1", "period": "week"}, "Unknown period 'week'"),
         ({"volume": "5", "nr_of_periods": "61", "period": "minute"}, "At most 60 minutes can be looked back on"),
         ({"mute_for": "3y"}, "Choose how long to mute the issue for."),
+        ({"volume": "\u00b2", "nr_of_periods": "1", "period": "hour"}, "Volume must be a positive whole number."),
     ],
 )
 def test_invalid_mute_input_is_refused(logged_in, project, data, message):

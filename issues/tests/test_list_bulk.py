@@ -210,6 +210,7 @@ def test_mute_refusals_for_resolved_issues_are_grouped_by_reason(member_client, 
             "Not muted: Number of periods must be a positive whole number.",
         ),
         ({"volume": "5", "nr_of_periods": "1", "period": "week"}, "Not muted: Unknown period 'week'"),
+        ({"volume": "\u00b2", "nr_of_periods": "1", "period": "hour"}, "Not muted: Volume must be a positive whole"),
         (
             {"volume": "5", "nr_of_periods": "49", "period": "hour"},
             "Not muted: At most 48 hours can be looked back on; use a longer period.",

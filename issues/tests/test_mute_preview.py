@@ -9,7 +9,7 @@ from bugsink.period_counter import PeriodCounter
 from bugsink.testutils import exception_event
 from bugsink.volume_based_condition import VolumeBasedCondition
 from events.models import Event
-from issues.preview import WINDOW_DAYS, Replay, bulk_summary, replay, sentence
+from issues.preview import WINDOW_DAYS, Replay, _met_on, bulk_summary, replay, sentence
 from projects.models import ProjectMembership
 
 NOW = datetime(2026, 11, 29, 10, 20, tzinfo=UTC)
@@ -101,6 +101,18 @@ def test_month_condition_across_the_month_boundary():
     assert (result.firings, result.last) == (2, date(2026, 12, 2))
 
 
+@pytest.mark.parametrize("period, nr_of_periods", [("day", 1), ("day", 3), ("month", 1), ("month", 2), ("year", 1)])
+def test_the_replay_of_today_is_the_counters_own_count(period, nr_of_periods):
+    """The replay reads the buckets with the counter's arithmetic: on the last day it agrees with is_met."""
+    now = datetime(2026, 1, 2, 15, 0, tzinfo=UTC)
+    counter = PeriodCounter()
+    for days_back, n in ((0, 2), (1, 1), (3, 2), (40, 4), (400, 8)):
+        counter.inc(now - timedelta(days=days_back), n)
+    for volume in range(1, 20):
+        condition = VolumeBasedCondition(period=period, nr_of_periods=nr_of_periods, volume=volume)
+        assert _met_on(counter, condition, now.date().toordinal()) == condition.is_met(counter, now)
+
+
 def test_hour_condition_is_an_estimate_on_daily_counts_and_says_so():
     counter = counter_with({4: 30, 3: 2})
     result = replay(counter, cond(20, period="hour"), NOW)
@@ -167,6 +179,9 @@ def test_endpoint_refuses_a_bad_condition_and_hides_other_projects(client, membe
 
     issue = _issue(project, send_event)
     response = client.get("/issues/mute-preview/", {"issue": str(issue.pk), "volume": "0", "period": "day"})
+    assert response.status_code == 400
+    assert "Volume must be a positive whole number." in response.json()["error"]
+    response = client.get("/issues/mute-preview/", {"issue": str(issue.pk), "volume": "\u00b2", "period": "day"})
     assert response.status_code == 400
     assert "Volume must be a positive whole number." in response.json()["error"]
 

@@ -7,7 +7,15 @@ import pytest
 
 from bugsink.volume_based_condition import VolumeBasedCondition
 from issues.models import Issue
-from issues.muting import InvalidMute, duration_choices, mute_until, period_choices, volume_condition
+from issues.muting import (
+    InvalidMute,
+    MuteRequest,
+    duration_choices,
+    mute_until,
+    parse_mute,
+    period_choices,
+    volume_condition,
+)
 from issues.presentation import describe_state, format_moment, state_view
 
 UNTIL = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
@@ -80,6 +88,35 @@ def test_mute_durations_and_periods():
 def test_volume_condition_refusals(form, error):
     with pytest.raises(InvalidMute, match=error):
         volume_condition(form)
+
+
+@pytest.mark.parametrize(
+    "asked, error",
+    [
+        ({"duration": "3y"}, "Choose how long"),  # the forms' durations
+        ({"minutes": 0}, "Minutes must be a whole number from 1"),  # the API's ignoreDuration
+        ({"condition": {"volume": "0", "period": "hour"}}, "Volume must be a positive whole number."),  # the forms
+        ({"count": 0, "window": 60}, "Number of events must be a whole number from 1"),  # the API's
+        ({"count": 3}, "Window \\(minutes\\) must be a whole number from 1"),
+        ({"count": 3, "window": 61}, "The window must be a window the event counters keep"),
+        ({"count": 3, "window": 61, "names": {"span": "ignoreWindow"}}, "^ignoreWindow must be a window"),
+    ],
+)
+def test_parse_mute_refuses_every_request_with_one_error_type(asked, error):
+    with pytest.raises(InvalidMute, match=error):
+        parse_mute(UNTIL, **asked)
+
+
+def test_parse_mute_reads_every_way_of_asking():
+    hour = VolumeBasedCondition(period="hour", nr_of_periods=1, volume=3)
+    assert parse_mute(UNTIL) == MuteRequest()
+    assert parse_mute(UNTIL, duration="1h").until == UNTIL + timedelta(hours=1)
+    assert parse_mute(UNTIL, minutes="90").until == UNTIL + timedelta(minutes=90)
+    assert parse_mute(UNTIL, condition={"volume": "3", "period": "hour"}).conditions == (hour,)
+    assert parse_mute(UNTIL, count=3, window=60).conditions == (hour,)
+    assert parse_mute(UNTIL, count=3, window=2880).conditions == (VolumeBasedCondition("day", 2, 3),)
+    request = parse_mute(UNTIL, until=UNTIL + timedelta(days=1), count=3, window=60)
+    assert request.arguments(UNTIL) == {"until": UNTIL + timedelta(days=1), "conditions": [hour], "now": UNTIL}
 
 
 def test_volume_condition_reads_the_form():

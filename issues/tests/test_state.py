@@ -7,7 +7,14 @@ import pytest
 from bugsink.period_counter import PeriodCounter
 from bugsink.testutils import make_issue
 from issues.models import Issue, TurningPoint
-from issues.state import STATE_FIELDS, IllegalStateTransition, IssueStateManager, apply_to_issues
+from issues.state import (
+    ACTIONS,
+    STATE_FIELDS,
+    IllegalStateTransition,
+    IssueStateManager,
+    allowed_actions,
+    apply_to_issues,
+)
 from releases.models import Release
 
 NOW = datetime(2026, 6, 15, 10, 30, tzinfo=UTC)
@@ -145,6 +152,61 @@ def test_unmute_reason(issue):
     assert IssueStateManager.unmute_reason(issue, counter, NOW + timedelta(minutes=4)) == (
         "2 events in the last 5 minutes"
     )
+
+
+def test_on_event_regression_beats_unmute_and_names_the_alert(project, issue):
+    from releases.ordering import ReleaseOrder
+
+    order = ReleaseOrder(project.pk)
+    counter = PeriodCounter()
+    counter.inc(NOW)
+    assert IssueStateManager.on_event(issue, counter, "", order, NOW) is None, "an open issue: nothing happens"
+
+    IssueStateManager.mute(issue, conditions=[{"period": "hour", "nr_of_periods": 1, "volume": 2}], now=NOW)
+    counter.inc(NOW)
+    deferred: list = []
+    outcome = IssueStateManager.on_event(issue, counter, "", order, NOW, event_id="e" * 32, defer=deferred)
+    assert (outcome.transition, outcome.alert) == ("unmuted", "unmute")
+    assert outcome.alert_context == {"reason": "2 events in the last hour"}
+    assert not issue.is_muted and [tp.kind for tp in deferred] == ["unmuted"]
+
+    # resolved (which unmutes): the event regresses it; an unmute, and its alert, never concern a resolved issue
+    IssueStateManager.resolve(issue)
+    deferred = []
+    outcome = IssueStateManager.on_event(issue, counter, "", order, NOW, event_id="e" * 32, defer=deferred)
+    assert (outcome.transition, outcome.alert, outcome.alert_context) == (
+        "regressed",
+        "regression",
+        {"event_id": "e" * 32},
+    )
+    assert not issue.is_resolved and [tp.kind for tp in deferred] == ["regressed"]
+    assert IssueStateManager.on_event(issue, counter, "", order, NOW) is None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"is_muted": True},
+        {"is_resolved": True},
+        {"is_resolved": True, "fixed_at": ["1.0"]},
+        {"is_resolved": True, "is_resolved_by_next_release": True},
+    ],
+)
+def test_allowed_actions_are_the_ones_the_manager_takes(project, fields):
+    """Every action allowed_actions offers is a transition the manager makes from that state; every action without
+    arguments it leaves out is refused there, or changes nothing the API would not call done."""
+    Release.objects.create(project=project, version="1.0", date_released=NOW)
+    issue = make_issue(project, **fields)
+    allowed = allowed_actions(issue, "1.0")
+    assert "resolve_by_latest" not in allowed_actions(issue) and allowed
+    for name in ACTIONS:
+        candidate = Issue.objects.select_related("project").get(pk=issue.pk)
+        if name in allowed:
+            ACTIONS[name](candidate)  # raises when the manager refuses
+        elif name != "resolve_by_latest":
+            with pytest.raises(IllegalStateTransition):
+                ACTIONS[name](candidate)
 
 
 def test_comments_add_edit_delete_by_their_author(issue, user, django_user_model):

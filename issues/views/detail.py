@@ -28,10 +28,10 @@ from events.scrub import scrub_summary
 from events.trimmed import describe as describe_trim
 from issues.access import get_issue_or_404
 from issues.models import Issue, TurningPoint
-from issues.muting import InvalidMute, duration_choices, mute_until, period_choices, volume_condition
+from issues.muting import InvalidMute, condition_data, duration_choices, parse_mute, period_choices
 from issues.pagination import Cursor, Order, keyset_page
 from issues.presentation import describe_conditions, describe_state, state_view
-from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager
+from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager, allowed_actions
 from logs.search import trace_logs
 from releases.ordering import latest_version
 from tags.extract import describe_not_indexed
@@ -65,17 +65,6 @@ FEEDBACK_COUNT_CAP = 99
 
 
 # --- what the header shows --------------------------------------------------------------------------------------
-
-
-def available_actions(issue: Issue, latest: str | None) -> set[str]:
-    """The actions that make sense in the issue's state (IssueStateManager decides in the end)."""
-    if issue.is_resolved:
-        return {"reopen", "resolve"} if issue.is_resolved_by_next_release else {"reopen"}
-    actions = {"resolve", "resolve_by_next"}
-    if latest is not None:
-        actions.add("resolve_by_latest")
-    actions.add("unmute" if issue.is_muted else "mute")
-    return actions
 
 
 def _tab_url(issue: Issue, tab: str, event_pk: int | None) -> str:
@@ -125,7 +114,7 @@ def _render(
             "tabs": tabs,
             "event": event,
             "state": state_view(issue),
-            "actions": available_actions(issue, latest),
+            "actions": allowed_actions(issue, latest),
             "latest_release": latest,
             "first_release": issue.first_release,
             "last_release": issue.last_release,
@@ -442,14 +431,10 @@ def _back(request, issue: Issue, default: str = "issue:stacktrace"):
 
 
 def mute_arguments(post, now) -> dict:
-    """`until` and `conditions` for IssueStateManager.mute from the issue page's mute forms; InvalidMute when the
-    input makes no sense."""
-    arguments: dict = {}
-    if post.get("mute_for", ""):
-        arguments["until"] = mute_until(post["mute_for"], now)
-    if post.get("volume", "").strip():
-        arguments["conditions"] = [volume_condition(post)]
-    return arguments
+    """The arguments of IssueStateManager.mute from the issue page's mute forms (issues.muting.parse_mute);
+    InvalidMute when the input makes no sense."""
+    condition = condition_data(post) if post.get("volume", "").strip() else None
+    return parse_mute(now, duration=post.get("mute_for", ""), condition=condition).arguments(now)
 
 
 def _success_message(action: str, issue: Issue) -> str:
@@ -482,7 +467,7 @@ def action(request, issue_id):
             kwargs = {}
             if name == "mute":
                 now = timezone.now()
-                kwargs = {**mute_arguments(request.POST, now), "now": now}
+                kwargs = mute_arguments(request.POST, now)
             ACTIONS[name](issue, user=request.user, **kwargs)
             issue.save(update_fields=STATE_FIELDS)
     except (IllegalStateTransition, InvalidMute) as e:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from issues.deletion import request_deletion
 from issues.models import Issue
-from issues.muting import MUTE_DURATIONS, InvalidMute, duration_choices, mute_until, period_choices, volume_condition
+from issues.muting import MUTE_DURATIONS, InvalidMute, condition_data, duration_choices, parse_mute, period_choices
 from issues.pagination import Cursor, Merge, Order, capped_count, keyset_page
 from issues.presentation import describe_state, format_moment, list_row
 from issues.state import apply_to_issues
@@ -357,20 +357,20 @@ def state_action_for(action: str, data) -> tuple[str, dict, str]:
     """The IssueStateManager action for a button, its arguments, and words for the success message."""
     if action in ("resolve", "resolve_by_latest", "resolve_by_next", "reopen", "unmute"):
         return action, {}, ""
-    if action == "mute":
-        return "mute", {}, " until unmuted by hand"
-    if action.startswith("mute_") and action.removeprefix("mute_") in MUTE_DURATIONS:
-        duration = action.removeprefix("mute_")
-        label = MUTE_DURATIONS[duration][0]
-        now = timezone.now()
-        until = mute_until(duration, now)
-        return "mute", {"until": until, "now": now}, f" for {label} (until {format_moment(until)})"
-    if action == "mute_volume":
-        try:
-            condition = volume_condition(data)
-        except InvalidMute as e:
-            raise BadRequest(f"Not muted: {e}") from e
-        return "mute", {"conditions": [condition]}, f"; each unmutes when it has {condition.describe()}"
+    now = timezone.now()
+    try:
+        if action == "mute":
+            return "mute", parse_mute(now).arguments(now), " until unmuted by hand"
+        if action.startswith("mute_") and action.removeprefix("mute_") in MUTE_DURATIONS:
+            duration = action.removeprefix("mute_")
+            request = parse_mute(now, duration=duration)
+            how = f" for {MUTE_DURATIONS[duration][0]} (until {format_moment(request.until)})"
+            return "mute", request.arguments(now), how
+        if action == "mute_volume":
+            request = parse_mute(now, condition=condition_data(data))
+            return "mute", request.arguments(now), f"; each unmutes when it has {request.conditions[0].describe()}"
+    except InvalidMute as e:
+        raise BadRequest(f"Not muted: {e}") from e
     raise BadRequest("Unknown action.")
 
 
