@@ -604,6 +604,7 @@ def test_query_count_is_bounded(client, django_user_model, project, other_projec
     ProjectMembership.objects.create(project=other_project, user=user)
     _populate(project, other_project, send_event, n)
     client.force_login(user)
+    client.get("/")  # the session's first request records it for the sessions list (accounts.sessions), once
     # session, user, preferences (middleware, base template), visible projects, 5 capped counts, the page (two
     # queries across projects: merged ids, then their rows), one "anything newer?" check and whether the user
     # administers a listed project (the Delete button): the same bound for 10 rows as for 250, however many events
