@@ -230,7 +230,8 @@ def test_python_http_breadcrumb_reads_as_a_request(each_python_sdk, py_project, 
     assert page.status_code == 200
     text = html.unescape(page.content.decode())
     summary = f"GET {health} [200 OK]" if each_python_sdk.major == "2" else f"GET {health} [200]"  # 2.x sends `reason`
-    assert f'<div class="crumb-text crumb-summary">{summary}</div>' in text, text[text.find("table breadcrumbs") :]
+    crumbs = text[text.find("table breadcrumbs") :]
+    assert f'<div class="crumb-text crumb-summary" dir="auto">{summary}</div>' in text, crumbs
 
 
 README = Path(__file__).resolve().parent.parent.parent / "README.md"
