@@ -136,71 +136,63 @@ def _skip_item(reader: FramedReader, length) -> None:
         reader.end_of_item()
 
 
+def _read_bounded(reader: FramedReader, length, limit: int, item_type: str) -> bytes | int:
+    """The item's payload when it is at most `limit` bytes; else the item is skipped and its size returned."""
+    if length is None:
+        position = reader.total - len(reader.buffer)
+        try:
+            payload = reader.readline(limit, _LineTooLong())
+        except _LineTooLong:
+            reader.skip_line()
+            return reader.total - len(reader.buffer) - position - 1
+        if payload is None:
+            raise BadRequest(f"an {item_type} item without payload")
+        return payload
+    if length > limit:
+        _skip_item(reader, length)
+        return length
+    payload = reader.read_exact(length)
+    reader.end_of_item()
+    return payload
+
+
+def _is_stream_item(item: RawItem) -> bool:
+    return item_streams.stream_for(item.headers.get("type", "")) is not None
+
+
 def _read_stream_item(
     reader: FramedReader, result: EnvelopeItems, headers: dict, item_type: str, length, limit
 ) -> None:
     """An item of a registered stream, kept within its limit. One over the limit, or past MAX_STREAM_ITEMS in the
     envelope, is skipped and kept as a marker with its reason (its stream counts what it did not get)."""
-    stream_items = sum(1 for item in result.kept if item_streams.stream_for(item.headers.get("type", "")))
+    stream_items = sum(1 for item in result.kept if _is_stream_item(item))
     kept_headers = {name: str(headers[name])[:200] for name in item_streams.STREAM_ITEM_HEADERS if name in headers}
     if stream_items >= MAX_STREAM_ITEMS:
         _skip_item(reader, length)
         if stream_items == MAX_STREAM_ITEMS:
             result.kept.append(_dropped(kept_headers, 0, f"more than {MAX_STREAM_ITEMS} stream items"))
         return
-    if length is None:
-        position = reader.total - len(reader.buffer)
-        try:
-            payload = reader.readline(limit, _LineTooLong())
-        except _LineTooLong:
-            reader.skip_line()
-            size = reader.total - len(reader.buffer) - position - 1
-            result.kept.append(_dropped(kept_headers, size, f"over the {limit}-byte limit for one {item_type} item"))
-            return
-        if payload is None:
-            raise BadRequest(f"an {item_type} item without payload")
-    elif length > limit:
-        _skip_item(reader, length)
-        result.kept.append(_dropped(kept_headers, length, f"over the {limit}-byte limit for one {item_type} item"))
+    payload = _read_bounded(reader, length, limit, item_type)
+    if isinstance(payload, int):
+        result.kept.append(_dropped(kept_headers, payload, f"over the {limit}-byte limit for one {item_type} item"))
         return
-    else:
-        payload = reader.read_exact(length)
-        reader.end_of_item()
     result.kept.append(RawItem(headers=kept_headers, payload=payload))
 
 
 def _read_kept_item(reader: FramedReader, result: EnvelopeItems, headers: dict, item_type: str, length) -> None:
     limit = settings.MAX_ATTACHMENT_SIZE if item_type == "attachment" else MAX_FEEDBACK_SIZE
-    if len(result.kept) >= MAX_KEPT_ITEMS:
-        if length is None:
-            reader.skip_line()
-        else:
-            reader.skip_exact(length)
-            reader.end_of_item()
-        if len(result.kept) == MAX_KEPT_ITEMS:
+    kept = sum(1 for item in result.kept if not _is_stream_item(item))  # the streams have a cap of their own
+    if kept >= MAX_KEPT_ITEMS:
+        _skip_item(reader, length)
+        if kept == MAX_KEPT_ITEMS:
             result.kept.append(_dropped({"type": item_type}, 0, f"more than {MAX_KEPT_ITEMS} attachments"))
         return
-    if length is None:
-        position = reader.total - len(reader.buffer)
-        try:
-            payload = reader.readline(limit, _LineTooLong())
-        except _LineTooLong:
-            if item_type != "attachment":
-                raise PayloadTooLarge(f"{item_type} item exceeds {limit} bytes") from None
-            reader.skip_line()
-            size = reader.total - len(reader.buffer) - position - 1
-            result.kept.append(_dropped(headers, size, f"over the {limit}-byte limit for one attachment"))
-            return
-        if payload is None:
-            raise BadRequest(f"an {item_type} item without payload")
-    elif length > limit:
+    if item_type != "attachment" and length is not None and length > limit:
+        raise PayloadTooLarge(f"{item_type} item exceeds {limit} bytes")
+    payload = _read_bounded(reader, length, limit, item_type)
+    if isinstance(payload, int):
         if item_type != "attachment":
             raise PayloadTooLarge(f"{item_type} item exceeds {limit} bytes")
-        reader.skip_exact(length)
-        reader.end_of_item()
-        result.kept.append(_dropped(headers, length, f"over the {limit}-byte limit for one attachment"))
+        result.kept.append(_dropped(headers, payload, f"over the {limit}-byte limit for one attachment"))
         return
-    else:
-        payload = reader.read_exact(length)
-        reader.end_of_item()
     result.kept.append(RawItem(headers=_kept_headers(headers), payload=payload))
