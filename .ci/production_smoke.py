@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 300  # the first `make` builds the runtime venv
 WAIT_TIMEOUT = 90
 STOP_TIMEOUT = 45
-REDIS_URL = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/11")
+REDIS_URL = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/15")  # a database no test uses
 
 
 def free_port() -> int:
