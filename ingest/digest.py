@@ -120,7 +120,7 @@ def digest(key: str) -> int:
     were stored. Never digests anything twice; returns 0 at once when `key` was digested already."""
     if not store.exists(key):
         return 0
-    project_id = int(key.partition("/")[0])
+    project_id = split_key(key)[0]
     keys = store.pending_keys(project_id, limit=settings.DIGEST_BATCH_SIZE)
     if key not in keys:
         keys = [*keys[: max(settings.DIGEST_BATCH_SIZE - 1, 0)], key]
@@ -132,7 +132,7 @@ def digest_job(key: str) -> int:
     """The digest job (`digest_job.schedule(key)` asks for it): the raw event `key` and every other pending raw
     event of its project. Events that arrive from now on need a digest of their own, so the project's "digest
     queued" flag goes first."""
-    project_id = int(key.partition("/")[0])
+    project_id = split_key(key)[0]
     if jobs.digests_inline():
         # every accepted event runs this job in its own request, under the writer lock. The first request in takes
         # every pending event along; the others, their event digested meanwhile, return at once instead of each
@@ -232,10 +232,10 @@ def _digest_alone(project_id: int, p: Prepared, tried: int = 0) -> int:
 
 def digest_event(key: str) -> Event | None:
     """Digest exactly one raw event (no batching); returns its Event, or None when it was not stored anew."""
-    if digest_keys(int(key.partition("/")[0]), [key]) == 0:
+    if digest_keys(split_key(key)[0], [key]) == 0:
         return None
     event_id = key.rpartition("-")[2]
-    return Event.objects.filter(project_id=int(key.partition("/")[0]), event_id=event_id).first()
+    return Event.objects.filter(project_id=split_key(key)[0], event_id=event_id).first()
 
 
 def _scrub_policy(project_id: int) -> ScrubPolicy:

@@ -111,7 +111,7 @@ def _project_dir(project_id: int, fresh: bool = False) -> str:
 
 def store_raw_event(raw: RawEvent) -> str:
     key = make_key(raw)
-    name = key.partition("/")[2] + SUFFIX
+    name = split_key(key)[1] + SUFFIX
     unique = f"{os.getpid()}.{threading.get_ident()}.{time.monotonic_ns()}"
     directory = _project_dir(raw.project_id)
     temporary = f"{directory}/.{name}.{unique}.tmp"

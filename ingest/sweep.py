@@ -14,6 +14,7 @@ from django.conf import settings
 from bugsink import jobs
 from ingest import store
 from ingest.digest import digest_job
+from ingest.raw import split_key
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,9 @@ def sweep(grace_seconds: float | None = None) -> int:
     if grace_seconds is None:
         grace_seconds = settings.INGEST_SWEEP_GRACE_SECONDS
     keys = store.pending_raw_events(older_than_seconds=grace_seconds)
-    by_project: dict[str, list[str]] = {}
+    by_project: dict[int, list[str]] = {}
     for key in keys:
-        by_project.setdefault(key.partition("/")[0], []).append(key)
+        by_project.setdefault(split_key(key)[0], []).append(key)
     enqueued = 0
     for project_keys in by_project.values():
         digest_job.schedule(project_keys[0], force=True)
