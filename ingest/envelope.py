@@ -55,6 +55,9 @@ class EnvelopeItems:
     event: bytes | None = None
     item_types: list[str] = field(default_factory=list)
     kept: list[RawItem] = field(default_factory=list)
+    # items met so far of each cap (attachments and feedback; stream items), kept or not: a count, not a rescan of kept
+    kept_seen: int = 0
+    stream_seen: int = 0
 
 
 def _kept_headers(headers: dict) -> dict:
@@ -156,16 +159,13 @@ def _read_bounded(reader: FramedReader, length, limit: int, item_type: str) -> b
     return payload
 
 
-def _is_stream_item(item: RawItem) -> bool:
-    return item_streams.stream_for(item.headers.get("type", "")) is not None
-
-
 def _read_stream_item(
     reader: FramedReader, result: EnvelopeItems, headers: dict, item_type: str, length, limit
 ) -> None:
     """An item of a registered stream, kept within its limit. One over the limit, or past MAX_STREAM_ITEMS in the
     envelope, is skipped and kept as a marker with its reason (its stream counts what it did not get)."""
-    stream_items = sum(1 for item in result.kept if _is_stream_item(item))
+    stream_items = result.stream_seen
+    result.stream_seen += 1
     kept_headers = {name: str(headers[name])[:200] for name in item_streams.STREAM_ITEM_HEADERS if name in headers}
     if stream_items >= MAX_STREAM_ITEMS:
         _skip_item(reader, length)
@@ -181,7 +181,8 @@ def _read_stream_item(
 
 def _read_kept_item(reader: FramedReader, result: EnvelopeItems, headers: dict, item_type: str, length) -> None:
     limit = settings.MAX_ATTACHMENT_SIZE if item_type == "attachment" else MAX_FEEDBACK_SIZE
-    kept = sum(1 for item in result.kept if not _is_stream_item(item))  # the streams have a cap of their own
+    kept = result.kept_seen  # the streams have a cap of their own
+    result.kept_seen += 1
     if kept >= MAX_KEPT_ITEMS:
         _skip_item(reader, length)
         if kept == MAX_KEPT_ITEMS:
