@@ -165,8 +165,11 @@ def test_a_process_that_stays_up_leaves_its_crash_loop(tmp_path):
     try:
         runner.wait_for("CRASH LOOP: flaky.1")
         runner.wait_for("flaky.1 has stayed up 0.5 s: no longer crash-looping")
-        flaky = runner.status()["processes"]["flaky.1"]
-        assert flaky["state"] == "running" and not flaky["crash_looping"] and flaky["exits_in_a_row"] == 0
+        # the log line comes before the status file is rewritten: wait for the file, do not read it once
+        flaky = runner.wait_for_status(
+            lambda p: p["flaky.1"]["state"] == "running" and not p["flaky.1"]["crash_looping"], "steady"
+        )["processes"]["flaky.1"]
+        assert flaky["exits_in_a_row"] == 0
     finally:
         output = runner.stop()
     assert runner.process.returncode == 0, output
@@ -175,7 +178,7 @@ def test_a_process_that_stays_up_leaves_its_crash_loop(tmp_path):
 def test_no_restart_once_stopping(tmp_path):
     runner = Supervisor(tmp_path, "quick: echo ran; exit 1\n", "--backoff", "60")
     runner.wait_for("quick.1 will be restarted in 60 s")
-    assert runner.status()["processes"]["quick.1"]["state"] == "restarting"
+    runner.wait_for_status(lambda p: p["quick.1"]["state"] == "restarting", "the restart to be pending")
     output = runner.stop()
     assert output.count("quick.1 | ran") == 1, output
     assert json.loads(runner.status_path.read_text())["processes"]["quick.1"]["state"] == "stopped"

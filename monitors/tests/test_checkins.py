@@ -154,7 +154,9 @@ def test_the_periodic_job_judges_each_project_with_something_overdue(transaction
 
 
 def test_a_run_that_never_finishes_times_out(send_checkins, project):
-    start = checkin("in_progress")
+    # a daily slot: with the hourly one, a run started at minute 50 or later would also be missed (at :05) before
+    # its timeout, and the judge would count that too (CI met it at 21:57)
+    start = checkin("in_progress", config={**HOURLY, "schedule": {"type": "crontab", "value": "0 3 * * *"}})
     send_checkins(start)
     running = CheckIn.objects.get()
     assert judge_at(project, running.timeout_after - timedelta(seconds=1)) == 0
