@@ -271,11 +271,22 @@ def make_issue(project, **fields):
     return Issue.objects.create(project=project, number=project.issue_counter, **{**defaults, **fields})
 
 
-def redis_up(host: str = "127.0.0.1", port: int = 6379) -> bool:
+# The Redis server the live tests use: 127.0.0.1:6379 unless CULVERT_TEST_REDIS names another (host:port), so two
+# suites on one machine (two checkouts) can each have a server of their own instead of taking each other's jobs.
+TEST_REDIS = os.environ.get("CULVERT_TEST_REDIS", "127.0.0.1:6379")
+
+
+def live_redis_url(db: int) -> str:
+    """The URL of database `db` on the tests' Redis server; each live test module keeps a number of its own."""
+    return f"redis://{TEST_REDIS}/{db}"
+
+
+def redis_up() -> bool:
     import socket
 
+    host, _, port = TEST_REDIS.rpartition(":")
     try:
-        with socket.create_connection((host, port), timeout=1):
+        with socket.create_connection((host, int(port)), timeout=1):
             return True
     except OSError:
         return False

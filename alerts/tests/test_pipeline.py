@@ -19,7 +19,9 @@ import redis
 from alerts.models import AlertChannel
 from bugsink import jobs
 from bugsink.testutils import (
+    TEST_REDIS,
     exception_event,
+    live_redis_url,
     make_envelope,
     redis_up,
     require_service,
@@ -31,12 +33,12 @@ from issues.models import Issue
 from issues.state import STATE_FIELDS, IssueStateManager
 from projects.models import Project, ProjectMembership
 
-BROKER_URL = "redis://127.0.0.1:6379/13"  # a database of our own; flushed before each test
+BROKER_URL = live_redis_url(13)  # a database of our own; flushed before each test
 
 
 @pytest.fixture
 def pipeline(transactional_db, tmp_path, smtp_sink, receiver, settings, django_user_model):
-    require_service(redis_up(), "Redis on 127.0.0.1:6379")
+    require_service(redis_up(), f"Redis on {TEST_REDIS}")
     redis.Redis.from_url(BROKER_URL).flushdb()
     # the calendar hour must not roll over in the middle of this test
     if datetime.now(UTC).minute == 59:

@@ -6,15 +6,15 @@ from celery import Celery
 
 from alerts.dispatch import send_unmute_alert
 from alerts.models import AlertChannel, DeliveryAttempt
-from bugsink.testutils import redis_up, require_service, start_celery_worker, wait_until
+from bugsink.testutils import TEST_REDIS, live_redis_url, redis_up, require_service, start_celery_worker, wait_until
 
 # a Redis database of our own, so other tests' queues are not disturbed
-BROKER_URL = "redis://127.0.0.1:6379/14"
+BROKER_URL = live_redis_url(14)
 
 
 @pytest.fixture
 def alerts_worker(tmp_path, smtp_sink, settings):
-    require_service(redis_up(), "Redis on 127.0.0.1:6379")
+    require_service(redis_up(), f"Redis on {TEST_REDIS}")
     env = {
         "BASE_URL": settings.BASE_URL,
         "CELERY_BROKER_URL": BROKER_URL,

@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bugsink.testutils import free_port, redis_up, require_service
+from bugsink.testutils import TEST_REDIS, free_port, live_redis_url, redis_up, require_service
 
 
 def test_live(client):
@@ -23,8 +23,8 @@ def test_ready_without_a_broker(client, db, settings):
 
 
 def test_ready_with_a_real_broker(client, db, settings):
-    require_service(redis_up(), "Redis on 127.0.0.1:6379")
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/10"
+    require_service(redis_up(), f"Redis on {TEST_REDIS}")
+    settings.CELERY_BROKER_URL = live_redis_url(10)
     response = client.get("/health/ready")
     assert response.status_code == 200 and response.json()["broker"] == "ok"
 

@@ -15,10 +15,12 @@ import pytest
 import redis
 
 from bugsink.testutils import (
+    TEST_REDIS,
     database_env,
     exception_event,
     free_port,
     kill_session,
+    live_redis_url,
     make_envelope,
     redis_up,
     require_service,
@@ -29,12 +31,12 @@ from ingest.store import RawEvent, store_raw_event
 from projects.models import Project
 
 ROOT = Path(__file__).resolve().parents[2]
-BROKER_URL = "redis://127.0.0.1:6379/9"
+BROKER_URL = live_redis_url(9)
 
 
 @pytest.mark.slow
 def test_procfile_serves_digests_and_shuts_down_gracefully(transactional_db, tmp_path, settings):
-    require_service(redis_up(), "Redis on 127.0.0.1:6379")
+    require_service(redis_up(), f"Redis on {TEST_REDIS}")
     redis.Redis.from_url(BROKER_URL).flushdb()
     project = Project.objects.create(name="Served")
     # in the store before anything runs, and no digest enqueued for it: only the periodic sweep will find it

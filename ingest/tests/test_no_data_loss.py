@@ -10,7 +10,9 @@ import pytest
 import redis
 
 from bugsink.testutils import (
+    TEST_REDIS,
     exception_event,
+    live_redis_url,
     make_envelope,
     redis_up,
     require_service,
@@ -22,13 +24,13 @@ from events.models import Event
 from ingest.sweep import sweep
 from projects.models import Project
 
-BROKER_URL = "redis://127.0.0.1:6379/11"
+BROKER_URL = live_redis_url(11)
 BURST = 500
 
 
 @pytest.fixture
 def stack(transactional_db, tmp_path):
-    require_service(redis_up(), "Redis on 127.0.0.1:6379")
+    require_service(redis_up(), f"Redis on {TEST_REDIS}")
     redis.Redis.from_url(BROKER_URL).flushdb()
     project = Project.objects.create(name="Burst")
     env = {"CELERY_BROKER_URL": BROKER_URL, "INGEST_STORE_DIR": str(tmp_path / "ingest"), "DIGEST_BATCH_SIZE": "20"}

@@ -17,9 +17,11 @@ import uuid
 import pytest
 
 from bugsink.testutils import (
+    TEST_REDIS,
     auth_header,
     exception_event,
     free_port,
+    live_redis_url,
     make_envelope,
     redis_up,
     require_service,
@@ -30,7 +32,7 @@ from ingest import quota
 from ingest.quota import HOUR, MINUTE, InProcessCounter, Limit, QuotaExceeded, RedisCounter, seconds_left, window_start
 from projects.models import Project
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_URL = live_redis_url(12)
 # 2027-01-15 08:00:00 UTC is a whole hour; the frozen clock stands 17.25 s into it
 HOUR_START = 1_800_000_000
 assert HOUR_START % 3600 == 0
@@ -65,7 +67,7 @@ def clock(monkeypatch):
 
 @pytest.fixture
 def redis_db():
-    require_service(redis_up(), "Redis on 127.0.0.1:6379")
+    require_service(redis_up(), f"Redis on {TEST_REDIS}")
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)

@@ -19,7 +19,9 @@ import pytest
 import redis
 
 from bugsink.testutils import (
+    TEST_REDIS,
     exception_event,
+    live_redis_url,
     make_envelope,
     redis_up,
     require_service,
@@ -33,7 +35,7 @@ psycopg = pytest.importorskip("psycopg")
 ROOT = Path(__file__).resolve().parent.parent.parent
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE = "culvert_scale_out_test"
-BROKER_URL = "redis://127.0.0.1:6379/13"
+BROKER_URL = live_redis_url(13)
 EVENTS = 600
 SENDERS_PER_NODE = 3
 
@@ -51,7 +53,7 @@ def fresh_cluster_services(database: str, broker_url: str):
     """A PostgreSQL database `database` made anew (its URL is yielded) and the Redis database `broker_url` emptied,
     both cleared again at the end: what the processes of a scale-out test share. Each such test names its own."""
     require_service(postgres_up(), "PostgreSQL on 127.0.0.1:5432 (user postgres)")
-    require_service(redis_up(), "Redis on 127.0.0.1:6379")
+    require_service(redis_up(), f"Redis on {TEST_REDIS}")
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {database}")

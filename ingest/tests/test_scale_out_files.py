@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from api.tests.cli import cli_env, run_cli
-from bugsink.testutils import start_celery_worker, start_web_server, wait_until
+from bugsink.testutils import live_redis_url, start_celery_worker, start_web_server, wait_until
 from events.tests.test_items import attachment, envelope
 from ingest.tests.test_scale_out import fresh_cluster_services, manage
 from ingest.tests.test_symbolicate import build, esbuild, node_event  # noqa: F401 (fixtures)
@@ -26,7 +26,7 @@ from ingest.tests.test_symbolicate import build, esbuild, node_event  # noqa: F4
 psycopg = pytest.importorskip("psycopg")
 
 DATABASE = "culvert_scale_out_files_test"
-BROKER_URL = "redis://127.0.0.1:6379/12"
+BROKER_URL = live_redis_url(12)
 PASSWORD = "scale-out-password"
 LOG = b"2026-11-29 checkout started\n" * 200
 

@@ -6,7 +6,9 @@ import pytest
 import redis
 
 from bugsink.testutils import (
+    TEST_REDIS,
     exception_event,
+    live_redis_url,
     make_envelope,
     redis_up,
     require_service,
@@ -17,7 +19,7 @@ from bugsink.testutils import (
 from events.models import Event
 from projects.models import Project
 
-BROKER_URL = "redis://127.0.0.1:6379/6"
+BROKER_URL = live_redis_url(6)
 
 
 def send(url, project, n):
@@ -36,7 +38,7 @@ def stored(project) -> int:
 
 @pytest.mark.slow
 def test_each_project_goes_to_its_own_shard(transactional_db, tmp_path):
-    require_service(redis_up(), "Redis on 127.0.0.1:6379")
+    require_service(redis_up(), f"Redis on {TEST_REDIS}")
     redis.Redis.from_url(BROKER_URL).flushdb()
     even, odd = Project.objects.create(name="A"), Project.objects.create(name="B")
     if even.pk % 2:
