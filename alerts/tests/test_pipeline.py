@@ -18,7 +18,10 @@ import redis
 
 from alerts.models import AlertChannel
 from bugsink import jobs
-from bugsink.testutils import (
+from issues.models import Issue
+from issues.state import STATE_FIELDS, IssueStateManager
+from projects.models import Project, ProjectMembership
+from testing.utils import (
     TEST_REDIS,
     exception_event,
     live_redis_url,
@@ -29,9 +32,6 @@ from bugsink.testutils import (
     start_web_server,
     wait_until,
 )
-from issues.models import Issue
-from issues.state import STATE_FIELDS, IssueStateManager
-from projects.models import Project, ProjectMembership
 
 BROKER_URL = live_redis_url(13)  # a database of our own; flushed before each test
 

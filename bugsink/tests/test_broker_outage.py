@@ -14,7 +14,10 @@ import pytest
 from alerts.dispatch import send_new_issue_alert
 from bugsink import jobs
 from bugsink.celery import BrokerUnreachableOnOneLine, Scheduler
-from bugsink.testutils import (
+from digest.batch import digest_job
+from ingest import store
+from ingest.sweep import sweep
+from testing.utils import (
     RedisServer,
     exception_event,
     free_port,
@@ -24,9 +27,6 @@ from bugsink.testutils import (
     store_event,
     wait_until,
 )
-from ingest import store
-from ingest.digest import digest_job
-from ingest.sweep import sweep
 
 
 class Clock:

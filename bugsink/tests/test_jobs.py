@@ -12,8 +12,8 @@ from django.db import transaction
 from alerts.dispatch import deliver_email, deliver_webhook, send_new_issue_alert, send_unmute_alert
 from bugsink import jobs
 from bugsink.celery import app
+from digest.batch import digest_job
 from events.retention import evict_expired_projects
-from ingest.digest import digest_job
 from ingest.sweep import sweep
 from issues.deletion import delete_issues_job
 
@@ -220,10 +220,10 @@ def test_without_a_broker_the_web_server_runs_the_periodic_jobs(transactional_db
     import time
     import uuid
 
-    from bugsink.testutils import exception_event, start_web_server, wait_until
     from events.models import Event
     from ingest.store import RawEvent, store_raw_event
     from projects.models import Project
+    from testing.utils import exception_event, start_web_server, wait_until
 
     project = Project.objects.create(name="Left behind")
     event_id = uuid.uuid4().hex

@@ -11,7 +11,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 
-from bugsink.testutils import auth_header, exception_event, make_envelope
+from testing.utils import auth_header, exception_event, make_envelope
 
 FAST_PATH = "ingest.fastpath.IngestFastPathMiddleware"
 UNCOMPARED = {"Vary"}  # set by the session middleware when the time-zone middleware looked at request.user

@@ -8,7 +8,7 @@ bugsink.settings is imported, works the same for `pytest` and `python -m pytest`
 
 The folder is put into the environment (BUGSINK_DATA_DIR, INGEST_STORE_DIR), so the processes the tests start
 (the web server, Celery workers, `manage.py` subprocesses) write there too: they run with this settings module
-(inherited, or named by bugsink.testutils) and BUGSINK_TEST_DATA_DIR, and reuse the parent's folder instead of
+(inherited, or named by testing.utils) and BUGSINK_TEST_DATA_DIR, and reuse the parent's folder instead of
 making their own. Such a child keeps the BUGSINK_DATA_DIR its test gave it (a folder of the test's own, under the
 temporary directory as well); only the process that made the folder forces it, whatever the shell had. The session
 that made the folder removes it when it ends (conftest.py, pytest_unconfigure).
@@ -61,7 +61,7 @@ PASSWORD_HASHERS = [
 # Most tests send an event and look at what it made at once: in the suite (and the web servers it starts) each ingest
 # request digests its own event unless a test says otherwise (DIGEST_IMMEDIATELY=false in the environment it gives a
 # server, or override_settings); the background digest of `make run` has tests of its own (bugsink/tests/test_jobs.py,
-# ingest/tests/test_background_digest.py).
+# digest/tests/test_background_digest.py).
 DIGEST_IMMEDIATELY = env_bool("DIGEST_IMMEDIATELY", True)  # noqa: F405 (from bugsink.settings)
 
 # A server process that a test starts may count its quota windows on a clock the test chose:
