@@ -62,11 +62,13 @@ def _fresh_digest_caches():
     quota counts would carry one test's events into the next."""
     yield
     from bugsink import jobs
+    from digest import claims
     from digest.registry import registry
     from ingest import project_cache, quota
     from tags.indexing import tag_value_cache
 
-    jobs.forget_claims()  # "a digest is queued" as this process knows it, per project id
+    claims.forget_claims()  # "a digest is queued" as this process knows it, per project id
+    jobs.outage.reset()  # a test's broker outage
     registry.clear()
     project_cache.clear()  # the web side's copy of project keys: a rolled-back project's id comes back
     tag_value_cache.clear()

@@ -32,6 +32,7 @@ from django.utils import timezone
 from alerts.dispatch import alert_on_commit
 from artifacts.lookup import SourceLookup
 from bugsink import jobs
+from digest import claims
 from digest.grouping import culprit, grouping_key, hash_key, title_parts
 from digest.normalize import normalize_event, trace_id_of
 from digest.period_counter import PeriodCounter
@@ -127,18 +128,18 @@ def digest(key: str) -> int:
     return digest_keys(project_id, keys)
 
 
-@jobs.digest_job("ingest.tasks.digest", writer=lambda key: split_key(key)[0])
+@claims.digest_job("ingest.tasks.digest", writer=lambda key: split_key(key)[0])
 def digest_job(key: str) -> int:
     """The digest job (`digest_job.schedule(key)` asks for it): the raw event `key` and every other pending raw
     event of its project. Events that arrive from now on need a digest of their own, so the project's "digest
     queued" flag goes first."""
     project_id = split_key(key)[0]
-    if jobs.digests_inline():
+    if claims.digests_inline():
         # every accepted event runs this job in its own request, under the writer lock. The first request in takes
         # every pending event along; the others, their event digested meanwhile, return at once instead of each
         # starting a batch of the few events that came in since
         return digest(key)
-    jobs.release_digest_claim(project_id)
+    claims.release_digest_claim(project_id)
     return digest(key) + digest_pending(project_id)  # `key` surely, whatever else is pending; then the rest
 
 

@@ -23,11 +23,11 @@ def our_apps(root: Path = ROOT) -> tuple[str, ...]:
 
 APPS = our_apps()
 CELERY_ALLOWED = {"bugsink.jobs", "bugsink.celery"}
-# imports that wait on purpose: an AppConfig.ready (the ingest app's gives the jobs layer its store's count), a
+# imports that wait on purpose: an AppConfig.ready (the digest app's gives the jobs layer the ingest store's count), a
 # script that sets DJANGO_SETTINGS_MODULE first
 LATE_IMPORTS_ALLOWED = {
     ("accounts.apps", "ready"),
-    ("ingest.apps", "ready"),
+    ("digest.apps", "ready"),
     ("health.apps", "ready"),  # registers its streams with ingest.item_streams once models can be imported
     ("monitors.apps", "ready"),
     ("logs.apps", "ready"),
@@ -163,6 +163,10 @@ NEVER = [
     ("projects", "ingest"),
     ("issues.views", "digest.trim"),
     ("releases", "artifacts"),  # deleting a release with its uploads is artifacts.release_deletion
+    # intake and digest meet at the ingest store and the digest job: digest never reads the HTTP side, and intake
+    # runs none of the pipeline's steps itself
+    *[("digest", f"ingest.{m}") for m in ("views", "urls", "fastpath", "auth", "envelope", "streams", "quota")],
+    *[("ingest", f"digest.{m}") for m in ("normalize", "grouping", "symbolicate", "trim", "useragent", "registry")],
 ]
 
 
