@@ -64,13 +64,22 @@ PASSWORD_HASHERS = [
 # digest/tests/test_background_digest.py).
 DIGEST_IMMEDIATELY = env_bool("DIGEST_IMMEDIATELY", True)  # noqa: F405 (from bugsink.settings)
 
-# A server process that a test starts may count its quota windows on a clock the test chose:
-# BUGSINK_TEST_QUOTA_CLOCK_START is the epoch its clock starts at, then it advances in real time. A test of per-minute
-# windows then starts at the beginning of a minute instead of waiting out the wall clock's boundary.
-if os.environ.get("BUGSINK_TEST_QUOTA_CLOCK_START"):
+# A server process that a test starts may run the intake's clocks from a moment the test chose, then in real time:
+# BUGSINK_TEST_QUOTA_CLOCK_START for its quota windows, BUGSINK_TEST_RECEIVED_CLOCK_START for the received_at of the
+# events it accepts (what digest counts per minute, hour, ...). A test of per-minute quota windows or of "n events in
+# the last hour" then starts at the beginning of a minute or an hour instead of waiting out the wall clock's boundary.
+def _clock_from(variable: str):
     import time as _time
 
+    offset = float(os.environ[variable]) - _time.time()
+    return lambda: _time.time() + offset
+
+
+if os.environ.get("BUGSINK_TEST_QUOTA_CLOCK_START"):
     from ingest import quota as _quota  # noqa: E402 (pure: it reads settings only when called)
 
-    _quota_clock_offset = float(os.environ["BUGSINK_TEST_QUOTA_CLOCK_START"]) - _time.time()
-    _quota.clock = lambda: _time.time() + _quota_clock_offset
+    _quota.clock = _clock_from("BUGSINK_TEST_QUOTA_CLOCK_START")
+if os.environ.get("BUGSINK_TEST_RECEIVED_CLOCK_START"):
+    from ingest import raw as _raw  # noqa: E402 (pure)
+
+    _raw.clock = _clock_from("BUGSINK_TEST_RECEIVED_CLOCK_START")
