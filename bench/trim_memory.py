@@ -91,7 +91,7 @@ def phase(name: str, work_dir: Path, traced: bool) -> dict:
     django.setup()
     from django.conf import settings
 
-    settings.INGEST_STORE_DIR = work_dir / "ingest"  # test_settings would pick a temporary folder per process
+    settings.INGEST_STORE_DIR = work_dir / "ingest"  # testing.settings would pick a temporary folder per process
     settings.INGEST_FSYNC = False
     from digest import batch
     from ingest import envelope, store, streams, views

@@ -64,6 +64,7 @@ PASSWORD_HASHERS = [
 # digest/tests/test_background_digest.py).
 DIGEST_IMMEDIATELY = env_bool("DIGEST_IMMEDIATELY", True)  # noqa: F405 (from bugsink.settings)
 
+
 # A server process that a test starts may run the intake's clocks from a moment the test chose, then in real time:
 # BUGSINK_TEST_QUOTA_CLOCK_START for its quota windows, BUGSINK_TEST_RECEIVED_CLOCK_START for the received_at of the
 # events it accepts (what digest counts per minute, hour, ...). A test of per-minute quota windows or of "n events in
