@@ -9,14 +9,14 @@ import uuid
 
 import pytest
 
-from bugsink.testutils import auth_header, make_envelope
+from testing.utils import auth_header, make_envelope
 
 # the each_python_sdk, each_node_sdk and each_browser_sdk fixtures: every SDK major the conformance tests run
 pytest_plugins = ["ingest.tests.sdks"]
 
 
 def pytest_unconfigure(config):
-    """Remove the session's temporary data folder (made by bugsink.test_settings), once the test database in it
+    """Remove the session's temporary data folder (made by testing.settings), once the test database in it
     has been torn down; only the process that made it does, not the processes the tests started."""
     if os.environ.get("BUGSINK_TEST_DATA_DIR_OWNER") == str(os.getpid()):
         shutil.rmtree(os.environ["BUGSINK_TEST_DATA_DIR"], ignore_errors=True)
@@ -62,11 +62,13 @@ def _fresh_digest_caches():
     quota counts would carry one test's events into the next."""
     yield
     from bugsink import jobs
-    from bugsink.registry import registry
+    from digest import claims
+    from digest.registry import registry
     from ingest import project_cache, quota
     from tags.indexing import tag_value_cache
 
-    jobs.forget_claims()  # "a digest is queued" as this process knows it, per project id
+    claims.forget_claims()  # "a digest is queued" as this process knows it, per project id
+    jobs.outage.reset()  # a test's broker outage
     registry.clear()
     project_cache.clear()  # the web side's copy of project keys: a rolled-back project's id comes back
     tag_value_cache.clear()
@@ -112,7 +114,7 @@ def send_event(client):
 def live_server_url(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real web server (one process, threads, as `make run`) on the test database. Tests that use it need
     `transactional_db` so that what they create is committed and visible to the server."""
-    from bugsink.testutils import start_web_server
+    from testing.utils import start_web_server
 
     with django_db_blocker.unblock():
         with start_web_server(tmp_path_factory.mktemp("live")) as url:
@@ -121,9 +123,9 @@ def live_server_url(django_db_setup, django_db_blocker, tmp_path_factory):
 
 @pytest.fixture
 def chromium_page():
-    """A page in a fresh context of a headless Debian Chromium (bugsink.browser); skipped without Chromium, a
+    """A page in a fresh context of a headless Debian Chromium (testing.browser); skipped without Chromium, a
     failure in CI."""
-    from bugsink.browser import chromium_page
+    from testing.browser import chromium_page
 
     with chromium_page() as page:
         yield page

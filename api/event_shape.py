@@ -83,7 +83,7 @@ def frame_shape(frame: dict) -> dict:
 
 
 def frames_omitted(value) -> list[int] | None:
-    """[start, end] of the frames left out of a long stack (by the SDK or ingest.trim), when it is that."""
+    """[start, end] of the frames left out of a long stack (by the SDK or digest.trim), when it is that."""
     if not isinstance(value, list) or len(value) != 2:
         return None
     bounds = [safe.safe_int(n) for n in value]

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from api.common import iso
-from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
+from digest.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue, TurningPoint
 
 # minutes in one period, for the periods whose length is fixed

@@ -72,7 +72,7 @@ class Resolved:
 
 @dataclass
 class Unresolved:
-    """No usable map: `kind` is one of the event error types (ingest.symbolicate), `reason` says it in words."""
+    """No usable map: `kind` is one of the event error types (digest.symbolicate), `reason` says it in words."""
 
     kind: str
     reason: str

@@ -69,7 +69,7 @@ def write_raw_events(project_id: int, count: int, payload, rng: random.Random) -
 
 
 def run(project_id: int, batch: int, events: int, payload, profiler=None) -> dict:
-    from ingest.digest import digest_keys
+    from digest.batch import digest_keys
 
     rng = random.Random(batch)
     keys = write_raw_events(project_id, events, payload, rng)

@@ -179,7 +179,7 @@ def main():
         import sys
 
         sys.path.insert(0, str(ROOT))
-        from bugsink.testutils import web_server_command
+        from testing.utils import web_server_command
 
         command = web_server_command(args.port, threads=8, server=args.server)
         pattern = r"gunicorn|granian|waitress|bugsink\.webserver"

@@ -67,7 +67,7 @@ def event(issue: int, release: str, rng: random.Random) -> dict:
 
 
 def run(releases: int, events: int, label: str) -> float:
-    from ingest.digest import digest_pending
+    from digest.batch import digest_pending
     from ingest.store import RawEvent, store_raw_event
     from issues.models import Issue
     from issues.state import IssueStateManager

@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bugsink.settings")
 
-from bugsink.testutils import sample_files  # noqa: E402
+from digest.normalize import normalize_event  # noqa: E402
 from events.scrub import ScrubPolicy, scrub_event  # noqa: E402
-from ingest.normalize import normalize_event  # noqa: E402
+from testing.utils import sample_files  # noqa: E402
 
 
 def large_event() -> dict:

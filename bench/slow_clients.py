@@ -34,7 +34,7 @@ BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest_bench import machine  # noqa: E402
-from bugsink.testutils import exception_event, free_port, make_envelope, web_server_command  # noqa: E402
+from testing.utils import exception_event, free_port, make_envelope, web_server_command  # noqa: E402
 
 
 def wait_live(url: str, timeout: float = 60) -> None:

@@ -1,4 +1,4 @@
-"""Peak memory and time to accept and to digest one oversized event (ingest.trim), each phase in a fresh process.
+"""Peak memory and time to accept and to digest one oversized event (digest.trim), each phase in a fresh process.
 
     python bench/trim_memory.py [--sizes 24] [--kind locals|string]
 
@@ -8,7 +8,7 @@ allocations) and the growth of its peak RSS over what it had before the phase:
 
     ingest   the gzip body through the real readers (decompression, envelope framing), the event parsed as the view
              parses it, and written to the ingest store
-    digest   ingest.digest._prepare on that raw event (load, parse, normalize, group, trim, and the JSON text the
+    digest   digest.batch._prepare on that raw event (load, parse, normalize, group, trim, and the JSON text the
              Event row stores)
 
 The phases run without a database (ingest's auth, quota and digest's transaction are not what costs memory here).
@@ -84,16 +84,17 @@ def body_for(event: dict) -> bytes:
 
 
 def phase(name: str, work_dir: Path, traced: bool) -> dict:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bugsink.test_settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "testing.settings")
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
     from django.conf import settings
 
-    settings.INGEST_STORE_DIR = work_dir / "ingest"  # test_settings would pick a temporary folder per process
+    settings.INGEST_STORE_DIR = work_dir / "ingest"  # testing.settings would pick a temporary folder per process
     settings.INGEST_FSYNC = False
-    from ingest import digest, envelope, store, streams, views
+    from digest import batch
+    from ingest import envelope, store, streams, views
 
     body = (work_dir / "body.gz").read_bytes()
     before = current_rss()
@@ -119,7 +120,7 @@ def phase(name: str, work_dir: Path, traced: bool) -> dict:
         (work_dir / "key").write_text(key)
         result = {"event_bytes": len(items.event)}
     else:
-        prepared = digest._prepare((work_dir / "key").read_text())
+        prepared = batch._prepare((work_dir / "key").read_text())
         result = {"stored_bytes": len(prepared.data_json), "marker": prepared.data.get("_trimmed")}
     result["seconds"] = round(time.perf_counter() - start, 2)
     if traced:

@@ -78,7 +78,7 @@ def build(issues: int, events: int, digested: int, seed_issues: int) -> dict:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from ingest.digest import digest_pending
+    from digest.batch import digest_pending
     from ingest.store import RawEvent, store_raw_event
     from projects.models import Project
 

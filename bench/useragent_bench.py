@@ -1,4 +1,4 @@
-"""What deriving browser, OS and device from a User-Agent costs digest (ingest/useragent.py): the memory of the parser's
+"""What deriving browser, OS and device from a User-Agent costs digest (digest/useragent.py): the memory of the parser's
 compiled regexes, CPU per string never seen (the cache misses) and per string seen before (the cache hits).
 
     python bench/useragent_bench.py [--strings 2000]
@@ -44,7 +44,7 @@ def main():
     if args.basic:
         ua_parser.RegexResolver = ua_parser.Re2Resolver = None
         ua_parser.BestAvailableResolver = ua_parser.BasicResolver
-    from ingest import useragent
+    from digest import useragent
 
     imported_rss = rss_mib()
     strings = [BROWSERS[n % len(BROWSERS)].format(n=n) for n in range(args.strings)]

@@ -47,7 +47,7 @@ def build(events: int, issues: int) -> float:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from bugsink.period_counter import PeriodCounter
+    from digest.period_counter import PeriodCounter
     from events.models import Event
     from issues.models import Grouping, Issue
     from projects.models import Project
@@ -169,7 +169,7 @@ def one_run(project, issue) -> dict:
     )
     from celery import Celery
 
-    from ingest.digest import digest_job
+    from digest.batch import digest_job
 
     client = Celery(broker=BROKER_URL)  # a bare client, as another process would send the job: by its message name
     client.send_task(digest_job.name, args=[key], queue="digest")

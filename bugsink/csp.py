@@ -8,7 +8,7 @@ gets onto a page (client-supplied text that escaping somehow let through) neithe
 `object-src`, `base-uri` and `frame-ancestors` are closed; forms post to this origin only.
 
 No page needs a nonce today. bugsink/tests/test_template_guard.py keeps it that way for our templates, and the
-browser tests fail on any violation the browser reports (bugsink.browser).
+browser tests fail on any violation the browser reports (testing.browser).
 
 The header goes on documents a browser renders and could run script in (HTML, XHTML, SVG, XML), whichever view made
 them, error pages included; a response that already carries a policy keeps its own. JSON, downloads and the SDK

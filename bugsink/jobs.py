@@ -1,6 +1,7 @@
 """Jobs: the one place that decides how work runs, inline or through the broker.
 
-A job is a function declared once, next to its work, with the `job` decorator (the digest with `digest_job`):
+A job is a function declared once, next to its work, with the `job` decorator (the digest with
+`digest.claims.digest_job`, a subclass that keeps its messages to about one per project):
 
     @jobs.job("issues.tasks.delete_issues", writer=lambda project_id, issue_ids: project_id, acks_late=True)
     def delete_issues_job(project_id, issue_ids): ...
@@ -24,7 +25,7 @@ when asked, with a countdown for retries.
 
 Without a broker (the embedded mode of `make run`, CELERY_TASK_ALWAYS_EAGER) jobs run in this process:
 - a digest runs on the background thread, one per project at a time: an accepted event asks for one only when none
-  is queued for its project (an in-process flag, as the Redis one below), and the digest that runs takes every
+  is queued for its project (an in-process flag, like digest.claims' Redis one), and the digest that runs takes every
   pending event of the project along, in batches; with DIGEST_IMMEDIATELY (Bugsink's setting of that name) it runs
   at once in the caller instead (the ingest request), so that a 200 is followed by a stored event, at the price of
   batches no bigger than the requests waiting at that moment (bench/RESULTS.md: about a third of the rate);
@@ -41,14 +42,15 @@ Without a broker (the embedded mode of `make run`, CELERY_TASK_ALWAYS_EAGER) job
 Pending work on the background thread is lost when the process exits; the raw events it concerns are not, and the
 sweep digests them after a restart.
 
-"A digest is queued for this project" is a flag in Redis (with a Redis broker): an accepted event enqueues a digest
-only when none is queued for its project. Its key is namespaced per installation (JOBS_NAMESPACE, by default a hash
-of the database's identity), so two installations, or a test run, sharing one Redis never share a flag.
+Shared keys in Redis (the digest claims' "a digest is queued for this project" flag) are namespaced per
+installation (`namespace()`: JOBS_NAMESPACE, by default a hash of the database's identity), so two installations, or
+a test run, sharing one Redis never share a key.
 
-A broker that does not answer (BrokerOutage below) costs ingest nothing and fills no log: the events stay in the
-ingest store, digests are not even tried for a second after a failed send, the log gets one warning per
-BROKER_OUTAGE_WARNING_SECONDS with the number of events waiting, and the first send that works again asks for a
-digest for every project whose digest could not be sent (the sweep takes whatever a restarted, empty broker lost).
+A broker that does not answer (BrokerOutage below) costs the callers nothing and fills no log. A deferrable job (one
+whose work waits elsewhere until it runs: the digest, whose events stay in the ingest store) is not even tried for a
+second after a failed send; the log gets one warning per BROKER_OUTAGE_WARNING_SECONDS with the amount of work
+waiting (the counter registered with `count_waiting_work_with`), and the first send that works again asks once more
+for each project's deferrable job that could not be sent (`Job.resume`).
 """
 
 import hashlib
@@ -59,7 +61,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import redis
 from celery import current_task, shared_task
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -74,7 +75,14 @@ logger = logging.getLogger(__name__)
 class Job:
     """A function that can run later: `job.later(*args)`, `job.after_commit(*args)`, or `job(*args)` (right now, in
     the caller, as the plain function). Made by the `job` decorator, which also registers it as a Celery task under
-    its name, so a worker runs the same function with the same contention policy."""
+    its name, so a worker runs the same function with the same contention policy.
+
+    A subclass may say that its work waits elsewhere until it runs (`deferrable`: a broker outage does not even try
+    to send it, and `resume` asks for it again when the broker is back), and that without a broker it runs in the
+    caller rather than in the background (`runs_in_caller`)."""
+
+    deferrable = False
+    runs_in_caller = False
 
     def __init__(self, function: Callable, name: str, writer: Callable | None, retries_contention: bool):
         self.function = function
@@ -103,6 +111,14 @@ class Job:
 
     def _project(self, args: tuple) -> int | None:
         return None if self.writer is None else int(self.writer(*args))
+
+    def resume(self, project_id: int | None, first_arg) -> None:
+        """A deferrable job that was not sent during a broker outage, asked for again once the broker is back."""
+        _run(self.name, [first_arg], project_id=project_id)
+
+    def in_background(self, *args) -> None:
+        """Without a broker: run it on the background thread (whoever asks), its arguments through JSON."""
+        _submit(self.name, _as_sent(self.name, args))
 
     def body(self, *args, **kwargs):
         """What runs, in a worker or in this process: the function, under the contention policy unless it applies
@@ -212,12 +228,21 @@ def digest_queue(project_id: int) -> str:
 WRITER_LOCK = threading.Lock()
 
 
-def _single_writer(name: str) -> bool:
-    """Is the job named `name` one of a project's single writer (on its digest queue, under WRITER_LOCK)?"""
+def _declared(name: str) -> Job | None:
     if name not in _jobs:
         _import_tasks_modules()  # a name from the beat schedule, before any of its app's jobs was used
-    found = _jobs.get(name)
+    return _jobs.get(name)
+
+
+def _single_writer(name: str) -> bool:
+    """Is the job named `name` one of a project's single writer (on its digest queue, under WRITER_LOCK)?"""
+    found = _declared(name)
     return found is not None and found.writer is not None
+
+
+def _deferrable(name: str) -> bool:
+    found = _declared(name)
+    return found is not None and found.deferrable
 
 
 def _run(name: str, args: list, *, project_id: int | None = None, countdown: float | None = None, after_commit=False):
@@ -235,23 +260,23 @@ def _run(name: str, args: list, *, project_id: int | None = None, countdown: flo
 
 
 def _send(name: str, args: list, project_id: int | None, countdown: float | None) -> bool:
-    """The message for a job; False when the broker did not take it (or, for a digest, was not even asked because
-    it failed a moment ago: see BrokerOutage)."""
-    digest = name == _digest_name
-    if digest and not _outage.may_send_digest():
-        _outage.not_sent(name, project_id, args[0])
+    """The message for a job; False when the broker did not take it (or, for a deferrable job, was not even asked
+    because it failed a moment ago: see BrokerOutage)."""
+    deferrable = _deferrable(name)
+    if deferrable and not outage.may_send_deferrable():
+        outage.not_sent(name, project_id, args[0])
         return False
     queue = digest_queue(project_id) if project_id is not None else None
     try:
         app.send_task(name, args=args, queue=queue, countdown=countdown)
     except BROKER_UNREACHABLE as error:
-        _outage.failed(name, project_id, args[0] if digest else None, error)
+        outage.failed(name, project_id, args[0] if deferrable else None, error)
         return False
     except BaseException:
-        _outage.done_probing()
+        outage.done_probing()
         raise
-    for waiting_project, key in _outage.sent():
-        _enqueue_digest(waiting_project, key)  # the broker is back: what waited during the outage
+    for waiting_name, waiting_project, first_arg in outage.sent():
+        _jobs[waiting_name].resume(waiting_project, first_arg)  # the broker is back: what waited during the outage
     return True
 
 
@@ -262,13 +287,14 @@ class BrokerOutage:
     """This process's view of an unreachable broker, so that an outage costs ingest nothing and logs one warning per
     interval instead of a traceback per accepted event.
 
-    A digest that cannot be sent loses nothing: its events are in the ingest store. After a failed send no digest is
-    sent for `retry_seconds`; then one caller tries (a probe) while the others go on without waiting for it. Other
-    jobs (alerts, deletions) are always tried: nothing else would send them again, and each one lost is logged as an
-    error. While the outage lasts, a warning every `warning_seconds` says for how long, why, how many jobs were not
-    sent, and how many accepted events wait for digest (the counter registered with `count_waiting_events_with`).
-    The first send that works ends the outage: `sent()` hands back one event key per project whose digest was not
-    sent, for a digest each (what an empty, restarted broker lost beyond that, the sweep finds)."""
+    A deferrable job that cannot be sent loses nothing: its work waits elsewhere (a digest's events in the ingest
+    store). After a failed send no deferrable job is sent for `retry_seconds`; then one caller tries (a probe) while
+    the others go on without waiting for it. Other jobs (alerts, deletions) are always tried: nothing else would send
+    them again, and each one lost is logged as an error. While the outage lasts, a warning every `warning_seconds`
+    says for how long, why, how many jobs were not sent, and how much work waits (the counter registered with
+    `count_waiting_work_with`). The first send that works ends the outage: `sent()` hands back, per deferrable job
+    and project, the first argument of one call that was not sent, to be asked for again (what an empty, restarted
+    broker lost beyond that, the digest's sweep finds)."""
 
     def __init__(self, retry_seconds: float = 1.0, warning_seconds: float | None = None, clock=time.monotonic):
         self.retry_seconds = retry_seconds
@@ -281,7 +307,7 @@ class BrokerOutage:
         self._probing = False
         self._last_warning = 0.0
         self._unsent = 0  # jobs not sent in this outage
-        self._waiting: dict[int, str] = {}  # project -> the key of one of its events whose digest was not sent
+        self._waiting: dict[tuple[str, int], object] = {}  # (deferrable job, project) -> a call's first argument
 
     @property
     def warning_seconds(self) -> float:
@@ -290,11 +316,11 @@ class BrokerOutage:
         return float(settings.BROKER_OUTAGE_WARNING_SECONDS)
 
     def is_down(self) -> bool:
-        """Down, and not yet time to try again (a caller may skip the work that leads to a send: the digest flag)."""
+        """Down, and not yet time to try again (a caller may skip the work that leads to a send: a digest claim)."""
         with self._lock:
             return self.down_since is not None and self._clock() < self._retry_at
 
-    def may_send_digest(self) -> bool:
+    def may_send_deferrable(self) -> bool:
         with self._lock:
             if self.down_since is None:
                 return True
@@ -307,21 +333,22 @@ class BrokerOutage:
         with self._lock:
             self._probing = False
 
-    def not_sent(self, name: str, project_id: int | None, key: str | None) -> None:
-        """A job that was not sent because of the outage."""
+    def not_sent(self, name: str, project_id: int | None, first_arg=None) -> None:
+        """A job that was not sent because of the outage (a deferrable one: with the first argument of the call)."""
+        deferrable = _deferrable(name)
         with self._lock:
             self._unsent += 1
-            if project_id is not None and key is not None:
-                self._waiting.setdefault(project_id, key)
+            if deferrable and project_id is not None and first_arg is not None:
+                self._waiting.setdefault((name, project_id), first_arg)
             due = self._clock() - self._last_warning >= self.warning_seconds
             if due:
                 self._last_warning = self._clock()
-        if name != _digest_name:
+        if not deferrable:
             logger.error("job %s was not sent: the broker is unreachable (%s); it will not run", name, self._error)
         if due:
             self._warn()
 
-    def failed(self, name: str, project_id: int | None, key: str | None, error: Exception) -> None:
+    def failed(self, name: str, project_id: int | None, first_arg, error: Exception) -> None:
         with self._lock:
             now = self._clock()
             self._probing = False
@@ -330,21 +357,23 @@ class BrokerOutage:
             if self.down_since is None:
                 self.down_since = now
                 self._last_warning = now - self.warning_seconds  # the first failure is reported at once
-        self.not_sent(name, project_id, key)
+        self.not_sent(name, project_id, first_arg)
 
-    def sent(self) -> list[tuple[int, str]]:
-        """A send worked: the end of the outage, if there was one; the projects whose digests were not sent."""
+    def sent(self) -> list[tuple[str, int, object]]:
+        """A send worked: the end of the outage, if there was one; (job, project, first argument) of each deferrable
+        job and project that was not sent."""
         if self.down_since is None:  # the common case, without taking the lock
             return []
         with self._lock:
             if self.down_since is None:
                 return []
             lasted = self._clock() - self.down_since
-            unsent, waiting = self._unsent, list(self._waiting.items())
+            unsent = self._unsent
+            waiting = [(name, project_id, first_arg) for (name, project_id), first_arg in self._waiting.items()]
             self.down_since, self._probing, self._unsent, self._waiting = None, False, 0, {}
         logger.warning(
-            "broker reachable again after %.0f s; %d jobs were not sent meanwhile; digests are asked again for the "
-            "projects whose events waited (%d; the periodic sweep finds anything else a restarted broker lost)",
+            "broker reachable again after %.0f s; %d jobs were not sent meanwhile; deferred jobs are asked again, one "
+            "per project whose work waited (%d; the periodic sweep finds anything else a restarted broker lost)",
             lasted,
             unsent,
             len(waiting),
@@ -356,14 +385,15 @@ class BrokerOutage:
             if self.down_since is None:
                 return
             lasted, unsent, error = self._clock() - self.down_since, self._unsent, self._error
-        waiting = _count_waiting_events()
+        waiting = _count_waiting_work()
         logger.warning(
-            "broker unreachable for %.0f s (%s): %d jobs not sent; %s accepted events wait in the ingest store for "
-            "digest, which resumes when the broker is back (next report in %.0f s unless it is back)",
+            "broker unreachable for %.0f s (%s): %d jobs not sent; %s %s, which resumes when the broker is back (next "
+            "report in %.0f s unless it is back)",
             lasted,
             error,
             unsent,
             "an unknown number of" if waiting is None else waiting,
+            _waiting_work_is,
             self.warning_seconds,
         )
 
@@ -372,216 +402,27 @@ class BrokerOutage:
             self.down_since, self._probing, self._unsent, self._waiting, self._retry_at = None, False, 0, {}, 0.0
 
 
-_outage = BrokerOutage()
+outage = BrokerOutage()
 _waiting_counter = None
+_waiting_work_is = "jobs' work waits"
 
 
-def count_waiting_events_with(counter) -> None:
-    """Register how the outage warning counts the accepted events waiting for digest (the ingest app does: this
-    module imports none of the project's modules)."""
-    global _waiting_counter
-    _waiting_counter = counter
+def count_waiting_work_with(counter, what: str) -> None:
+    """Register how the outage warning counts the work that waits for the broker, and what it says of it (the digest
+    app does: "accepted events wait in the ingest store for digest"; this module imports none of the project's
+    modules)."""
+    global _waiting_counter, _waiting_work_is
+    _waiting_counter, _waiting_work_is = counter, what
 
 
-def _count_waiting_events() -> int | None:
+def _count_waiting_work() -> int | None:
     if _waiting_counter is None:
         return None
     try:
         return _waiting_counter()
     except Exception as e:  # a count that fails (a database that is down too) leaves the warning without it
-        logger.warning("could not count the events waiting for digest: %s", e)
+        logger.warning("could not count the work waiting for the broker: %s", e)
         return None
-
-
-# --- the digest flag ----------------------------------------------------------------------------------------------
-
-
-class DigestJob(Job):
-    """The digest job, whose messages the digest-claim protocol below keeps to about one per project at a time."""
-
-    def schedule(self, key: str, force: bool = False) -> None:
-        """Have the raw event `key` digested (with its project's other pending events). Without `force`, nothing is
-        enqueued while a digest for the project is queued already (the queued one takes this event along). Never
-        raises: the event is on disk already, and an undigested raw event is picked up again later (the sweep)."""
-        project_id = self._project((key,))
-        if digests_inline():
-            self.later(key)
-            return
-        if not broker_configured():
-            if force or _claim_local(project_id):
-                _submit(self.name, [key])
-            return
-        if force:
-            _enqueue_digest(project_id, key, claim=False)
-        elif _claims.ask_now(project_id, key):
-            _enqueue_digest(project_id, key)
-
-
-_digest: DigestJob | None = None
-_digest_name = ""  # its name, for the outage's bookkeeping
-
-
-def digest_job(name: str, *, writer: Callable):
-    """Declare the digest job (there is one): a single writer's job, acknowledged when done, that applies the
-    contention policy per batch itself, with `schedule(key)` for the events that ask for it."""
-
-    def declare(function: Callable) -> DigestJob:
-        global _digest, _digest_name
-        declared = job(name, writer=writer, acks_late=True, retries_contention=True)(function)
-        declared.__class__ = DigestJob
-        _digest, _digest_name = declared, name
-        return declared
-
-    return declare
-
-
-def _enqueue_digest(project_id: int, key: str, claim: bool = True) -> None:
-    if _outage.is_down():  # not even the digest flag's round trip: the broker (Redis) failed a moment ago
-        _outage.not_sent(_digest_name, project_id, key)
-        return
-    if claim and not _claim_digest(project_id):
-        return
-    if not _digest.later(key):
-        release_digest_claim(project_id)
-
-
-class ClaimWindow:
-    """At most one "is a digest queued?" question to Redis per project per DIGEST_CLAIM_WINDOW_MS in this process.
-
-    Every accepted event asked Redis (SET NX, a round trip and a tenth of the web process's CPU). Now the first
-    event of a window asks at once; the others only note that the project needs asking again, and this class asks
-    for them once, when the window ends (on its own thread; a question asked then opens the next window). Whatever
-    Redis answers a question asked at or after an event was stored covers that event: either this question enqueues
-    a digest, or one is queued that has not started (a digest clears the flag before it lists the pending events).
-    So no event waits for the sweep; one waits at most a window longer for its digest to start. Ending the process
-    within a window leaves that window's events to the next event's question or to the sweep, as a broker that is
-    down would."""
-
-    def __init__(self, ask=None):
-        self._ask = ask or _enqueue_digest
-        self._changed = threading.Condition()
-        self._window_end: dict[int, float] = {}
-        self._waiting: dict[int, str] = {}  # project -> the newest event's key that did not ask
-        self._thread: threading.Thread | None = None
-
-    @staticmethod
-    def _window() -> float:
-        return max(settings.DIGEST_CLAIM_WINDOW_MS, 0) / 1000
-
-    def ask_now(self, project_id: int, key: str) -> bool:
-        window = self._window()
-        if window <= 0:
-            return True
-        now = time.monotonic()
-        with self._changed:
-            if now >= self._window_end.get(project_id, 0.0):
-                self._window_end[project_id] = now + window
-                return True
-            newly_waiting = project_id not in self._waiting
-            self._waiting[project_id] = key
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="digest-claims", daemon=True)
-                self._thread.start()
-            if newly_waiting:  # else the thread waits for this project's window already: no wake-up per event
-                self._changed.notify()
-            return False
-
-    def reset(self) -> None:
-        """No window open, nothing waiting (what waited is left to the next event's question or the sweep)."""
-        with self._changed:
-            self._window_end.clear()
-            self._waiting.clear()
-            self._changed.notify()
-
-    def _due(self) -> list[tuple[int, str]]:
-        """Wait until some waiting project's window has ended; those projects and keys, with a new window each."""
-        with self._changed:
-            while True:
-                now = time.monotonic()
-                due = [(project, key) for project, key in self._waiting.items() if self._window_end[project] <= now]
-                if due:
-                    for project, _ in due:
-                        del self._waiting[project]
-                        self._window_end[project] = now + self._window()
-                    return due
-                ends = [self._window_end[project] for project in self._waiting]
-                self._changed.wait(timeout=(min(ends) - now) if ends else None)
-
-    def _run(self) -> None:
-        while True:
-            for project_id, key in self._due():
-                try:
-                    self._ask(project_id, key)
-                except Exception:  # never ends the thread: the sweep still has the event
-                    logger.exception("could not ask for a digest of project %s", project_id)
-
-
-_claims = ClaimWindow()
-
-
-def forget_claims() -> None:
-    """Forget which projects have a digest queued or a claim window open in this process (the tests' project ids
-    repeat: one test's open window or queued flag must not hold back the next test's digest)."""
-    with _local_claims_lock:
-        _local_claims.clear()
-    _claims.reset()
-    _outage.reset()
-
-
-def digests_inline() -> bool:
-    """Does each accepted event's request digest it itself (no broker, DIGEST_IMMEDIATELY)?"""
-    return not broker_configured() and settings.DIGEST_IMMEDIATELY
-
-
-def release_digest_claim(project_id: int) -> None:
-    """Called by a digest as it starts: events arriving from now on need a digest of their own."""
-    if not broker_configured():
-        with _local_claims_lock:
-            _local_claims.discard(project_id)
-        return
-    client = _flag_client()
-    if client is None:
-        return
-    try:
-        client.delete(_flag_key(project_id))
-    except (redis.RedisError, OSError):
-        pass  # the flag expires by itself
-
-
-def _claim_digest(project_id: int) -> bool:
-    """True when this caller should enqueue a digest for the project (no other digest is queued for it)."""
-    client = _flag_client()
-    if client is None:
-        return True
-    try:
-        return bool(client.set(_flag_key(project_id), "1", nx=True, ex=settings.DIGEST_FLAG_SECONDS))
-    except (redis.RedisError, OSError):
-        return True  # cannot tell: enqueue (a spare digest costs little, a missing one delays events)
-
-
-# without a broker: the projects whose digest waits on the background thread (the Redis flag's in-process twin)
-_local_claims: set[int] = set()
-_local_claims_lock = threading.Lock()
-
-
-def _claim_local(project_id: int) -> bool:
-    with _local_claims_lock:
-        if project_id in _local_claims:
-            return False
-        _local_claims.add(project_id)
-        return True
-
-
-_flag_clients: dict[str, redis.Redis] = {}
-
-
-def _flag_client() -> redis.Redis | None:
-    url = settings.CELERY_BROKER_URL or ""
-    if not url.startswith(("redis://", "rediss://")):
-        return None  # another broker: one message per event, as plain Celery does
-    if url not in _flag_clients:
-        _flag_clients[url] = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-    return _flag_clients[url]
 
 
 def namespace() -> str:
@@ -602,10 +443,6 @@ def namespace() -> str:
 
 
 _namespaces: dict[tuple, str] = {}
-
-
-def _flag_key(project_id: int) -> str:
-    return f"bugsink:{namespace()}:digest-queued:{project_id}"
 
 
 # --- without a broker: in this process ----------------------------------------------------------------------------
@@ -637,8 +474,9 @@ def _run_in_process(name: str, args: list, countdown: float | None) -> bool:
         return True
     writing = getattr(_writing, "active", False)
     parent = _current_job()
-    if name == _digest_name and not writing:
-        return _execute(name, args)  # the ingest request digests its own event (waiting for the writer lock)
+    declared = _declared(name)
+    if declared is not None and declared.runs_in_caller and not writing:
+        return _execute(name, args)  # e.g. the ingest request digests its own event (waiting for the writer lock)
     if parent is not None and not _single_writer(parent) and not writing:
         # asked for by a job that runs here (on the background thread, or called directly): part of that job
         return _execute(name, args)

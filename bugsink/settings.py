@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "issues",
     "events",
     "ingest",
+    "digest",
     "alerts",
     "tags",
     "accounts",
@@ -381,7 +382,7 @@ INGEST_PROJECT_CACHE_SECONDS = env_int("INGEST_PROJECT_CACHE_SECONDS", 5)
 INGEST_GROUP_COMMIT = env_bool("INGEST_GROUP_COMMIT", True)
 
 MAX_EVENT_SIZE = env_int("MAX_EVENT_SIZE", 1024 * 1024)  # one stored event (JSON); a larger one is trimmed to fit
-# One decompressed event that is still accepted, and trimmed at digest to MAX_EVENT_SIZE (ingest.trim); above it the
+# One decompressed event that is still accepted, and trimmed at digest to MAX_EVENT_SIZE (digest.trim); above it the
 # event is refused (413, logged and counted per project). Ingest and digest each hold one such event in memory, parsed:
 # see bench/RESULTS.md for what 24 MB costs.
 # With raw events in a MariaDB/MySQL table (INGEST_STORE=database) a record must fit the server's max_allowed_packet
@@ -415,7 +416,7 @@ INGEST_SWEEP_GRACE_SECONDS = env_int("INGEST_SWEEP_GRACE_SECONDS", 300)
 # Without a broker (`make run`): false, digest runs on the process's background thread, in batches of whatever is
 # pending; true, each ingest request digests its own event before it answers (Bugsink's setting of the same name).
 DIGEST_IMMEDIATELY = env_bool("DIGEST_IMMEDIATELY", False)
-# Digest takes up to this many of a project's pending raw events into one transaction (see ingest.digest).
+# Digest takes up to this many of a project's pending raw events into one transaction (see digest.batch).
 DIGEST_BATCH_SIZE = env_int("DIGEST_BATCH_SIZE", 100)
 # A digest task drains its project's pending events for at most this long, then lets other projects' digests go.
 DIGEST_TIME_BUDGET_SECONDS = float(os.environ.get("DIGEST_TIME_BUDGET_SECONDS") or 10)
@@ -426,7 +427,7 @@ DIGEST_FLAG_SECONDS = env_int("DIGEST_FLAG_SECONDS", 30)
 DIGEST_CLAIM_WINDOW_MS = env_int("DIGEST_CLAIM_WINDOW_MS", 50)
 # Projects are spread over this many digest queues (digest-0 .. digest-N-1); 1 means the single queue "digest".
 DIGEST_SHARDS = env_int("DIGEST_SHARDS", 1)
-# JavaScript frames are mapped to their original source at digest (ingest.symbolicate): an uploaded minified file or
+# JavaScript frames are mapped to their original source at digest (digest.symbolicate): an uploaded minified file or
 # source map larger than this is not read, and past this many frames an event's other frames stay as sent.
 SOURCEMAP_MAX_BYTES = env_int("SOURCEMAP_MAX_BYTES", 32 * 1024 * 1024)
 SYMBOLICATE_MAX_FRAMES = env_int("SYMBOLICATE_MAX_FRAMES", 250)

@@ -10,7 +10,6 @@ from accounts import sso, two_factor
 from accounts import views as accounts_views
 from bugsink import health, supervision_views
 from ingest import quarantine_views
-from ingest import views as ingest_views
 from issues.views import ref as issue_ref_views
 
 # The admin carries the product's name; lazy, so it is read from the settings at each page (tests override it).
@@ -23,10 +22,8 @@ admin.site.index_title = "Everything stored"
 handler400 = "bugsink.http_errors.bad_request"
 
 urlpatterns = [
-    # A DSN may carry a path prefix (http://key@host/prefix/42): accept the API under any prefix.
-    re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/envelope/?$", ingest_views.envelope, name="ingest-envelope"),
-    re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/store/?$", ingest_views.store, name="ingest-store"),
-    re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/security/?$", ingest_views.security, name="ingest-security"),
+    # the intake's routes (envelope, store, security), first: the fast path (ingest.fastpath) resolves with them too
+    path("", include("ingest.urls")),
     path("api/0/", include("api.urls")),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),

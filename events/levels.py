@@ -1,4 +1,4 @@
 """The event levels Sentry's protocol knows, most severe first: what digest normalizes an event's level to
-(ingest.normalize) and what pages show (events.rendering)."""
+(digest.normalize) and what pages show (events.rendering)."""
 
 LEVELS = ("fatal", "error", "warning", "info", "debug")

@@ -1,6 +1,6 @@
 """Pure functions that turn a stored (normalized) event into structures the issue page's templates can loop over.
 
-Stored events went through `ingest.normalize`, but that is tolerant rather than strict, and events stored by older
+Stored events went through `digest.normalize`, but that is tolerant rather than strict, and events stored by older
 code may differ: anything here may be missing, null, or of an unexpected type, and every function must still
 return something renderable. Nothing here touches the database.
 
@@ -283,7 +283,7 @@ def frame_view(frame: dict) -> dict:
 
 
 def minified_view(frame: dict) -> dict | None:
-    """Where a symbolicated frame was in the minified file (ingest.symbolicate keeps it in data.minified), for the
+    """Where a symbolicated frame was in the minified file (digest.symbolicate keeps it in data.minified), for the
     toggle under the frame; None for a frame as the SDK sent it."""
     data = frame.get("data")
     minified = data.get("minified") if isinstance(data, dict) else None
@@ -314,7 +314,7 @@ MAX_PROCESSING_ERRORS = 50
 
 def processing_errors_view(data: dict) -> list[dict]:
     """Why frames are not (fully) mapped to their original source: the event's `errors` ({type, data: {url,
-    reason}}, as ingest.symbolicate records them; other producers put url and reason at the top level)."""
+    reason}}, as digest.symbolicate records them; other producers put url and reason at the top level)."""
     errors = data.get("errors")
     rows = []
     for entry in errors[:MAX_PROCESSING_ERRORS] if isinstance(errors, list) else []:
@@ -337,7 +337,7 @@ INVALID_DATA_NAMES = {"release": "release"}
 
 
 def invalid_data_notes(data: dict) -> list[str]:
-    """What digest dropped from the event as invalid (ingest.normalize: a release that breaks the naming rules), one
+    """What digest dropped from the event as invalid (digest.normalize: a release that breaks the naming rules), one
     sentence each, the value as it was sent with its invisible characters shown (bugsink.bidi)."""
     errors = data.get("errors") if isinstance(data, dict) else None
     notes = []
@@ -356,7 +356,7 @@ def frames_view(frames: list, in_app_only: bool = False, crashed: bool = True, r
     """Frames innermost first; with `in_app_only`, runs of library frames become {"gap": n} entries (unless the
     stack has no in-app frame at all: then there is nothing better to show than all of them). `crashed` marks the
     innermost frame as where it crashed (the raised exception's stack, the crashed thread's). `removed` is the
-    stack's `frames_omitted` ([start, end] of the frames taken out of its middle, by the SDK or by ingest.trim):
+    stack's `frames_omitted` ([start, end] of the frames taken out of its middle, by the SDK or by digest.trim):
     a {"removed": n} entry stands where they were."""
     frames = [f for f in frames if isinstance(f, dict)]
     omitted = max(0, len(frames) - MAX_FRAMES)

@@ -50,7 +50,7 @@ the limit are left out of the estimate, so a project that cannot get under its l
 
 Where it runs
 -------------
-- after digest (`ingest.digest`, once a batch has committed, in the project's single writer): when the estimate
+- after digest (`digest.batch`, once a batch has committed, in the project's single writer): when the estimate
   is over `max_events` by more than 1/SLACK_DIVISOR of it, at most RETENTION_BATCHES_AFTER_DIGEST batches. No
   query when under: the fields are on the Project digest has loaded anyway;
 - periodically (the job `events.tasks.evict_expired` of the beat schedule, every RETENTION_INTERVAL_SECONDS;

@@ -1,6 +1,6 @@
 """Total conversions of event data: numbers, text, moments and JSON. The one place that knows how to read a value
 an SDK (or anyone with a DSN) sent without ever raising: ingest parses with `loads_json`, normalization
-(ingest.normalize) and the pages (events.rendering) read numbers, moments and text through these functions, and both
+(digest.normalize) and the pages (events.rendering) read numbers, moments and text through these functions, and both
 make trees safe with `sanitize`.
 
 A DSN is public, so anyone can put an event on an existing issue's page, and events stored by older versions were
@@ -235,7 +235,7 @@ def sanitize(value, depth: int = 0):
 
 def values_of(container) -> list[dict]:
     """The dict entries of {"values": [...]} or of a bare list (exceptions, threads, breadcrumbs); anything else is no
-    entries. Normalization (ingest.normalize) and the pages (events.rendering) read these lists through this one
+    entries. Normalization (digest.normalize) and the pages (events.rendering) read these lists through this one
     function: stored events may predate whatever normalization does today, so pages cannot assume its shape."""
     if isinstance(container, dict):
         container = container.get("values")

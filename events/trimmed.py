@@ -1,4 +1,4 @@
-"""What trimming did to a stored event, as people read it: the marker that ingest.trim leaves in an event it trimmed,
+"""What trimming did to a stored event, as people read it: the marker that digest.trim leaves in an event it trimmed,
 and the sentence the event page shows for it. The event's own vocabulary, so that pages read it without reaching
 into digest's code."""
 

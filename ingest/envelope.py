@@ -46,7 +46,7 @@ def read_envelope_headers(reader: FramedReader) -> dict:
 
 
 def max_event_size() -> int:
-    """The largest event accepted: one over MAX_EVENT_SIZE is trimmed to fit at digest (ingest.trim)."""
+    """The largest event accepted: one over MAX_EVENT_SIZE is trimmed to fit at digest (digest.trim)."""
     return max(settings.MAX_EVENT_TRIM_SIZE, settings.MAX_EVENT_SIZE)
 
 

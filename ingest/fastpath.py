@@ -9,22 +9,24 @@ ingest request straight to its view. It keeps what the skipped middleware did to
 session middleware added because the time-zone middleware looked at the user; an ingest answer never depends on
 a cookie.
 
-The patterns are those of bugsink.urls, which lists them first: a path that matches one of them never reached
-another view, so routing is unchanged.
+The routes are the intake's one table, ingest.urls, which bugsink.urls includes first: this middleware resolves a
+path against those same patterns, so a path that matches one of them never reached another view, routing is
+unchanged, and a route added there is served by both paths.
 """
-
-import re
 
 from django.conf import settings
 from django.utils import timezone
 
-from ingest import views
+from ingest import urls
 
-ROUTES = (
-    (re.compile(r"/(?:.+/)?api/(?P<project_id>[^/]+)/envelope/?"), views.envelope),
-    (re.compile(r"/(?:.+/)?api/(?P<project_id>[^/]+)/store/?"), views.store),
-    (re.compile(r"/(?:.+/)?api/(?P<project_id>[^/]+)/security/?"), views.security),
-)
+
+def resolve(path: str):
+    """The intake route that `path` (a request's path_info) takes, as Django's resolver would find it, or None."""
+    for pattern in urls.urlpatterns:
+        match = pattern.resolve(path[1:])  # the root URLconf's patterns see the path without its leading slash
+        if match:
+            return match
+    return None
 
 
 class IngestFastPathMiddleware:
@@ -34,16 +36,16 @@ class IngestFastPathMiddleware:
     def __call__(self, request):
         path = request.path_info
         if "/api/" in path:
-            for pattern, view in ROUTES:
-                match = pattern.fullmatch(path)
-                if match:
-                    return self.ingest(request, view, match["project_id"])
+            match = resolve(path)
+            if match:
+                return self.ingest(request, match)
         return self.get_response(request)
 
-    def ingest(self, request, view, project_id):
+    def ingest(self, request, match):
         request.get_host()  # raises DisallowedHost (a 400, logged once) for a host not in ALLOWED_HOSTS
         timezone.deactivate()  # a page served earlier on this thread may have activated its user's
-        response = view(request, project_id=project_id)
+        request.resolver_match = match
+        response = match.func(request, *match.args, **match.kwargs)
         if not response.streaming and not response.has_header("Content-Length"):
             response.headers["Content-Length"] = str(len(response.content))
         if response.get("X-Frame-Options") is None:

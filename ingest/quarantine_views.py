@@ -11,8 +11,8 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from digest.batch import digest_job
 from ingest import store
-from ingest.digest import digest_job
 from projects.models import Project
 
 

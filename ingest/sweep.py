@@ -12,8 +12,8 @@ import logging
 from django.conf import settings
 
 from bugsink import jobs
+from digest.batch import digest_job
 from ingest import store
-from ingest.digest import digest_job
 from ingest.raw import split_key
 
 logger = logging.getLogger(__name__)

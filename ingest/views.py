@@ -5,7 +5,6 @@ import base64
 import binascii
 import json
 import logging
-import time
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from events.safe import loads_json
 from events.scrub import sender_address
-from ingest import project_cache, quota
+from ingest import project_cache, quota, raw
 from ingest.auth import key_matches, sentry_key_from_request
 from ingest.envelope import max_event_size, read_envelope_headers, read_envelope_items
 from ingest.errors import (
@@ -156,7 +155,7 @@ def _accept(request, project: IngestProject, envelope_headers: dict, payload: by
             project_id=project.pk,
             event_id=event_id,
             payload=payload,
-            received_at=time.time(),
+            received_at=raw.clock(),
             remote_addr=sender_address(request.META.get("REMOTE_ADDR", ""), project.scrub_ip_addresses),
             items=list(items),
         )
@@ -174,7 +173,7 @@ def _accept_items(request, project: IngestProject, envelope_headers: dict, items
         project_id=project.pk,
         event_id=event_id,
         payload=b"",
-        received_at=time.time(),
+        received_at=raw.clock(),
         remote_addr=sender_address(request.META.get("REMOTE_ADDR", ""), project.scrub_ip_addresses),
         items=list(items),
     )

@@ -47,7 +47,7 @@ class Issue(models.Model):
     # JSON list of VolumeBasedCondition dicts: {"period": "hour", "nr_of_periods": 1, "volume": 5}
     unmute_on_volume_based_conditions = models.JSONField(default=list, blank=True)
 
-    # persisted PeriodCounter (bugsink.period_counter), written by digest with every event
+    # persisted PeriodCounter (digest.period_counter), written by digest with every event
     period_counts = models.JSONField(default=dict, blank=True, editable=False)
 
     # a deletion job (issues.deletion) is removing this issue: the UI shows it as "deleting" until it is gone
@@ -89,7 +89,7 @@ class Issue(models.Model):
 
 
 class Grouping(models.Model):
-    """Maps a grouping key (see ingest.grouping) to the issue its events belong to."""
+    """Maps a grouping key (see digest.grouping) to the issue its events belong to."""
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE)
     grouping_key = models.TextField()

@@ -5,14 +5,14 @@ The three name their fields differently (the list's buttons say `mute_1h` or `mu
 page's say `mute_for=1h` and send `volume` beside `action=mute`, the API has Sentry's `ignoreDuration`,
 `ignoreUntil`, `ignoreCount` and `ignoreWindow`), but each hands what it was sent to `parse_mute`, which reads a
 duration, a moment and a volume condition once, with the same refusals, into a MuteRequest for
-IssueStateManager.mute. Window semantics are calendar buckets in UTC: see bugsink.period_counter.
+IssueStateManager.mute. Window semantics are calendar buckets in UTC: see digest.period_counter.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bugsink.period_counter import MAX_PERIODS, PERIODS
-from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition, positive_whole_number
+from digest.period_counter import MAX_PERIODS, PERIODS
+from digest.volume_based_condition import InvalidCondition, VolumeBasedCondition, positive_whole_number
 
 MUTE_DURATIONS = {
     "1h": ("1 hour", timedelta(hours=1)),

@@ -8,7 +8,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from bugsink.bidi import visible_controls
 from bugsink.templatetags.bugsink import ago, hourly_counts, sparkline
-from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
+from digest.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue
 
 

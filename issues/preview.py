@@ -22,8 +22,8 @@ buckets older than the window never count as firings of their own.
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from bugsink.period_counter import PeriodCounter, bucket_index
-from bugsink.volume_based_condition import VolumeBasedCondition
+from digest.period_counter import PeriodCounter, bucket_index
+from digest.volume_based_condition import VolumeBasedCondition
 
 WINDOW_DAYS = 14
 # at most this many issues are replayed for the list's bulk mute (each is a few dict lookups, but the page asks for

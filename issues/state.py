@@ -27,8 +27,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from bugsink.period_counter import PeriodCounter
-from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition
+from digest.period_counter import PeriodCounter
+from digest.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue, TurningPoint
 from projects.models import Project
 from releases.ordering import ReleaseOrder, has_version, latest_version

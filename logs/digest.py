@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db.models import F
 
+from digest.normalize import trace_id
 from events.safe import clean_str, loads_json, safe_int, safe_timestamp
 from events.scrub import ScrubPolicy, policy_for, scrub_event
 from ingest.item_streams import Stream, StreamItem
-from ingest.normalize import trace_id
 from logs.models import LogEntry, LogStats
 from logs.retention import evict_over_count
 

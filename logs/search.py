@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 from django.db.models import Q
 from django.urls import reverse
 
+from digest.normalize import trace_id
 from events.safe import safe_int
-from ingest.normalize import trace_id
 from logs.digest import LEVEL_ALIASES, LEVELS
 from logs.models import LogEntry
 

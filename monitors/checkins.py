@@ -7,7 +7,7 @@ of its start), and may carry a `monitor_config` that creates the monitor or repl
 adds `missed` and `timeout` check-ins for runs that did not come or did not finish.
 
 Failures (error, missed, timeout) count up; at the monitor's `failure_issue_threshold` consecutive failures it is
-failing and each failure becomes an event, made here and digested as an SDK's would be (ingest.digest
+failing and each failure becomes an event, made here and digested as an SDK's would be (digest.batch
 .digest_generated_events), with one fingerprint per monitor: one issue, whose new-issue alert, regressions, mute and
 resolve follow IssueStateManager's rules like any other. `recovery_threshold` consecutive ok check-ins of a failing
 monitor resolve that issue.
@@ -28,9 +28,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.text import slugify
 
+from digest.batch import digest_generated_events
 from events.models import Event
 from events.safe import loads_json
-from ingest.digest import digest_generated_events
 from ingest.item_streams import StreamItem
 from issues.models import Issue
 from issues.state import STATE_FIELDS, IssueStateManager

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bugsink import jobs
-from ingest.digest import digest_pending
+from digest.batch import digest_pending
 from monitors.checkins import MONITOR_FIELDS, Verdict, act_on, expect_next, judge
 from monitors.models import CheckIn, CheckInStatus, Monitor
 from projects.models import Project

@@ -74,7 +74,7 @@ class Project(models.Model):
     # The number the next new issue gets; issues are numbered per project (short ids like MYAPP-12).
     issue_counter = models.PositiveIntegerField(default=0, editable=False)
 
-    # every event digested for this project, and their persisted PeriodCounter (bugsink.period_counter)
+    # every event digested for this project, and their persisted PeriodCounter (digest.period_counter)
     digested_event_count = models.PositiveBigIntegerField(default=0, editable=False)
     period_counts = models.JSONField(default=dict, blank=True, editable=False)
 

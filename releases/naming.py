@@ -3,7 +3,7 @@
 A version has no slash, backslash, line break or tab (it goes into URL paths and into the issue search); it is not
 `.`, `..` or blank (a path segment browsers normalise away, or nothing), nor `latest` in any case (the API's word
 for the newest release); it has at most 200 characters, and no NUL (PostgreSQL cannot store it). Digest keeps an
-event whose release breaks a rule, without the release, and says so on the event (ingest.normalize); the API
+event whose release breaks a rule, without the release, and says so on the event (digest.normalize); the API
 answers 400 (api.validation).
 """
 

@@ -41,7 +41,7 @@ def _name_version(context) -> str:
 
 
 def event_tags(event: dict) -> dict[str, str]:
-    """{key: value} for a normalized event (see ingest.normalize): at most MAX_EVENT_TAGS of them."""
+    """{key: value} for a normalized event (see digest.normalize): at most MAX_EVENT_TAGS of them."""
     return capped_event_tags(event, settings.MAX_EVENT_TAGS)[0]
 
 
@@ -71,7 +71,7 @@ def capped_event_tags(event: dict, limit: int) -> tuple[dict[str, str], int]:
         add("user", user.get("email") or user.get("username") or user.get("id") or user.get("ip_address"))
     contexts = event.get("contexts") if isinstance(event.get("contexts"), dict) else {}
     # name and version ("Chrome 120.0.0"), and the name alone ("browser.name": "Chrome"), as Sentry tags them; the
-    # OS of a server-side event's visitor (derived from its User-Agent, ingest.useragent) is its `client_os`
+    # OS of a server-side event's visitor (derived from its User-Agent, digest.useragent) is its `client_os`
     os_context = contexts.get("os") if _name(contexts.get("os")) else contexts.get("client_os")
     for key, context in (
         ("browser", contexts.get("browser")),

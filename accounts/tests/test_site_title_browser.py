@@ -4,7 +4,7 @@ and the tab's title carry the product's name, SITE_TITLE (the server runs with t
 import pytest
 from django.conf import settings
 
-from bugsink.browser import login
+from testing.browser import login
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

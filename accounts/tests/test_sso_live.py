@@ -16,10 +16,10 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from bugsink.browser import screenshot_path
-from bugsink.npm_cache import npm_package
-from bugsink.testutils import free_port, start_web_server, wait_until
 from projects.models import INVITATION_VALIDITY, Invitation, Project, ProjectMembership, hash_token
+from testing.browser import screenshot_path
+from testing.npm_cache import npm_package
+from testing.utils import free_port, start_web_server, wait_until
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

@@ -10,8 +10,8 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.contrib.auth import get_user_model
 
-from bugsink.browser import login, screenshot_path
-from bugsink.testutils import start_web_server
+from testing.browser import login, screenshot_path
+from testing.utils import start_web_server
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bugsink.testutils import free_port
+from testing.utils import free_port
 
 
 @pytest.fixture(autouse=True)

@@ -92,7 +92,7 @@ def test_project_switch_off_sends_nothing(smtp_sink, members, issue, switch, tas
 
 def test_smtp_down_is_recorded_and_retried_then_given_up(settings, members, issue, transactional_db):
     from bugsink.jobs import wait_idle as wait_for_background_alerts
-    from bugsink.testutils import free_port
+    from testing.utils import free_port
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2

@@ -143,7 +143,7 @@ def test_the_default_timeout_is_five_seconds(monkeypatch):
 
 
 def test_nothing_listening_is_a_retriable_failure(allow_loopback):
-    from bugsink.testutils import free_port
+    from testing.utils import free_port
 
     with pytest.raises(outbound.DeliveryFailed, match="could not post") as info:
         outbound.post(f"http://127.0.0.1:{free_port()}/hook", b"{}")

@@ -21,7 +21,7 @@ import pytest
 from alerts import outbound
 from alerts.delivery import send_test_alert
 from alerts.models import AlertChannel, DeliveryAttempt
-from bugsink.testutils import require_service
+from testing.utils import require_service
 
 NAME = "hooks.rebind.test"
 VALIDATED, LATER = "127.0.0.1", "127.0.0.2"

@@ -11,14 +11,16 @@ import hashlib
 import hmac
 import time
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 import redis
 
 from alerts.models import AlertChannel
 from bugsink import jobs
-from bugsink.testutils import (
+from issues.models import Issue
+from issues.state import STATE_FIELDS, IssueStateManager
+from projects.models import Project, ProjectMembership
+from testing.utils import (
     TEST_REDIS,
     exception_event,
     live_redis_url,
@@ -29,9 +31,6 @@ from bugsink.testutils import (
     start_web_server,
     wait_until,
 )
-from issues.models import Issue
-from issues.state import STATE_FIELDS, IssueStateManager
-from projects.models import Project, ProjectMembership
 
 BROKER_URL = live_redis_url(13)  # a database of our own; flushed before each test
 
@@ -40,9 +39,10 @@ BROKER_URL = live_redis_url(13)  # a database of our own; flushed before each te
 def pipeline(transactional_db, tmp_path, smtp_sink, receiver, settings, django_user_model):
     require_service(redis_up(), f"Redis on {TEST_REDIS}")
     redis.Redis.from_url(BROKER_URL).flushdb()
-    # the calendar hour must not roll over in the middle of this test
-    if datetime.now(UTC).minute == 59:
-        time.sleep(61 - datetime.now(UTC).second)
+    # "3 events in the last hour" counts calendar hours: the web server stamps the events' arrival on a clock that
+    # starts one second into the current UTC hour (testing.settings), so the hour cannot roll over between them
+    # however late in the hour the test runs, and the test never waits for the wall clock
+    received_clock_start = int(time.time()) // 3600 * 3600 + 1
 
     ingest_dir = tmp_path / "ingest"
     project = Project.objects.create(name="Pipeline", slug="pipe")
@@ -58,6 +58,7 @@ def pipeline(transactional_db, tmp_path, smtp_sink, receiver, settings, django_u
         "EMAIL_PORT": str(settings.EMAIL_PORT),
         "ALERTS_ALLOW_PRIVATE_WEBHOOK_TARGETS": "1",
         "ALERT_RETRY_BACKOFF_SECONDS": "0.2",
+        "BUGSINK_TEST_RECEIVED_CLOCK_START": str(received_clock_start),
     }
     (tmp_path / "web").mkdir()
     with (
@@ -72,6 +73,7 @@ def pipeline(transactional_db, tmp_path, smtp_sink, receiver, settings, django_u
             "env": env,
             "tmp_path": tmp_path,
             "workers": {"digest": digest_worker, "alerts": alerts_worker},
+            "received_clock_start": received_clock_start,
         }
 
 
@@ -150,6 +152,9 @@ def run_mute_scenario(pipeline, smtp_sink, receiver, restart_between: bool):
     wait_for(pipeline, "the unmute", lambda: not Issue.objects.get(pk=issue.pk).is_muted)
     issue = Issue.objects.get(pk=issue.pk)
     assert issue.event_count == 3
+    # the events were stamped on the test's clock, in the hour it started (a test never lasts ten minutes)
+    for ingested_at in issue.events.values_list("ingested_at", flat=True):
+        assert 0 <= ingested_at.timestamp() - pipeline["received_clock_start"] < 600
     unmuted = issue.turning_points.get(kind="unmuted")
     assert unmuted.metadata == {"reason": "3 events in the last hour"}
     assert unmuted.triggering_event.event_id == issue.events.order_by("-digest_order").first().event_id

@@ -6,7 +6,7 @@ from celery import Celery
 
 from alerts.dispatch import send_unmute_alert
 from alerts.models import AlertChannel, DeliveryAttempt
-from bugsink.testutils import TEST_REDIS, live_redis_url, redis_up, require_service, start_celery_worker, wait_until
+from testing.utils import TEST_REDIS, live_redis_url, redis_up, require_service, start_celery_worker, wait_until
 
 # a Redis database of our own, so other tests' queues are not disturbed
 BROKER_URL = live_redis_url(14)

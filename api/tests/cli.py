@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bugsink.testutils import require_service
+from testing.utils import require_service
 
 CLI = Path(sys.executable).parent / "sentry-cli"
 

@@ -8,11 +8,11 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from api.models import ApiToken, Scope
-from bugsink.testutils import exception_event
 from events.models import Event
 from events.tests.test_hostile_events import HUGE_DIGITS, TALL_DIGITS, event_json, frame_json, store
 from issues.models import Issue
 from projects.models import Project, ProjectMembership
+from testing.utils import exception_event
 
 ORG = "main"
 

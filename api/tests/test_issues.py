@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from api.models import ApiToken, Scope
 from bugsink import jobs
-from bugsink.testutils import exception_event, make_issue
 from issues.models import Issue, TurningPoint
 from projects.models import Project, ProjectMembership, Role
 from releases.models import Release
+from testing.utils import exception_event, make_issue
 
 ORG = "main"
 

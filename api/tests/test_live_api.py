@@ -8,10 +8,10 @@ import urllib.request
 import pytest
 
 from api.models import ApiToken, Scope
-from bugsink.browser import login
-from bugsink.testutils import make_issue
 from issues.models import Issue, TurningPoint
 from projects.models import Project, ProjectMembership
+from testing.browser import login
+from testing.utils import make_issue
 
 
 def call(url: str, token: str, method: str = "GET", body: dict | None = None) -> tuple[int, object]:

@@ -6,10 +6,10 @@ from django.contrib.auth import get_user_model
 
 from api.models import ApiToken, Scope
 from bugsink import jobs
-from bugsink.testutils import exception_event, make_issue
 from issues.state import IssueStateManager
 from projects.models import Project, ProjectMembership, Role
 from releases.models import Commit, Deploy, Release
+from testing.utils import exception_event, make_issue
 
 URL = "/api/0/organizations/main/releases/"
 

@@ -21,10 +21,10 @@ from artifacts.lookup import Resolved, SourceLookup
 from artifacts.models import ArtifactBundle, DebugIdArtifact, FileBlob, ReleaseFile
 from artifacts.release_deletion import delete_releases
 from artifacts.tests.uploads import store_bundle
-from bugsink.testutils import auth_header, make_envelope
 from events.models import Event
 from projects.models import Project, ProjectMembership, Role
 from releases.models import Release
+from testing.utils import auth_header, make_envelope
 
 CHUNKS = "/api/0/organizations/main/chunk-upload/"
 ASSEMBLE = "/api/0/organizations/main/artifactbundle/assemble/"

@@ -237,7 +237,7 @@ def test_concurrent_puts_of_the_same_content(settings, store):
 def test_the_file_store_follows_the_ingest_store_by_default(ingest_store, file_store, expected):
     """Read by a fresh process, as a deployment would."""
     env = {**os.environ, "INGEST_STORE": ingest_store, "FILE_STORE": file_store}
-    env["DJANGO_SETTINGS_MODULE"] = "bugsink.test_settings"
+    env["DJANGO_SETTINGS_MODULE"] = "testing.settings"
     code = "from django.conf import settings; print(settings.FILE_STORE)"
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -245,7 +245,7 @@ def test_the_file_store_follows_the_ingest_store_by_default(ingest_store, file_s
 
 
 def test_an_unknown_file_store_is_refused():
-    env = {**os.environ, "FILE_STORE": "s3", "DJANGO_SETTINGS_MODULE": "bugsink.test_settings"}
+    env = {**os.environ, "FILE_STORE": "s3", "DJANGO_SETTINGS_MODULE": "testing.settings"}
     code = "from django.conf import settings; print(settings.FILE_STORE)"
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "FILE_STORE must be 'file' or 'database'" in result.stderr

@@ -6,7 +6,7 @@ from django.utils.html import format_html
 
 from bugsink import bidi, supervision
 from bugsink.links import http_url_or_empty, is_http_url
-from bugsink.period_counter import PeriodCounter, bucket_index
+from digest.period_counter import PeriodCounter, bucket_index
 
 register = template.Library()
 

@@ -3,11 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from bugsink.testutils import exception_event
 from events.models import Event
 from issues.models import Grouping, Issue, TurningPoint
 from projects.models import Project
 from releases.models import Release
+from testing.utils import exception_event
 
 MODELS = [Project, Release, Issue, Grouping, TurningPoint, Event]
 

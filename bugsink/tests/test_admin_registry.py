@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from accounts.models import UserPreferences
 from bugsink.tests.test_layering import our_apps
-from bugsink.testutils import exception_event
 from projects.models import Invitation, Team, TeamMembership
 from tags.models import EventTag
+from testing.utils import exception_event
 
 OUR_APPS = [app for app in our_apps() if app != "bugsink"]  # from INSTALLED_APPS
 NEWLY_REGISTERED = [Team, TeamMembership, Invitation, UserPreferences, EventTag]

@@ -14,7 +14,10 @@ import pytest
 from alerts.dispatch import send_new_issue_alert
 from bugsink import jobs
 from bugsink.celery import BrokerUnreachableOnOneLine, Scheduler
-from bugsink.testutils import (
+from digest.batch import digest_job
+from ingest import store
+from ingest.sweep import sweep
+from testing.utils import (
     RedisServer,
     exception_event,
     free_port,
@@ -24,9 +27,6 @@ from bugsink.testutils import (
     store_event,
     wait_until,
 )
-from ingest import store
-from ingest.digest import digest_job
-from ingest.sweep import sweep
 
 
 class Clock:
@@ -64,20 +64,20 @@ def test_one_warning_per_interval_with_the_events_waiting(project, caplog):
 def test_after_a_failure_one_caller_tries_again_and_the_others_do_not_wait(caplog):
     clock = Clock()
     outage = jobs.BrokerOutage(retry_seconds=1, warning_seconds=30, clock=clock)
-    assert outage.may_send_digest() and not outage.is_down()
+    assert outage.may_send_deferrable() and not outage.is_down()
     outage.failed(digest_job.name, 4, "4/a", ConnectionError("refused"))
-    assert outage.is_down() and not outage.may_send_digest()
+    assert outage.is_down() and not outage.may_send_deferrable()
     clock.now += 1
     assert not outage.is_down()
-    assert outage.may_send_digest()  # the probe
-    assert not outage.may_send_digest()  # the others, while it tries
+    assert outage.may_send_deferrable()  # the probe
+    assert not outage.may_send_deferrable()  # the others, while it tries
     outage.failed(digest_job.name, 5, "5/b", ConnectionError("refused"))
-    assert not outage.may_send_digest()
+    assert not outage.may_send_deferrable()
     clock.now += 1
-    assert outage.may_send_digest()
+    assert outage.may_send_deferrable()
     outage.not_sent(digest_job.name, 4, "4/c")  # another event of project 4: one key per project is enough
-    assert outage.sent() == [(4, "4/a"), (5, "5/b")]
-    assert outage.may_send_digest() and outage.sent() == []
+    assert outage.sent() == [(digest_job.name, 4, "4/a"), (digest_job.name, 5, "5/b")]
+    assert outage.may_send_deferrable() and outage.sent() == []
     assert "broker reachable again after 2 s; 3 jobs were not sent meanwhile" in caplog.text
 
 

@@ -2,7 +2,7 @@
 
 Every main page, the admin's and the Swagger UI's included, is loaded by a signed-in staff member against the live
 server: each carries the policy, and the browser reports no violation of it and no console error. And the browser
-helper itself (bugsink.browser) fails a test on a violation, shown here on pages that plant one."""
+helper itself (testing.browser) fails a test on a violation, shown here on pages that plant one."""
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,12 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import AlertChannel
-from bugsink.browser import chromium_page, login, settle
 from bugsink.csp import HEADER_VALUE
-from bugsink.testutils import exception_event
 from events.models import Event, UserFeedback
 from projects.models import ProjectMembership, Role
 from releases.models import Deploy, Release
+from testing.browser import chromium_page, login, settle
+from testing.utils import exception_event
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

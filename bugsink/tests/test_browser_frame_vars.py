@@ -11,11 +11,11 @@ import uuid
 
 import pytest
 
-from bugsink.browser import login, screenshot_path
 from bugsink.tests.test_browser_triage import send_envelope
-from bugsink.testutils import sample_files
 from events.models import Event
 from projects.models import Project, ProjectMembership
+from testing.browser import login, screenshot_path
+from testing.utils import sample_files
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

@@ -4,11 +4,11 @@ right, read left to right; the window title holds no direction control."""
 
 import pytest
 
-from bugsink.browser import login
-from bugsink.testutils import exception_event
 from issues.models import Issue
 from issues.state import IssueStateManager
 from projects.models import ProjectMembership
+from testing.browser import login
+from testing.utils import exception_event
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

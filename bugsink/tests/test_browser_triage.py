@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from bugsink.browser import login, screenshot_path
-from bugsink.testutils import auth_header, make_envelope, sample_files
 from events.models import Event
 from projects.models import Project, ProjectMembership
+from testing.browser import login, screenshot_path
+from testing.utils import auth_header, make_envelope, sample_files
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

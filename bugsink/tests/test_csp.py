@@ -7,7 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.test import RequestFactory
 
 from bugsink.csp import HEADER_VALUE, ContentSecurityPolicyMiddleware
-from bugsink.testutils import auth_header, exception_event, make_envelope, make_issue
+from testing.utils import auth_header, exception_event, make_envelope, make_issue
 
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "

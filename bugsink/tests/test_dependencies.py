@@ -20,15 +20,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Test support that lives among the runtime modules (it is imported by tests only; it may use dev packages).
-TEST_SUPPORT = {
-    "bugsink/testutils.py",
-    "bugsink/browser.py",
-    "bugsink/npm_cache.py",
-    "bugsink/pip_cache.py",
-    "bugsink/test_settings.py",
-    "conftest.py",
-}
+# Test support: the `testing` package (fixtures, helpers, the test settings) is imported by tests only and may use
+# dev packages; a runtime module that imports it reaches them, and the guard fails on that.
+TEST_SUPPORT_PACKAGES = {"testing"}
 NOT_RUNTIME_DIRS = {"tests", "bench", "bin", ".venv", ".cache", "node_modules", "data", "static"}
 
 # Third-party modules that the production processes load lazily (the web server, the Celery CLI, the worker with its
@@ -123,7 +117,7 @@ def runtime_modules(root: Path = ROOT) -> list[str]:
         folders = relative.parts[:-1]
         if set(folders) & NOT_RUNTIME_DIRS or any(f.startswith(".") for f in folders):
             continue
-        if relative.as_posix() in TEST_SUPPORT:
+        if relative.parts[0] in TEST_SUPPORT_PACKAGES:
             continue
         if len(relative.parts) == 1 and relative.name != "manage.py":
             continue
@@ -163,7 +157,7 @@ def runtime_lock() -> dict[str, str]:
 
 def test_runtime_reaches_only_the_runtime_lock(tmp_path, runtime_lock):
     modules = runtime_modules()
-    assert {"bugsink.settings", "ingest.digest", "bugsink.webserver", "bugsink.celery"} <= set(modules)
+    assert {"bugsink.settings", "digest.batch", "bugsink.webserver", "bugsink.celery"} <= set(modules)
     report = run_guard(tmp_path, set(runtime_lock), modules + RUNTIME_EXTRAS)
     assert report["failed"] == {}, json.dumps(report, indent=2)
 
@@ -187,9 +181,27 @@ def test_guard_fails_on_a_runtime_module_that_imports_a_dev_package(tmp_path, ru
 def test_runtime_module_walk_excludes_test_support_only(tmp_path):
     # the walk that feeds the guard: a test-support file is left out, a new runtime module is found
     (tmp_path / "app" / "tests").mkdir(parents=True)
-    for name in ("app/__init__.py", "app/models.py", "app/tests/test_x.py", "conftest.py", "manage.py"):
+    (tmp_path / "testing").mkdir()
+    for name in (
+        "app/__init__.py",
+        "app/models.py",
+        "app/tests/test_x.py",
+        "conftest.py",
+        "manage.py",
+        "testing/__init__.py",
+        "testing/utils.py",
+    ):
         (tmp_path / name).write_text("")
     assert runtime_modules(tmp_path) == ["app", "app.models"]
+
+
+def test_guard_fails_on_a_runtime_module_that_imports_test_support(tmp_path, runtime_lock):
+    # the test helpers are left out of the walk, not out of the guard: a runtime module importing them reaches pytest
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / "planted_helper_user.py").write_text("from testing.utils import wait_until  # noqa: F401\n")
+    report = run_guard(tmp_path, set(runtime_lock), ["planted_helper_user"], extra_path=planted)
+    assert "pytest" in report["failed"]["planted_helper_user"]
 
 
 def test_the_lock_pins_every_package_with_hashes():

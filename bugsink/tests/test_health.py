@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bugsink.testutils import TEST_REDIS, free_port, live_redis_url, redis_up, require_service
+from testing.utils import TEST_REDIS, free_port, live_redis_url, redis_up, require_service
 
 
 def test_live(client):

@@ -1,4 +1,4 @@
-"""The suite writes only into a temporary folder, never into the checkout's ./data (bugsink.test_settings)."""
+"""The suite writes only into a temporary folder, never into the checkout's ./data (testing.settings)."""
 
 import os
 import subprocess
@@ -50,9 +50,9 @@ def test_a_manage_py_subprocess_uses_the_same_folder():
 
 
 def test_a_process_a_test_starts_keeps_the_folder_it_was_given_and_the_fast_hasher(tmp_path):
-    """What the web servers and workers of the live tests get (bugsink.testutils.TEST_SETTINGS): the test's own
+    """What the web servers and workers of the live tests get (testing.utils.TEST_SETTINGS): the test's own
     folder, not the session's, and the password hasher of the test process, so that a user a test made can log in."""
-    from bugsink.testutils import TEST_SETTINGS
+    from testing.utils import TEST_SETTINGS
 
     code = "from django.conf import settings; print(settings.DATA_DIR); print(settings.PASSWORD_HASHERS[0])"
     result = subprocess.run(

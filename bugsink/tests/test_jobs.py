@@ -12,8 +12,9 @@ from django.db import transaction
 from alerts.dispatch import deliver_email, deliver_webhook, send_new_issue_alert, send_unmute_alert
 from bugsink import jobs
 from bugsink.celery import app
+from digest import claims
+from digest.batch import digest_job
 from events.retention import evict_expired_projects
-from ingest.digest import digest_job
 from ingest.sweep import sweep
 from issues.deletion import delete_issues_job
 
@@ -129,7 +130,7 @@ def test_without_a_broker_and_not_immediately_a_digest_runs_in_the_background_on
     digest_job.schedule("5/002-b")
     digest_job.schedule("6/003-c")
     assert fake.calls == []  # the caller went on at once
-    jobs.release_digest_claim(5)  # what the digest of project 5 does as it starts
+    claims.release_digest_claim(5)  # what the digest of project 5 does as it starts
     digest_job.schedule("5/004-d")
     release.set()
     assert jobs.wait_idle(10)
@@ -138,8 +139,8 @@ def test_without_a_broker_and_not_immediately_a_digest_runs_in_the_background_on
         (digest_job.name, ["6/003-c"], True, True),
         (digest_job.name, ["5/004-d"], True, True),
     ]
-    jobs.release_digest_claim(5)
-    jobs.release_digest_claim(6)
+    claims.release_digest_claim(5)
+    claims.release_digest_claim(6)
 
 
 def test_without_a_broker_other_jobs_run_on_the_background_thread(recorder):
@@ -204,12 +205,12 @@ def test_the_digest_flag_is_namespaced_per_installation(settings, monkeypatch):
     from django.db import connection
 
     settings.JOBS_NAMESPACE = ""
-    key = jobs._flag_key(42)
+    key = claims._flag_key(42)
     assert key.startswith("bugsink:") and key.endswith(":digest-queued:42")
     monkeypatch.setitem(connection.settings_dict, "NAME", "another-database")
-    assert jobs._flag_key(42) != key
+    assert claims._flag_key(42) != key
     settings.JOBS_NAMESPACE = "eu-1"
-    assert jobs._flag_key(42) == "bugsink:eu-1:digest-queued:42"
+    assert claims._flag_key(42) == "bugsink:eu-1:digest-queued:42"
 
 
 @pytest.mark.live
@@ -220,10 +221,10 @@ def test_without_a_broker_the_web_server_runs_the_periodic_jobs(transactional_db
     import time
     import uuid
 
-    from bugsink.testutils import exception_event, start_web_server, wait_until
     from events.models import Event
     from ingest.store import RawEvent, store_raw_event
     from projects.models import Project
+    from testing.utils import exception_event, start_web_server, wait_until
 
     project = Project.objects.create(name="Left behind")
     event_id = uuid.uuid4().hex
@@ -307,7 +308,7 @@ def test_one_question_to_redis_per_project_per_claim_window(settings):
         with lock:
             asked.append((project_id, key))
 
-    window = jobs.ClaimWindow(ask)
+    window = claims.ClaimWindow(ask)
     answers = [window.ask_now(1, f"1/00{n}-e") for n in range(5)] + [window.ask_now(2, "2/000-f")]
     assert answers == [True, False, False, False, False, True]  # the caller asks for the first of each project
     for _ in range(100):
@@ -323,16 +324,16 @@ def test_one_question_to_redis_per_project_per_claim_window(settings):
 
 def test_without_a_claim_window_every_event_asks(settings):
     settings.DIGEST_CLAIM_WINDOW_MS = 0
-    window = jobs.ClaimWindow(lambda project_id, key: pytest.fail("nothing waits"))
+    window = claims.ClaimWindow(lambda project_id, key: pytest.fail("nothing waits"))
     assert all(window.ask_now(1, f"1/00{n}-e") for n in range(3))
 
 
 def test_forgetting_claims_opens_every_window_and_flag(settings):
     settings.DIGEST_CLAIM_WINDOW_MS = 60_000
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    assert jobs._claims.ask_now(7, "7/001-a") is True and jobs._claims.ask_now(7, "7/002-b") is False
-    assert jobs._claim_local(7) is True and jobs._claim_local(7) is False
-    jobs.forget_claims()
-    assert jobs._claims.ask_now(7, "7/003-c") is True  # a window no longer open
-    assert jobs._claim_local(7) is True  # a flag no longer set
-    jobs.forget_claims()
+    assert claims._claims.ask_now(7, "7/001-a") is True and claims._claims.ask_now(7, "7/002-b") is False
+    assert claims._claim_local(7) is True and claims._claim_local(7) is False
+    claims.forget_claims()
+    assert claims._claims.ask_now(7, "7/003-c") is True  # a window no longer open
+    assert claims._claim_local(7) is True  # a flag no longer set
+    claims.forget_claims()

@@ -99,7 +99,7 @@ def test_http_url_filter():
 
 
 def settings_import(base_url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "BASE_URL": base_url, "DJANGO_SETTINGS_MODULE": "bugsink.test_settings"}
+    env = {**os.environ, "BASE_URL": base_url, "DJANGO_SETTINGS_MODULE": "testing.settings"}
     return subprocess.run(
         [
             sys.executable,

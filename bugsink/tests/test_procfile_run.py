@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from bugsink.testutils import kill_session, wait_until
+from testing.utils import kill_session, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "bin" / "procfile-run"

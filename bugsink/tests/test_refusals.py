@@ -18,10 +18,10 @@ import pytest
 from django.conf import settings
 
 from api.models import ApiToken, Scope
-from bugsink.testutils import make_issue, start_web_server, wait_until
 from bugsink.webserver import MAX_LOGGED_TARGET, logged_target
 from issues.models import Issue, TurningPoint
 from projects.models import ProjectMembership
+from testing.utils import make_issue, start_web_server, wait_until
 
 FIELDS = 1100
 MANY_FIELDS = urlencode([(f"field{i}", "v" * 80) for i in range(FIELDS)])  # about 100 KB

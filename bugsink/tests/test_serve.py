@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from bugsink.testutils import (
+from events.models import Event
+from ingest.store import RawEvent, store_raw_event
+from projects.models import Project
+from testing.utils import (
     TEST_REDIS,
     database_env,
     exception_event,
@@ -26,9 +29,6 @@ from bugsink.testutils import (
     require_service,
     wait_until,
 )
-from events.models import Event
-from ingest.store import RawEvent, store_raw_event
-from projects.models import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER_URL = live_redis_url(9)

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from bugsink.testutils import (
+from events.models import Event
+from projects.models import Project
+from testing.utils import (
     RedisServer,
     database_env,
     exception_event,
@@ -32,8 +34,6 @@ from bugsink.testutils import (
     session_processes,
     wait_until,
 )
-from events.models import Event
-from projects.models import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 

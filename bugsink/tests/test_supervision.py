@@ -10,7 +10,7 @@ import pytest
 
 from bugsink import health, supervision
 from bugsink.tests.test_procfile_run import Supervisor
-from bugsink.testutils import RedisServer, kill_session, require_service
+from testing.utils import RedisServer, kill_session, require_service
 
 
 @pytest.fixture

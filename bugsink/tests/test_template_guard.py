@@ -1,7 +1,7 @@
 """A guard for the Content-Security-Policy (bugsink.csp): no template, and no HTML that Python code builds, may hold
 what the policy blocks: an inline <script> or <style> without a nonce, a style="..." attribute, an event-handler
 attribute (onclick=...), a javascript: URL; our static JavaScript neither evaluates strings as code nor writes style
-or event-handler attributes. The browser tests catch what a page actually does (bugsink.browser); this catches it in
+or event-handler attributes. The browser tests catch what a page actually does (testing.browser); this catches it in
 the source, for pages no browser test visits. Each check is shown failing on a planted violation."""
 
 import ast

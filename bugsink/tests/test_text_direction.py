@@ -20,13 +20,13 @@ from alerts.messages import Alert, build_email, slack_payload
 from alerts.models import AlertChannel
 from api.models import ApiToken, Scope
 from bugsink.bidi import BIDI_CONTROLS, strip_bidi, visible_controls
-from bugsink.testutils import exception_event
 from events.models import Attachment, Event, UserFeedback
 from issues.models import Issue
 from issues.state import IssueStateManager
 from projects.models import ProjectMembership, Team, TeamMembership
 from projects.people import invite_to_project, send_invitation_email
 from releases.models import Commit, Deploy, Release
+from testing.utils import exception_event
 
 RLO = "\u202e"
 # elements whose content is a paragraph of its own, or is not shown as text of the page

@@ -1,4 +1,4 @@
-"""bugsink.testutils.wait_until, the suite's one way of waiting for another process or thread."""
+"""testing.utils.wait_until, the suite's one way of waiting for another process or thread."""
 
 import subprocess
 import sys
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bugsink.testutils import wait_until
+from testing.utils import wait_until
 
 
 def test_returns_the_conditions_value_once_it_holds():

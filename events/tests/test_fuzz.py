@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from bugsink.testutils import auth_header, make_issue, sample_files
 from events.models import Event
 from projects.models import ProjectMembership
+from testing.utils import auth_header, make_issue, sample_files
 
 # Hypothesis caches (Unicode tables, constants) go to a temporary folder, not into the work tree
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "bugsink-hypothesis")

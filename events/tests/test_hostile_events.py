@@ -15,10 +15,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from bugsink.testutils import make_issue
 from events import rendering, safe
 from events.models import Event
 from projects.models import ProjectMembership
+from testing.utils import make_issue
 
 HUGE_DIGITS = "9" * 5000  # int() of more than 4300 digits raises ValueError
 TALL_DIGITS = "1" * 400  # float() of it overflows

@@ -9,10 +9,10 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from bugsink.testutils import auth_header, exception_event
 from events.models import Attachment, Event, UserFeedback, attachment_file
 from issues.models import Issue
 from projects.models import Project, ProjectMembership
+from testing.utils import auth_header, exception_event
 
 
 def envelope(event: dict | None, items=(), event_id: str | None = None) -> bytes:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bugsink.testutils import sample_files
 from events import rendering
+from testing.utils import sample_files
 
 
 def frame(function, in_app=True, **extra):

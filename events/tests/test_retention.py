@@ -16,12 +16,12 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bugsink.testutils import exception_event, make_issue
 from events.models import Event
 from events.retention import evict_after_digest, evict_expired_projects, evict_project, keep_counts, stored_estimate
 from issues.models import Issue, TurningPoint
 from projects.models import Project
 from tags.models import EventTag, IssueTag
+from testing.utils import exception_event, make_issue
 
 
 def add_events(project, issue, n: int, *, age: timedelta = timedelta(0)) -> list[Event]:

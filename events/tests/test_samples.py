@@ -6,9 +6,9 @@ import json
 import pytest
 from django.urls import reverse
 
-from bugsink.testutils import SAMPLES_DIR, SHARED_SAMPLES_DIR, sample_files, shared_sample_files
 from events.models import Event
 from issues.models import Issue
+from testing.utils import SAMPLES_DIR, SHARED_SAMPLES_DIR, sample_files, shared_sample_files
 
 SAMPLES = sample_files()
 SHARED_SAMPLES = shared_sample_files()

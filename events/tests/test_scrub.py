@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bugsink.testutils import sample_files
+from digest.normalize import normalize_event
 from events.safe import MAX_DEPTH
 from events.scrub import (
     FILTERED,
@@ -17,8 +17,8 @@ from events.scrub import (
     scrub_event,
     scrub_summary,
 )
-from ingest.normalize import normalize_event
 from projects.scrub_settings import parse_field_names
+from testing.utils import sample_files
 
 DEFAULT = ScrubPolicy()
 

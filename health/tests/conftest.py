@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from bugsink.testutils import auth_header
+from testing.utils import auth_header
 
 
 def envelope(items, event: dict | None = None) -> bytes:

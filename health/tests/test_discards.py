@@ -5,10 +5,10 @@ are kept."""
 
 import pytest
 
-from bugsink.testutils import exception_event
 from events.models import Event
 from health.models import DiscardCount
 from ingest.not_kept import HEADER_VALUE, NOT_KEPT
+from testing.utils import exception_event
 
 KEPT_CATEGORIES = {"error", "default", "security", "session", "monitor", "log_item", "attachment", "internal"}
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bugsink.testutils import start_web_server, wait_until
 from health.models import DiscardCount, SessionBucket
 from health.tests.conftest import envelope
 from ingest.tests.sdks import PythonSdk
 from ingest.tests.test_real_sdks import client_env, dsn_for, run_client
 from issues.models import Issue
 from projects.models import Project
+from testing.utils import start_web_server, wait_until
 
 CLIENT = Path(__file__).resolve().parent / "sdk_clients" / "health_client.py"
 

@@ -4,9 +4,9 @@ Each family runs its current major and the last release of the previous one (the
 `pip index versions sentry-sdk`, `npm view @sentry/node versions`). Raise a version here and the tests install it
 on their next run; .venv's own sentry-sdk (requirements-dev.txt) is only for the tests that use it in-process.
 
-- Python: every version is installed with `pip install --target` into .cache/ (bugsink.pip_cache) and run in a
+- Python: every version is installed with `pip install --target` into .cache/ (testing.pip_cache) and run in a
   child process with that folder first on its PYTHONPATH, so both majors run side by side whatever .venv holds.
-- @sentry/node: installed with npm into .cache/ (bugsink.npm_cache), one folder per major, put on NODE_PATH.
+- @sentry/node: installed with npm into .cache/ (testing.npm_cache), one folder per major, put on NODE_PATH.
 - @sentry/browser: installed the same way; its CDN bundle (build/bundles/bundle.min.js, which the npm package
   ships) is loaded by a page in Debian's Chromium (ingest/tests/test_browser_sdk.py).
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bugsink.npm_cache import npm_package
-from bugsink.pip_cache import pip_package
+from testing.npm_cache import npm_package
+from testing.pip_cache import pip_package
 
 PYTHON_SDKS = {"3": "3.0.1", "2": "2.76.0"}  # major: version (sentry-sdk on PyPI)
 NODE_SDKS = {"11": "11.12.0", "10": "10.78.0"}  # @sentry/node on npm

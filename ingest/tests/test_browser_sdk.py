@@ -8,7 +8,7 @@ test clicks its button: the click handler fetches the cart and fails on it, and 
 rejection with a fetch breadcrumb. The browser says it is Chrome on Windows (Playwright's `user_agent`, which is what
 both navigator.userAgent and the HTTP header then say): a browser SDK sends no browser or OS context, only that
 User-Agent, so the `browser` and `os` tags the test then finds through the UI (the same Chromium, logged in), the
-search and /api/0/ are the ones the server derived (ingest/useragent.py).
+search and /api/0/ are the ones the server derived (digest/useragent.py).
 """
 
 import json
@@ -27,13 +27,13 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from api.models import ApiToken, Scope
-from bugsink.browser import chromium_page, login
-from bugsink.npm_cache import npm_package
-from bugsink.testutils import require_service
+from digest.tests.test_symbolicate import ESBUILD_VERSION
 from ingest.tests.test_real_sdks import dsn_for, wait_for_events
-from ingest.tests.test_symbolicate import ESBUILD_VERSION
 from issues.models import Issue
 from projects.models import Project, ProjectMembership
+from testing.browser import chromium_page, login
+from testing.npm_cache import npm_package
+from testing.utils import require_service
 
 pytestmark = [pytest.mark.live]
 

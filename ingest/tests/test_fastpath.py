@@ -8,10 +8,13 @@ import uuid
 
 import pytest
 from django.conf import settings as django_settings
+from django.http import JsonResponse
 from django.test import Client
+from django.urls import clear_url_caches, re_path, reverse
 from django.utils import timezone
 
-from bugsink.testutils import auth_header, exception_event, make_envelope
+from ingest import urls as ingest_urls
+from testing.utils import auth_header, exception_event, make_envelope
 
 FAST_PATH = "ingest.fastpath.IngestFastPathMiddleware"
 UNCOMPARED = {"Vary"}  # set by the session middleware when the time-zone middleware looked at request.user
@@ -144,3 +147,27 @@ def test_a_page_time_zone_does_not_follow_the_thread_into_ingest(project, client
         assert timezone.get_current_timezone_name() == "UTC"
     finally:
         timezone.deactivate()
+
+
+def probe(request, project_id):
+    """A route's view that says which path served it: the full stack's middleware gives every request a user."""
+    return JsonResponse({"project": project_id, "full_stack": hasattr(request, "user")})
+
+
+@pytest.mark.django_db
+def test_a_route_added_to_the_intake_table_is_served_by_both_paths(settings):
+    # one table (ingest.urls) for both: bugsink.urls includes it, the fast path resolves with it
+    added = re_path(r"^(?:.+/)?api/(?P<project_id>[^/]+)/probe/?$", probe, name="ingest-probe")
+    ingest_urls.urlpatterns.append(added)
+    clear_url_caches()
+    try:
+        assert reverse("ingest-probe", kwargs={"project_id": "7"}) == "/api/7/probe"
+        fast = Client().post("/prefix/api/7/probe/")
+        assert fast.status_code == 200 and fast.json() == {"project": "7", "full_stack": False}
+        without_fast_path(settings)
+        full = Client().post("/prefix/api/7/probe/")
+        assert full.status_code == 200 and full.json() == {"project": "7", "full_stack": True}
+    finally:
+        ingest_urls.urlpatterns.remove(added)
+        clear_url_caches()
+    assert Client().post("/api/7/probe/").status_code == 404

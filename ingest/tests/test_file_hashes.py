@@ -3,11 +3,11 @@ are not; and issues grouped under the first, hex-only masking keep receiving the
 
 import pytest
 
-from bugsink.testutils import exception_event, store_event
+from digest.batch import digest_event
+from digest.grouping import _clean_filename, grouping_key, hash_key
 from events.models import Event
-from ingest.digest import digest_event
-from ingest.grouping import _clean_filename, grouping_key, hash_key
 from issues.models import Grouping, Issue
+from testing.utils import exception_event, store_event
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,10 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 
-from bugsink.testutils import auth_header
 from events.models import Event
 from issues.models import Issue
 from projects.models import Project
+from testing.utils import auth_header
 
 pytestmark = [pytest.mark.live]
 

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bugsink.testutils import exception_event
 from events.models import Event
 from projects.models import Project
+from testing.utils import exception_event
 
 SURROGATE = "\\ud800"  # as a JSON escape: json.loads turns it into a lone surrogate, which no codec can encode
 KEY = "{key}"  # replaced by the project's key

@@ -1,6 +1,6 @@
-from bugsink.testutils import exception_event
 from events.models import Event
 from issues.models import Issue
+from testing.utils import exception_event
 
 
 def test_envelope_event_lands_in_an_issue(project, send_event):

@@ -9,10 +9,10 @@ import uuid
 import pytest
 from django.db import connection
 
-from bugsink.testutils import auth_header, exception_event
 from events.models import Event
 from ingest import item_streams, store
 from ingest.envelope import MAX_STREAM_ITEMS
+from testing.utils import auth_header, exception_event
 
 
 def envelope(event: dict | None, items=()) -> bytes:

@@ -4,9 +4,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bugsink.testutils import exception_event, make_envelope
 from issues.models import Issue
 from projects.models import Project
+from testing.utils import exception_event, make_envelope
 
 
 @pytest.mark.live

@@ -8,8 +8,8 @@ import random
 import time
 from pathlib import Path
 
-from ingest.grouping import grouping_key
-from ingest.normalize import normalize_event
+from digest.grouping import grouping_key
+from digest.normalize import normalize_event
 
 LOADGEN = Path(__file__).resolve().parent.parent.parent / "bench" / "loadgen.py"
 

@@ -9,7 +9,10 @@ import uuid
 import pytest
 import redis
 
-from bugsink.testutils import (
+from events.models import Event
+from ingest.sweep import sweep
+from projects.models import Project
+from testing.utils import (
     TEST_REDIS,
     exception_event,
     live_redis_url,
@@ -20,9 +23,6 @@ from bugsink.testutils import (
     start_web_server,
     wait_until,
 )
-from events.models import Event
-from ingest.sweep import sweep
-from projects.models import Project
 
 BROKER_URL = live_redis_url(11)
 BURST = 500

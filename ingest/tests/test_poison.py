@@ -11,11 +11,11 @@ import time
 import pytest
 from django.db import connection
 
-from bugsink.testutils import exception_event, store_event
+from digest.batch import DatabaseUnavailable, digest, digest_pending
 from events.models import Event
 from ingest import store
-from ingest.digest import DatabaseUnavailable, digest, digest_pending
 from ingest.store import pending_keys, quarantined_events
+from testing.utils import exception_event, store_event
 
 POISON = "POISON-MARKER"
 
@@ -64,7 +64,7 @@ def poison_trigger(transactional_db):
 
 @pytest.fixture
 def fast_retries(monkeypatch):
-    import ingest.digest as digest_module
+    import digest.batch as digest_module
 
     monkeypatch.setattr(digest_module, "RETRY_PAUSE_SECONDS", 0.01)
 
@@ -93,7 +93,7 @@ def test_a_statement_failing_for_one_event_does_not_block_the_project(poison_tri
 
 
 def test_a_database_that_does_not_answer_leaves_the_events_pending(transactional_db, monkeypatch):
-    import ingest.digest as digest_module
+    import digest.batch as digest_module
     from projects.models import Project
 
     project = Project.objects.create(name="Away")
@@ -146,7 +146,7 @@ def test_contention_is_tried_again_before_events_wait(transactional_db, monkeypa
     and only then leaves the events pending (not quarantined: they did nothing wrong)."""
     from django.db import OperationalError
 
-    import ingest.digest as digest_module
+    import digest.batch as digest_module
     from projects.models import Project
 
     monkeypatch.setattr(time, "sleep", lambda seconds: None)

@@ -8,9 +8,9 @@ import uuid
 import pytest
 from django.db import connection
 
-from bugsink.testutils import exception_event, make_envelope, start_web_server, wait_until
 from ingest import project_cache
 from projects.models import Project, new_sentry_key
+from testing.utils import exception_event, make_envelope, start_web_server, wait_until
 
 
 def post(client, project_id, key):

@@ -21,10 +21,10 @@ import brotli
 import pytest
 import zstandard
 
-from bugsink.testutils import exception_event
 from events.models import Attachment, Event, UserFeedback
 from issues.models import Issue
 from projects.models import Project
+from testing.utils import exception_event
 
 GIB = 1024**3
 MIB = 1024**2
@@ -325,7 +325,7 @@ class TestBadInput:
         assert_refused(response, 413)
 
     def test_event_over_the_event_limit_is_trimmed_not_refused(self, client, project, settings):
-        """Over MAX_EVENT_SIZE: accepted and trimmed to fit (ingest.trim; ingest/tests/test_trim.py has the rest)."""
+        """Over MAX_EVENT_SIZE: accepted and trimmed to fit (digest.trim; digest/tests/test_trim.py has the rest)."""
         event = unique_event(extra={"blob": "x" * (MIB + 10)})
         for with_length in (True, False):
             body = envelope(event_item(event), with_length=with_length)

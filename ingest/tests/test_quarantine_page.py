@@ -8,10 +8,10 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 
-from bugsink.testutils import exception_event
 from events.models import Event
 from ingest import store
 from ingest.store import RawEvent, store_raw_event
+from testing.utils import exception_event
 
 
 @pytest.fixture(autouse=True, params=["file", "database"])

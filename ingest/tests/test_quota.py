@@ -16,7 +16,11 @@ import uuid
 
 import pytest
 
-from bugsink.testutils import (
+from events.models import Event
+from ingest import quota
+from ingest.quota import HOUR, MINUTE, InProcessCounter, Limit, QuotaExceeded, RedisCounter, seconds_left, window_start
+from projects.models import Project
+from testing.utils import (
     TEST_REDIS,
     auth_header,
     exception_event,
@@ -27,10 +31,6 @@ from bugsink.testutils import (
     require_service,
     start_web_server,
 )
-from events.models import Event
-from ingest import quota
-from ingest.quota import HOUR, MINUTE, InProcessCounter, Limit, QuotaExceeded, RedisCounter, seconds_left, window_start
-from projects.models import Project
 
 REDIS_URL = live_redis_url(12)
 # 2027-01-15 08:00:00 UTC is a whole hour; the frozen clock stands 17.25 s into it
@@ -532,7 +532,7 @@ def test_python_sdk_stops_sending_after_the_429(transactional_db, tmp_path):
     - the database holds exactly the first two of the five events the SDK captured.
 
     The server's quota clock starts at the beginning of a UTC minute (BUGSINK_TEST_QUOTA_CLOCK_START, read by
-    bugsink.test_settings), so all five captures fall into one window without waiting for the wall clock's.
+    testing.settings), so all five captures fall into one window without waiting for the wall clock's.
     """
     from ingest.tests.test_real_sdks import CLIENTS_DIR, client_env, dsn_for, run_client
 

@@ -23,12 +23,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from bugsink.testutils import wait_until
 from events.models import Event
 from ingest.tests.sdks import CURRENT_NODE_MAJOR, NODE_SDKS, NpmSdk, PythonSdk, node_sdk_for
 from issues.models import Issue
 from projects.models import Project, ProjectMembership, Role
 from releases.models import Release
+from testing.utils import wait_until
 
 CLIENTS_DIR = Path(__file__).resolve().parent / "sdk_clients"
 NODE_SDK_VERSION = NODE_SDKS[CURRENT_NODE_MAJOR]  # the one the tests that are not about conformance run

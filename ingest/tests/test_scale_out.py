@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from bugsink.testutils import (
+from testing.utils import (
     TEST_REDIS,
     exception_event,
     live_redis_url,
@@ -182,7 +182,7 @@ def test_two_web_nodes_and_a_killed_worker_digest_every_accepted_event_once(clus
     folders = {name: tmp_path / name for name in ("node-a", "node-b", "worker")}
     for folder in folders.values():
         folder.mkdir()
-    setup_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bugsink.test_settings", **shared}
+    setup_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "testing.settings", **shared}
     setup_env["BUGSINK_DATA_DIR"] = str(tmp_path / "setup")
     manage(setup_env, "migrate", "-v0")
     dsn = urlsplit(manage(setup_env, "createproject", "Scale-out"))

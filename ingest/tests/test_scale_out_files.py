@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from api.tests.cli import cli_env, run_cli
-from bugsink.testutils import live_redis_url, start_celery_worker, start_web_server, wait_until
+from digest.tests.test_symbolicate import build, esbuild, node_event  # noqa: F401 (fixtures)
 from events.tests.test_items import attachment, envelope
 from ingest.tests.test_scale_out import fresh_cluster_services, manage
-from ingest.tests.test_symbolicate import build, esbuild, node_event  # noqa: F401 (fixtures)
+from testing.utils import live_redis_url, start_celery_worker, start_web_server, wait_until
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -93,7 +93,7 @@ def test_source_maps_and_attachments_cross_nodes_through_the_database(cluster_da
     for folder in folders.values():
         folder.mkdir()
     setup_env = {k: v for k, v in os.environ.items() if k != "FILE_STORE"}
-    setup_env.update(DJANGO_SETTINGS_MODULE="bugsink.test_settings", BUGSINK_DATA_DIR=str(tmp_path / "setup"), **shared)
+    setup_env.update(DJANGO_SETTINGS_MODULE="testing.settings", BUGSINK_DATA_DIR=str(tmp_path / "setup"), **shared)
     manage(setup_env, "migrate", "-v0")
     dsn = urlsplit(manage(setup_env, "createproject", "Shop web", "--slug", "shop-web"))
     key, project_id = dsn.username, dsn.path.strip("/")

@@ -7,14 +7,14 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from bugsink.testutils import exception_event
+from digest.batch import digest
 from events.models import Event
 from events.scrub import FILTERED, MARKER_KEY
 from ingest import store
-from ingest.digest import digest
 from ingest.raw import decode
 from ingest.store import RawEvent, RawItem, store_raw_event
 from projects.models import ProjectMembership
+from testing.utils import exception_event
 
 SECRET = "pw-" + uuid.uuid4().hex
 
@@ -64,7 +64,7 @@ def either_store(request, settings):
 def test_a_quarantined_event_is_kept_scrubbed(project, either_store, monkeypatch):
     """An event that digest cannot store goes to the quarantine as it would have been stored: scrubbed, its
     attachments kept beside it; in either ingest store."""
-    import ingest.digest as digest_module
+    import digest.batch as digest_module
 
     monkeypatch.setattr(digest_module, "RETRY_PAUSE_SECONDS", 0.01)
 

@@ -24,14 +24,14 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from bugsink.test_settings import TEST_DATA_DIR
-from bugsink.testutils import require_service, wait_until
 from events.models import Event
 from events.scrub import FILTERED, MARKER_KEY
 from ingest.tests.test_real_sdks import CLIENTS_DIR, client_env, dsn_for, run_client, wait_for_events
 from issues.models import Issue
 from logs.models import LogEntry
 from projects.models import Project
+from testing.settings import TEST_DATA_DIR
+from testing.utils import require_service, wait_until
 
 SENTRY_CLI = Path(sys.executable).parent / "sentry-cli"
 MAX_FILES = 50_000  # the walk over the run's folders is bounded

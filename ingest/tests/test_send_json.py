@@ -4,10 +4,10 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.management import CommandError, call_command
 
-from bugsink.testutils import sample_files
 from ingest.management.commands.send_json import envelope_url_and_key
 from issues.models import Issue
 from projects.models import Project
+from testing.utils import sample_files
 
 
 def test_envelope_url_from_dsn():

@@ -5,7 +5,9 @@ import urllib.request
 import pytest
 import redis
 
-from bugsink.testutils import (
+from events.models import Event
+from projects.models import Project
+from testing.utils import (
     TEST_REDIS,
     exception_event,
     live_redis_url,
@@ -16,8 +18,6 @@ from bugsink.testutils import (
     start_web_server,
     wait_until,
 )
-from events.models import Event
-from projects.models import Project
 
 BROKER_URL = live_redis_url(6)
 

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bugsink.testutils import exception_event, make_envelope
 from events.models import Event
 from projects.models import Project
+from testing.utils import exception_event, make_envelope
 
 SLOW_CONNECTIONS = 20  # the live server has 4 threads
 TIMEOUT = 10

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 
-from bugsink.testutils import auth_header, exception_event, make_envelope, wait_until
 from events.models import Event
 from ingest import file_store, store
 from ingest.file_store import DirectorySync
 from ingest.models import RawRecord
 from ingest.raw import RawEvent, RawItem
+from testing.utils import auth_header, exception_event, make_envelope, wait_until
 
 
 @pytest.fixture(params=["file", "database"])

@@ -19,9 +19,9 @@ from urllib.parse import urlencode
 import pytest
 
 from api.models import ApiToken, Scope
-from bugsink.testutils import make_issue
 from issues.models import Issue, TurningPoint
 from issues.state import IssueStateManager, apply_to_issues
+from testing.utils import make_issue
 
 ISSUES = 12
 ROUNDS = ["mute", "unmute", "resolve", "reopen"] * 3

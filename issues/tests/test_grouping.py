@@ -2,10 +2,10 @@
 
 import pytest
 
-from bugsink.testutils import exception_event
-from ingest.grouping import grouping_key, hash_key, title_parts
+from digest.grouping import grouping_key, hash_key, title_parts
 from issues.models import Grouping, Issue
 from projects.models import Project
+from testing.utils import exception_event
 
 
 def frames(*call_sites):

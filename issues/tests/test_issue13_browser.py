@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts.models import UserPreferences
-from bugsink.browser import login
-from bugsink.testutils import exception_event
 from events.models import Event
 from projects.models import ProjectMembership
+from testing.browser import login
+from testing.utils import exception_event
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

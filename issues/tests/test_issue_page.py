@@ -16,12 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import UserPreferences
-from bugsink.testutils import exception_event, make_issue
 from events.models import Event
 from issues.models import Issue, TurningPoint
 from issues.state import IssueStateManager
 from issues.views import detail
 from projects.models import Project, ProjectMembership
+from testing.utils import exception_event, make_issue
 
 # --- fixtures and helpers ---------------------------------------------------------------------------------------
 

@@ -4,11 +4,11 @@ the one actions form each send their action, and deleting a comment asks first."
 
 import pytest
 
-from bugsink.browser import login
-from bugsink.testutils import exception_event
 from events.models import Event
 from issues.state import IssueStateManager
 from projects.models import ProjectMembership
+from testing.browser import login
+from testing.utils import exception_event
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

@@ -6,8 +6,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from bugsink.testutils import sample_files
 from events.models import Event
+from testing.utils import sample_files
 
 SAMPLES = sample_files()
 TABS = ["stacktrace", "details", "breadcrumbs", "events", "tags", "history"]

@@ -6,9 +6,9 @@ from django.template import Context, engines
 from django.template.loader import get_template
 from django.views.defaults import server_error
 
-from bugsink.testutils import make_issue
 from issues.refs import issue_ref_q, parse_short_id, parse_uuid
 from projects.models import Project, ProjectMembership
+from testing.utils import make_issue
 
 
 @pytest.fixture

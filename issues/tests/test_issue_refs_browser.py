@@ -3,9 +3,9 @@ short id in the address bar lands on the issue's page, an unknown one on the sit
 
 import pytest
 
-from bugsink.browser import login
-from bugsink.testutils import make_issue
 from projects.models import ProjectMembership
+from testing.browser import login
+from testing.utils import make_issue
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

@@ -10,13 +10,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bugsink.period_counter import PeriodCounter
-from bugsink.testutils import exception_event, make_issue
+from digest.period_counter import PeriodCounter
 from issues.models import Issue
 from issues.state import IssueStateManager, apply_to_issues
 from issues.views.list import COUNT_LIMIT, SEARCH_SCAN_LIMIT
 from projects.models import Project, ProjectMembership, Team, TeamMembership
 from tags.models import TagValue
+from testing.utils import exception_event, make_issue
 
 ROW_ID = re.compile(r'<input type="checkbox" name="issue" value="([0-9a-f-]{36})"')
 

@@ -3,10 +3,10 @@ buttons disabled until something is selected, select-all, the j/k/x/o/Enter keys
 
 import pytest
 
-from bugsink.browser import login
-from bugsink.testutils import make_issue
 from issues.models import Issue
 from projects.models import ProjectMembership
+from testing.browser import login
+from testing.utils import make_issue
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

@@ -11,14 +11,14 @@ from django.test import Client
 from django.utils import timezone
 
 from bugsink import jobs
-from bugsink.period_counter import PeriodCounter
-from bugsink.testutils import exception_event, make_issue
+from digest.period_counter import PeriodCounter
 from events.models import Event
 from issues.models import Grouping, Issue, TurningPoint
 from issues.state import apply_to_issues
 from projects.models import Project, ProjectMembership
 from releases.models import Release
 from tags.models import EventTag, IssueTag
+from testing.utils import exception_event, make_issue
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from alerts.models import DeliveryAttempt
-from bugsink.testutils import exception_event
 from events.models import Event
 from issues import deletion
 from issues.deletion import delete_issues
 from issues.models import Grouping, Issue, TurningPoint
 from issues.state import apply_to_issues
 from tags.models import EventTag, IssueTag, TagValue
+from testing.utils import exception_event
 
 RELATED = (Event, EventTag, IssueTag, Grouping, TurningPoint, DeliveryAttempt)
 

@@ -5,12 +5,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bugsink.period_counter import PeriodCounter
-from bugsink.testutils import exception_event
-from bugsink.volume_based_condition import VolumeBasedCondition
+from digest.period_counter import PeriodCounter
+from digest.volume_based_condition import VolumeBasedCondition
 from events.models import Event
 from issues.preview import WINDOW_DAYS, Replay, _met_on, bulk_summary, replay, sentence
 from projects.models import ProjectMembership
+from testing.utils import exception_event
 
 NOW = datetime(2026, 11, 29, 10, 20, tzinfo=UTC)
 

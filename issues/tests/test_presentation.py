@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bugsink.volume_based_condition import VolumeBasedCondition
+from digest.volume_based_condition import VolumeBasedCondition
 from issues.models import Issue
 from issues.muting import (
     InvalidMute,

@@ -2,9 +2,9 @@
 
 import pytest
 
-from bugsink.testutils import exception_event
 from issues.models import Issue, TurningPoint
 from issues.state import IllegalStateTransition, IssueStateManager
+from testing.utils import exception_event
 
 
 def resolve(issue, how="resolve"):

@@ -3,10 +3,10 @@ opens next to the box, a term the parser cannot use is named on the page, is:/ha
 
 import pytest
 
-from bugsink.browser import login
-from bugsink.testutils import make_issue
 from issues.state import IssueStateManager
 from projects.models import ProjectMembership
+from testing.browser import login
+from testing.utils import make_issue
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

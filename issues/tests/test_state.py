@@ -4,8 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bugsink.period_counter import PeriodCounter
-from bugsink.testutils import make_issue
+from digest.period_counter import PeriodCounter
 from issues.models import Issue, TurningPoint
 from issues.state import (
     ACTIONS,
@@ -16,6 +15,7 @@ from issues.state import (
     apply_to_issues,
 )
 from releases.models import Release
+from testing.utils import make_issue
 
 NOW = datetime(2026, 6, 15, 10, 30, tzinfo=UTC)
 

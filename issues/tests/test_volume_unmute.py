@@ -1,12 +1,12 @@
 """Volume-based unmute through the digest (embedded mode): counts, warm start, and eviction of events."""
 
-from bugsink.period_counter import PeriodCounter
-from bugsink.registry import registry
-from bugsink.testutils import exception_event
+from digest.period_counter import PeriodCounter
+from digest.registry import registry
 from events.models import Event
 from issues.models import Issue
 from issues.state import STATE_FIELDS, IssueStateManager
 from projects.models import Project
+from testing.utils import exception_event
 
 THREE_PER_HOUR = [{"period": "hour", "nr_of_periods": 1, "volume": 3}]
 

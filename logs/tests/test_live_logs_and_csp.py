@@ -14,12 +14,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from bugsink.testutils import free_port, start_web_server, wait_until
 from events.models import Event
 from ingest.tests.test_real_sdks import client_env, dsn_for
 from issues.models import Issue
 from logs.models import LogEntry
 from projects.models import Project, ProjectMembership
+from testing.utils import free_port, start_web_server, wait_until
 
 pytestmark = [pytest.mark.live]
 

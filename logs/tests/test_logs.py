@@ -11,12 +11,12 @@ from django.contrib.auth import get_user_model
 from django.test import TestCase
 from django.urls import reverse
 
-from bugsink.testutils import auth_header, exception_event
 from events.models import Event
 from logs import retention
 from logs.digest import MAX_LOGS_PER_ITEM
 from logs.models import LogEntry, LogStats
 from projects.models import ProjectMembership
+from testing.utils import auth_header, exception_event
 
 TRACE = "771a43a4192642f0b136d5159a501700"
 

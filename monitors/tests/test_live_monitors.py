@@ -13,7 +13,6 @@ from django.contrib.auth import get_user_model
 
 from api.models import ApiToken, Scope
 from api.tests.cli import cli_env, cli_path
-from bugsink.testutils import wait_until
 from ingest.tests.sdks import PythonSdk
 from ingest.tests.test_hostile_http import live_server_log  # noqa: F401 (a fixture)
 from ingest.tests.test_real_sdks import client_env, dsn_for, run_client
@@ -21,6 +20,7 @@ from issues.models import Issue
 from monitors import deadlines
 from monitors.models import CheckIn, CheckInStatus, Monitor, MonitorStatus
 from projects.models import Project, ProjectMembership, Role
+from testing.utils import wait_until
 
 CLIENT = Path(__file__).parent / "sdk_clients" / "cron_client.py"
 pytestmark = pytest.mark.live

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from bugsink.period_counter import PeriodCounter
-from bugsink.testutils import make_issue
+from digest.period_counter import PeriodCounter
 from projects.models import Project, ProjectMembership, Team, TeamMembership
+from testing.utils import make_issue
 
 
 def counts_with(*hours_ago_and_n) -> dict:

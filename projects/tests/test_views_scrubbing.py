@@ -125,9 +125,9 @@ def test_ip_addresses_are_kept_by_default_and_removed_when_asked(project, send_e
 def test_with_ip_addresses_off_ingest_does_not_record_the_senders_address(project, client, monkeypatch):
     """The raw event on disk (until digest) does not carry it either. Digest is held up here (the database "does
     not answer" it) so that the raw event stays to be read."""
-    import ingest.digest as digest_module
-    from bugsink.testutils import auth_header, make_envelope
+    import digest.batch as digest_module
     from ingest import store
+    from testing.utils import auth_header, make_envelope
 
     def database_gone(project_id, prepared):
         raise RuntimeError("connection lost")

@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bugsink.testutils import exception_event
-from ingest.digest import digest
+from digest.batch import digest
 from ingest.store import RawEvent, store_raw_event
 from issues.models import Issue
 from issues.state import IssueStateManager
 from releases.models import Release
 from releases.ordering import latest_version
+from testing.utils import exception_event
 
 
 def stored(project, event: dict) -> str:

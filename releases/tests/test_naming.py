@@ -9,13 +9,13 @@ import pytest
 from django.utils import timezone
 
 from api.models import ApiToken, Scope
-from bugsink.testutils import exception_event
 from events.models import Event
 from issues.models import Issue
 from projects.models import Project, ProjectMembership
 from releases.models import Release
 from releases.naming import MAX_VERSION_LENGTH, release_name_problem
 from tags.models import TagValue
+from testing.utils import exception_event
 
 VALID = ["1.0.0", "myapp@1.4.2", "1.0.0+build.5", "release 2024-06", "x" * MAX_VERSION_LENGTH, "1.0.0\u200b", "Ünïcode"]
 INVALID = [

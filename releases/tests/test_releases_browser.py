@@ -3,9 +3,9 @@ the project's issue list, and a release's issue count leads to the issue list se
 
 import pytest
 
-from bugsink.browser import login
-from bugsink.testutils import exception_event
 from projects.models import ProjectMembership
+from testing.browser import login
+from testing.utils import exception_event
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

@@ -7,12 +7,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.utils import timezone
 
-from bugsink.testutils import exception_event, make_issue
 from issues.models import Issue
 from issues.state import IssueStateManager
 from projects.models import Project, ProjectMembership
 from releases.models import Commit, Deploy, Release
 from releases.views import release_search
+from testing.utils import exception_event, make_issue
 
 
 @pytest.fixture

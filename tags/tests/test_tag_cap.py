@@ -10,12 +10,12 @@ import uuid
 from django.test import Client
 from django.urls import reverse
 
-from bugsink.testutils import exception_event, make_envelope, wait_until
 from events.models import Event
 from projects.models import Project, ProjectMembership
 from tags.extract import NOT_INDEXED_KEY, capped_event_tags, event_tags
 from tags.models import EventTag, IssueTag
 from tags.search import filter_events, parse_query
+from testing.utils import exception_event, make_envelope, wait_until
 
 DERIVED = {"level": "error", "release": "1.0", "environment": "prod"}
 

@@ -1,8 +1,8 @@
-from bugsink.testutils import exception_event
 from issues.models import Issue
 from tags.extract import event_tags
 from tags.models import EventTag, IssueTag, TagValue
 from tags.search import filter_events, filter_issues, parse_query
+from testing.utils import exception_event
 
 
 def test_event_tags_from_fields_contexts_and_sdk_tags():
@@ -102,9 +102,9 @@ def test_parse_query_states_has_and_terms_not_understood():
 def test_values_the_database_holds_equal_share_one_row(project, send_event):
     """MariaDB's default collation ignores case and trailing spaces, so 'Linux' and 'linux' are one value there (and
     two elsewhere): indexing must take the row the database has, not fail looking for its own spelling."""
-    from bugsink.testutils import exception_event
     from events.models import Event
     from tags.models import EventTag
+    from testing.utils import exception_event
 
     for value in ("Linux", "linux", "Linux ", "LINUX"):
         assert send_event(project, exception_event(tags={"os": value})).status_code == 200

@@ -2,7 +2,7 @@
 
 `chromium_page()` launches a headless Chromium, opens a fresh context (no cookies, storage or permissions from
 another test) and yields a page in it; root conftest.py offers it as the `chromium_page` fixture. Without Chromium
-(or the playwright package) the test is skipped, and fails in CI (see bugsink.testutils.require_service).
+(or the playwright package) the test is skipped, and fails in CI (see testing.utils.require_service).
 
 The browser is launched per test, not per session: Playwright's sync API keeps an asyncio event loop running in
 the test's thread while it is open, and Django refuses ORM calls next to a running loop (SynchronousOnlyOperation).
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from bugsink.testutils import require_service
+from testing.utils import require_service
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -2,7 +2,7 @@
 folder (ignored by git), at a pinned version, once: a concurrent run waits on a lock and then finds the package.
 
 Outside CI a missing node or npm, or an install that fails, skips the test that needs it; in CI it fails the test
-(bugsink.testutils.require_service). Install scripts never run (`--ignore-scripts`): packages that ship a native
+(testing.utils.require_service). Install scripts never run (`--ignore-scripts`): packages that ship a native
 binary as an optional dependency (esbuild) work without them.
 """
 
@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bugsink.testutils import require_service
+from testing.utils import require_service
 
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache"
 NPM_TIMEOUT = 300

@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from bugsink import jobs
-from bugsink.testutils import exception_event, make_envelope, start_web_server, wait_until
+from digest import batch as digest_module
 from events.models import Event
-from ingest import digest as digest_module
 from ingest import store
 from issues.models import Issue
 from projects.models import Project
+from testing.utils import exception_event, make_envelope, start_web_server, wait_until
 
 
 @pytest.fixture

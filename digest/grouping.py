@@ -11,7 +11,7 @@
 5. the unformatted log message ("user %s failed", not "user 42 failed").
 
 File names lose their query, origin and bundle hashes (hex, base32, base64url), and JavaScript frames are grouped
-as their source maps say (ingest.symbolicate runs first), so a rebuild does not open new issues.
+as their source maps say (digest.symbolicate runs first), so a rebuild does not open new issues.
 
 When these rules change, the key the first version made (`legacy=True`) is looked up too, so an issue made under
 it keeps its events (digest adds the new key to it): a change never splits an existing issue.

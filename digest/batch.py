@@ -32,20 +32,21 @@ from django.utils import timezone
 from alerts.dispatch import alert_on_commit
 from artifacts.lookup import SourceLookup
 from bugsink import jobs
-from bugsink.period_counter import PeriodCounter
-from bugsink.registry import registry
+from digest import claims
+from digest.grouping import culprit, grouping_key, hash_key, title_parts
+from digest.normalize import normalize_event, trace_id_of
+from digest.period_counter import PeriodCounter
+from digest.registry import registry
+from digest.symbolicate import symbolicate
+from digest.trim import fit_event
+from digest.useragent import add_user_agent_contexts
 from events import items as event_items
 from events.models import Event
 from events.retention import evict_after_digest
 from events.safe import loads_json
 from events.scrub import ScrubPolicy, policy_for, scrub_event, sender_address
 from ingest import item_streams, store
-from ingest.grouping import culprit, grouping_key, hash_key, title_parts
-from ingest.normalize import normalize_event, trace_id_of
 from ingest.raw import split_key
-from ingest.symbolicate import symbolicate
-from ingest.trim import fit_event
-from ingest.useragent import add_user_agent_contexts
 from issues.models import Grouping, Issue, TurningPoint
 from issues.state import STATE_FIELDS, IssueStateManager
 from projects.models import SCRUB_FIELDS, Project
@@ -88,14 +89,14 @@ class Prepared:
 
     key: str
     data: dict
-    data_json: str  # the JSON text of `data` that the Event row stores (ingest.trim.fit_event made it fit)
+    data_json: str  # the JSON text of `data` that the Event row stores (digest.trim.fit_event made it fit)
     ingested_at: datetime
     timestamp: datetime
     release: str
     grouping_key: str
     grouping_key_hash: str
     # the key as the first grouping code made it (before JavaScript symbolication and base32/base64 hash masking),
-    # when it differs: an issue made under it keeps receiving the event (ingest.grouping._clean_filename)
+    # when it differs: an issue made under it keeps receiving the event (digest.grouping._clean_filename)
     legacy_key_hash: str | None
     title: tuple[str, str]
     tags: dict
@@ -127,18 +128,18 @@ def digest(key: str) -> int:
     return digest_keys(project_id, keys)
 
 
-@jobs.digest_job("ingest.tasks.digest", writer=lambda key: split_key(key)[0])
+@claims.digest_job("ingest.tasks.digest", writer=lambda key: split_key(key)[0])
 def digest_job(key: str) -> int:
     """The digest job (`digest_job.schedule(key)` asks for it): the raw event `key` and every other pending raw
     event of its project. Events that arrive from now on need a digest of their own, so the project's "digest
     queued" flag goes first."""
     project_id = split_key(key)[0]
-    if jobs.digests_inline():
+    if claims.digests_inline():
         # every accepted event runs this job in its own request, under the writer lock. The first request in takes
         # every pending event along; the others, their event digested meanwhile, return at once instead of each
         # starting a batch of the few events that came in since
         return digest(key)
-    jobs.release_digest_claim(project_id)
+    claims.release_digest_claim(project_id)
     return digest(key) + digest_pending(project_id)  # `key` surely, whatever else is pending; then the rest
 
 

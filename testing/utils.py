@@ -148,8 +148,8 @@ def database_env() -> dict[str, str]:
 
 
 # The settings of the processes the tests start: the installation's, with the suite's fast password hasher, so that
-# a user a test made can log in to a live server (bugsink.test_settings keeps the data folder the test gives).
-TEST_SETTINGS = "bugsink.test_settings"
+# a user a test made can log in to a live server (testing.settings keeps the data folder the test gives).
+TEST_SETTINGS = "testing.settings"
 
 WEB_SERVER = "waitress"  # what `make run` and `make serve` (Procfile) start: bugsink.webserver
 

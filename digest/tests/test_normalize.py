@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from digest.normalize import MAX_MESSAGE_CHARS, normalize_event
 from events.safe import safe_timestamp as parse_timestamp
-from ingest.normalize import MAX_MESSAGE_CHARS, normalize_event
 
 RECEIVED = 1_780_000_000.0
 

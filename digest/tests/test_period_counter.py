@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bugsink.period_counter import MAX_PERIODS, PERIODS, PeriodCounter, bucket_index
-from bugsink.registry import PeriodCounterRegistry
-from bugsink.volume_based_condition import InvalidCondition, VolumeBasedCondition, positive_whole_number
+from digest.period_counter import MAX_PERIODS, PERIODS, PeriodCounter, bucket_index
+from digest.registry import PeriodCounterRegistry
+from digest.volume_based_condition import InvalidCondition, VolumeBasedCondition, positive_whole_number
 
 
 def at(*args) -> datetime:

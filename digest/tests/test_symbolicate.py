@@ -22,12 +22,12 @@ from django.utils import timezone
 from artifacts import lookup as artifacts_lookup
 from artifacts.models import ArtifactBundle, ReleaseFile
 from artifacts.tests.uploads import debug_id_of, store_bundle, store_folder, store_release_file
-from bugsink.npm_cache import npm_package
-from bugsink.testutils import require_service, store_event
+from digest.batch import digest, digest_event
 from events.models import Event
-from ingest.digest import digest, digest_event
 from issues.models import Grouping, Issue
 from projects.models import Project, ProjectMembership
+from testing.npm_cache import npm_package
+from testing.utils import require_service, store_event
 
 ESBUILD_VERSION = "0.28.2"
 CLIENTS_DIR = Path(__file__).resolve().parent / "sdk_clients"
@@ -268,7 +268,7 @@ def test_a_rebuild_with_a_changed_line_joins_the_same_issue(project, build):
 
 def test_the_issue_of_events_sent_before_the_maps_were_uploaded_keeps_them(project, build):
     """Before the upload the event groups on minified frames; after it, on the original ones: the issue made
-    before is found under the key as it was (ingest.digest looks up that legacy key first) and then keeps the
+    before is found under the key as it was (digest.batch looks up that legacy key first) and then keeps the
     events of later builds."""
     dist = build()
     before = digested(project, node_event(dist))

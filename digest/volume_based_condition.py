@@ -1,10 +1,10 @@
 """VolumeBasedCondition: "at least `volume` events in the last `nr_of_periods` `period`s" (calendar buckets, see
-bugsink.period_counter), used to unmute an issue when it gets loud again."""
+digest.period_counter), used to unmute an issue when it gets loud again."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from bugsink.period_counter import MAX_PERIODS, PERIODS, PeriodCounter
+from digest.period_counter import MAX_PERIODS, PERIODS, PeriodCounter
 
 
 class InvalidCondition(ValueError):

@@ -1,21 +1,21 @@
-"""Browser, OS and device contexts from the User-Agent (ingest.useragent), and what digest does with them: stored
+"""Browser, OS and device contexts from the User-Agent (digest.useragent), and what digest does with them: stored
 with the event, tagged, searchable by name, the SDK's own contexts kept."""
 
 import uuid
 
 import pytest
 
-from bugsink.testutils import exception_event
-from events.models import Event
-from ingest.useragent import (
+from digest.useragent import (
     MAX_USER_AGENT_CHARS,
     USER_AGENT_CACHE_SIZE,
     add_user_agent_contexts,
     parse_user_agent,
     user_agent_of,
 )
+from events.models import Event
 from issues.models import Issue
 from tags.search import filter_issues, parse_query
+from testing.utils import exception_event
 
 CHROME_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"

@@ -9,7 +9,7 @@ cached copy might be stale (another process digested in between, or a transactio
 
 from collections import OrderedDict
 
-from bugsink.period_counter import PeriodCounter
+from digest.period_counter import PeriodCounter
 
 MAX_CACHED = 10_000
 

@@ -8,7 +8,7 @@ bugsink.settings is imported, works the same for `pytest` and `python -m pytest`
 
 The folder is put into the environment (BUGSINK_DATA_DIR, INGEST_STORE_DIR), so the processes the tests start
 (the web server, Celery workers, `manage.py` subprocesses) write there too: they run with this settings module
-(inherited, or named by bugsink.testutils) and BUGSINK_TEST_DATA_DIR, and reuse the parent's folder instead of
+(inherited, or named by testing.utils) and BUGSINK_TEST_DATA_DIR, and reuse the parent's folder instead of
 making their own. Such a child keeps the BUGSINK_DATA_DIR its test gave it (a folder of the test's own, under the
 temporary directory as well); only the process that made the folder forces it, whatever the shell had. The session
 that made the folder removes it when it ends (conftest.py, pytest_unconfigure).
@@ -61,16 +61,26 @@ PASSWORD_HASHERS = [
 # Most tests send an event and look at what it made at once: in the suite (and the web servers it starts) each ingest
 # request digests its own event unless a test says otherwise (DIGEST_IMMEDIATELY=false in the environment it gives a
 # server, or override_settings); the background digest of `make run` has tests of its own (bugsink/tests/test_jobs.py,
-# ingest/tests/test_background_digest.py).
+# digest/tests/test_background_digest.py).
 DIGEST_IMMEDIATELY = env_bool("DIGEST_IMMEDIATELY", True)  # noqa: F405 (from bugsink.settings)
 
-# A server process that a test starts may count its quota windows on a clock the test chose:
-# BUGSINK_TEST_QUOTA_CLOCK_START is the epoch its clock starts at, then it advances in real time. A test of per-minute
-# windows then starts at the beginning of a minute instead of waiting out the wall clock's boundary.
-if os.environ.get("BUGSINK_TEST_QUOTA_CLOCK_START"):
+
+# A server process that a test starts may run the intake's clocks from a moment the test chose, then in real time:
+# BUGSINK_TEST_QUOTA_CLOCK_START for its quota windows, BUGSINK_TEST_RECEIVED_CLOCK_START for the received_at of the
+# events it accepts (what digest counts per minute, hour, ...). A test of per-minute quota windows or of "n events in
+# the last hour" then starts at the beginning of a minute or an hour instead of waiting out the wall clock's boundary.
+def _clock_from(variable: str):
     import time as _time
 
+    offset = float(os.environ[variable]) - _time.time()
+    return lambda: _time.time() + offset
+
+
+if os.environ.get("BUGSINK_TEST_QUOTA_CLOCK_START"):
     from ingest import quota as _quota  # noqa: E402 (pure: it reads settings only when called)
 
-    _quota_clock_offset = float(os.environ["BUGSINK_TEST_QUOTA_CLOCK_START"]) - _time.time()
-    _quota.clock = lambda: _time.time() + _quota_clock_offset
+    _quota.clock = _clock_from("BUGSINK_TEST_QUOTA_CLOCK_START")
+if os.environ.get("BUGSINK_TEST_RECEIVED_CLOCK_START"):
+    from ingest import raw as _raw  # noqa: E402 (pure)
+
+    _raw.clock = _clock_from("BUGSINK_TEST_RECEIVED_CLOCK_START")

@@ -4,11 +4,11 @@ import json
 import time
 import uuid
 
-from bugsink.testutils import exception_event
+from digest.batch import digest, digest_event
 from events.models import Event
-from ingest.digest import digest, digest_event
 from ingest.store import RawEvent, load_raw_event, pending_raw_events, store_raw_event
 from issues.models import Issue
+from testing.utils import exception_event
 
 
 def stored(project, event: dict, event_id: str | None = None) -> str:
@@ -112,7 +112,7 @@ def test_duplicates_in_one_batch_are_stored_once(project):
 
 
 def test_a_poison_event_does_not_hold_up_the_others(project, settings, monkeypatch):
-    import ingest.digest as digest_module
+    import digest.batch as digest_module
 
     good = [stored(project, exception_event("Good")) for _ in range(3)]
     poison = stored(project, exception_event("Poison"))
@@ -157,7 +157,7 @@ def test_a_batch_judges_each_event_against_the_state_its_predecessors_left(proje
 def test_the_digest_job_digests_its_own_event_whatever_is_still_pending(project, settings):
     """Raw files go when their transaction commits; inside an outer one (or when a delete failed) they stay, and the
     oldest pending keys may all be events stored already: the job's own event is digested all the same."""
-    from ingest.digest import digest_job
+    from digest.batch import digest_job
 
     settings.DIGEST_BATCH_SIZE = 2
     for n in range(3):

@@ -6,8 +6,8 @@ A test puts the folder first on the PYTHONPATH of the child process that imports
 that version and the test process keeps its own. The folder is complete (the package's dependencies are installed
 into it too), so it does not depend on what .venv holds.
 
-Outside CI a failed install skips the test that needs it; in CI it fails the test (bugsink.testutils.
-require_service), like bugsink.npm_cache.
+Outside CI a failed install skips the test that needs it; in CI it fails the test (testing.utils.
+require_service), like testing.npm_cache.
 """
 
 import contextlib
@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bugsink.testutils import require_service
+from testing.utils import require_service
 
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache"
 PIP_TIMEOUT = 300

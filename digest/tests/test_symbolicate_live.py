@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from api.models import ApiToken, Scope
 from api.tests.cli import cli_env, run_cli
 from artifacts.models import ArtifactBundle, ReleaseFile
+from digest.tests.test_symbolicate import ORDERS_JS, build, esbuild, frames_of  # noqa: F401 (fixtures)
 from ingest.tests.test_real_sdks import (  # noqa: F401 (node_sdk is a fixture)
     CLIENTS_DIR,
     NODE_SDK_VERSION,
@@ -20,7 +21,6 @@ from ingest.tests.test_real_sdks import (  # noqa: F401 (node_sdk is a fixture)
     run_client,
     wait_for_events,
 )
-from ingest.tests.test_symbolicate import ORDERS_JS, build, esbuild, frames_of  # noqa: F401 (fixtures)
 from issues.models import Issue
 from projects.models import Project, ProjectMembership, Role
 

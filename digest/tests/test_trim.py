@@ -1,4 +1,4 @@
-"""Oversized events are kept, trimmed to fit (ingest.trim), instead of being refused.
+"""Oversized events are kept, trimmed to fit (digest.trim), instead of being refused.
 
 The unit tests pin the order of the steps on events built for each; the property test feeds arbitrary events to the
 trimmer; the HTTP tests send big events through the real envelope and store endpoints, digest them, and read the
@@ -20,17 +20,18 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bugsink.testutils import auth_header, exception_event, make_envelope
+from digest import batch, trim
+from digest.normalize import normalize_event
+from digest.trim import MARKER, size_of, trim_event
 from events import rendering
 from events.models import Event
 from events.tests import test_fuzz as fuzz
 from events.trimmed import describe
-from ingest import digest, store, trim
+from ingest import store
 from ingest.models import RefusedEvents
-from ingest.normalize import normalize_event
-from ingest.trim import MARKER, size_of, trim_event
 from issues.models import Issue
 from projects.models import ProjectMembership
+from testing.utils import auth_header, exception_event, make_envelope
 
 MIB = 1024 * 1024
 
@@ -442,8 +443,8 @@ def test_frames_view_places_an_omitted_range_where_the_frames_were():
 def test_digest_loads_big_raw_events_a_few_at_a_time(project, settings, monkeypatch):
     """A backlog of oversized events is not loaded whole: digest loads RAW_LOAD_BUDGET's worth at a time, counting
     each at MAX_EVENT_TRIM_SIZE, and keeps only the trimmed events."""
-    settings.MAX_EVENT_TRIM_SIZE = digest.RAW_LOAD_BUDGET // 2
-    assert digest.raw_load_chunk() == 2
+    settings.MAX_EVENT_TRIM_SIZE = batch.RAW_LOAD_BUDGET // 2
+    assert batch.raw_load_chunk() == 2
     keys = []
     for n in range(5):
         event = deep_event([frame(0, {"blob": f"{n}" * (2 * MIB)})])
@@ -452,11 +453,11 @@ def test_digest_loads_big_raw_events_a_few_at_a_time(project, settings, monkeypa
     loads = []
     load = store.load_raw_events
     monkeypatch.setattr(store, "load_raw_events", lambda chunk: loads.append(len(chunk)) or load(chunk))
-    assert digest.digest_keys(project.pk, keys) == 5
+    assert batch.digest_keys(project.pk, keys) == 5
     assert loads == [2, 2, 1]
     assert all(len(e.data_json) <= settings.MAX_EVENT_SIZE for e in Event.objects.filter(project=project))
     settings.MAX_EVENT_TRIM_SIZE = 4 * MIB
-    assert digest.raw_load_chunk() == 64  # small events: a batch in one load
+    assert batch.raw_load_chunk() == 64  # small events: a batch in one load
 
 
 @pytest.mark.parametrize(
@@ -473,7 +474,7 @@ def test_the_default_trim_bound_fits_the_ingest_store(store, database, expected)
         **os.environ,
         "INGEST_STORE": store,
         "DATABASE_URL": database,
-        "DJANGO_SETTINGS_MODULE": "bugsink.test_settings",
+        "DJANGO_SETTINGS_MODULE": "testing.settings",
     }
     env.pop("MAX_EVENT_TRIM_SIZE", None)
     code = "from django.conf import settings; print(settings.MAX_EVENT_TRIM_SIZE)"

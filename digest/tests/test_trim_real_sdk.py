@@ -7,8 +7,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from digest.trim import MARKER
 from ingest.tests.test_real_sdks import run_python_client
-from ingest.trim import MARKER
 from issues.models import Issue
 from projects.models import Project, ProjectMembership
 
