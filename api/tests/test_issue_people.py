@@ -163,3 +163,20 @@ def test_assignment_outside_the_project_is_400_and_another_projects_token_404(cl
 
     reader = api(client, alice, scope=Scope.READ)
     assert reader.put(url, {"assignedTo": "me"}).status_code == 403
+
+
+def test_a_comment_through_the_api_notifies_the_mentioned(client, project, alice, bob, transactional_db, mailoutbox):
+    issue = make_issue(project)
+    token = ApiToken.create_for(alice, "c", scope=Scope.WRITE)[1]
+    response = client.post(
+        f"/api/0/issues/{issue.pk}/comments/",
+        json.dumps({"text": "@bob please look"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 201
+    assert participants.is_subscribed(issue, bob) and participants.is_subscribed(issue, alice)
+    assert jobs.wait_idle(20)
+    assert [(m.to, m.subject) for m in mailoutbox] == [
+        (["bob@example.com"], "[My App] You were mentioned MYAPP-1: ValueError: bad value")
+    ]
