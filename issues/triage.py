@@ -23,7 +23,8 @@ def assign_issues(issues, value, actor) -> int:
         for start in range(0, len(ids), LOCK_BATCH):
             batch = ids[start : start + LOCK_BATCH]
             query = Issue.objects.select_for_update().filter(pk__in=batch).order_by("pk")
-            locked.extend(query.select_related("project", "assigned_user", "assigned_team"))
+            # project only: FOR UPDATE cannot take the nullable side of an outer join (the assignee's) on PostgreSQL
+            locked.extend(query.select_related("project"))
         assignees = {}
         for issue in locked:
             if issue.project_id not in assignees:
@@ -39,11 +40,7 @@ def assign_issues(issues, value, actor) -> int:
 def assign_issue(issue: Issue, value, actor) -> participants.Assignment:
     """One issue: like assign_issues, returning what happened."""
     with transaction.atomic():
-        locked = (
-            Issue.objects.select_for_update()
-            .select_related("project", "assigned_user", "assigned_team")
-            .get(pk=issue.pk)
-        )
+        locked = Issue.objects.select_for_update().select_related("project").get(pk=issue.pk)
         user, team = participants.parse_assignee(locked.project, value, actor)
         assignment = participants.assign(locked, user=user, team=team, actor=actor)
         notify.assignment_on_commit(locked, assignment, actor)
