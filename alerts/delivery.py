@@ -32,10 +32,11 @@ class Outcome:
         return self.record.status == DeliveryAttempt.Status.SENT
 
 
-def email_recipients(project: Project) -> list[str]:
+def email_recipients(project: Project, extra_user_ids=(), excluded_user_ids=()) -> list[str]:
     """Addresses of active people who want this project's alerts by email, each address once: direct members who
     want them, and members of the project's team who want the team's alerts. A direct membership's own switch wins
-    over the team's (someone who turned a project's alerts off does not get them through its team)."""
+    over the team's (someone who turned a project's alerts off does not get them through its team). An alert about
+    one issue adds its subscribers (`extra_user_ids`) and leaves out who unsubscribed from it (`excluded_user_ids`)."""
     direct = dict(
         ProjectMembership.objects.filter(project=project, user__is_active=True).values_list(
             "user_id", "send_email_alerts"
@@ -47,11 +48,16 @@ def email_recipients(project: Project) -> list[str]:
             team_id=project.team_id, send_email_alerts=True, user__is_active=True
         ).values_list("user_id", flat=True)
         wanted.update(user_id for user_id in team_members if user_id not in direct)
+    wanted = (wanted | set(extra_user_ids)) - set(excluded_user_ids)
+    return user_emails(wanted)
 
+
+def user_emails(user_ids) -> list[str]:
+    """The addresses of these users who are active and have one, each address once, sorted."""
     seen, recipients = set(), []
     emails = (
         get_user_model()
-        .objects.filter(pk__in=wanted)
+        .objects.filter(pk__in=user_ids, is_active=True)
         .exclude(email="")
         .order_by("email")
         .values_list("email", flat=True)

@@ -18,6 +18,7 @@ from alerts import delivery
 from alerts.messages import Alert
 from alerts.models import AlertChannel
 from bugsink import jobs
+from issues import participants
 from issues.models import Issue
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,9 @@ def fan_out(kind: str, issue_id: str, context: dict) -> int:
     if not getattr(project, SWITCHES[kind]):
         return 0
     started = 0
-    recipients = delivery.email_recipients(project)
+    # the issue's subscribers too, and not those who unsubscribed from it (issues.participants)
+    subscribers, unsubscribed = participants.subscriber_ids(issue), participants.unsubscribed_ids(issue)
+    recipients = delivery.email_recipients(project, extra_user_ids=subscribers, excluded_user_ids=unsubscribed)
     if recipients:
         deliver_email.later(issue_id, kind, context, recipients, 1)
         started += 1
@@ -122,6 +125,9 @@ def _load_alert(kind: str, issue_id: str, context: dict) -> Alert | None:
         issue=issue,
         reason=context.get("reason") or "",
         event_id=context.get("event_id") or "",
+        actor=context.get("actor") or "",
+        comment=context.get("comment") or "",
+        assignee=context.get("assignee") or "",
     )
 
 

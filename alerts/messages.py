@@ -40,7 +40,12 @@ HEADLINES = {
     "regression": "Regression",
     "unmute": "Unmuted",
     "test": "Test alert",
+    # people's notifications about one issue (alerts.notify): e-mail only
+    "assigned": "Assigned to you",
+    "comment": "New comment",
+    "mention": "You were mentioned",
 }
+PEOPLE_KINDS = ("assigned", "comment", "mention")
 # Discord embed colours per kind
 COLOURS = {"new_issue": 0xE03E2F, "regression": 0xF29D0C, "unmute": 0x3B82F6, "test": 0x22C55E}
 MAX_TITLE = 200
@@ -53,6 +58,9 @@ class Alert:
     issue: Issue | None = None
     reason: str = ""  # unmute: why, e.g. "5 events in the last hour"
     event_id: str = ""  # regression: the event that brought the issue back
+    actor: str = ""  # assigned, comment, mention: who did it
+    comment: str = ""  # comment, mention: the comment's text (as typed: e-mail shows it as plain text)
+    assignee: str = ""  # assigned: to whom ("#team" for a team)
 
     @property
     def headline(self) -> str:
@@ -82,6 +90,15 @@ class Alert:
             text = f"Test alert from {settings.SITE_TITLE} for project {self.project.name}: this channel works."
             return strip_bidi(text)
         return strip_bidi(f"{self.headline} in {self.project.name}: {self.issue.short_id} {self.title}")
+
+    @property
+    def why(self) -> str:
+        """The e-mail's footer: why this person gets it."""
+        return {
+            "assigned": "your team was assigned" if self.assignee.startswith("#") else "the issue was assigned to you",
+            "comment": "you are subscribed to this issue",
+            "mention": "you were mentioned in a comment",
+        }.get(self.kind, "")
 
 
 def _one_line(text: str, limit: int) -> str:
@@ -116,18 +133,23 @@ def email_context(alert: Alert) -> dict:
         "event_id": alert.event_id,
         "first_seen": _when(issue.first_seen) if issue else "",
         "last_seen": _when(issue.last_seen) if issue else "",
+        "actor": strip_bidi(alert.actor),
+        "comment": strip_bidi(alert.comment),
+        "assignee": strip_bidi(alert.assignee),
+        "why": alert.why,
     }
 
 
 def build_email(alert: Alert, to: str) -> EmailMultiAlternatives:
     context = email_context(alert)
+    template = "alerts/people_email" if alert.kind in PEOPLE_KINDS else "alerts/alert_email"
     message = EmailMultiAlternatives(
         subject=alert.subject,
-        body=render_to_string("alerts/alert_email.txt", context),
+        body=render_to_string(f"{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
     )
-    message.attach_alternative(render_to_string("alerts/alert_email.html", context), "text/html")
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     return message
 
 

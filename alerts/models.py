@@ -42,6 +42,9 @@ class DeliveryAttempt(models.Model):
         REGRESSION = "regression", "Regression"
         UNMUTE = "unmute", "Unmuted"
         TEST = "test", "Test alert"
+        ASSIGNED = "assigned", "Assigned"
+        COMMENT = "comment", "Comment"
+        MENTION = "mention", "Mention"
 
     class ChannelKind(models.TextChoices):
         EMAIL = "email", "Email"

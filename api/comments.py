@@ -1,5 +1,6 @@
 """An issue's comments in Sentry's shape of a note (`type: "note"`, the text under `data.text`): the COMMENT
-turning points of the issue's history, added by IssueStateManager.add_comment as the issue page does."""
+turning points of the issue's history, added by issues.triage.add_comment as the issue page does (so @mentions
+and subscribers are told by e-mail)."""
 
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -13,8 +14,9 @@ from api.issues import find_issue
 from api.organizations import serialize_user
 from api.pagination import paginated_response
 from events.safe import clean_str
+from issues import triage
 from issues.models import TurningPoint
-from issues.state import IllegalStateTransition, IssueStateManager
+from issues.state import IllegalStateTransition
 
 MAX_COMMENT_CHARS = 10_000
 COMMENT_BODY = {
@@ -53,7 +55,7 @@ class IssueComments(APIView):
         if len(text) > MAX_COMMENT_CHARS:
             raise ParseError(f"A comment may be at most {MAX_COMMENT_CHARS} characters long.")
         try:
-            point = IssueStateManager.add_comment(issue, request.user, clean_str(text))
+            point = triage.add_comment(issue, request.user, clean_str(text))
         except IllegalStateTransition as e:
             raise ParseError(str(e)) from e
         return Response(serialize_comment(point), status=201)

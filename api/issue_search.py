@@ -37,7 +37,7 @@ MAX_QUERY_CHARS = 1000
 MAX_ENVIRONMENTS = 50
 
 
-def search(issues: QuerySet, text: str) -> QuerySet:
+def search(issues: QuerySet, text: str, user=None) -> QuerySet:
     if len(text) > MAX_QUERY_CHARS:
         raise ParseError(f"The query is too long (at most {MAX_QUERY_CHARS} characters).")
     # NUL and lone surrogates: PostgreSQL refuses them in a query's text
@@ -53,24 +53,24 @@ def search(issues: QuerySet, text: str) -> QuerySet:
     if unusable:
         known = ", ".join(f"is:{state}" for state in STATES)
         raise ParseError(f"Cannot search for {'; '.join(unusable)[:500]} (states: {known}).")
-    issues = filter_issues(issues, replace(query, states=[], not_understood=[]))
+    issues = filter_issues(issues, replace(query, states=[], not_understood=[]), user=user)
     for condition in conditions:
         issues = issues.filter(condition)
     return issues
 
 
-def list_issues(issues: QuerySet, params) -> QuerySet:
+def list_issues(issues: QuerySet, params, user=None) -> QuerySet:
     """The issues a list request asks for (`query`, `environment`, `sort`), in their order."""
     sort = params.get("sort", DEFAULT_SORT)
     if sort not in SORTS:
         raise ParseError(f"sort must be one of {', '.join(SORTS)}.")
-    matching = search(issues.filter(is_deleting=False), params.get("query", DEFAULT_QUERY))
+    matching = search(issues.filter(is_deleting=False), params.get("query", DEFAULT_QUERY), user)
     environments = [clean_str(value) for value in params.getlist("environment")[:MAX_ENVIRONMENTS] if value]
     if environments:
         # Sentry's `environment=` (repeated: any of them), what the issue list finds with environment:NAME
         tagged = IssueTag.objects.filter(value__key="environment", value__value__in=environments)
         matching = matching.filter(id__in=tagged.values("issue_id"))
-    return matching.select_related("project").order_by(f"-{SORTS[sort]}", "-pk")
+    return matching.select_related("project", "assigned_user", "assigned_team").order_by(f"-{SORTS[sort]}", "-pk")
 
 
 def by_ids(refs: list[str]) -> Q:
@@ -92,7 +92,7 @@ def by_ids(refs: list[str]) -> Q:
     return condition
 
 
-def bulk_selection(issues: QuerySet, params) -> list[Issue]:
+def bulk_selection(issues: QuerySet, params, user=None) -> list[Issue]:
     """The issues a bulk PUT or DELETE names: `?id=` (repeated), else those matching `?query=` and/or
     `?status=`; at most MAX_SELECTED, else a 400 that asks to narrow it (nothing is changed)."""
     refs = params.getlist("id")
@@ -102,7 +102,7 @@ def bulk_selection(issues: QuerySet, params) -> list[Issue]:
             raise ParseError(f"At most {MAX_IDS} issues can be named with id= at once.")
         selected = issues.filter(by_ids(refs))
     elif "query" in params or "status" in params:
-        selected = search(issues, params.get("query", ""))
+        selected = search(issues, params.get("query", ""), user)
         status = params.get("status")
         if status is not None:
             if status not in ("unresolved", "resolved", "ignored"):

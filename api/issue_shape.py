@@ -84,8 +84,21 @@ def with_comment_counts(issues: QuerySet) -> QuerySet:
     return issues.annotate(num_comments=Coalesce(Subquery(comments), Value(0)))
 
 
-def serialize_issue(issue: Issue) -> dict:
-    """The issue in Sentry's shape; `issue.project` should be loaded with it (select_related)."""
+def assigned_to(issue: Issue) -> dict | None:
+    """Sentry's `assignedTo`: the assigned user or team as an actor, or null."""
+    if issue.assigned_user_id is not None:
+        user = issue.assigned_user
+        name = user.get_full_name().strip() or user.get_username()
+        return {"type": "user", "id": str(user.pk), "name": name, "username": user.get_username(), "email": user.email}
+    if issue.assigned_team_id is not None:
+        team = issue.assigned_team
+        return {"type": "team", "id": str(team.pk), "name": team.name}
+    return None
+
+
+def serialize_issue(issue: Issue, subscribed: bool = False) -> dict:
+    """The issue in Sentry's shape; `issue.project` (and its assignee) should be loaded with it (select_related);
+    `subscribed`: whether the requesting user is subscribed to it (issues.participants)."""
     project = issue.project
     title = issue.title()
     first_line = issue.calculated_value.strip().split("\n", 1)[0] if issue.calculated_value else ""
@@ -116,9 +129,9 @@ def serialize_issue(issue: Issue) -> dict:
         "firstSeen": iso(issue.first_seen),
         "lastSeen": iso(issue.last_seen),
         "isBookmarked": False,
-        "isSubscribed": False,
+        "isSubscribed": subscribed,
         "hasSeen": False,
         "annotations": [],
-        "assignedTo": None,
+        "assignedTo": assigned_to(issue),
         "shareId": None,
     }

@@ -20,10 +20,11 @@ from rest_framework.views import APIView
 
 from api.common import check_organization, get_project
 from api.issue_search import MAX_IDS, bulk_selection, list_issues
-from api.issue_shape import serialize_issue, with_comment_counts
+from api.issue_shape import assigned_to, serialize_issue, with_comment_counts
 from api.issue_updates import BadUpdate, already_done, parse_update, transition_for
 from api.models import Scope
 from api.pagination import paginated_response
+from issues import participants, triage
 from issues.deletion import request_deletion
 from issues.models import Issue
 from issues.refs import issue_ref_q
@@ -49,6 +50,11 @@ UPDATE_BODY = {
         "type": "object",
         "properties": {
             "status": {"type": "string", "enum": ["resolved", "resolvedInNextRelease", "unresolved", "ignored"]},
+            "assignedTo": {
+                "type": "string",
+                "description": 'a member\'s username or e-mail, "user:ID", "team:ID", "me", or "" to unassign',
+            },
+            "isSubscribed": {"type": "boolean", "description": "subscribe or unsubscribe the requesting user"},
             "substatus": {"type": "string", "description": "optional; one that says no more than status"},
             "statusDetails": {
                 "type": "object",
@@ -62,9 +68,10 @@ UPDATE_BODY = {
                 },
             },
         },
-        "required": ["status"],
     }
 }
+# the fields of an update about people rather than state (issues.participants); the rest is api.issue_updates'
+PEOPLE_FIELDS = ("assignedTo", "isSubscribed")
 
 
 def find_issue(request, ref: str, org: str | None = None) -> Issue:
@@ -75,7 +82,7 @@ def find_issue(request, ref: str, org: str | None = None) -> Issue:
     if condition is None:
         raise NotFound("No such issue.")
     issue = (
-        Issue.objects.select_related("project")
+        Issue.objects.select_related("project", "assigned_user", "assigned_team")
         .filter(condition, project__in=visible_projects(request.user), is_deleting=False)
         .first()
     )
@@ -84,12 +91,49 @@ def find_issue(request, ref: str, org: str | None = None) -> Issue:
     return issue
 
 
+def split_update(data) -> tuple[dict | None, dict]:
+    """(the state update for api.issue_updates, or None when the body asks for none; the people fields)."""
+    if not isinstance(data, dict):
+        return data, {}  # api.issue_updates says what the body must be
+    people = {key: data[key] for key in PEOPLE_FIELDS if key in data}
+    rest = {key: value for key, value in data.items() if key not in PEOPLE_FIELDS}
+    if people and not rest:
+        return None, people
+    return rest, people
+
+
+def apply_people(request, issues: list[Issue], people: dict) -> None:
+    """assignedTo and isSubscribed of an update, to each issue (AssignmentError: a 400 that names the assignee)."""
+    if "isSubscribed" in people and not isinstance(people["isSubscribed"], bool):
+        raise ParseError("isSubscribed must be true or false.")
+    if "assignedTo" in people:
+        try:
+            triage.assign_issues(issues, people["assignedTo"], request.user)
+        except participants.AssignmentError as e:
+            raise ParseError(str(e)) from e
+    if "isSubscribed" in people:
+        for issue in issues:
+            if people["isSubscribed"]:
+                participants.subscribe(issue, request.user)
+            else:
+                participants.unsubscribe(issue, request.user)
+
+
 def update_issue(request, issue: Issue) -> Issue:
     """Apply the request's update to one issue with its state as it is now (digest may have changed it)."""
+    state, people = split_update(request.data)
     try:
-        update = parse_update(request.data, timezone.now())
+        update = parse_update(state, timezone.now()) if state is not None else None
     except BadUpdate as e:
         raise ParseError(str(e)) from e
+    with transaction.atomic():
+        apply_people(request, [issue], people)
+        if update is not None:
+            change_state(request, issue, update)
+    return Issue.objects.select_related("project", "assigned_user", "assigned_team").get(pk=issue.pk)
+
+
+def change_state(request, issue: Issue, update) -> Issue:
     with transaction.atomic():
         issue = Issue.objects.select_for_update().select_related("project").get(pk=issue.pk)
         if already_done(issue, update):
@@ -106,27 +150,41 @@ def update_issue(request, issue: Issue) -> Issue:
 def bulk_update(request, issues: QuerySet) -> Response:
     """Sentry's bulk update: the selected issues each get the transition (those already in the state are left
     alone, those it makes no sense for are listed under `skipped` by short id with the reason); the answer echoes
-    the applied status, 204 when nothing was selected."""
+    the applied status, 204 when nothing was selected. `assignedTo` and `isSubscribed` apply to each of them too."""
+    state, people = split_update(request.data)
     try:
-        update = parse_update(request.data, timezone.now())
+        update = parse_update(state, timezone.now()) if state is not None else None
     except BadUpdate as e:
         raise ParseError(str(e)) from e
-    rows = bulk_selection(issues, request.query_params)
+    rows = bulk_selection(issues, request.query_params, request.user)
     if not rows:
         return Response(status=204)
-    # each issue as it is once locked (another request may have changed it since the selection was read); one that
-    # already has the update is left alone, and that is still a success
-    _, skipped = apply_locked(
-        rows, lambda issue: None if already_done(issue, update) else transition_for(issue, update), user=request.user
-    )
-    body = {"status": update.status, "statusDetails": update.details}
+    with transaction.atomic():
+        apply_people(request, rows, people)
+        body, skipped = {}, {}
+        if update is not None:
+            body, skipped = bulk_state(request, rows, update)
+    if "assignedTo" in people:
+        first = Issue.objects.select_related("assigned_user", "assigned_team").get(pk=rows[0].pk)
+        body["assignedTo"] = assigned_to(first)
+    if "isSubscribed" in people:
+        body["isSubscribed"] = people["isSubscribed"]
     if skipped:
         body["skipped"] = skipped
     return Response(body)
 
 
+def bulk_state(request, rows: list[Issue], update) -> tuple[dict, dict]:
+    # each issue as it is once locked (another request may have changed it since the selection was read); one that
+    # already has the update is left alone, and that is still a success
+    _, skipped = apply_locked(
+        rows, lambda issue: None if already_done(issue, update) else transition_for(issue, update), user=request.user
+    )
+    return {"status": update.status, "statusDetails": update.details}, skipped
+
+
 def bulk_delete(request, issues: QuerySet) -> Response:
-    selected = bulk_selection(issues, request.query_params)
+    selected = bulk_selection(issues, request.query_params, request.user)
     if not selected:
         return Response(status=204)
     project_ids = {issue.project_id for issue in selected}
@@ -137,8 +195,13 @@ def bulk_delete(request, issues: QuerySet) -> Response:
 
 
 def list_response(request, issues: QuerySet) -> Response:
-    rows = with_comment_counts(list_issues(issues, request.query_params))
-    return paginated_response(request, rows, lambda page: [serialize_issue(issue) for issue in page])
+    rows = with_comment_counts(list_issues(issues, request.query_params, request.user))
+
+    def serialize(page):
+        subscribed = participants.subscribed_issue_ids(page, request.user)
+        return [serialize_issue(issue, issue.pk in subscribed) for issue in page]
+
+    return paginated_response(request, rows, serialize)
 
 
 class ProjectIssues(APIView):
@@ -204,12 +267,13 @@ class IssueDetail(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="An issue")
     def get(self, request, issue_id: str, org: str | None = None):
-        return Response(serialize_issue(find_issue(request, issue_id, org)))
+        issue = find_issue(request, issue_id, org)
+        return Response(serialize_issue(issue, participants.is_subscribed(issue, request.user)))
 
     @extend_schema(request=UPDATE_BODY, responses={200: OpenApiTypes.OBJECT}, summary="Resolve, mute or reopen")
     def put(self, request, issue_id: str, org: str | None = None):
         issue = update_issue(request, find_issue(request, issue_id, org))
-        return Response(serialize_issue(issue))
+        return Response(serialize_issue(issue, participants.is_subscribed(issue, request.user)))
 
     @extend_schema(responses={202: None}, summary="Delete an issue with its events")
     def delete(self, request, issue_id: str, org: str | None = None):

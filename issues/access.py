@@ -8,6 +8,8 @@ from projects.access import visible_projects
 
 def get_issue_or_404(user, issue_id):
     try:
-        return Issue.objects.select_related("project").get(pk=issue_id, project__in=visible_projects(user))
+        # with its assignee, which every issue page shows
+        issues = Issue.objects.select_related("project", "assigned_user", "assigned_team")
+        return issues.get(pk=issue_id, project__in=visible_projects(user))
     except (Issue.DoesNotExist, ValueError):
         raise Http404("No such issue") from None

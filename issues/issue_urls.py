@@ -30,6 +30,8 @@ urlpatterns = [
     ),
     path("events/id/<str:event_id>/", detail.event_by_id, name="event_by_id"),
     path("action/", detail.action, name="action"),
+    path("assign/", detail.assign, name="assign"),
+    path("subscription/", detail.subscription, name="subscription"),
     path("comments/", detail.comment_add, name="comment_add"),
     path("comments/<int:comment_pk>/edit/", detail.comment_edit, name="comment_edit"),
     path("comments/<int:comment_pk>/delete/", detail.comment_delete, name="comment_delete"),

@@ -53,6 +53,14 @@ class Issue(models.Model):
     # a deletion job (issues.deletion) is removing this issue: the UI shows it as "deleting" until it is gone
     is_deleting = models.BooleanField(default=False, editable=False)
 
+    # who is on it: a member of the project or a team with access to it, never both (issues.participants)
+    assigned_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_issues"
+    )
+    assigned_team = models.ForeignKey(
+        "projects.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_issues"
+    )
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "number"], name="unique_issue_number_per_project")]
         indexes = [
@@ -117,6 +125,8 @@ class TurningPoint(models.Model):
         MUTED = "muted", "Muted"
         UNMUTED = "unmuted", "Unmuted"
         COMMENT = "comment", "Comment"
+        ASSIGNED = "assigned", "Assigned"
+        UNASSIGNED = "unassigned", "Unassigned"
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="turning_points")
     timestamp = models.DateTimeField(db_index=True)
@@ -131,3 +141,26 @@ class TurningPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class Subscription(models.Model):
+    """A person's wish about one issue's notifications: subscribed (alerts and comments by e-mail) or, after an
+    explicit unsubscribe, not, which later participation does not undo (issues.participants)."""
+
+    class Reason(models.TextChoices):
+        EXPLICIT = "explicit", "Subscribed"
+        COMMENTED = "commented", "Commented"
+        ASSIGNED = "assigned", "Assigned"
+        MENTIONED = "mentioned", "Mentioned"
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="subscriptions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="issue_subscriptions")
+    is_active = models.BooleanField(default=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.EXPLICIT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issue", "user"], name="unique_issue_subscription")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.issue_id} ({'on' if self.is_active else 'off'})"

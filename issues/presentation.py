@@ -82,6 +82,7 @@ def list_row(issue: Issue, project_urls: dict | None, zone, now) -> SafeString:
         badges += format_html('<span class="badge badge-resolved" title="{}">resolved</span>', issue.state_description)
     elif issue.is_muted:
         badges += format_html('<span class="badge badge-muted" title="{}">muted</span>', issue.state_description)
+    badges += assignee_badge(issue)
     culprit = (
         format_html('<bdi class="il-culprit mono" title="{}">{}</bdi>', issue.culprit, issue.culprit)
         if issue.culprit
@@ -129,6 +130,38 @@ def list_row(issue: Issue, project_urls: dict | None, zone, now) -> SafeString:
         first_seen=_time_tag(issue.first_seen, zone, now),
         last_seen=_time_tag(issue.last_seen, zone, now),
     )
+
+
+def initials(name: str) -> str:
+    """Up to two letters for a person: of the first and last word of a full name, else the username's first two."""
+    words = [word for word in name.replace(".", " ").replace("_", " ").split() if word[:1].isalnum()]
+    if len(words) >= 2:
+        return (words[0][0] + words[-1][0]).upper()
+    return (words[0][:2] if words else name[:2]).upper()
+
+
+def assignee_badge(issue: Issue) -> SafeString:
+    """The assignee beside the title, compactly: a user's initials, a team's #name; the full name as its tooltip.
+    Reads the relations that the list loads with its rows (no query per row)."""
+    if issue.assigned_user_id is not None:
+        user = issue.assigned_user
+        full = user.get_full_name().strip()
+        label = f"{full} ({user.get_username()})" if full else user.get_username()
+        return format_html(
+            '<span class="il-assignee" title="Assigned to {}" data-assignee="{}">{}</span>',
+            label,
+            user.get_username(),
+            initials(full or user.get_username()),
+        )
+    if issue.assigned_team_id is not None:
+        name = f"#{issue.assigned_team.name}"
+        return format_html(
+            '<span class="il-assignee" title="Assigned to the team {}" data-assignee="{}"><bdi>{}</bdi></span>',
+            name,
+            name,
+            name,
+        )
+    return mark_safe("")
 
 
 def _time_tag(moment, zone, now) -> SafeString:

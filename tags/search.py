@@ -6,6 +6,9 @@ release:1.4.2 level:error "connection refused" browser:"Chrome 120" is:unresolve
 The tags that hold a name and a version (browser "Chrome 120.0.0", os "Windows 10", runtime "CPython 3.12.4", see
 tags.extract) match their name alone too: browser:Chrome is browser:"Chrome 120.0.0" or browser.name:Chrome.
 
+`assigned:me`, `assigned:<username or e-mail>`, `assigned:#team`, `assigned:none`, `is:assigned` and `is:unassigned`
+find issues by their assignee (issues.participants).
+
 `has:feedback` and `has:attachment` find issues (events) with user feedback or attachments.
 
 A term the parser cannot use (`level:` without a value, `is:sleeping`) is kept in `Query.not_understood` with the
@@ -38,6 +41,12 @@ NAME_TAGS = {"browser": "browser.name", "os": "os.name", "runtime": "runtime.nam
 
 _TOKEN = re.compile(r'(?:([\w.\-]+):(?:"([^"]*)"|(\S*)))|"([^"]*)"|(\S+)')
 
+# is:assigned / is:unassigned, assigned:VALUE (issues.participants): who is on the issue, kept apart from the states
+IS_ASSIGNMENT = {
+    "assigned": Q(assigned_user__isnull=False) | Q(assigned_team__isnull=False),
+    "unassigned": Q(assigned_user__isnull=True, assigned_team__isnull=True),
+}
+
 # is:STATE, the issue flags it stands for
 IS_STATES = {
     "unresolved": Q(is_resolved=False),
@@ -52,11 +61,14 @@ class Query:
     text: str = ""
     states: list[str] = field(default_factory=list)
     has: list[str] = field(default_factory=list)
+    # assigned:VALUE (me, none, #team, a username or e-mail) and is:assigned / is:unassigned
+    assigned: list[str] = field(default_factory=list)
+    assignment: list[str] = field(default_factory=list)
     # (the term as typed, why it was not used)
     not_understood: list[tuple[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.terms or self.text or self.states or self.has)
+        return bool(self.terms or self.text or self.states or self.has or self.assigned or self.assignment)
 
 
 def parse_query(query: str) -> Query:
@@ -78,11 +90,15 @@ def _add_term(result: Query, key: str, value: str) -> None:
         result.not_understood.append(
             (f"{key}:", 'a key needs a value, like level:error or release:"1.0 beta"; left out of the search')
         )
+    elif key == "is" and value in IS_ASSIGNMENT:
+        result.assignment.append(value)
+    elif key in ("assigned", "assigned_to"):
+        result.assigned.append(value)
     elif key == "is":
         if value in IS_STATES:
             result.states.append(value)
         else:
-            known = ", ".join(f"is:{state}" for state in IS_STATES)
+            known = ", ".join(f"is:{state}" for state in [*IS_STATES, *IS_ASSIGNMENT])
             result.not_understood.append((f"is:{value}", f"the states are {known}; left out of the search"))
     elif key == "has":
         result.has.append(value)
@@ -108,9 +124,20 @@ def tag_value_ids(key: str, value: str, projects: list[int] | None = None) -> li
     return list(values.values_list("pk", flat=True))
 
 
-def filter_issues(issues: QuerySet, query: Query, projects: list[int] | None = None) -> QuerySet:
+def assigned_q(value: str, user=None) -> Q:
+    """assigned:VALUE: `me` (the searching user), `none`, `#team`, or a username or e-mail address (any case)."""
+    if value == "me":
+        return Q(assigned_user=user) if user is not None and user.is_authenticated else Q(pk__in=[])
+    if value == "none":
+        return IS_ASSIGNMENT["unassigned"]
+    if value.startswith("#"):
+        return Q(assigned_team__name__iexact=value[1:])
+    return Q(assigned_user__username__iexact=value) | Q(assigned_user__email__iexact=value)
+
+
+def filter_issues(issues: QuerySet, query: Query, projects: list[int] | None = None, user=None) -> QuerySet:
     """The issues that match; `projects`, when given, are the projects `issues` are of (their tag values are the
-    only ones looked up)."""
+    only ones looked up); `user` is whom `assigned:me` means."""
     for key, value in query.terms:
         # no such value: nothing matches (an empty IN, which Django answers without asking the database)
         value_ids = tag_value_ids(key, value, projects)
@@ -122,6 +149,10 @@ def filter_issues(issues: QuerySet, query: Query, projects: list[int] | None = N
             issues = issues.filter(id__in=IssueTag.objects.filter(value__key=key).values("issue_id"))
     for state in query.states:
         issues = issues.filter(IS_STATES[state])
+    for value in query.assigned:
+        issues = issues.filter(assigned_q(value, user))
+    for state in query.assignment:
+        issues = issues.filter(IS_ASSIGNMENT[state])
     if query.text:
         condition = (
             Q(calculated_type__icontains=query.text)

@@ -26,7 +26,9 @@ from events import rendering, safe
 from events.models import ATTACHMENT_CONTENTS, Attachment, Event, UserFeedback, attachment_name
 from events.scrub import scrub_summary
 from events.trimmed import describe as describe_trim
+from issues import participants, triage
 from issues.access import get_issue_or_404
+from issues.markdown import render_comment
 from issues.models import Issue, TurningPoint
 from issues.muting import InvalidMute, condition_data, duration_choices, parse_mute, period_choices
 from issues.pagination import Cursor, Order, keyset_page
@@ -122,9 +124,37 @@ def _render(
             "periods": period_choices(),
             "here": request.get_full_path(),
             "nav": "issues",
+            **people_context(request.user, issue),
             **context,
         },
     )
+
+
+def people_context(user, issue: Issue) -> dict:
+    """The header's assignment control and subscribe button."""
+    project = issue.project
+    current = ""
+    if issue.assigned_user_id:
+        current = f"user:{issue.assigned_user_id}"
+    elif issue.assigned_team_id:
+        current = f"team:{issue.assigned_team_id}"
+    options = [{"value": "", "label": "Nobody"}]
+    subscribed = None
+    for member in participants.assignable_users(project, issue):
+        if member.pk == user.pk:
+            subscribed = member.is_subscribed
+        label = member.get_username() + (" (me)" if member.pk == user.pk else "")
+        options.append({"value": f"user:{member.pk}", "label": label})
+    for team in participants.assignable_teams(project):
+        options.append({"value": f"team:{team.pk}", "label": f"#{team.name}"})
+    for option in options:
+        option["selected"] = option["value"] == current
+    return {
+        "assignee": participants.describe_assignee(issue),
+        "assignee_options": options,
+        # the viewer has access, so is among them; asked apart only if not (a user deactivated meanwhile)
+        "is_subscribed": subscribed if subscribed is not None else participants.is_subscribed(issue, user),
+    }
 
 
 # --- event tabs -------------------------------------------------------------------------------------------------
@@ -388,6 +418,10 @@ def turning_point_details(point: TurningPoint) -> list[str]:
             lines.extend(f"until {d}" for d in describe_conditions(meta["conditions"]))
         if not meta.get("until") and not meta.get("conditions"):
             lines.append("until unmuted")
+    if point.kind == TurningPoint.Kind.ASSIGNED and meta.get("to"):
+        lines.append(f"to {meta['to']}")
+    if point.kind == TurningPoint.Kind.UNASSIGNED and meta.get("from"):
+        lines.append(f"was {meta['from']}")
     if meta.get("reason"):
         lines.append(f"because of {meta['reason']}")
     return lines
@@ -412,6 +446,7 @@ def history(request, issue_id):
                 "until": until,
                 "edited_at": rendering.to_datetime(meta.get("edited_at")) if meta.get("edited_at") else None,
                 "own": point.kind == TurningPoint.Kind.COMMENT and point.user_id == request.user.pk,
+                "comment_html": render_comment(point.comment) if point.comment else "",
                 "event_url": reverse("issue:event", args=[issue.pk, point.triggering_event_id])
                 if point.triggering_event_id
                 else None,
@@ -477,6 +512,39 @@ def action(request, issue_id):
     return _back(request, issue)
 
 
+@login_required
+@require_POST
+def assign(request, issue_id):
+    issue = get_issue_or_404(request.user, issue_id)
+    try:
+        assignment = triage.assign_issue(issue, request.POST.get("assignee", ""), request.user)
+    except participants.AssignmentError as e:
+        messages.error(request, str(e))
+        return _back(request, issue)
+    if not assignment.changed:
+        messages.info(request, "The assignee stays as it was.")
+    elif assignment.user is None and assignment.team is None:
+        messages.success(request, "Unassigned.")
+    else:
+        name = assignment.user.get_username() if assignment.user else f"#{assignment.team.name}"
+        messages.success(request, f"Assigned to {name}.")
+    return _back(request, issue)
+
+
+@login_required
+@require_POST
+def subscription(request, issue_id):
+    """Subscribe (subscribe=1) or unsubscribe (subscribe=0) the user to the issue's notifications."""
+    issue = get_issue_or_404(request.user, issue_id)
+    if request.POST.get("subscribe") == "1":
+        participants.subscribe(issue, request.user)
+        messages.success(request, "Subscribed: you get this issue's alerts and comments by e-mail.")
+    else:
+        participants.unsubscribe(issue, request.user)
+        messages.success(request, "Unsubscribed from this issue.")
+    return _back(request, issue)
+
+
 def _comment(issue: Issue, comment_pk: int) -> TurningPoint:
     return get_object_or_404(TurningPoint, pk=comment_pk, issue=issue, kind=TurningPoint.Kind.COMMENT)
 
@@ -486,7 +554,7 @@ def _comment(issue: Issue, comment_pk: int) -> TurningPoint:
 def comment_add(request, issue_id):
     issue = get_issue_or_404(request.user, issue_id)
     try:
-        IssueStateManager.add_comment(issue, request.user, request.POST.get("comment", ""))
+        triage.add_comment(issue, request.user, request.POST.get("comment", ""))
     except IllegalStateTransition as e:
         messages.error(request, str(e))
     else:

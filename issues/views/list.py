@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
+from issues import participants, triage
 from issues.deletion import request_deletion
 from issues.models import Issue
 from issues.muting import MUTE_DURATIONS, InvalidMute, condition_data, duration_choices, parse_mute, period_choices
@@ -122,7 +123,8 @@ class ListParams:
 
 def list_rows(issues: QuerySet) -> QuerySet:
     # the project's counter is not shown: leave it in the database
-    return issues.select_related("project").defer("project__period_counts")
+    # the assignee's name for each row, in the same query (no query per row)
+    return issues.select_related("project", "assigned_user", "assigned_team").defer("project__period_counts")
 
 
 # --- the list pages ---------------------------------------------------------------------------------------------
@@ -160,7 +162,7 @@ def project_issues(request, project_id: int):
 def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: str, projects: list[int]):
     params = ListParams.from_data(request.GET)
     query = parse_query(params.q)
-    matching = filter_issues(issues, query, projects) if query else issues
+    matching = filter_issues(issues, query, projects, user=request.user) if query else issues
     counts, listed = {}, matching.filter(TABS[params.tab][1])
     # across projects, each project's own index scan (see issues.pagination.Merge)
     merge = Merge("project_id", projects, lookup=list_rows(Issue.objects.all()))
@@ -221,6 +223,9 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         "bulk_url": bulk_url,
         "hidden_params": params.query(with_cursor=True),
         "mute_durations": duration_choices(),
+        "bulk_assignees": bulk_assignees(request.user, project),
+        "assigned_to_me_url": params.url(list_url, q="assigned:me"),
+        "assigned_to_me_current": params.q == "assigned:me",
         "periods": period_choices(),
         "first_page_url": params.url(list_url),
         "clear_search_url": params.url(list_url, q=""),
@@ -230,6 +235,15 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         ],
     }
     return render(request, "issues/list.html", context)
+
+
+def bulk_assignees(user, project) -> list[tuple[str, str]]:
+    """The bulk form's assignees: me and nobody, and in one project's list its members and team."""
+    choices = [("me", "Me"), ("", "Nobody")]
+    if project is not None:
+        choices += [(f"user:{m.pk}", m.get_username()) for m in participants.assignable_users(project) if m != user]
+        choices += [(f"team:{team.pk}", f"#{team.name}") for team in participants.assignable_teams(project)]
+    return choices
 
 
 def read_matches(matching: QuerySet) -> list[tuple]:
@@ -322,6 +336,8 @@ def _bulk(request, issues: QuerySet, list_url: str, bulk_url: str, project):
             its = "its" if marked == 1 else "their"
             messages.success(request, f"Deleting {_issues(marked)} and {its} events in the background.")
             return back
+        if action == "assign":
+            return _bulk_assign(request, selected, back)
         state_action, kwargs, how = state_action_for(action, request.POST)
     except BadRequest as e:
         messages.error(request, str(e))
@@ -332,6 +348,20 @@ def _bulk(request, issues: QuerySet, list_url: str, bulk_url: str, project):
         messages.success(request, DONE[state_action].format(n=_issues(changed), how=how))
     for message in skipped_messages(skipped):
         messages.warning(request, message)
+    return back
+
+
+def _bulk_assign(request, selected: list[Issue], back):
+    value = request.POST.get("assignee", "")
+    try:
+        changed = triage.assign_issues(selected, value, request.user)
+    except participants.AssignmentError as e:
+        messages.error(request, f"Not assigned: {e}")
+        return back
+    if value:
+        messages.success(request, f"Assigned {_issues(changed)}.")
+    else:
+        messages.success(request, f"Unassigned {_issues(changed)}.")
     return back
 
 
