@@ -8,10 +8,10 @@ from django.contrib.auth import get_user_model
 
 from api.models import ApiToken, Scope
 from bugsink import jobs
-from bugsink.testutils import make_issue
 from issues import participants
 from issues.models import Issue, TurningPoint
 from projects.models import Project, ProjectMembership, Team
+from testing.utils import make_issue
 
 User = get_user_model()
 ORG = "main"

@@ -10,11 +10,11 @@ from django.contrib.auth import get_user_model
 from alerts import dispatch
 from alerts.models import DeliveryAttempt
 from bugsink import jobs
-from bugsink.testutils import make_issue
 from issues import participants
 from issues.markdown import render_comment
 from issues.models import Issue, Subscription, TurningPoint
 from projects.models import Project, ProjectMembership, Team, TeamMembership
+from testing.utils import make_issue
 
 User = get_user_model()
 

@@ -4,11 +4,11 @@ the test."""
 
 import pytest
 
-from bugsink.browser import login
-from bugsink.testutils import make_issue
 from issues import participants
 from issues.models import Issue, TurningPoint
 from projects.models import ProjectMembership
+from testing.browser import login
+from testing.utils import make_issue
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
