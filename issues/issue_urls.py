@@ -6,7 +6,7 @@ event at /issues/<id>/events/<event_pk>/[details/|breadcrumbs/] (the event's per
 
 from django.urls import path
 
-from issues.views import detail
+from issues.views import detail, merging
 
 app_name = "issue"
 
@@ -30,6 +30,8 @@ urlpatterns = [
     ),
     path("events/id/<str:event_id>/", detail.event_by_id, name="event_by_id"),
     path("action/", detail.action, name="action"),
+    path("reprocess/", merging.reprocess, name="reprocess"),
+    path("groupings/<int:grouping_pk>/unmerge/", merging.unmerge, name="unmerge"),
     path("comments/", detail.comment_add, name="comment_add"),
     path("comments/<int:comment_pk>/edit/", detail.comment_edit, name="comment_edit"),
     path("comments/<int:comment_pk>/delete/", detail.comment_delete, name="comment_delete"),
