@@ -149,7 +149,9 @@ def reprocess_issue(project_id: int, issue_id, user=None, max_events: int | None
             Event.objects.bulk_update(events, ["data_json", "calculated_type", "calculated_value", "grouping"])
             result.events += len(events)
     _retitle(issue)
-    targets = Issue.objects.select_related("project").in_bulk(list(destinations))
+    targets = Issue.objects.select_related("project").filter(is_deleting=False).in_bulk(list(destinations))
+    # an issue being deleted takes no events: they stay here (under the key that leads there)
+    destinations = {pk: moved for pk, moved in destinations.items() if pk in targets}
     if len(destinations) == 1 and total == result.events:
         # every event goes to one issue: this issue joins it, with its old key, history and counts
         (target_pk, moved), target = next(iter(destinations.items())), targets[next(iter(destinations))]
