@@ -43,6 +43,9 @@ from releases.ordering import ReleaseOrder
 from tags.models import EventTag, IssueTag
 
 BATCH_SIZE = 1000
+# events numbered one by one (moved singly, renumbered) per transaction: each costs about ten times a merged event
+# (bench/merge_bench.py), so their batches are smaller to keep each transaction as short
+NUMBERED_BATCH_SIZE = 200
 MAX_MERGED = 100  # issues one merge takes: each is a series of batches in the project's single writer
 COUNTER_FIELDS = ["event_count", "first_seen", "last_seen", "period_counts", "first_release", "last_release"]
 
@@ -241,7 +244,7 @@ def _adjust_issue_tags(issue: Issue, counts: dict[int, int], sign: int) -> None:
 # --- moving single events (unmerge, reprocess) ---------------------------------------------------------------------
 
 
-def move_events(source: Issue, target: Issue, event_pks: list[int], batch_size: int = BATCH_SIZE) -> int:
+def move_events(source: Issue, target: Issue, event_pks: list[int], batch_size: int = NUMBERED_BATCH_SIZE) -> int:
     """Move these events of `source` to `target`, with their counts: event_count, period counters, tag counts,
     first/last seen and release of the target. They are numbered after the target's events, in their order; the
     source is renumbered if it has to be (digest numbers its next event event_count + 1). The caller is the
@@ -264,14 +267,7 @@ def move_events(source: Issue, target: Issue, event_pks: list[int], batch_size: 
             )
             if not rows:
                 continue
-            offset = max(_max_order(dst), 0)
-            Event.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(
-                issue=dst,
-                digest_order=Case(
-                    *[When(pk=pk, then=Value(offset + n)) for n, (pk, _, _) in enumerate(rows, start=1)],
-                    output_field=IntegerField(),
-                ),
-            )
+            _number([pk for pk, _, _ in rows], _max_order(dst), issue=dst)
             tag_counts = _tag_counts([pk for pk, _, _ in rows])
             EventTag.objects.filter(event_id__in=[pk for pk, _, _ in rows]).update(issue=dst)
             _adjust_issue_tags(src, tag_counts, -1)
@@ -317,26 +313,46 @@ def _after_events_left(issue: Issue, batch_size: int) -> None:
     top = stats["top"] or 0
     if top <= issue.event_count:
         return
-    with transaction.atomic():
-        Event.objects.filter(issue=issue).update(digest_order=F("digest_order") + top)
-    number, after = 0, 0
-    while True:
+    after = 0
+    while True:  # above every number in use, in batches: none of them clashes with one not moved yet
         with transaction.atomic():
             pks = list(
-                Event.objects.filter(issue=issue, digest_order__gt=max(after, top))
+                Event.objects.filter(issue=issue, digest_order__gt=after, digest_order__lte=top)
                 .order_by("digest_order")
                 .values_list("pk", "digest_order")[:batch_size]
             )
             if not pks:
-                return
-            Event.objects.filter(pk__in=[pk for pk, _ in pks]).update(
-                digest_order=Case(
-                    *[When(pk=pk, then=Value(number + n)) for n, (pk, _) in enumerate(pks, start=1)],
-                    output_field=IntegerField(),
-                )
-            )
-            number += len(pks)
+                break
+            Event.objects.filter(pk__in=[pk for pk, _ in pks]).update(digest_order=F("digest_order") + top)
             after = pks[-1][1]
+    number = 0
+    while True:
+        with transaction.atomic():
+            pks = list(
+                Event.objects.filter(issue=issue, digest_order__gt=top)
+                .order_by("digest_order")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not pks:
+                return
+            _number(pks, number)
+            number += len(pks)
+
+
+# rows one UPDATE numbers: its CASE has one branch per row, which the database tries for each row
+NUMBER_CHUNK = 100
+
+
+def _number(pks: list[int], after: int, issue: Issue | None = None) -> None:
+    """Number these events after + 1, after + 2, ... in the order given (moving them to `issue` when given)."""
+    for start in range(0, len(pks), NUMBER_CHUNK):
+        chunk = pks[start : start + NUMBER_CHUNK]
+        numbers = Case(
+            *[When(pk=pk, then=Value(after + start + n)) for n, pk in enumerate(chunk, start=1)],
+            output_field=IntegerField(),
+        )
+        changes = {"digest_order": numbers} if issue is None else {"digest_order": numbers, "issue": issue}
+        Event.objects.filter(pk__in=chunk).update(**changes)
 
 
 # --- unmerge -------------------------------------------------------------------------------------------------------
@@ -366,7 +382,9 @@ def unmerge_grouping_job(project_id: int, grouping_id: int, user_id=None) -> str
     return issue.short_id if issue else ""
 
 
-def unmerge_grouping(project_id: int, grouping_id: int, user=None, batch_size: int = BATCH_SIZE) -> Issue | None:
+def unmerge_grouping(
+    project_id: int, grouping_id: int, user=None, batch_size: int = NUMBERED_BATCH_SIZE
+) -> Issue | None:
     """Split the grouping out of its issue into a new issue with the grouping's events (see the module docstring).
     Nothing happens when the grouping is gone or is its issue's only one. The caller is the project's single
     writer."""
