@@ -26,6 +26,7 @@ from api.models import Scope
 from api.pagination import paginated_response
 from issues import participants, triage
 from issues.deletion import request_deletion
+from issues.merge import MergeRefused, request_merge
 from issues.models import Issue
 from issues.refs import issue_ref_q
 from issues.state import STATE_FIELDS, TRANSITIONS, IllegalStateTransition, apply_locked
@@ -72,6 +73,16 @@ UPDATE_BODY = {
 }
 # the fields of an update about people rather than state (issues.participants); the rest is api.issue_updates'
 PEOPLE_FIELDS = ("assignedTo", "isSubscribed")
+# the bulk PUT also merges: {"merge": 1} alone (bulk_merge)
+BULK_BODY = {
+    "application/json": {
+        "type": "object",
+        "properties": {
+            **UPDATE_BODY["application/json"]["properties"],
+            "merge": {"type": "integer", "enum": [1], "description": "merge the selected issues (of one project)"},
+        },
+    }
+}
 
 
 def find_issue(request, ref: str, org: str | None = None) -> Issue:
@@ -150,7 +161,10 @@ def change_state(request, issue: Issue, update) -> Issue:
 def bulk_update(request, issues: QuerySet) -> Response:
     """Sentry's bulk update: the selected issues each get the transition (those already in the state are left
     alone, those it makes no sense for are listed under `skipped` by short id with the reason); the answer echoes
-    the applied status, 204 when nothing was selected. `assignedTo` and `isSubscribed` apply to each of them too."""
+    the applied status, 204 when nothing was selected. `assignedTo` and `isSubscribed` apply to each of them too.
+    `{"merge": 1}` merges them instead (bulk_merge)."""
+    if isinstance(request.data, dict) and "merge" in request.data:
+        return bulk_merge(request, issues)
     state, people = split_update(request.data)
     try:
         update = parse_update(state, timezone.now()) if state is not None else None
@@ -183,6 +197,26 @@ def bulk_state(request, rows: list[Issue], update) -> tuple[dict, dict]:
     return {"status": update.status, "statusDetails": update.details}, skipped
 
 
+def bulk_merge(request, issues: QuerySet) -> Response:
+    """Sentry's `{"merge": 1}`: the selected issues (of one project) merge into the one with most events (issues.merge),
+    as a job; the answer names the survivor and the others as Sentry's does, `{"merge": {"parent": id, "children":
+    [ids]}}`. An issue named by `id=` that the user cannot see is a 404 (nothing is merged)."""
+    if request.data.get("merge") not in (1, True, "1", "true"):
+        raise ParseError("merge must be 1 (or true).")
+    if set(request.data) != {"merge"}:
+        raise ParseError("A merge takes no other changes; send them in a request of their own.")
+    rows = bulk_selection(issues, request.query_params, request.user)
+    refs = request.query_params.getlist("id")
+    if refs and len(rows) < len(set(refs)):
+        raise NotFound("No such issue.")
+    try:
+        with transaction.atomic():
+            parent, children = request_merge(rows, user=request.user)
+    except MergeRefused as e:
+        raise ParseError(str(e)) from e
+    return Response({"merge": {"parent": str(parent.pk), "children": [str(child.pk) for child in children]}})
+
+
 def bulk_delete(request, issues: QuerySet) -> Response:
     selected = bulk_selection(issues, request.query_params, request.user)
     if not selected:
@@ -213,9 +247,9 @@ class ProjectIssues(APIView):
 
     @extend_schema(
         parameters=BULK_PARAMETERS,
-        request=UPDATE_BODY,
+        request=BULK_BODY,
         responses={200: OpenApiTypes.OBJECT, 204: None},
-        summary="Update issues in bulk",
+        summary="Update or merge issues in bulk",
     )
     def put(self, request, org: str, project: str):
         return bulk_update(request, Issue.objects.filter(project=get_project(request, org, project)))
@@ -250,9 +284,9 @@ class OrganizationIssues(APIView):
 
     @extend_schema(
         parameters=ORG_PARAMETERS + BULK_PARAMETERS,
-        request=UPDATE_BODY,
+        request=BULK_BODY,
         responses={200: OpenApiTypes.OBJECT, 204: None},
-        summary="Update issues in bulk",
+        summary="Update or merge issues in bulk",
     )
     def put(self, request, org: str):
         return bulk_update(request, organization_issues(request, org))

@@ -58,6 +58,23 @@ class PeriodCounter:
                 for old in [i for i in counts if i <= newest - MAX_PERIODS[period]]:
                     del counts[old]
 
+    def merge(self, other: "PeriodCounter") -> None:
+        """Add another counter's counts, bucket by bucket (merged issues); only the newest buckets are kept."""
+        for period in PERIODS:
+            counts = self.buckets[period]
+            for index, n in other.buckets[period].items():
+                counts[index] = counts.get(index, 0) + n
+            if counts:
+                newest = max(counts)
+                for old in [i for i in counts if i <= newest - MAX_PERIODS[period]]:
+                    del counts[old]
+
+    def drop_empty(self) -> "PeriodCounter":
+        """Remove buckets at zero or below (events moved away with inc(when, -1)); returns self."""
+        for period in PERIODS:
+            self.buckets[period] = {i: n for i, n in self.buckets[period].items() if n > 0}
+        return self
+
     def count(self, period: str, nr_of_periods: int, now: datetime) -> int:
         """Events in the current `period` bucket and the `nr_of_periods - 1` before it."""
         buckets = window(period, nr_of_periods, now)

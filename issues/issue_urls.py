@@ -6,7 +6,7 @@ event at /issues/<id>/events/<event_pk>/[details/|breadcrumbs/] (the event's per
 
 from django.urls import path
 
-from issues.views import detail
+from issues.views import detail, merging
 
 app_name = "issue"
 
@@ -32,6 +32,8 @@ urlpatterns = [
     path("action/", detail.action, name="action"),
     path("assign/", detail.assign, name="assign"),
     path("subscription/", detail.subscription, name="subscription"),
+    path("reprocess/", merging.reprocess, name="reprocess"),
+    path("groupings/<int:grouping_pk>/unmerge/", merging.unmerge, name="unmerge"),
     path("comments/", detail.comment_add, name="comment_add"),
     path("comments/<int:comment_pk>/edit/", detail.comment_edit, name="comment_edit"),
     path("comments/<int:comment_pk>/delete/", detail.comment_delete, name="comment_delete"),

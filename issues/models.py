@@ -127,6 +127,11 @@ class TurningPoint(models.Model):
         COMMENT = "comment", "Comment"
         ASSIGNED = "assigned", "Assigned"
         UNASSIGNED = "unassigned", "Unassigned"
+        MERGED = "merged", "Merged issues into this one"
+        MERGED_INTO = "merged_into", "Merged into another issue"
+        UNMERGED = "unmerged", "Unmerged"
+        REPROCESS_REQUESTED = "reprocess_requested", "Reprocessing requested"
+        REPROCESSED = "reprocessed", "Reprocessed"
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="turning_points")
     timestamp = models.DateTimeField(db_index=True)

@@ -160,3 +160,20 @@ def test_registry_reloads_when_the_persisted_count_moved_on():
     registry.get("issue", 3, 0, dict)
     registry.get("issue", 1, 5, load)
     assert len(loads) == 3, "least recently used entries are evicted beyond max_cached"
+
+
+def test_merge_adds_bucket_by_bucket_and_keeps_only_the_newest_buckets():
+    """Merged issues add their counters; an event moved away is counted off (inc with -1) and its empty buckets go."""
+    now = datetime(2026, 12, 7, 10, 20, tzinfo=UTC)
+    a, b = PeriodCounter(), PeriodCounter()
+    a.inc(now)
+    a.inc(now - timedelta(hours=3))
+    b.inc(now, n=2)
+    b.inc(now - timedelta(hours=MAX_PERIODS["hour"] + 5))  # older than any hour bucket `a` keeps after merging
+    a.merge(b)
+    assert a.count("hour", 1, now) == 3 and a.count("hour", 4, now) == 4
+    assert len(a.buckets["hour"]) == 2, "the bucket older than the newest 48 hours was dropped"
+    assert a.count("year", 1, now) == 5
+    a.inc(now - timedelta(hours=3), -1)
+    assert a.drop_empty().count("hour", 4, now) == 3
+    assert bucket_index("hour", now - timedelta(hours=3)) not in a.buckets["hour"]

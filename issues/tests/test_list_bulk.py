@@ -333,7 +333,7 @@ def test_the_form_works_without_javascript(member_client, project):
     html = member_client.get(f"/projects/{project.pk}/issues/").content.decode()
     assert '<form method="post" action="/projects/' in html and 'name="csrfmiddlewaretoken"' in html
     assert "disabled" not in html.split("data-issue-list", 1)[1].split("</form>", 1)[0]
-    assert html.count("data-bulk-action") == 12  # with Assign; a plain member has no Delete button
+    assert html.count("data-bulk-action") == 13  # with Assign and Merge; a plain member has no Delete button
 
 
 # --- delete -----------------------------------------------------------------------------------------------------

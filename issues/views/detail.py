@@ -34,6 +34,7 @@ from issues.muting import InvalidMute, condition_data, duration_choices, parse_m
 from issues.pagination import Cursor, Order, keyset_page
 from issues.presentation import describe_conditions, describe_state, state_view
 from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager, allowed_actions
+from issues.views.merging import maintenance_context, merge_details
 from logs.search import trace_logs
 from releases.ordering import latest_version
 from tags.extract import describe_not_indexed
@@ -424,7 +425,7 @@ def turning_point_details(point: TurningPoint) -> list[str]:
         lines.append(f"was {meta['from']}")
     if meta.get("reason"):
         lines.append(f"because of {meta['reason']}")
-    return lines
+    return lines + merge_details(point.kind, meta)
 
 
 @login_required
@@ -452,7 +453,14 @@ def history(request, issue_id):
                 else None,
             }
         )
-    return _render(request, issue, "history", entries=entries, more_history=len(points) > HISTORY_LIMIT)
+    return _render(
+        request,
+        issue,
+        "history",
+        entries=entries,
+        more_history=len(points) > HISTORY_LIMIT,
+        **maintenance_context(issue),
+    )
 
 
 # --- actions ----------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from issues import participants, triage
 from issues.deletion import request_deletion
+from issues.merge import MergeRefused, request_merge
 from issues.models import Issue
 from issues.muting import MUTE_DURATIONS, InvalidMute, condition_data, duration_choices, parse_mute, period_choices
 from issues.pagination import Cursor, Merge, Order, capped_count, keyset_page
@@ -338,6 +339,16 @@ def _bulk(request, issues: QuerySet, list_url: str, bulk_url: str, project):
             return back
         if action == "assign":
             return _bulk_assign(request, selected, back)
+        if action == "merge":
+            try:
+                parent, children = request_merge(selected, user=request.user)
+            except MergeRefused as e:
+                raise BadRequest(f"Not merged: {e}") from e
+            merged = ", ".join(child.short_id for child in children)
+            messages.success(
+                request, f"Merging {merged} into {parent.short_id} (the one with most events) in the background."
+            )
+            return back
         state_action, kwargs, how = state_action_for(action, request.POST)
     except BadRequest as e:
         messages.error(request, str(e))
