@@ -15,7 +15,7 @@ reason, so that the page can say so rather than silently search for something el
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
 
 from events.models import Attachment, UserFeedback
 from issues.refs import issue_ref_q
@@ -38,11 +38,15 @@ NAME_TAGS = {"browser": "browser.name", "os": "os.name", "runtime": "runtime.nam
 
 _TOKEN = re.compile(r'(?:([\w.\-]+):(?:"([^"]*)"|(\S*)))|"([^"]*)"|(\S+)')
 
-# is:STATE, the issue flags it stands for
+# is:STATE, the issue flags it stands for, as the API's `is:` (Sentry's statuses): unresolved is neither resolved
+# nor muted. Each of the issue list's tabs is one of these. Muted issues are never resolved (IssueStateManager keeps
+# the two exclusive), so is:muted names is_resolved too: a prefix of the (project, is_resolved, is_muted, last_seen)
+# index. Value(...) makes them `is_resolved = false` rather than `NOT is_resolved`, which SQLite cannot match to it.
+FALSE, TRUE = Value(False), Value(True)
 IS_STATES = {
-    "unresolved": Q(is_resolved=False),
-    "resolved": Q(is_resolved=True),
-    "muted": Q(is_muted=True),
+    "unresolved": Q(is_resolved=FALSE, is_muted=FALSE),
+    "resolved": Q(is_resolved=TRUE),
+    "muted": Q(is_resolved=FALSE, is_muted=TRUE),
 }
 
 

@@ -121,26 +121,50 @@ def test_tabs_and_counts(member_client, project, states):
     url = f"/projects/{project.pk}/issues/"
     ids = {k: {str(i.pk) for i in v} for k, v in states.items()}
     expected = {
-        "open": ids["open"],
-        "unresolved": ids["open"] | ids["muted"],
+        "unresolved": ids["open"],
         "muted": ids["muted"],
         "resolved": ids["resolved"],
         "all": ids["open"] | ids["muted"] | ids["resolved"],
     }
     default = member_client.get(url)
-    assert set(row_ids(default)) == expected["open"]
-    assert 'data-tab="open">Open' in default.content.decode() and 'aria-current="page" data-tab="open"' in (
-        default.content.decode()
-    )
-    assert tab_counts(default) == {"open": "2", "unresolved": "3", "muted": "1", "resolved": "2", "all": "5"}
+    html = default.content.decode()
+    assert set(row_ids(default)) == expected["unresolved"]
+    assert 'aria-current="page" data-tab="unresolved"' in html and 'data-tab="open"' not in html
+    assert tab_counts(default) == {"unresolved": "2", "muted": "1", "resolved": "2", "all": "5"}
     for tab, wanted in expected.items():
         response = member_client.get(url, {"tab": tab})
         assert set(row_ids(response)) == wanted, tab
     html = member_client.get(url, {"tab": "all"}).content.decode()
     assert html.count('class="badge badge-resolved"') == 2 and html.count('class="badge badge-muted"') == 1
     assert 'title="Resolved in the next release"' in html and 'title="Muted forever"' in html
-    # an unknown tab is the default one
-    assert set(row_ids(member_client.get(url, {"tab": "nonsense"}))) == expected["open"]
+    # an unknown tab is the default one; the old "open" tab's links land on the Unresolved tab, which it was
+    assert set(row_ids(member_client.get(url, {"tab": "nonsense"}))) == expected["unresolved"]
+    old_link = member_client.get(url, {"tab": "open"}).content.decode()
+    assert 'aria-current="page" data-tab="unresolved"' in old_link
+
+
+@pytest.mark.parametrize("tab", ["unresolved", "muted", "resolved", "all"])
+def test_each_tab_lists_what_its_is_term_finds(member_client, project, states, tab):
+    """One tab set, each tab one `is:` term: the tab and the search (in the All tab) give the same rows, and the
+    page says which term a tab is."""
+    from issues.views.list import TAB_TERMS
+
+    url = f"/projects/{project.pk}/issues/"
+    by_tab = member_client.get(url, {"tab": tab, "per_page": 250})
+    by_search = member_client.get(url, {"tab": "all", "q": TAB_TERMS[tab], "per_page": 250})
+    assert row_ids(by_tab) and row_ids(by_tab) == row_ids(by_search)
+    # and the search's own count of its term's tab equals the tab's count without it
+    assert tab_counts(by_tab)[tab] == tab_counts(by_search)[tab] == str(len(row_ids(by_tab)))
+    if TAB_TERMS[tab]:
+        assert f'title="The same as searching {TAB_TERMS[tab]}"' in by_tab.content.decode()
+    # the API's search means the same by each term
+    if TAB_TERMS[tab]:
+        from api.issue_search import STATES as API_STATES
+
+        state = TAB_TERMS[tab].removeprefix("is:")
+        api_issues = Issue.objects.filter(project=project).filter(API_STATES[state])
+        api_ids = {str(pk) for pk in api_issues.values_list("pk", flat=True)}
+        assert api_ids == set(row_ids(by_tab))
 
 
 def test_counts_stop_at_the_limit_with_a_limited_subquery(member_client, project):
@@ -155,9 +179,9 @@ def test_counts_stop_at_the_limit_with_a_limited_subquery(member_client, project
     with CaptureQueriesContext(connection) as queries:
         response = member_client.get(f"/projects/{project.pk}/issues/")
     counts = tab_counts(response)
-    assert counts == {"open": "1000+", "unresolved": "1000+", "muted": "1", "resolved": "0", "all": "1000+"}
+    assert counts == {"unresolved": "1000+", "muted": "1", "resolved": "0", "all": "1000+"}
     count_queries = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
-    assert len(count_queries) == 5
+    assert len(count_queries) == 4
     assert all(f"LIMIT {COUNT_LIMIT + 1}" in sql for sql in count_queries)
 
 
@@ -177,7 +201,7 @@ def test_a_searched_list_counts_its_tabs_from_one_read(member_client, project):
     apply_to_issues(Issue.objects.filter(calculated_value="needle three").select_related("project"), "resolve")
     with CaptureQueriesContext(connection) as queries:
         response = member_client.get(f"/projects/{project.pk}/issues/", {"q": "needle"})
-    assert tab_counts(response) == {"open": "1", "unresolved": "2", "muted": "1", "resolved": "1", "all": "3"}
+    assert tab_counts(response) == {"unresolved": "1", "muted": "1", "resolved": "1", "all": "3"}
     searching = [q["sql"] for q in queries.captured_queries if "needle" in q["sql"]]
     assert len(searching) == 1, "the matches are read once: the page is their rows, by primary key"
     assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
@@ -200,7 +224,6 @@ def test_a_search_with_many_matches_counts_only_the_tabs_its_one_read_did_not_se
     with CaptureQueriesContext(connection) as queries:
         response = member_client.get(f"/projects/{project.pk}/issues/", {"q": "Many"})
     assert tab_counts(response) == {
-        "open": "1000+",
         "unresolved": "1000+",
         "muted": "1",
         "resolved": "0",
@@ -253,7 +276,7 @@ def test_search_by_tag_terms(member_client, project, tagged):
     IssueStateManager.resolve(tagged["ValueError"])
     tagged["ValueError"].save()
     response = member_client.get(url, {"q": "release:1.0"})
-    assert tab_counts(response) == {"open": "1", "unresolved": "1", "muted": "0", "resolved": "1", "all": "2"}
+    assert tab_counts(response) == {"unresolved": "1", "muted": "0", "resolved": "1", "all": "2"}
     assert found("release:1.0", tab="resolved") == {"ValueError"}
     # the same search across all projects
     response = member_client.get("/issues/", {"q": "customer:acme", "tab": "all"})
@@ -351,7 +374,7 @@ def test_search_box_and_links_keep_q_tab_and_sort(member_client, project, tagged
     assert '<input type="hidden" name="tab" value="all">' in html
     assert '<input type="hidden" name="sort" value="first_seen">' in html
     tab_links = [unescape(u) for u in re.findall(r'<a href="([^"]+)"[^>]*data-tab="', html)]
-    assert len(tab_links) == 5
+    assert len(tab_links) == 4
     for href in tab_links:
         query = parse_qs(urlsplit(href).query)
         assert query["q"] == ["level:error"] and query["sort"] == ["first_seen"]

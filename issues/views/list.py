@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q, QuerySet, Value
+from django.db.models import Q, QuerySet
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -32,18 +32,19 @@ from tags.search import IS_STATES, Query, filter_issues, parse_query
 
 # --- the list's parameters --------------------------------------------------------------------------------------
 
-# Value(...) makes these `is_resolved = false` rather than `NOT is_resolved`, which SQLite cannot match to an index.
-# Muted issues are never resolved (IssueStateManager keeps the two exclusive): the muted tab says so too, so that it
-# is a prefix of the (project, is_resolved, is_muted, last_seen) index.
-FALSE, TRUE = Value(False), Value(True)
+# Each tab is exactly one `is:` search term (tags.search.IS_STATES, which use Value(...) so that SQLite can match
+# them to the (project, is_resolved, is_muted, last_seen) index): the Unresolved tab lists what `is:unresolved`
+# finds, and so on; "All" is no state term at all.
 TABS = {
-    "open": ("Open", Q(is_resolved=FALSE, is_muted=FALSE)),
-    "unresolved": ("Unresolved", Q(is_resolved=FALSE)),
-    "muted": ("Muted", Q(is_resolved=FALSE, is_muted=TRUE)),
-    "resolved": ("Resolved", Q(is_resolved=TRUE)),
+    "unresolved": ("Unresolved", IS_STATES["unresolved"]),
+    "muted": ("Muted", IS_STATES["muted"]),
+    "resolved": ("Resolved", IS_STATES["resolved"]),
     "all": ("All", Q()),
 }
-DEFAULT_TAB = "open"
+TAB_TERMS = {"unresolved": "is:unresolved", "muted": "is:muted", "resolved": "is:resolved", "all": ""}
+DEFAULT_TAB = "unresolved"
+# links from before the tabs were one set: "Open" was what Unresolved is now
+TAB_ALIASES = {"open": "unresolved"}
 
 # all descending: the most recent / the loudest first
 SORTS = {"last_seen": "Last seen", "first_seen": "First seen", "event_count": "Events"}
@@ -61,8 +62,7 @@ COUNT_LIMIT = 1000
 SEARCH_SCAN_LIMIT = 2 * COUNT_LIMIT
 # which (is_resolved, is_muted) pairs each tab holds; the same as TABS' conditions
 TAB_STATES = {
-    "open": {(False, False)},
-    "unresolved": {(False, False), (False, True)},
+    "unresolved": {(False, False)},
     "muted": {(False, True)},
     "resolved": {(True, False), (True, True)},
     "all": {(False, False), (False, True), (True, False), (True, True)},
@@ -85,6 +85,7 @@ class ListParams:
     def from_data(cls, data) -> "ListParams":
         """From GET (the list) or POST (the bulk form carries them in hidden fields); anything invalid is ignored."""
         tab = data.get("tab", DEFAULT_TAB)
+        tab = TAB_ALIASES.get(tab, tab)
         sort = data.get("sort", DEFAULT_SORT)
         params = cls(
             q=data.get("q", "").strip()[:1000],
@@ -179,6 +180,7 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
             "count": counts[key] if key in counts else capped_count(matching.filter(condition), COUNT_LIMIT),
             "url": params.url(list_url, tab=key),
             "current": key == params.tab,
+            "term": TAB_TERMS[key],
         }
         for key, (label, condition) in TABS.items()
     ]
