@@ -108,6 +108,10 @@ def _project_changed(sender, instance, **kwargs):
 @receiver(post_save, sender=ProjectKey, dispatch_uid="ingest.project_cache.key_saved")
 @receiver(post_delete, sender=ProjectKey, dispatch_uid="ingest.project_cache.key_deleted")
 def _key_changed(sender, instance, **kwargs):
-    project_id = instance.project_id
+    project_id = instance.__dict__.get("project_id")  # not loaded (a batch deletion's only("pk")): forget them all
+    if project_id is None:
+        clear()
+        transaction.on_commit(clear, using=kwargs.get("using"))
+        return
     forget(project_id)
     transaction.on_commit(lambda: forget(project_id), using=kwargs.get("using"))
