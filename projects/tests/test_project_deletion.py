@@ -3,8 +3,8 @@ everyone (lists, pages, ingest), and a job that deletes everything it holds in b
 projects alone. Editing the slug (validated, unique; short ids follow it; links by id keep working)."""
 
 from django.db import connection
-from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from alerts.models import AlertChannel, DeliveryAttempt
 from bugsink.project_deletion import delete_project
