@@ -94,6 +94,23 @@ def _add_term(result: Query, key: str, value: str) -> None:
         result.terms.append((key, value))
 
 
+def term_values(query: Query, key: str) -> list[str]:
+    """The values the query's `key:` terms name (the issue list's controls show the environment and release)."""
+    return [value for term_key, value in query.terms if term_key == key]
+
+
+def with_term(text: str, key: str, value: str) -> str:
+    """The search text with its `key:` terms replaced by `key:value` (none when value is empty): what the issue
+    list's environment and release controls do, so that a control and its search term are one filter."""
+    kept = []
+    for match in _TOKEN.finditer(text or ""):
+        if match.group(1) != key:
+            kept.append(match.group(0))
+    if value:
+        kept.append(f'{key}:"{value}"' if re.search(r'[\s"]', value) else f"{key}:{value}")
+    return " ".join(kept)
+
+
 def tag_value_ids(key: str, value: str, projects: list[int] | None = None) -> list[int]:
     """The ids of a key:value term's TagValues (of those projects, when given).
 

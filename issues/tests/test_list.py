@@ -16,6 +16,7 @@ from issues.models import Issue
 from issues.state import IssueStateManager, apply_to_issues
 from issues.views.list import COUNT_LIMIT, SEARCH_SCAN_LIMIT
 from projects.models import Project, ProjectMembership, Team, TeamMembership
+from releases.models import Release
 from tags.models import TagValue
 
 ROW_ID = re.compile(r'<input type="checkbox" name="issue" value="([0-9a-f-]{36})"')
@@ -616,7 +617,7 @@ def _populate(project, other_project, send_event, n: int):
         for i in range(n)
     )
     for i in range(3):
-        send_event(project, exception_event(f"Error{i}", release="1.0", tags={"customer": "acme"}))
+        send_event(project, exception_event(f"Error{i}", release="1.0", environment="prod", tags={"customer": "acme"}))
 
 
 @pytest.mark.parametrize("n", [10, 250])
@@ -628,21 +629,22 @@ def test_query_count_is_bounded(client, django_user_model, project, other_projec
     _populate(project, other_project, send_event, n)
     client.force_login(user)
     client.get("/")  # the session's first request records it for the sessions list (accounts.sessions), once
-    # session, user, preferences (middleware, base template), visible projects, 5 capped counts, the page (two
-    # queries across projects: merged ids, then their rows), one "anything newer?" check and whether the user
-    # administers a listed project (the Delete button): the same bound for 10 rows as for 250, however many events
-    # there are
+    # session, user, preferences (middleware, base template), visible projects, 4 capped counts (one per tab), the
+    # page (two queries across projects: merged ids, then their rows), one "anything newer?" check, whether the user
+    # administers a listed project (the Delete button), the environment and the release controls' choices (one query
+    # each) and the page's release links (one): the same bound for 10 rows as for 250, however many events there are
     for url, params in [
         ("/issues/", {"per_page": 250}),
         (f"/projects/{project.pk}/issues/", {"per_page": 250}),
         ("/issues/", {"per_page": 250, "q": "release:1.0 customer:acme", "tab": "all", "sort": "event_count"}),
+        (f"/projects/{project.pk}/issues/", {"per_page": 250, "q": "environment:prod release:1.0", "tab": "all"}),
     ]:
-        with django_assert_max_num_queries(13):
+        with django_assert_max_num_queries(15):
             response = client.get(url, params)
         assert response.status_code == 200
         assert len(row_ids(response)) > 0
     first = client.get("/issues/", {"per_page": 5})
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(15):
         response = client.get(link(first, "next"))
     assert len(row_ids(response)) == 5
 
@@ -666,3 +668,69 @@ def test_on_postgresql_free_text_search_can_answer_from_the_trigram_indexes(proj
         plan = "\n".join(row[0] for row in cursor.fetchall())
     for name in ("issue_title_type_trgm", "issue_title_value_trgm", "issue_culprit_trgm"):
         assert name in plan, plan
+
+
+# --- environment and release controls, the release column ---------------------------------------------------------
+
+
+def test_the_controls_offer_the_projects_environments_and_releases_and_write_search_terms(
+    member_client, project, other_project, tagged, send_event
+):
+    send_event(other_project, exception_event("OtherError", "x", release="9.9", environment="elsewhere"))
+    url = f"/projects/{project.pk}/issues/"
+    html = member_client.get(url).content.decode()
+    environments = re.search(r'<select name="environment".*?</select>', html, re.S).group(0)
+    releases = re.search(r'<select name="release".*?</select>', html, re.S).group(0)
+    assert '<option value="prod">prod</option>' in environments and "elsewhere" not in environments
+    assert re.findall(r'<option value="([^"]+)"', releases) == ["2.0", "1.0"]  # newest first; not 9.9
+    # a control sets its term in the search (replacing one typed there), keeping the tab and the other words
+    response = member_client.get(url, {"q": "level:error environment:staging", "tab": "all", "environment": "prod"})
+    assert response.status_code == 302
+    assert unescape(response["Location"]) == f"{url}?q=level:error+environment:prod&tab=all".replace(":", "%3A")
+    followed = member_client.get(response["Location"])
+    assert {Issue.objects.get(pk=pk).calculated_type for pk in row_ids(followed)} == {"ValueError"}
+    assert '<option value="prod" selected>prod</option>' in followed.content.decode()
+    # and "All" takes the term out again
+    response = member_client.get(url, {"q": "release:1.0 boom", "release": ""})
+    assert response["Location"] == f"{url}?q=boom"
+
+
+@pytest.mark.parametrize("key, value", [("environment", "prod"), ("release", "1.0"), ("release", "2.0")])
+def test_a_control_gives_the_rows_of_its_search_term(member_client, project, tagged, key, value):
+    url = f"/projects/{project.pk}/issues/"
+    by_control = member_client.get(url, {key: value, "tab": "all"}, follow=True)
+    by_search = member_client.get(url, {"q": f"{key}:{value}", "tab": "all"})
+    assert row_ids(by_control) and row_ids(by_control) == row_ids(by_search)
+
+
+def test_the_release_column_links_the_first_and_last_release(member_client, project, send_event):
+    send_event(project, exception_event("ValueError", "a", release="1.0"))
+    send_event(project, exception_event("ValueError", "a", release="1.1"))
+    send_event(project, exception_event("KeyError", "no release"))
+    issue = Issue.objects.get(calculated_type="ValueError")
+    assert (issue.first_release, issue.last_release) == ("1.0", "1.1")
+    html = member_client.get(f"/projects/{project.pk}/issues/").content.decode()
+    assert '<th class="il-col-release">Release</th>' in html
+    for version in ("1.0", "1.1"):
+        release = Release.objects.get(project=project, version=version)
+        assert f'href="/projects/{project.pk}/releases/id/{release.pk}/" data-release><bdi>{version}</bdi>' in html
+    assert "first <a" in html
+    # the links lead to the release's page
+    release = Release.objects.get(project=project, version="1.1")
+    assert member_client.get(f"/projects/{project.pk}/releases/id/{release.pk}/").status_code == 200
+
+
+def test_the_controls_show_another_projects_values_to_no_one(project, other_project, send_event):
+    """The choices come from the listed projects only: across projects, only the user's own."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    send_event(other_project, exception_event("OtherError", "x", release="secret-9", environment="hidden-env"))
+    send_event(project, exception_event("ValueError", "y", release="1.0", environment="prod"))
+    user = get_user_model().objects.create_user("solo")
+    ProjectMembership.objects.create(project=project, user=user)
+    client = Client()
+    client.force_login(user)
+    html = client.get("/issues/").content.decode()
+    assert "secret-9" not in html and "hidden-env" not in html and '<option value="prod">' in html
+    assert client.get(f"/projects/{other_project.pk}/issues/", {"release": "secret-9"}).status_code == 404

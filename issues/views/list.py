@@ -27,8 +27,9 @@ from issues.pagination import Cursor, Merge, Order, capped_count, keyset_page
 from issues.presentation import describe_state, format_moment, list_row
 from issues.state import apply_to_issues
 from projects.access import administered_projects, get_project_or_404, visible_projects
+from releases.models import Release
 from tags.models import TagValue
-from tags.search import IS_STATES, Query, filter_issues, parse_query
+from tags.search import IS_STATES, Query, filter_issues, parse_query, term_values, with_term
 
 # --- the list's parameters --------------------------------------------------------------------------------------
 
@@ -160,6 +161,13 @@ def project_issues(request, project_id: int):
 
 def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: str, projects: list[int]):
     params = ListParams.from_data(request.GET)
+    if any(key in request.GET for key in FILTER_KEYS):
+        # the environment and release controls write their term into the search, which then is the one filter
+        q = params.q
+        for key in FILTER_KEYS:
+            if key in request.GET:
+                q = with_term(q, key, request.GET[key].strip()[:200])
+        return HttpResponseRedirect(params.url(list_url, q=q))
     query = parse_query(params.q)
     matching = filter_issues(issues, query, projects) if query else issues
     counts, listed = {}, matching.filter(TABS[params.tab][1])
@@ -197,9 +205,10 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
     if project is None:
         project_urls = {pk: reverse("issues:project", args=[pk]) for pk in {issue.project_id for issue in page.rows}}
     zone, now = timezone.get_current_timezone(), timezone.now()
+    links = release_links(page.rows)
     for issue in page.rows:
         issue.state_description = describe_state(issue)
-        issue.row_html = list_row(issue, project_urls, zone, now)
+        issue.row_html = list_row(issue, project_urls, zone, now, release_links=links)
     sorts = [
         {"key": key, "label": label, "url": params.url(list_url, sort=key), "current": key == params.sort}
         for key, label in SORTS.items()
@@ -210,6 +219,7 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         "has_projects": bool(projects),
         "search_notices": search_notices(query, projects),
         "is_states": list(IS_STATES),
+        "filters": filter_controls(query, projects),
         # deleting issues is for project admins: the button only shows when it can work for some listed project
         "can_delete": request.user.is_superuser or administered_projects(request.user).filter(pk__in=projects).exists(),
         "issues": page.rows,
@@ -222,6 +232,7 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         "list_url": list_url,
         "bulk_url": bulk_url,
         "hidden_params": params.query(with_cursor=True),
+        "filter_params": params.query(),
         "mute_durations": duration_choices(),
         "periods": period_choices(),
         "first_page_url": params.url(list_url),
@@ -232,6 +243,53 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         ],
     }
     return render(request, "issues/list.html", context)
+
+
+# --- the environment and release controls -------------------------------------------------------------------------
+
+FILTER_KEYS = ("environment", "release")
+# the most choices a control offers (the newest releases; environments by name); any other is typed in the search
+MAX_CHOICES = 100
+
+
+def filter_controls(query: Query, projects: list[int]) -> list[dict]:
+    """The environment and release selects: the projects' known values (one query each, on the tag values' and the
+    releases' indexes, at most MAX_CHOICES), and the value the search's term names now."""
+    environments = (
+        TagValue.objects.filter(project_id__in=projects, key="environment")
+        .order_by("value")
+        .values_list("value", flat=True)
+        .distinct()[:MAX_CHOICES]
+    )
+    versions = Release.objects.filter(project_id__in=projects).order_by("-date_released", "-id")
+    choices = {
+        "environment": list(environments),
+        "release": list(dict.fromkeys(versions.values_list("version", flat=True)[:MAX_CHOICES])),
+    }
+    controls = []
+    for key, label in (("environment", "Environment"), ("release", "Release")):
+        current = term_values(query, key)
+        selected = current[0] if len(current) == 1 else ""
+        options = [value for value in choices[key] if '"' not in value]  # a term cannot quote a quote
+        if selected and selected not in options:
+            options.insert(0, selected)
+        controls.append({"key": key, "label": label, "options": options, "selected": selected})
+    return controls
+
+
+def release_links(rows: list[Issue]) -> dict[tuple[int, str], str]:
+    """(project id, version): the release's page, for the versions the page's rows show, in one query."""
+    wanted = {(issue.project_id, v) for issue in rows for v in (issue.first_release, issue.last_release) if v}
+    if not wanted:
+        return {}
+    found = Release.objects.filter(
+        project_id__in={pid for pid, _ in wanted}, version__in={version for _, version in wanted}
+    ).values_list("project_id", "version", "pk")
+    return {
+        (pid, version): reverse("releases:release", args=[pid, pk])
+        for pid, version, pk in found
+        if (pid, version) in wanted
+    }
 
 
 def read_matches(matching: QuerySet) -> list[tuple]:
