@@ -71,6 +71,7 @@ class ProjectSettingsForm(forms.ModelForm):
             field.help_text = (
                 f"{unit.capitalize()}; empty: the installation's default ({default or 'no limit'}), 0: no limit."
             )
+        self.fields["slug"].required = False
         # the teams the admin is in, plus the current one (which a superuser may have set)
         teams = teams_of(user)
         if self.instance.team_id:
@@ -86,6 +87,8 @@ class ProjectSettingsForm(forms.ModelForm):
 
     def clean_slug(self) -> str:
         given = (self.cleaned_data.get("slug") or "").strip()
+        if not given:  # left empty (or not sent by an older form): the slug stays
+            return self.instance.slug
         slug = slugify(given)
         if not slug:
             raise forms.ValidationError("A slug needs at least one letter or digit.")
