@@ -255,16 +255,9 @@ MAX_CHOICES = 100
 def filter_controls(query: Query, projects: list[int]) -> list[dict]:
     """The environment and release selects: the projects' known values (one query each, on the tag values' and the
     releases' indexes, at most MAX_CHOICES), and the value the search's term names now."""
-    environments = (
-        TagValue.objects.filter(project_id__in=projects, key="environment")
-        .order_by("value")
-        .values_list("value", flat=True)
-        .distinct()[:MAX_CHOICES]
-    )
-    versions = Release.objects.filter(project_id__in=projects).order_by("-date_released", "-id")
     choices = {
-        "environment": list(environments),
-        "release": list(dict.fromkeys(versions.values_list("version", flat=True)[:MAX_CHOICES])),
+        "environment": list(environment_choices(projects)),
+        "release": list(dict.fromkeys(release_choices(projects))),
     }
     controls = []
     for key, label in (("environment", "Environment"), ("release", "Release")):
@@ -277,14 +270,31 @@ def filter_controls(query: Query, projects: list[int]) -> list[dict]:
     return controls
 
 
+def environment_choices(projects: list[int]) -> QuerySet:
+    """The projects' environments by name: from the (project, key, value) unique index of the tag values."""
+    values = TagValue.objects.filter(project_id__in=projects, key="environment").order_by("value")
+    return values.values_list("value", flat=True).distinct()[:MAX_CHOICES]
+
+
+def release_choices(projects: list[int]) -> QuerySet:
+    """The projects' newest versions: from the (project, date_released, id) index of the releases."""
+    versions = Release.objects.filter(project_id__in=projects).order_by("-date_released", "-id")
+    return versions.values_list("version", flat=True)[:MAX_CHOICES]
+
+
+def release_lookup(wanted: set[tuple[int, str]]) -> QuerySet:
+    """The releases of (project id, version) pairs: from the (project, version) unique index."""
+    return Release.objects.filter(
+        project_id__in={pid for pid, _ in wanted}, version__in={version for _, version in wanted}
+    ).values_list("project_id", "version", "pk")
+
+
 def release_links(rows: list[Issue]) -> dict[tuple[int, str], str]:
     """(project id, version): the release's page, for the versions the page's rows show, in one query."""
     wanted = {(issue.project_id, v) for issue in rows for v in (issue.first_release, issue.last_release) if v}
     if not wanted:
         return {}
-    found = Release.objects.filter(
-        project_id__in={pid for pid, _ in wanted}, version__in={version for _, version in wanted}
-    ).values_list("project_id", "version", "pk")
+    found = release_lookup(wanted)
     return {
         (pid, version): reverse("releases:release", args=[pid, pk])
         for pid, version, pk in found
