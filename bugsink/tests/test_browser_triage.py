@@ -177,7 +177,7 @@ def test_triage_session(transactional_db, live_server_url, chromium_page, django
 
     # open the project from the project list: its open issues, the samples
     project_row = page.locator("table.table tbody tr").filter(has_text="Visual Shop")
-    assert project_row.get_by_label("7 open issues in Visual Shop").inner_text() == "7"
+    assert project_row.get_by_label("7 unresolved issues in Visual Shop").inner_text() == "7"
     click_and_wait(page, project_row.get_by_role("link", name="Visual Shop", exact=True))
     assert page.url == f"{live_server_url}/projects/{project.pk}/issues/"
     assert page.get_by_role("heading", level=1).inner_text() == "Visual Shop"
