@@ -2,7 +2,7 @@
 sorts, and the selection of a bulk update (`?id=` repeated, or a query).
 
 `is:` follows the API's `status` field, as Sentry's does: `is:unresolved` is neither resolved nor ignored (the
-issue list's "Open" tab; on the pages `is:unresolved` also finds muted issues), `is:ignored` (also `is:archived`,
+issue list's "Unresolved" tab, as `is:unresolved` on the pages), `is:ignored` (also `is:archived`,
 `is:muted`) is muted, `is:resolved` is resolved. Without a `query` parameter the list is `is:unresolved`, as
 Sentry's. A term the parser cannot use is a 400 naming it, rather than a search for something else.
 """

@@ -3,7 +3,19 @@
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 
-from api import comments, events, issues, monitors, organizations, release_files, releases, schema, sessions, uploads
+from api import (
+    comments,
+    events,
+    issues,
+    keys,
+    monitors,
+    organizations,
+    release_files,
+    releases,
+    schema,
+    sessions,
+    uploads,
+)
 
 
 def not_found(request, rest=""):
@@ -24,5 +36,6 @@ urlpatterns = [
     path("", include(events.urlpatterns)),
     path("", include(sessions.urlpatterns)),
     path("", include(monitors.urlpatterns)),
+    path("", include(keys.urlpatterns)),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

@@ -396,6 +396,8 @@ def main():
         f"{list_url}?tab=all&per_page=250",
         f"{list_url}?tab=all&q=level:fatal+environment:production",
         f"{list_url}?q=level:fatal+environment:production",
+        f"{list_url}?q=environment:staging",
+        f"{list_url}?tab=all&q=release:shop@1.3.1",
         f"{list_url}?tab=all&q=user:{rare}",
         f"{list_url}?tab=all&q=BenchError17",
         "/issues/",

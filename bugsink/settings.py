@@ -375,6 +375,8 @@ INGEST_FSYNC = env_bool("INGEST_FSYNC", True)
 # How long a web process may answer from its own copy of a project's key and quotas (ingest.project_cache): a key
 # rotated or a quota changed in another process is seen this much later at most; 0 reads the row on every request.
 INGEST_PROJECT_CACHE_SECONDS = env_int("INGEST_PROJECT_CACHE_SECONDS", 5)
+# How long a DSN key replaced by "Rotate key" (projects.keys) still works by default: SDKs get time to be redeployed
+KEY_ROTATION_GRACE_HOURS = env_int("KEY_ROTATION_GRACE_HOURS", 24)
 # On: concurrent accepted events share the directory fsync that makes their renames durable (ingest.file_store).
 # On by default: the store alone is no faster for it on ext4 (whose journal merges concurrent fsyncs already), but
 # the web process under `make serve`'s load spends 7-14% less CPU per event with it, fewer system calls and fewer

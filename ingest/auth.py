@@ -2,6 +2,7 @@
 
 import hmac
 import re
+import time
 from urllib.parse import urlsplit
 
 AUTH_SCHEME = re.compile(r"^sentry\s+", re.IGNORECASE)
@@ -45,8 +46,18 @@ def sentry_key_from_request(request, envelope_headers: dict | None = None) -> st
     return None
 
 
-def key_matches(project, key) -> bool:
-    """Keys are ASCII: anything else (a non-string, lone surrogates from a JSON `dsn`, latin-1 bytes) is no match."""
+def key_matches(project, key, now: float | None = None) -> bool:
+    """The project's current key, or one of its other keys (`other_keys`: (key, ends at or None)) that has not
+    ended by `now` (time.time()). Keys are ASCII: anything else (a non-string, lone surrogates from a JSON `dsn`,
+    latin-1 bytes) is no match."""
     if not isinstance(key, str) or not key.isascii():
         return False
-    return hmac.compare_digest(project.sentry_key.encode(), key.strip().encode())
+    given = key.strip().encode()
+    if hmac.compare_digest(project.sentry_key.encode(), given):
+        return True
+    now = time.time() if now is None else now
+    matched = False
+    for other, until in getattr(project, "other_keys", ()):
+        if hmac.compare_digest(other.encode(), given) and (until is None or until > now):
+            matched = True
+    return matched

@@ -8,11 +8,14 @@ from projects.models import Project, ProjectMembership, Role
 
 
 def visible_projects(user) -> QuerySet:
+    """A project being deleted (bugsink.project_deletion) is no one's any more."""
     if not user.is_authenticated:
         return Project.objects.none()
     if user.is_superuser:
-        return Project.objects.all()
-    return Project.objects.filter(Q(memberships__user=user) | Q(team__memberships__user=user)).distinct()
+        return Project.objects.filter(is_deleting=False)
+    return Project.objects.filter(
+        Q(memberships__user=user) | Q(team__memberships__user=user), is_deleting=False
+    ).distinct()
 
 
 def get_project_or_404(user, project_id) -> Project:
@@ -36,9 +39,10 @@ def administered_projects(user) -> QuerySet:
     if not user.is_authenticated:
         return Project.objects.none()
     if user.is_superuser:
-        return Project.objects.all()
+        return Project.objects.filter(is_deleting=False)
     admin = Role.ADMIN
     return Project.objects.filter(
         Q(memberships__user=user, memberships__role=admin)
-        | Q(team__memberships__user=user, team__memberships__role=admin)
+        | Q(team__memberships__user=user, team__memberships__role=admin),
+        is_deleting=False,
     ).distinct()

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from projects.models import Invitation, Project, ProjectMembership, Team, TeamMembership
+from projects.models import Invitation, Project, ProjectKey, ProjectMembership, Team, TeamMembership
 
 
 class MembershipInline(admin.TabularInline):
@@ -20,10 +20,10 @@ class ProjectMembershipAdmin(admin.ModelAdmin):
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
-    list_display = ["name", "slug", "id", "dsn", "issue_counter", "created_at"]
+    list_display = ["name", "slug", "id", "dsn", "issue_counter", "created_at", "is_deleting"]
     search_fields = ["name", "slug"]
-    readonly_fields = ["dsn", "issue_counter", "created_at"]
-    list_filter = ["alert_on_new_issue", "alert_on_regression", "alert_on_unmute"]
+    readonly_fields = ["dsn", "issue_counter", "created_at", "is_deleting"]
+    list_filter = ["alert_on_new_issue", "alert_on_regression", "alert_on_unmute", "is_deleting"]
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):
@@ -79,3 +79,17 @@ class InvitationAdmin(ViewOnlyAdmin):
     search_fields = ["email", "project__name"]
     list_select_related = ["project", "invited_by"]
     exclude = ["token_hash"]
+
+
+@admin.register(ProjectKey)
+class ProjectKeyAdmin(ViewOnlyAdmin):
+    """Rotated-out and further DSN keys; rotating and revoking go through the project's DSN keys page
+    (projects.keys), which also drops ingest's cached copy."""
+
+    list_display = ["public_key", "project", "label", "created_at", "valid_until", "revoked_at"]
+    list_filter = ["project"]
+    search_fields = ["public_key", "label", "project__name"]
+    list_select_related = ["project"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

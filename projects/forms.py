@@ -45,8 +45,13 @@ LIMIT_FIELDS = {
 class ProjectSettingsForm(forms.ModelForm):
     class Meta:
         model = Project
-        fields = ["name", "team", *LIMIT_FIELDS, *SCRUB_FIELDS]
-        help_texts = {"team": "Members of the team see the project and may get its alerts."}
+        fields = ["name", "slug", "team", *LIMIT_FIELDS, *SCRUB_FIELDS]
+        help_texts = {
+            "team": "Members of the team see the project and may get its alerts.",
+            "slug": "Short ids of issues start with it (myapp gives MYAPP-12), and the API's URLs and sentry-cli name "
+            "the project by it. Letters, digits, dashes and underscores. Links to the project and its issues by id "
+            "keep working when it changes; short ids with the old slug do not.",
+        }
         widgets = {
             "scrub_sensitive_fields": forms.Textarea(attrs={"rows": 3, "placeholder": "e.g. ssn\nsk_live_"}),
             "scrub_safe_fields": forms.Textarea(attrs={"rows": 3, "placeholder": "e.g. author_token"}),
@@ -66,6 +71,7 @@ class ProjectSettingsForm(forms.ModelForm):
             field.help_text = (
                 f"{unit.capitalize()}; empty: the installation's default ({default or 'no limit'}), 0: no limit."
             )
+        self.fields["slug"].required = False
         # the teams the admin is in, plus the current one (which a superuser may have set)
         teams = teams_of(user)
         if self.instance.team_id:
@@ -79,11 +85,57 @@ class ProjectSettingsForm(forms.ModelForm):
         except ValueError as error:
             raise forms.ValidationError(str(error)) from None
 
+    def clean_slug(self) -> str:
+        given = (self.cleaned_data.get("slug") or "").strip()
+        if not given:  # left empty (or not sent by an older form): the slug stays
+            return self.instance.slug
+        slug = slugify(given)
+        if not slug:
+            raise forms.ValidationError("A slug needs at least one letter or digit.")
+        if slug != given.lower():
+            raise forms.ValidationError(f"Only letters, digits, dashes and underscores: {slug} would do.")
+        if Project.objects.filter(slug=slug).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Another project has this slug.")
+        return slug
+
     def clean_scrub_sensitive_fields(self) -> str:
         return self._field_names("scrub_sensitive_fields")
 
     def clean_scrub_safe_fields(self) -> str:
         return self._field_names("scrub_safe_fields")
+
+
+class DeleteProjectForm(forms.Form):
+    name = forms.CharField(label="Type the project's name to confirm", max_length=255)
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if name.strip() != self.project.name:
+            raise forms.ValidationError("That is not the project's name; nothing was deleted.")
+        return name
+
+
+class RotateKeyForm(forms.Form):
+    grace_hours = forms.IntegerField(
+        label="Old key keeps working for",
+        min_value=0,
+        max_value=720,
+        help_text="Hours (0 to 720); 0 revokes the old key at once.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        from django.conf import settings
+
+        super().__init__(*args, **kwargs)
+        self.fields["grace_hours"].initial = settings.KEY_ROTATION_GRACE_HOURS
+
+
+class AddKeyForm(forms.Form):
+    label = forms.CharField(label="Label", max_length=100, required=False, help_text="What the key is for.")
 
 
 class RoleForm(forms.Form):

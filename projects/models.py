@@ -68,8 +68,12 @@ class Project(models.Model):
     name = models.CharField(max_length=255, unique=True)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="projects")
     slug = models.SlugField(max_length=50, unique=True)
+    # the current DSN key; older keys still valid for a while, and further keys, are ProjectKey rows
     sentry_key = models.CharField(max_length=32, unique=True, default=new_sentry_key)
     created_at = models.DateTimeField(auto_now_add=True)
+    # set when an admin deletes the project: it is gone for everyone (lists, ingest) while a job deletes its data
+    # in batches (bugsink.project_deletion), and the row last
+    is_deleting = models.BooleanField(default=False, editable=False)
 
     # The number the next new issue gets; issues are numbered per project (short ids like MYAPP-12).
     issue_counter = models.PositiveIntegerField(default=0, editable=False)
@@ -137,6 +141,28 @@ class Project(models.Model):
     @property
     def short_prefix(self) -> str:
         return self.slug.upper()
+
+
+class ProjectKey(models.Model):
+    """A DSN key of a project besides its current one (Project.sentry_key): a key replaced by a rotation, valid until
+    its grace period ends, or a further key an admin added. Revoking a key ends it at once. Ingest accepts the
+    current key and every key whose valid_until is empty or still ahead (projects.keys, ingest.project_cache)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="keys")
+    public_key = models.CharField(max_length=32, unique=True, default=new_sentry_key)
+    label = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    valid_until = models.DateTimeField(null=True, blank=True)  # null: until revoked
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"key {self.public_key[:8]}… of {self.project}"
+
+    def is_valid(self, now) -> bool:
+        return self.valid_until is None or self.valid_until > now
 
 
 SCRUB_FIELDS = ("scrub_defaults", "scrub_sensitive_fields", "scrub_safe_fields", "scrub_ip_addresses")

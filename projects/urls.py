@@ -2,7 +2,7 @@ from django.urls import path
 
 from alerts import views as alerts
 from bugsink import overview
-from projects.views import members, memberships, projects, teams
+from projects.views import keys, members, memberships, projects, teams
 
 app_name = "projects"
 
@@ -29,6 +29,11 @@ urlpatterns = [
     ),
     path("<int:project_id>/settings/alerts/channels/<int:channel_id>/test/", alerts.channel_test, name="channel_test"),
     path("<int:project_id>/settings/alerts/test-email/", alerts.test_email, name="test_email"),
+    path("<int:project_id>/settings/keys/", keys.project_keys, name="keys"),
+    path("<int:project_id>/settings/keys/rotate/", keys.rotate, name="key_rotate"),
+    path("<int:project_id>/settings/keys/add/", keys.add, name="key_add"),
+    path("<int:project_id>/settings/keys/<int:key_id>/revoke/", keys.revoke, name="key_revoke"),
+    path("<int:project_id>/settings/delete/", projects.project_delete, name="delete"),
     path("<int:project_id>/settings/members/", members.project_members, name="members"),
     path("<int:project_id>/settings/members/add/", memberships.add_member, PROJECT, name="member_add"),
     path(

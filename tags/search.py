@@ -18,7 +18,7 @@ reason, so that the page can say so rather than silently search for something el
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
 
 from events.models import Attachment, UserFeedback
 from issues.refs import issue_ref_q
@@ -47,11 +47,15 @@ IS_ASSIGNMENT = {
     "unassigned": Q(assigned_user__isnull=True, assigned_team__isnull=True),
 }
 
-# is:STATE, the issue flags it stands for
+# is:STATE, the issue flags it stands for, as the API's `is:` (Sentry's statuses): unresolved is neither resolved
+# nor muted. Each of the issue list's tabs is one of these. Muted issues are never resolved (IssueStateManager keeps
+# the two exclusive), so is:muted names is_resolved too: a prefix of the (project, is_resolved, is_muted, last_seen)
+# index. Value(...) makes them `is_resolved = false` rather than `NOT is_resolved`, which SQLite cannot match to it.
+FALSE, TRUE = Value(False), Value(True)
 IS_STATES = {
-    "unresolved": Q(is_resolved=False),
-    "resolved": Q(is_resolved=True),
-    "muted": Q(is_muted=True),
+    "unresolved": Q(is_resolved=FALSE, is_muted=FALSE),
+    "resolved": Q(is_resolved=TRUE),
+    "muted": Q(is_resolved=FALSE, is_muted=TRUE),
 }
 
 
@@ -104,6 +108,23 @@ def _add_term(result: Query, key: str, value: str) -> None:
         result.has.append(value)
     else:
         result.terms.append((key, value))
+
+
+def term_values(query: Query, key: str) -> list[str]:
+    """The values the query's `key:` terms name (the issue list's controls show the environment and release)."""
+    return [value for term_key, value in query.terms if term_key == key]
+
+
+def with_term(text: str, key: str, value: str) -> str:
+    """The search text with its `key:` terms replaced by `key:value` (none when value is empty): what the issue
+    list's environment and release controls do, so that a control and its search term are one filter."""
+    kept = []
+    for match in _TOKEN.finditer(text or ""):
+        if match.group(1) != key:
+            kept.append(match.group(0))
+    if value:
+        kept.append(f'{key}:"{value}"' if re.search(r'[\s"]', value) else f"{key}:{value}")
+    return " ".join(kept)
 
 
 def tag_value_ids(key: str, value: str, projects: list[int] | None = None) -> list[int]:

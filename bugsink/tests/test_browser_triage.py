@@ -177,12 +177,12 @@ def test_triage_session(transactional_db, live_server_url, chromium_page, django
 
     # open the project from the project list: its open issues, the samples
     project_row = page.locator("table.table tbody tr").filter(has_text="Visual Shop")
-    assert project_row.get_by_label("7 open issues in Visual Shop").inner_text() == "7"
+    assert project_row.get_by_label("7 unresolved issues in Visual Shop").inner_text() == "7"
     click_and_wait(page, project_row.get_by_role("link", name="Visual Shop", exact=True))
     assert page.url == f"{live_server_url}/projects/{project.pk}/issues/"
     assert page.get_by_role("heading", level=1).inner_text() == "Visual Shop"
     assert sorted(shown_titles(page)) == sorted(title.values())
-    assert tab_count(page, "open") == "7" and tab_count(page, "resolved") == "0"
+    assert tab_count(page, "unresolved") == "7" and tab_count(page, "resolved") == "0"
     assert row_of(page, title["checkout"]).locator("td.num").inner_text() == "4"  # its events
     assert_png(screenshot(page, "issue-list.png", full_page=True))
 
@@ -193,7 +193,7 @@ def test_triage_session(transactional_db, live_server_url, chromium_page, django
         page.keyboard.press("Enter")
     assert page.locator("[data-search]").input_value() == SEARCH
     assert sorted(shown_titles(page)) == sorted(title[name] for name in FOUND)
-    assert tab_count(page, "open") == str(len(FOUND))
+    assert tab_count(page, "unresolved") == str(len(FOUND))
     click_and_wait(page, page.get_by_role("link", name="Clear", exact=True))
     assert page.locator("[data-search]").input_value() == ""
     assert len(shown_titles(page)) == len(ISSUES)
@@ -207,14 +207,14 @@ def test_triage_session(transactional_db, live_server_url, chromium_page, django
     click_and_wait(page, resolve)
     assert "Resolved 3 issues." in messages(page)
     assert sorted(shown_titles(page)) == sorted(title[n] for n in ISSUES if n not in RESOLVED)
-    assert tab_count(page, "open") == "4" and tab_count(page, "resolved") == "3"
+    assert tab_count(page, "unresolved") == "4" and tab_count(page, "resolved") == "3"
     click_and_wait(page, page.locator("nav.il-tabs a[data-tab=resolved]"))
     assert sorted(shown_titles(page)) == sorted(title[name] for name in RESOLVED)
     for name in RESOLVED:
         assert row_of(page, title[name]).locator(".badge-resolved").inner_text() == "resolved"
 
     # mute one until it gets loud: 100 events in the last 1 hour, from the list's mute menu
-    click_and_wait(page, page.locator("nav.il-tabs a[data-tab=open]"))
+    click_and_wait(page, page.locator("nav.il-tabs a[data-tab=unresolved]"))
     row_of(page, title[MUTED]).get_by_role("checkbox").check()
     page.locator("details.il-menu > summary", has_text="Mute").click()
     volume = page.get_by_label("At least")

@@ -15,6 +15,7 @@ from issues.models import Issue
 from issues.state import IssueStateManager, apply_to_issues
 from issues.views.list import COUNT_LIMIT, SEARCH_SCAN_LIMIT
 from projects.models import Project, ProjectMembership, Team, TeamMembership
+from releases.models import Release
 from tags.models import TagValue
 from testing.utils import exception_event, make_issue
 
@@ -121,26 +122,50 @@ def test_tabs_and_counts(member_client, project, states):
     url = f"/projects/{project.pk}/issues/"
     ids = {k: {str(i.pk) for i in v} for k, v in states.items()}
     expected = {
-        "open": ids["open"],
-        "unresolved": ids["open"] | ids["muted"],
+        "unresolved": ids["open"],
         "muted": ids["muted"],
         "resolved": ids["resolved"],
         "all": ids["open"] | ids["muted"] | ids["resolved"],
     }
     default = member_client.get(url)
-    assert set(row_ids(default)) == expected["open"]
-    assert 'data-tab="open">Open' in default.content.decode() and 'aria-current="page" data-tab="open"' in (
-        default.content.decode()
-    )
-    assert tab_counts(default) == {"open": "2", "unresolved": "3", "muted": "1", "resolved": "2", "all": "5"}
+    html = default.content.decode()
+    assert set(row_ids(default)) == expected["unresolved"]
+    assert 'aria-current="page" data-tab="unresolved"' in html and 'data-tab="open"' not in html
+    assert tab_counts(default) == {"unresolved": "2", "muted": "1", "resolved": "2", "all": "5"}
     for tab, wanted in expected.items():
         response = member_client.get(url, {"tab": tab})
         assert set(row_ids(response)) == wanted, tab
     html = member_client.get(url, {"tab": "all"}).content.decode()
     assert html.count('class="badge badge-resolved"') == 2 and html.count('class="badge badge-muted"') == 1
     assert 'title="Resolved in the next release"' in html and 'title="Muted forever"' in html
-    # an unknown tab is the default one
-    assert set(row_ids(member_client.get(url, {"tab": "nonsense"}))) == expected["open"]
+    # an unknown tab is the default one; the old "open" tab's links land on the Unresolved tab, which it was
+    assert set(row_ids(member_client.get(url, {"tab": "nonsense"}))) == expected["unresolved"]
+    old_link = member_client.get(url, {"tab": "open"}).content.decode()
+    assert 'aria-current="page" data-tab="unresolved"' in old_link
+
+
+@pytest.mark.parametrize("tab", ["unresolved", "muted", "resolved", "all"])
+def test_each_tab_lists_what_its_is_term_finds(member_client, project, states, tab):
+    """One tab set, each tab one `is:` term: the tab and the search (in the All tab) give the same rows, and the
+    page says which term a tab is."""
+    from issues.views.list import TAB_TERMS
+
+    url = f"/projects/{project.pk}/issues/"
+    by_tab = member_client.get(url, {"tab": tab, "per_page": 250})
+    by_search = member_client.get(url, {"tab": "all", "q": TAB_TERMS[tab], "per_page": 250})
+    assert row_ids(by_tab) and row_ids(by_tab) == row_ids(by_search)
+    # and the search's own count of its term's tab equals the tab's count without it
+    assert tab_counts(by_tab)[tab] == tab_counts(by_search)[tab] == str(len(row_ids(by_tab)))
+    if TAB_TERMS[tab]:
+        assert f'title="The same as searching {TAB_TERMS[tab]}"' in by_tab.content.decode()
+    # the API's search means the same by each term
+    if TAB_TERMS[tab]:
+        from api.issue_search import STATES as API_STATES
+
+        state = TAB_TERMS[tab].removeprefix("is:")
+        api_issues = Issue.objects.filter(project=project).filter(API_STATES[state])
+        api_ids = {str(pk) for pk in api_issues.values_list("pk", flat=True)}
+        assert api_ids == set(row_ids(by_tab))
 
 
 def test_counts_stop_at_the_limit_with_a_limited_subquery(member_client, project):
@@ -155,9 +180,9 @@ def test_counts_stop_at_the_limit_with_a_limited_subquery(member_client, project
     with CaptureQueriesContext(connection) as queries:
         response = member_client.get(f"/projects/{project.pk}/issues/")
     counts = tab_counts(response)
-    assert counts == {"open": "1000+", "unresolved": "1000+", "muted": "1", "resolved": "0", "all": "1000+"}
+    assert counts == {"unresolved": "1000+", "muted": "1", "resolved": "0", "all": "1000+"}
     count_queries = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
-    assert len(count_queries) == 5
+    assert len(count_queries) == 4
     assert all(f"LIMIT {COUNT_LIMIT + 1}" in sql for sql in count_queries)
 
 
@@ -177,7 +202,7 @@ def test_a_searched_list_counts_its_tabs_from_one_read(member_client, project):
     apply_to_issues(Issue.objects.filter(calculated_value="needle three").select_related("project"), "resolve")
     with CaptureQueriesContext(connection) as queries:
         response = member_client.get(f"/projects/{project.pk}/issues/", {"q": "needle"})
-    assert tab_counts(response) == {"open": "1", "unresolved": "2", "muted": "1", "resolved": "1", "all": "3"}
+    assert tab_counts(response) == {"unresolved": "1", "muted": "1", "resolved": "1", "all": "3"}
     searching = [q["sql"] for q in queries.captured_queries if "needle" in q["sql"]]
     assert len(searching) == 1, "the matches are read once: the page is their rows, by primary key"
     assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
@@ -200,7 +225,6 @@ def test_a_search_with_many_matches_counts_only_the_tabs_its_one_read_did_not_se
     with CaptureQueriesContext(connection) as queries:
         response = member_client.get(f"/projects/{project.pk}/issues/", {"q": "Many"})
     assert tab_counts(response) == {
-        "open": "1000+",
         "unresolved": "1000+",
         "muted": "1",
         "resolved": "0",
@@ -253,7 +277,7 @@ def test_search_by_tag_terms(member_client, project, tagged):
     IssueStateManager.resolve(tagged["ValueError"])
     tagged["ValueError"].save()
     response = member_client.get(url, {"q": "release:1.0"})
-    assert tab_counts(response) == {"open": "1", "unresolved": "1", "muted": "0", "resolved": "1", "all": "2"}
+    assert tab_counts(response) == {"unresolved": "1", "muted": "0", "resolved": "1", "all": "2"}
     assert found("release:1.0", tab="resolved") == {"ValueError"}
     # the same search across all projects
     response = member_client.get("/issues/", {"q": "customer:acme", "tab": "all"})
@@ -351,7 +375,7 @@ def test_search_box_and_links_keep_q_tab_and_sort(member_client, project, tagged
     assert '<input type="hidden" name="tab" value="all">' in html
     assert '<input type="hidden" name="sort" value="first_seen">' in html
     tab_links = [unescape(u) for u in re.findall(r'<a href="([^"]+)"[^>]*data-tab="', html)]
-    assert len(tab_links) == 5
+    assert len(tab_links) == 4
     for href in tab_links:
         query = parse_qs(urlsplit(href).query)
         assert query["q"] == ["level:error"] and query["sort"] == ["first_seen"]
@@ -593,7 +617,7 @@ def _populate(project, other_project, send_event, n: int):
         for i in range(n)
     )
     for i in range(3):
-        send_event(project, exception_event(f"Error{i}", release="1.0", tags={"customer": "acme"}))
+        send_event(project, exception_event(f"Error{i}", release="1.0", environment="prod", tags={"customer": "acme"}))
 
 
 @pytest.mark.parametrize("n", [10, 250])
@@ -605,21 +629,22 @@ def test_query_count_is_bounded(client, django_user_model, project, other_projec
     _populate(project, other_project, send_event, n)
     client.force_login(user)
     client.get("/")  # the session's first request records it for the sessions list (accounts.sessions), once
-    # session, user, preferences (middleware, base template), visible projects, 5 capped counts, the page (two
-    # queries across projects: merged ids, then their rows), one "anything newer?" check and whether the user
-    # administers a listed project (the Delete button): the same bound for 10 rows as for 250, however many events
-    # there are
+    # session, user, preferences (middleware, base template), visible projects, 4 capped counts (one per tab), the
+    # page (two queries across projects: merged ids, then their rows), one "anything newer?" check, whether the user
+    # administers a listed project (the Delete button), the environment and the release controls' choices (one query
+    # each) and the page's release links (one): the same bound for 10 rows as for 250, however many events there are
     for url, params in [
         ("/issues/", {"per_page": 250}),
         (f"/projects/{project.pk}/issues/", {"per_page": 250}),
         ("/issues/", {"per_page": 250, "q": "release:1.0 customer:acme", "tab": "all", "sort": "event_count"}),
+        (f"/projects/{project.pk}/issues/", {"per_page": 250, "q": "environment:prod release:1.0", "tab": "all"}),
     ]:
-        with django_assert_max_num_queries(13):
+        with django_assert_max_num_queries(15):
             response = client.get(url, params)
         assert response.status_code == 200
         assert len(row_ids(response)) > 0
     first = client.get("/issues/", {"per_page": 5})
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(15):
         response = client.get(link(first, "next"))
     assert len(row_ids(response)) == 5
 
@@ -643,3 +668,102 @@ def test_on_postgresql_free_text_search_can_answer_from_the_trigram_indexes(proj
         plan = "\n".join(row[0] for row in cursor.fetchall())
     for name in ("issue_title_type_trgm", "issue_title_value_trgm", "issue_culprit_trgm"):
         assert name in plan, plan
+
+
+# --- environment and release controls, the release column ---------------------------------------------------------
+
+
+def test_the_controls_offer_the_projects_environments_and_releases_and_write_search_terms(
+    member_client, project, other_project, tagged, send_event
+):
+    send_event(other_project, exception_event("OtherError", "x", release="9.9", environment="elsewhere"))
+    url = f"/projects/{project.pk}/issues/"
+    html = member_client.get(url).content.decode()
+    environments = re.search(r'<select name="environment".*?</select>', html, re.S).group(0)
+    releases = re.search(r'<select name="release".*?</select>', html, re.S).group(0)
+    assert '<option value="prod">prod</option>' in environments and "elsewhere" not in environments
+    assert re.findall(r'<option value="([^"]+)"', releases) == ["2.0", "1.0"]  # newest first; not 9.9
+    # a control sets its term in the search (replacing one typed there), keeping the tab and the other words
+    response = member_client.get(url, {"q": "level:error environment:staging", "tab": "all", "environment": "prod"})
+    assert response.status_code == 302
+    assert unescape(response["Location"]) == f"{url}?q=level:error+environment:prod&tab=all".replace(":", "%3A")
+    followed = member_client.get(response["Location"])
+    assert {Issue.objects.get(pk=pk).calculated_type for pk in row_ids(followed)} == {"ValueError"}
+    assert '<option value="prod" selected>prod</option>' in followed.content.decode()
+    # and "All" takes the term out again
+    response = member_client.get(url, {"q": "release:1.0 boom", "release": ""})
+    assert response["Location"] == f"{url}?q=boom"
+
+
+@pytest.mark.parametrize("key, value", [("environment", "prod"), ("release", "1.0"), ("release", "2.0")])
+def test_a_control_gives_the_rows_of_its_search_term(member_client, project, tagged, key, value):
+    url = f"/projects/{project.pk}/issues/"
+    by_control = member_client.get(url, {key: value, "tab": "all"}, follow=True)
+    by_search = member_client.get(url, {"q": f"{key}:{value}", "tab": "all"})
+    assert row_ids(by_control) and row_ids(by_control) == row_ids(by_search)
+
+
+def test_the_release_column_links_the_first_and_last_release(member_client, project, send_event):
+    send_event(project, exception_event("ValueError", "a", release="1.0"))
+    send_event(project, exception_event("ValueError", "a", release="1.1"))
+    send_event(project, exception_event("KeyError", "no release"))
+    issue = Issue.objects.get(calculated_type="ValueError")
+    assert (issue.first_release, issue.last_release) == ("1.0", "1.1")
+    html = member_client.get(f"/projects/{project.pk}/issues/").content.decode()
+    assert '<th class="il-col-release">Release</th>' in html
+    for version in ("1.0", "1.1"):
+        release = Release.objects.get(project=project, version=version)
+        assert f'href="/projects/{project.pk}/releases/id/{release.pk}/" data-release><bdi>{version}</bdi>' in html
+    assert "first <a" in html
+    # the links lead to the release's page
+    release = Release.objects.get(project=project, version="1.1")
+    assert member_client.get(f"/projects/{project.pk}/releases/id/{release.pk}/").status_code == 200
+
+
+def test_the_controls_show_another_projects_values_to_no_one(project, other_project, send_event):
+    """The choices come from the listed projects only: across projects, only the user's own."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    send_event(other_project, exception_event("OtherError", "x", release="secret-9", environment="hidden-env"))
+    send_event(project, exception_event("ValueError", "y", release="1.0", environment="prod"))
+    user = get_user_model().objects.create_user("solo")
+    ProjectMembership.objects.create(project=project, user=user)
+    client = Client()
+    client.force_login(user)
+    html = client.get("/issues/").content.decode()
+    assert "secret-9" not in html and "hidden-env" not in html and '<option value="prod">' in html
+    assert client.get(f"/projects/{other_project.pk}/issues/", {"release": "secret-9"}).status_code == 404
+
+
+def _plan(queryset) -> str:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")  # as at 100,000 issues: the planner's choice is free
+        return queryset.explain()
+    return queryset.explain()
+
+
+@pytest.mark.skipif(connection.vendor == "mysql", reason="MariaDB's EXPLAIN of a tiny table says little")
+def test_the_controls_queries_read_indexes(project, other_project, send_event):
+    """The controls' choices and the release links come from indexes, not from reading the project's rows: a
+    project with 100,000 issues and thousands of tag values or releases pays for at most 100 index entries."""
+    from django.db import transaction
+
+    from issues.views.list import environment_choices, release_choices, release_lookup
+
+    for n in range(3):
+        send_event(project, exception_event("E", str(n), release=f"1.{n}", environment=f"env-{n}"))
+    projects = [project.pk, other_project.pk]
+    with transaction.atomic():
+        plans = {
+            "environments": _plan(environment_choices(projects)),
+            "releases": _plan(release_choices(projects)),
+            "links": _plan(release_lookup({(project.pk, "1.0"), (project.pk, "1.2")})),
+        }
+    for name, plan in plans.items():
+        if connection.vendor == "sqlite":
+            scans = [line for line in plan.splitlines() if "SCAN" in line or "SEARCH" in line]
+            assert scans and all("USING" in line for line in scans), (name, plan)
+        else:
+            assert "Seq Scan" not in plan and "Index" in plan, (name, plan)

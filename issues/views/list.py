@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q, QuerySet, Value
+from django.db.models import Q, QuerySet
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -29,23 +29,25 @@ from issues.pagination import Cursor, Merge, Order, capped_count, keyset_page
 from issues.presentation import describe_state, format_moment, list_row
 from issues.state import apply_to_issues
 from projects.access import administered_projects, get_project_or_404, visible_projects
+from releases.models import Release
 from tags.models import TagValue
-from tags.search import IS_STATES, Query, filter_issues, parse_query
+from tags.search import IS_STATES, Query, filter_issues, parse_query, term_values, with_term
 
 # --- the list's parameters --------------------------------------------------------------------------------------
 
-# Value(...) makes these `is_resolved = false` rather than `NOT is_resolved`, which SQLite cannot match to an index.
-# Muted issues are never resolved (IssueStateManager keeps the two exclusive): the muted tab says so too, so that it
-# is a prefix of the (project, is_resolved, is_muted, last_seen) index.
-FALSE, TRUE = Value(False), Value(True)
+# Each tab is exactly one `is:` search term (tags.search.IS_STATES, which use Value(...) so that SQLite can match
+# them to the (project, is_resolved, is_muted, last_seen) index): the Unresolved tab lists what `is:unresolved`
+# finds, and so on; "All" is no state term at all.
 TABS = {
-    "open": ("Open", Q(is_resolved=FALSE, is_muted=FALSE)),
-    "unresolved": ("Unresolved", Q(is_resolved=FALSE)),
-    "muted": ("Muted", Q(is_resolved=FALSE, is_muted=TRUE)),
-    "resolved": ("Resolved", Q(is_resolved=TRUE)),
+    "unresolved": ("Unresolved", IS_STATES["unresolved"]),
+    "muted": ("Muted", IS_STATES["muted"]),
+    "resolved": ("Resolved", IS_STATES["resolved"]),
     "all": ("All", Q()),
 }
-DEFAULT_TAB = "open"
+TAB_TERMS = {"unresolved": "is:unresolved", "muted": "is:muted", "resolved": "is:resolved", "all": ""}
+DEFAULT_TAB = "unresolved"
+# links from before the tabs were one set: "Open" was what Unresolved is now
+TAB_ALIASES = {"open": "unresolved"}
 
 # all descending: the most recent / the loudest first
 SORTS = {"last_seen": "Last seen", "first_seen": "First seen", "event_count": "Events"}
@@ -63,8 +65,7 @@ COUNT_LIMIT = 1000
 SEARCH_SCAN_LIMIT = 2 * COUNT_LIMIT
 # which (is_resolved, is_muted) pairs each tab holds; the same as TABS' conditions
 TAB_STATES = {
-    "open": {(False, False)},
-    "unresolved": {(False, False), (False, True)},
+    "unresolved": {(False, False)},
     "muted": {(False, True)},
     "resolved": {(True, False), (True, True)},
     "all": {(False, False), (False, True), (True, False), (True, True)},
@@ -87,6 +88,7 @@ class ListParams:
     def from_data(cls, data) -> "ListParams":
         """From GET (the list) or POST (the bulk form carries them in hidden fields); anything invalid is ignored."""
         tab = data.get("tab", DEFAULT_TAB)
+        tab = TAB_ALIASES.get(tab, tab)
         sort = data.get("sort", DEFAULT_SORT)
         params = cls(
             q=data.get("q", "").strip()[:1000],
@@ -162,6 +164,13 @@ def project_issues(request, project_id: int):
 
 def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: str, projects: list[int]):
     params = ListParams.from_data(request.GET)
+    if any(key in request.GET for key in FILTER_KEYS):
+        # the environment and release controls write their term into the search, which then is the one filter
+        q = params.q
+        for key in FILTER_KEYS:
+            if key in request.GET:
+                q = with_term(q, key, request.GET[key].strip()[:200])
+        return HttpResponseRedirect(params.url(list_url, q=q))
     query = parse_query(params.q)
     matching = filter_issues(issues, query, projects, user=request.user) if query else issues
     counts, listed = {}, matching.filter(TABS[params.tab][1])
@@ -182,6 +191,7 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
             "count": counts[key] if key in counts else capped_count(matching.filter(condition), COUNT_LIMIT),
             "url": params.url(list_url, tab=key),
             "current": key == params.tab,
+            "term": TAB_TERMS[key],
         }
         for key, (label, condition) in TABS.items()
     ]
@@ -198,9 +208,10 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
     if project is None:
         project_urls = {pk: reverse("issues:project", args=[pk]) for pk in {issue.project_id for issue in page.rows}}
     zone, now = timezone.get_current_timezone(), timezone.now()
+    links = release_links(page.rows)
     for issue in page.rows:
         issue.state_description = describe_state(issue)
-        issue.row_html = list_row(issue, project_urls, zone, now)
+        issue.row_html = list_row(issue, project_urls, zone, now, release_links=links)
     sorts = [
         {"key": key, "label": label, "url": params.url(list_url, sort=key), "current": key == params.sort}
         for key, label in SORTS.items()
@@ -211,6 +222,7 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         "has_projects": bool(projects),
         "search_notices": search_notices(query, projects),
         "is_states": list(IS_STATES),
+        "filters": filter_controls(query, projects),
         # deleting issues is for project admins: the button only shows when it can work for some listed project
         "can_delete": request.user.is_superuser or administered_projects(request.user).filter(pk__in=projects).exists(),
         "issues": page.rows,
@@ -223,6 +235,7 @@ def _render_list(request, issues: QuerySet, project, list_url: str, bulk_url: st
         "list_url": list_url,
         "bulk_url": bulk_url,
         "hidden_params": params.query(with_cursor=True),
+        "filter_params": params.query(),
         "mute_durations": duration_choices(),
         "bulk_assignees": bulk_assignees(request.user, project),
         "assigned_to_me_url": params.url(list_url, q="assigned:me"),
@@ -245,6 +258,63 @@ def bulk_assignees(user, project) -> list[tuple[str, str]]:
         choices += [(f"user:{m.pk}", m.get_username()) for m in participants.assignable_users(project) if m != user]
         choices += [(f"team:{team.pk}", f"#{team.name}") for team in participants.assignable_teams(project)]
     return choices
+
+
+# --- the environment and release controls -------------------------------------------------------------------------
+
+FILTER_KEYS = ("environment", "release")
+# the most choices a control offers (the newest releases; environments by name); any other is typed in the search
+MAX_CHOICES = 100
+
+
+def filter_controls(query: Query, projects: list[int]) -> list[dict]:
+    """The environment and release selects: the projects' known values (one query each, on the tag values' and the
+    releases' indexes, at most MAX_CHOICES), and the value the search's term names now."""
+    choices = {
+        "environment": list(environment_choices(projects)),
+        "release": list(dict.fromkeys(release_choices(projects))),
+    }
+    controls = []
+    for key, label in (("environment", "Environment"), ("release", "Release")):
+        current = term_values(query, key)
+        selected = current[0] if len(current) == 1 else ""
+        options = [value for value in choices[key] if '"' not in value]  # a term cannot quote a quote
+        if selected and selected not in options:
+            options.insert(0, selected)
+        controls.append({"key": key, "label": label, "options": options, "selected": selected})
+    return controls
+
+
+def environment_choices(projects: list[int]) -> QuerySet:
+    """The projects' environments by name: from the (project, key, value) unique index of the tag values."""
+    values = TagValue.objects.filter(project_id__in=projects, key="environment").order_by("value")
+    return values.values_list("value", flat=True).distinct()[:MAX_CHOICES]
+
+
+def release_choices(projects: list[int]) -> QuerySet:
+    """The projects' newest versions: from the (project, date_released, id) index of the releases."""
+    versions = Release.objects.filter(project_id__in=projects).order_by("-date_released", "-id")
+    return versions.values_list("version", flat=True)[:MAX_CHOICES]
+
+
+def release_lookup(wanted: set[tuple[int, str]]) -> QuerySet:
+    """The releases of (project id, version) pairs: from the (project, version) unique index."""
+    return Release.objects.filter(
+        project_id__in={pid for pid, _ in wanted}, version__in={version for _, version in wanted}
+    ).values_list("project_id", "version", "pk")
+
+
+def release_links(rows: list[Issue]) -> dict[tuple[int, str], str]:
+    """(project id, version): the release's page, for the versions the page's rows show, in one query."""
+    wanted = {(issue.project_id, v) for issue in rows for v in (issue.first_release, issue.last_release) if v}
+    if not wanted:
+        return {}
+    found = release_lookup(wanted)
+    return {
+        (pid, version): reverse("releases:release", args=[pid, pk])
+        for pid, version, pk in found
+        if (pid, version) in wanted
+    }
 
 
 def read_matches(matching: QuerySet) -> list[tuple]:
