@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from api.common import check_organization, get_project
 from api.issue_search import MAX_IDS, bulk_selection, list_issues
-from api.issue_shape import serialize_issue, with_comment_counts
+from api.issue_shape import releases_of, serialize_issue, with_comment_counts
 from api.issue_updates import BadUpdate, already_done, parse_update, transition_for
 from api.models import Scope
 from api.pagination import paginated_response
@@ -138,7 +138,13 @@ def bulk_delete(request, issues: QuerySet) -> Response:
 
 def list_response(request, issues: QuerySet) -> Response:
     rows = with_comment_counts(list_issues(issues, request.query_params))
-    return paginated_response(request, rows, lambda page: [serialize_issue(issue) for issue in page])
+    return paginated_response(request, rows, serialize_page)
+
+
+def serialize_page(page) -> list[dict]:
+    page = list(page)
+    releases = releases_of(page)
+    return [serialize_issue(issue, releases) for issue in page]
 
 
 class ProjectIssues(APIView):
