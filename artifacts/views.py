@@ -1,7 +1,8 @@
 """A release's artifacts page: what sentry-cli (or a bundler plugin) uploaded for the release, in one project.
 
-Bundles (`sentry-cli sourcemaps upload --release`) with their files: name, type, debug id, size; files uploaded on
-their own (the legacy release-files API); for each, when symbolication last used it (`last_symbolicated_at`,
+Bundles (`sentry-cli sourcemaps upload --release`) with their files: name, type, debug id, size; the project's
+bundles uploaded without a release (found by debug id whatever the event's release); files uploaded on their own
+(the legacy release-files API); for each, when symbolication last used it (`last_symbolicated_at`,
 artifacts.lookup). A project's admins may delete a bundle or a file. Everything is of the project the URL names,
 which the user must be able to see (else 404); the lists are bounded, so the page costs a fixed handful of queries.
 """
@@ -36,10 +37,11 @@ def _file_row(name: str, file_type: str = "", debug_id: str = "", size: int | No
     return {"name": short_filename(name), "full_name": name, "type": file_type, "debug_id": debug_id, "size": size}
 
 
-def bundle_rows(project, release: Release) -> tuple[list[dict], int]:
-    """The release's bundles in the project, newest first, each with its files (by name: its release files and
-    its debug-id files joined on the URL); and how many bundles there are."""
-    bundles_qs = ArtifactBundle.objects.filter(projects=project, release=release.version)
+def bundle_rows(project, version: str) -> tuple[list[dict], int]:
+    """The bundles of the release `version` in the project ("": those uploaded without a release), newest first,
+    each with its files (by name: its release files and its debug-id files joined on the URL); and how many
+    bundles there are."""
+    bundles_qs = ArtifactBundle.objects.filter(projects=project, release=version)
     count = bundles_qs.count()
     bundles = list(bundles_qs.select_related("blob").order_by("-date_uploaded", "-pk")[:MAX_BUNDLES_SHOWN])
     ids = [b.pk for b in bundles]
@@ -72,7 +74,9 @@ def bundle_rows(project, release: Release) -> tuple[list[dict], int]:
 @login_required
 def release_artifacts(request, project_id: int, release_id: int):
     project, release = _release(request, project_id, release_id)
-    bundles, bundle_count = bundle_rows(project, release)
+    bundles, bundle_count = bundle_rows(project, release.version)
+    # `sentry-cli sourcemaps upload` without --release: found by debug id, for the events of any release
+    unreleased, unreleased_count = bundle_rows(project, "") if release.version else ([], 0)
     own_files = ReleaseFile.objects.filter(project=project, release=release.version, bundle=None)
     return render(
         request,
@@ -82,6 +86,8 @@ def release_artifacts(request, project_id: int, release_id: int):
             "release": release,
             "bundles": bundles,
             "bundle_count": bundle_count,
+            "unreleased": unreleased,
+            "unreleased_count": unreleased_count,
             "files": [
                 {"row": f, **_file_row(f.name, size=f.size)}
                 for f in own_files.order_by("name", "dist", "pk")[:MAX_FILES_SHOWN]
@@ -102,7 +108,9 @@ def _check_admin(request, project) -> None:
 @login_required
 def delete_release_bundle(request, project_id: int, release_id: int, bundle_id: int):
     project, release = _release(request, project_id, release_id)
-    bundle = get_object_or_404(ArtifactBundle, pk=bundle_id, projects=project, release=release.version)
+    bundle = get_object_or_404(
+        ArtifactBundle, pk=bundle_id, projects=project, release__in=[release.version, ""]
+    )  # the page lists both
     _check_admin(request, project)
     delete_bundle(project, bundle)
     return redirect("artifacts:release", project.pk, release.pk)

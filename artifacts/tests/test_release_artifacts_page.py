@@ -146,3 +146,21 @@ def test_the_page_costs_a_fixed_number_of_queries(client, project, release, admi
 
     client.get(page_url(project, release))  # the session's first request writes more
     assert queries_with(1) == queries_with(5)
+
+
+def test_bundles_uploaded_without_a_release_are_listed_apart(client, project, release, admin, build):  # noqa: F811
+    dist = build()
+    loose = store_folder(project, dist)  # sentry-cli sourcemaps upload without --release
+    other = Project.objects.create(name="Other", slug="other")
+    foreign = store_folder(other, dist)
+    client.force_login(admin)
+
+    text = client.get(page_url(project, release)).content.decode()
+    assert "Bundles uploaded without a release" in text and str(loose.bundle_id) in text
+    assert str(foreign.bundle_id) not in text
+    assert "No bundles uploaded for this release" in text
+
+    client.post(reverse("artifacts:delete-bundle", args=[project.pk, release.pk, loose.pk]))
+    assert not ArtifactBundle.objects.filter(pk=loose.pk).exists()
+    assert client.post(reverse("artifacts:delete-bundle", args=[project.pk, release.pk, foreign.pk])).status_code == 404
+    assert "Bundles uploaded without a release" not in client.get(page_url(project, release)).content.decode()
