@@ -51,7 +51,43 @@ def lines_of(value) -> list[str]:
     return [rendering.to_text(line) for line in value] if isinstance(value, list) else []
 
 
-def frame_shape(frame: dict) -> dict:
+JS_PLATFORMS = {"javascript", "node"}
+FRAME_DATA_KEYS = ("sourcemap", "resolved_with", "symbolicated")
+
+
+def frame_data(frame: dict, js_event: bool) -> dict | None:
+    """Sentry's `data` of a frame: for a JavaScript event whether the frame was mapped (`symbolicated`), and for a
+    mapped one the map's URL (`sourcemap`) and how it was found (`resolved_with`: "debug-id" or "release"). The
+    minified location is the frame's counterpart in the event's `rawStacktrace`."""
+    data = frame.get("data")
+    if isinstance(data, dict) and isinstance(data.get("minified"), dict):
+        shape = {key: data[key] for key in FRAME_DATA_KEYS if isinstance(data.get(key), str | bool)}
+        shape["symbolicated"] = data.get("symbolicated") is not False
+        return shape
+    return {"symbolicated": False} if js_event else None
+
+
+def raw_frame(frame: dict) -> dict:
+    """The frame as the SDK sent it: a mapped frame's minified location (digest.symbolicate keeps it in
+    data.minified), else the frame itself."""
+    data = frame.get("data")
+    minified = data.get("minified") if isinstance(data, dict) else None
+    if not isinstance(minified, dict):
+        return frame
+    return {"in_app": frame.get("in_app"), "platform": frame.get("platform"), **minified}
+
+
+def raw_stacktrace_shape(stacktrace) -> dict | None:
+    """Sentry's `rawStacktrace`: the frames before source maps, when any frame of the stack was mapped; else null."""
+    if not isinstance(stacktrace, dict) or not isinstance(stacktrace.get("frames"), list):
+        return None
+    frames = [f for f in stacktrace["frames"] if isinstance(f, dict)]
+    if not any(raw_frame(f) is not f for f in frames):
+        return None
+    return stacktrace_shape({**stacktrace, "frames": [raw_frame(f) for f in frames]}, js_event=True, raw=True)
+
+
+def frame_shape(frame: dict, js_event: bool = False, raw: bool = False) -> dict:
     line = safe.safe_int(frame.get("lineno"))
     pre = lines_of(frame.get("pre_context"))
     post = lines_of(frame.get("post_context"))
@@ -79,6 +115,7 @@ def frame_shape(frame: dict) -> dict:
         "vars": mapping(frame.get("vars")),
         "trust": text(frame.get("trust")),
         "errors": None,
+        "data": None if raw else frame_data(frame, js_event),
     }
 
 
@@ -90,11 +127,15 @@ def frames_omitted(value) -> list[int] | None:
     return bounds if None not in bounds else None
 
 
-def stacktrace_shape(stacktrace) -> dict | None:
+def stacktrace_shape(stacktrace, js_event: bool = False, raw: bool = False) -> dict | None:
     if not isinstance(stacktrace, dict):
         return None
     raw_frames = stacktrace.get("frames")
-    frames = [frame_shape(f) for f in raw_frames if isinstance(f, dict)] if isinstance(raw_frames, list) else []
+    frames = (
+        [frame_shape(f, js_event, raw) for f in raw_frames if isinstance(f, dict)]
+        if isinstance(raw_frames, list)
+        else []
+    )
     return {
         "frames": frames,
         "framesOmitted": frames_omitted(stacktrace.get("frames_omitted")),
@@ -104,6 +145,7 @@ def stacktrace_shape(stacktrace) -> dict | None:
 
 
 def exception_entry(data: dict) -> dict | None:
+    js_event = data.get("platform") in JS_PLATFORMS
     values = []
     for exc in safe.values_of(data.get("exception")):
         values.append(
@@ -112,8 +154,8 @@ def exception_entry(data: dict) -> dict | None:
                 "value": text(exc.get("value")),
                 "module": text(exc.get("module")),
                 "mechanism": mapping(exc.get("mechanism")),
-                "stacktrace": stacktrace_shape(exc.get("stacktrace")),
-                "rawStacktrace": None,
+                "stacktrace": stacktrace_shape(exc.get("stacktrace"), js_event),
+                "rawStacktrace": raw_stacktrace_shape(exc.get("stacktrace")),
                 "threadId": safe.safe_int(exc.get("thread_id")),
             }
         )
@@ -129,6 +171,7 @@ def thread_id(value) -> int | str | None:
 
 
 def threads_entry(data: dict) -> dict | None:
+    js_event = data.get("platform") in JS_PLATFORMS
     values = []
     for thread in safe.values_of(data.get("threads")):
         values.append(
@@ -137,8 +180,8 @@ def threads_entry(data: dict) -> dict | None:
                 "name": text(thread.get("name")),
                 "crashed": thread.get("crashed") is True,
                 "current": thread.get("current") is True,
-                "stacktrace": stacktrace_shape(thread.get("stacktrace")),
-                "rawStacktrace": None,
+                "stacktrace": stacktrace_shape(thread.get("stacktrace"), js_event),
+                "rawStacktrace": raw_stacktrace_shape(thread.get("stacktrace")),
             }
         )
     return {"type": "threads", "data": {"values": values}} if values else None

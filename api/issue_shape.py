@@ -10,13 +10,15 @@ given as it is stored, under `unmuteConditions`.
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from api.common import iso
+from bugsink.links import http_url_or_empty
 from digest.volume_based_condition import InvalidCondition, VolumeBasedCondition
 from issues.models import Issue, TurningPoint
+from releases.models import Release
 
 # minutes in one period, for the periods whose length is fixed
 PERIOD_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
@@ -96,10 +98,47 @@ def assigned_to(issue: Issue) -> dict | None:
     return None
 
 
-def serialize_issue(issue: Issue, subscribed: bool = False) -> dict:
-    """The issue in Sentry's shape; `issue.project` (and its assignee) should be loaded with it (select_related);
-    `subscribed`: whether the requesting user is subscribed to it (issues.participants)."""
+def release_shape(release: Release) -> dict:
+    """Sentry's release object in the short form an issue's `firstRelease`/`lastRelease` carries."""
+    return {
+        "id": release.pk,
+        "version": release.version,
+        "shortVersion": release.version,
+        "ref": release.ref or None,
+        "url": http_url_or_empty(release.url) or None,
+        "status": "open",
+        "dateCreated": iso(release.date_created),
+        "dateReleased": iso(release.date_finalized) if release.date_finalized else None,
+    }
+
+
+def releases_of(issues) -> dict[tuple[int, str], Release]:
+    """{(project id, version): Release} for the first and last releases of `issues`, in one query."""
+    wanted = {(i.project_id, v) for i in issues for v in (i.first_release, i.last_release) if v}
+    if not wanted:
+        return {}
+    condition = Q()
+    for project_id in {p for p, _ in wanted}:
+        condition |= Q(project_id=project_id, version__in=[v for p, v in wanted if p == project_id])
+    return {(r.project_id, r.version): r for r in Release.objects.filter(condition)}
+
+
+def issue_release(issue: Issue, version: str, releases: dict) -> dict | None:
+    if not version:
+        return None
+    row = releases.get((issue.project_id, version))
+    if row is None:  # a version without its row (deleted releases): still Sentry's shape
+        return {"id": None, "version": version, "shortVersion": version, "ref": None, "url": None}
+    return release_shape(row)
+
+
+def serialize_issue(issue: Issue, subscribed: bool = False, releases: dict | None = None) -> dict:
+    """The issue in Sentry's shape; `issue.project` (and its assignee) should be loaded with it (select_related).
+    `subscribed`: whether the requesting user is subscribed to it (issues.participants); `releases` is releases_of()
+    for a page of issues (else the issue's own are read)."""
     project = issue.project
+    if releases is None:
+        releases = releases_of([issue])
     title = issue.title()
     first_line = issue.calculated_value.strip().split("\n", 1)[0] if issue.calculated_value else ""
     num_comments = getattr(issue, "num_comments", None)
@@ -134,4 +173,6 @@ def serialize_issue(issue: Issue, subscribed: bool = False) -> dict:
         "annotations": [],
         "assignedTo": assigned_to(issue),
         "shareId": None,
+        "firstRelease": issue_release(issue, issue.first_release, releases),
+        "lastRelease": issue_release(issue, issue.last_release, releases),
     }

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from api.common import check_organization, get_project
 from api.issue_search import MAX_IDS, bulk_selection, list_issues
-from api.issue_shape import assigned_to, serialize_issue, with_comment_counts
+from api.issue_shape import assigned_to, releases_of, serialize_issue, with_comment_counts
 from api.issue_updates import BadUpdate, already_done, parse_update, transition_for
 from api.models import Scope
 from api.pagination import paginated_response
@@ -232,8 +232,10 @@ def list_response(request, issues: QuerySet) -> Response:
     rows = with_comment_counts(list_issues(issues, request.query_params, request.user))
 
     def serialize(page):
+        page = list(page)
         subscribed = participants.subscribed_issue_ids(page, request.user)
-        return [serialize_issue(issue, issue.pk in subscribed) for issue in page]
+        releases = releases_of(page)
+        return [serialize_issue(issue, issue.pk in subscribed, releases) for issue in page]
 
     return paginated_response(request, rows, serialize)
 

@@ -40,7 +40,7 @@ from releases.actions import (
     update_release,
 )
 from releases.actions import set_commits as set_release_commits
-from releases.models import Commit, Deploy, Release
+from releases.models import Commit, Deploy, Release, Repository, is_repository_name
 
 # --- reading ------------------------------------------------------------------------------------------------------
 
@@ -381,31 +381,34 @@ def release_deploys(request, org, version):
 
 @api_view(["GET"])
 def organization_repos(request, org):
-    """The repositories commits were recorded for (Sentry lists its code-host integrations here; sentry-cli checks
-    `--commit repo@sha` against these names)."""
+    """The repositories `set-commits` named in the projects the user may see (Sentry lists its code-host
+    integrations here). sentry-cli and the bundler plugins match the checkout's remote (`acme/fe-app`) against these
+    names; a remote's own name ("origin", which sentry-cli 3.8's --local records) is not a repository and not listed,
+    so that such a client does not find it instead of nothing (with nothing listed, they record local history)."""
     check_organization(org)
-    names = (
-        Commit.objects.filter(release__project__in=visible_projects(request.user))
-        .exclude(repository="")
-        .values("repository")
-        .annotate(first=Min("release__date_created"))
-        .order_by("repository")
+    repositories = (
+        Repository.objects.filter(projects__in=visible_projects(request.user), name__contains="/")
+        .distinct()
+        .order_by("name")
     )
 
     def serialize(page):
         return [
             {
-                "id": n["repository"],
-                "name": n["repository"],
+                "id": str(r.pk),
+                "name": r.name,
                 "url": None,
-                "provider": {"id": "local", "name": "Recorded commits"},
+                "provider": {"id": "local", "name": "Named by set-commits"},
                 "status": "active",
-                "dateCreated": iso(n["first"]),
+                "dateCreated": iso(r.date_created),
+                "integrationId": None,
+                "externalSlug": r.name,
             }
-            for n in page
+            for r in page
+            if is_repository_name(r.name)
         ]
 
-    return paginated_response(request, names, serialize)
+    return paginated_response(request, repositories, serialize)
 
 
 urlpatterns = [

@@ -32,6 +32,7 @@ from artifacts.storage import blob_size, open_checksum, sha1_of
 
 MAX_CACHED_BYTES = 64 * 1024 * 1024  # parsed files kept for one batch; past this the cache starts over
 LAST_USED_RESOLUTION = timedelta(days=1)  # a bundle's date_last_used is bumped at most this often
+LAST_SEEN_RESOLUTION = timedelta(minutes=10)  # and its last_symbolicated_at (the artifacts page's "last used")
 _URL_PREFIX = re.compile(r"^[a-z][a-z0-9+.-]*://[^/]*", re.IGNORECASE)
 _SOURCE_MAPPING_URL = re.compile(rb"^[ \t]*//[#@][ \t]*sourceMappingURL=([^\s'\"]+)[ \t]*\r?$", re.MULTILINE)
 
@@ -244,15 +245,21 @@ class SourceLookup:
         return self._memo(("release", release, dist, tuple(names)), compute)
 
     def _note_use(self, row: ArtifactBundle | ReleaseFile) -> None:
-        """Keep what symbolication reads (a bundle, a release file with its own blob) from retention's reach
-        (artifacts.retention): bump its date_last_used, at most daily."""
+        """Keep what symbolication reads (a bundle, a release file) from retention's reach (artifacts.retention):
+        bump its date_last_used, at most daily; and its last_symbolicated_at, shown on the release's artifacts page,
+        at most every LAST_SEEN_RESOLUTION. At most one UPDATE per row and batch, none most of the time."""
         key = (type(row).__name__, row.pk)
         if key in self._bumped:
             return
         self._bumped.add(key)
         now = timezone.now()
+        changes = {}
         if row.date_last_used is None or now - row.date_last_used >= LAST_USED_RESOLUTION:
-            type(row).objects.filter(pk=row.pk).update(date_last_used=now)
+            changes["date_last_used"] = now
+        if row.last_symbolicated_at is None or now - row.last_symbolicated_at >= LAST_SEEN_RESOLUTION:
+            changes["last_symbolicated_at"] = now
+        if changes:
+            type(row).objects.filter(pk=row.pk).update(**changes)
 
     # --- reading and parsing, once per batch ----------------------------------------------------------------------
 

@@ -54,6 +54,9 @@ class ArtifactBundle(models.Model):
     date_uploaded = models.DateTimeField(default=timezone.now)
     # bumped (at most daily) when symbolication reads it: retention keeps bundles that are in use
     date_last_used = models.DateTimeField(default=timezone.now)
+    # when symbolication last read it (None: never), for the release's artifacts page; bumped at most every
+    # artifacts.lookup.LAST_SEEN_RESOLUTION, so that digest does not write per event
+    last_symbolicated_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"bundle {self.bundle_id}"
@@ -99,6 +102,7 @@ class ReleaseFile(models.Model):
     date_created = models.DateTimeField(default=timezone.now)
     # like a bundle's: bumped (at most daily) by whoever reads it, so that retention keeps files in use
     date_last_used = models.DateTimeField(default=timezone.now)
+    last_symbolicated_at = models.DateTimeField(null=True, blank=True)  # as a bundle's
 
     class Meta:
         indexes = [models.Index(fields=["project", "release", "dist"], name="release_file_lookup")]

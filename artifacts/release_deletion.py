@@ -25,3 +25,18 @@ def delete_releases(releases: list[Release]) -> None:
                 bundle.projects.remove(release.project_id)
             ArtifactBundle.objects.filter(release=release.version, projects=None).delete()
             release.delete()
+
+
+def delete_bundle(project, bundle: ArtifactBundle) -> None:
+    """Take an artifact bundle out of `project`: its release files there go, and the bundle itself (with its
+    debug-id index) once no project holds it. The zip's blob goes with the artifact retention."""
+    with transaction.atomic():
+        ReleaseFile.objects.filter(project=project, bundle=bundle).delete()
+        bundle.projects.remove(project)
+        ArtifactBundle.objects.filter(pk=bundle.pk, projects=None).delete()
+
+
+def delete_release_file(release_file: ReleaseFile) -> None:
+    """Delete a file uploaded on its own for a release (the legacy release-files API); its blob goes with the
+    artifact retention."""
+    release_file.delete()

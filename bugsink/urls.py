@@ -49,6 +49,7 @@ urlpatterns = [
     path("accounts/oidc/<str:provider_id>/login/", sso.login, name="openid_connect_login"),
     path("projects/", include("projects.urls")),
     path("issues/<uuid:issue_id>/", include("issues.issue_urls")),
+    path("", include("artifacts.urls")),  # before releases.urls: its <path:version> would take .../id/N/artifacts/
     path("", include("releases.urls")),
     path("", include("monitors.urls")),
     path("", include("logs.urls")),

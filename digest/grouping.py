@@ -23,6 +23,7 @@ examples.
 import hashlib
 import re
 
+from events.filenames import short_filename
 from events.safe import values_of
 
 DEFAULT_MARKERS = {"{{ default }}", "{{default}}"}
@@ -246,6 +247,7 @@ def culprit(event: dict) -> str:
         in_app = [f for f in frames if f.get("in_app") is True]
         frame = (in_app or frames)[-1]
         where = frame.get("module") or frame.get("filename") or frame.get("abs_path") or ""
+        where = short_filename(where) if isinstance(where, str) else where  # a browser's URL, relative to its origin
         function = frame.get("function") or ""
         if where and function:
             return f"{where} in {function}"[:255]

@@ -9,7 +9,9 @@ Which frames: those with a line and a column, of a `javascript`/`node` event or 
 not node's own (`node:internal/...`). A frame is looked up when the SDK reported a debug id for its file, or when the
 event's release has uploaded files. A frame that cannot be mapped stays as sent, and the event says why in its
 `errors` list ({type, data: {url, reason}}, one entry per file and kind): when a debug id promised a map, or when the
-frame came without source lines (a file the SDK could read itself is not worth a complaint).
+frame came without source lines (a file the SDK could read itself is not worth a complaint). A frame with neither a
+debug id nor release files is not looked up; it gets a `js_no_uploads` entry when it looks minified (a `.min.` file
+or a column past MINIFIED_COLUMN), so that the event page can say what to upload.
 
 Function names: a map knows the original name of the identifier at each position; at a frame's position that is
 the function being *called* there, i.e. the name of the next frame inwards. So a frame is named by the enclosing
@@ -37,6 +39,7 @@ MAX_CONTEXT_LINE_CHARS = 500  # a line of original source longer than this is cu
 MAX_NAME_CHARS = 1024  # a file or function name from a map (anyone who can upload writes them)
 MAX_ERRORS = 50  # recorded per event
 MAX_DEBUG_IMAGES = 1000
+MINIFIED_COLUMN = 250  # a frame past this column, in a file with no upload at all, is taken for minified code
 _JS_FILE = re.compile(r"\.[mc]?js$", re.IGNORECASE)
 _NOT_A_FILE = ("node:", "<anonymous>", "native", "[native code]", "internal/", "data:")
 _LIBRARY = re.compile(r"(?:^|/)node_modules/|^webpack/(?:bootstrap|runtime)|\(webpack\)|webpack/runtime/|/~/")
@@ -143,6 +146,8 @@ def _symbolicate(data: dict, lookup: SourceLookup, errors: _Errors) -> int:
                 continue
             debug_id = images.get(url) or images.get(frame.get("filename") or "") or ""
             if not debug_id and not (release and lookup.has_release_files(release, dist)):
+                if _looks_minified(frame, url):
+                    errors.add("js_no_uploads", url, _nothing_uploaded(release, dist))
                 continue
             if budget <= 0:
                 errors.add(
@@ -166,6 +171,22 @@ def _symbolicate(data: dict, lookup: SourceLookup, errors: _Errors) -> int:
             caller_token = token
             mapped += 1
     return mapped
+
+
+def _looks_minified(frame: dict, url: str) -> bool:
+    """A frame worth a "nothing was uploaded" note: one the SDK could not show source lines for, in a file that is
+    minified by its name or by a column no hand-written line reaches. An unminified file (a dev server's) is not."""
+    if frame.get("context_line"):
+        return False
+    path = url.split("?", 1)[0].split("#", 1)[0]
+    return ".min." in path.rsplit("/", 1)[-1] or frame["colno"] > MINIFIED_COLUMN
+
+
+def _nothing_uploaded(release: str, dist: str) -> str:
+    if not release:
+        return "the event names no release and the SDK reported no debug id for this file"
+    what = f"release {release}" + (f" (dist {dist})" if dist else "")
+    return f"{what} has no uploaded files and the SDK reported no debug id for this file"
 
 
 def _short_function_name(name) -> str | None:

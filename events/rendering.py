@@ -15,6 +15,7 @@ from datetime import datetime
 
 from bugsink.bidi import visible_controls
 from events import safe
+from events.filenames import short_filename
 from events.levels import LEVELS
 from events.scrub import MARKER_KEY
 from tags.extract import NOT_INDEXED_KEY, event_tags
@@ -255,8 +256,9 @@ def vars_view(variables) -> list[dict]:
 
 
 def frame_view(frame: dict) -> dict:
-    filename = to_text(frame.get("filename")) or to_text(frame.get("abs_path"))
-    abs_path = to_text(frame.get("abs_path"))
+    full_name = to_text(frame.get("filename")) or to_text(frame.get("abs_path"))
+    filename = short_filename(full_name)  # relative to its origin; the full URL stays in the tooltip
+    abs_path = to_text(frame.get("abs_path")) or full_name
     module = to_text(frame.get("module"))
     package = to_text(frame.get("package"))
     function = to_text(frame.get("function")) or to_text(frame.get("raw_function")) or to_text(frame.get("symbol"))
@@ -289,8 +291,10 @@ def minified_view(frame: dict) -> dict | None:
     minified = data.get("minified") if isinstance(data, dict) else None
     if not isinstance(minified, dict):
         return None
+    where = to_text(minified.get("abs_path")) or to_text(minified.get("filename"))
     return {
-        "where": to_text(minified.get("abs_path")) or to_text(minified.get("filename")) or "<unknown>",
+        "where": short_filename(where) or "<unknown>",
+        "full_where": where,
         "function": to_text(minified.get("function")),
         "lineno": to_int(minified.get("lineno")),
         "colno": to_int(minified.get("colno")),
@@ -300,6 +304,7 @@ def minified_view(frame: dict) -> dict | None:
 
 
 PROCESSING_ERROR_TITLES = {
+    "js_no_uploads": "Nothing uploaded for this file",
     "js_no_source": "No source map found",
     "js_missing_source": "Source map not uploaded",
     "js_invalid_source": "Unreadable source map",
@@ -311,23 +316,41 @@ PROCESSING_ERROR_TITLES = {
 }
 MAX_PROCESSING_ERRORS = 50
 
+# what to do about each kind, {release} being the event's (or a placeholder); shown under the reason
+PROCESSING_ERROR_HINTS = {
+    "js_no_uploads": "Upload the build's files and maps: sentry-cli sourcemaps inject ./dist, then "
+    "sentry-cli sourcemaps upload --release {release} ./dist (or a bundler plugin such as @sentry/vite-plugin).",
+    "js_no_source": "Upload the minified file and its map from the build that served it: sentry-cli sourcemaps "
+    "upload --release {release} ./dist; with debug ids, run sentry-cli sourcemaps inject on that build first.",
+    "js_missing_source": "The minified file was uploaded but the map it names was not: upload the .map files too.",
+    "js_invalid_source": "The uploaded file is there but cannot be read: upload the map your bundler wrote again.",
+    "js_invalid_sourcemap_location": "The map does not describe this position: it is likely from another build of "
+    "the file. Upload the map of the build that is deployed.",
+    "js_missing_sources_content": "Build with sourcesContent in the map (most bundlers' default) to see the lines.",
+    "js_too_large": "Raise SOURCEMAP_MAX_BYTES or split the bundle.",
+}
+
 
 def processing_errors_view(data: dict) -> list[dict]:
     """Why frames are not (fully) mapped to their original source: the event's `errors` ({type, data: {url,
     reason}}, as digest.symbolicate records them; other producers put url and reason at the top level)."""
     errors = data.get("errors")
+    release = truncate(to_text(data.get("release"))) or "<release>"
     rows = []
     for entry in errors[:MAX_PROCESSING_ERRORS] if isinstance(errors, list) else []:
         if not isinstance(entry, dict) or entry.get("type") == "invalid_data":
             continue  # a value dropped as invalid is said above the event (invalid_data_notes)
         details = entry.get("data") if isinstance(entry.get("data"), dict) else entry
         kind = to_text(entry.get("type"))
+        url = to_text(details.get("url"))
         rows.append(
             {
                 "type": kind,
                 "title": PROCESSING_ERROR_TITLES.get(kind, kind.replace("_", " ").capitalize() or "Error"),
-                "url": truncate(to_text(details.get("url"))),
+                "url": truncate(short_filename(url)),
+                "full_url": truncate(url),
                 "reason": truncate(to_text(details.get("reason") or details.get("message"))),
+                "hint": PROCESSING_ERROR_HINTS.get(kind, "").replace("{release}", release),
             }
         )
     return rows

@@ -19,7 +19,7 @@ from bugsink import jobs
 from issues.models import Issue
 from issues.state import IssueStateManager
 from projects.models import Project
-from releases.models import Commit, Deploy, Release
+from releases.models import Commit, Deploy, Release, Repository
 from releases.ordering import latest_version
 
 
@@ -116,6 +116,7 @@ def resolve_waiting_for_next_release(project: Project, version: str, when=None, 
 def set_commits(releases: Iterable[Release], commits: list[CommitData]) -> int:
     """Replace the commits of each of the releases (one version, its projects' rows) with `commits`, in the order
     given; a commit listed twice is kept once. Returns how many each release has now."""
+    releases = list(releases)
     unique = list({(c.repository, c.sha): c for c in reversed(commits)}.values())[::-1]
     with transaction.atomic():
         for release in releases:
@@ -133,7 +134,19 @@ def set_commits(releases: Iterable[Release], commits: list[CommitData]) -> int:
                 )
                 for position, c in enumerate(unique)
             )
+        record_repositories(releases, {c.repository for c in unique if c.repository})
     return len(unique)
+
+
+def record_repositories(releases: Iterable[Release], names: set[str]) -> None:
+    """The repositories `names` (created when new; a name differing only in case is the same one) in the projects
+    of `releases`."""
+    project_ids = {release.project_id for release in releases}
+    for name in sorted(names):
+        repository = Repository.objects.filter(name__iexact=name).order_by("pk").first()
+        if repository is None:
+            repository, _ = Repository.objects.get_or_create(name=name)
+        repository.projects.add(*project_ids)
 
 
 def add_deploy(releases: Iterable[Release], deploy: DeployData) -> list[Deploy]:

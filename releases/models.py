@@ -86,6 +86,29 @@ class Commit(models.Model):
         return f"{self.repository}@{self.sha[:12]}"
 
 
+def is_repository_name(name: str) -> bool:
+    """A repository as clients derive it from a git remote's URL (`acme/fe-app`, `group/sub/app`), as opposed to
+    a remote's own name: sentry-cli 3.8's `set-commits --local` (and `--auto` when it falls back to it) names the
+    repository "origin", which matches no checkout."""
+    return "/" in name.strip("/")
+
+
+class Repository(models.Model):
+    """A repository named by `set-commits` (its commits' `repository`, or a ref's), in the projects whose releases
+    named it. /api/0/organizations/<org>/repos/ lists them (sentry-cli and the bundler plugins match a checkout's
+    remote against these names); a name that is a git remote's (is_repository_name) is recorded but not listed."""
+
+    name = models.CharField(max_length=200, unique=True)
+    projects = models.ManyToManyField("projects.Project", related_name="repositories")
+    date_created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Deploy(models.Model):
     """A release deployed to an environment (`sentry-cli deploys new -e production`)."""
 

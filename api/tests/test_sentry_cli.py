@@ -14,6 +14,7 @@ from artifacts.assemble import read_bundle_member
 from artifacts.models import ArtifactBundle, DebugIdArtifact, ReleaseFile
 from artifacts.storage import blob_path
 from projects.models import Project, ProjectMembership, Role
+from releases.actions import record_repositories
 from releases.models import Commit, Deploy, Release
 
 
@@ -82,9 +83,11 @@ def test_release_lifecycle(cli, tmp_path):
     info = run_cli(env, "releases", "info", "1.1.0", "--show-commits").stdout
     assert commits[0].sha in info
 
-    # --commit names a repository the server knows (the one --local recorded)
+    # --commit names a repository the server knows: one named by set-commits (--local records the remote's name,
+    # "origin", which is not listed as one: api.tests.test_set_commits_auto)
     run_cli(env, "releases", "new", "1.2.0")
-    repository = commits[0].repository
+    repository = "acme/shop"
+    record_repositories(Release.objects.filter(version="1.1.0"), {repository})
     run_cli(env, "releases", "set-commits", "1.2.0", "--commit", f"{repository}@abcdef1234", cwd=repo)
     assert list(Commit.objects.filter(release__version="1.2.0").values_list("repository", "sha")) == [
         (repository, "abcdef1234")
