@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 # Our own event samples, captured from real SDKs or written from the protocol (see the README beside them).
-SAMPLES_DIR = Path(__file__).resolve().parent / "tests" / "samples"
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "bugsink" / "tests" / "samples"
 # Someone else's samples that a development checkout may have beside it; never needed by the suite.
 SHARED_SAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "event-samples"
 

@@ -30,7 +30,7 @@ from testing.npm_cache import npm_package
 from testing.utils import require_service, store_event
 
 ESBUILD_VERSION = "0.28.2"
-CLIENTS_DIR = Path(__file__).resolve().parent / "sdk_clients"
+CLIENTS_DIR = Path(__file__).resolve().parents[2] / "ingest" / "tests" / "sdk_clients"  # the SDK clients of ingest
 TOOL_TIMEOUT = 120
 
 APP_JS = """import { parseOrder } from "./orders.js";
