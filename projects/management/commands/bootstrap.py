@@ -52,4 +52,4 @@ class Command(BaseCommand):
         if initial and admin.check_password(initial):
             return initial
         password_file.unlink(missing_ok=True)
-        return f"(your own password; forgotten? python manage.py changepassword {admin.get_username()} sets a new one)"
+        return f"(your own password; forgotten? .venv/bin/python manage.py changepassword {admin.get_username()} sets a new one)"
