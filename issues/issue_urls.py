@@ -6,7 +6,7 @@ event at /issues/<id>/events/<event_pk>/[details/|breadcrumbs/] (the event's per
 
 from django.urls import path
 
-from issues.views import detail
+from issues.views import delete, detail
 
 app_name = "issue"
 
@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     path("events/id/<str:event_id>/", detail.event_by_id, name="event_by_id"),
     path("action/", detail.action, name="action"),
+    path("delete/", delete.issue_delete, name="delete"),
     path("comments/", detail.comment_add, name="comment_add"),
     path("comments/<int:comment_pk>/edit/", detail.comment_edit, name="comment_edit"),
     path("comments/<int:comment_pk>/delete/", detail.comment_delete, name="comment_delete"),

@@ -32,6 +32,7 @@ from issues.muting import InvalidMute, condition_data, duration_choices, parse_m
 from issues.pagination import Cursor, Order, keyset_page
 from issues.presentation import describe_conditions, describe_state, state_view
 from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager, allowed_actions
+from issues.views.delete import may_delete_issue
 from logs.search import trace_logs
 from releases.links import release_url_by_version, release_urls
 from releases.ordering import latest_version
@@ -125,6 +126,7 @@ def _render(
             "periods": period_choices(),
             "here": request.get_full_path(),
             "nav": "issues",
+            "can_delete": may_delete_issue(request.user, issue),
             **context,
         },
     )
