@@ -114,3 +114,67 @@ def test_release_links_lead_to_the_release_page(transactional_db, live_server_ur
         page.locator(".events-table a", has_text="shop@1.2.3").click()
     assert page.locator("[data-release-facts]").is_visible()
     assert page.console_watch.errors == []
+
+
+# --- the `?` keyboard help --------------------------------------------------------------------------------------
+
+
+def _help_is_open(page) -> bool:
+    return page.locator("#keyboard-help").evaluate("d => d.open")
+
+
+def test_question_mark_opens_the_keyboard_help_on_the_issue_page_and_esc_closes_it(
+    transactional_db, live_server_url, page, project, send_event
+):
+    for _ in range(2):
+        assert send_event(project, exception_event(frames=FRAMES)).status_code == 200
+    issue = Event.objects.filter(project=project).first().issue
+    start = f"{live_server_url}/issues/{issue.pk}/"
+    page.goto(start)
+    assert not _help_is_open(page)
+    tab = page.locator("nav.issue-tabs a", has_text="Tags")
+    tab.focus()
+    page.keyboard.press("?")
+    dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    assert dialog.is_visible() and _help_is_open(page)
+    assert "Previous (older) event" in dialog.inner_text() and "Next / previous issue" in dialog.inner_text()
+    # the focus is in the dialog, on its Close button; the page underneath does not react to its keys
+    assert page.evaluate("() => document.activeElement.hasAttribute('data-keyboard-help-close')")
+    page.keyboard.press("ArrowLeft")
+    assert page.url == start and _help_is_open(page)
+    page.keyboard.press("Escape")
+    assert not _help_is_open(page) and not dialog.is_visible()
+    # the focus went back to where it was
+    assert page.evaluate("() => document.activeElement.textContent.trim()").startswith("Tags")
+    # the button opens it too, Close shuts it
+    page.get_by_role("button", name="Keyboard shortcuts").click()
+    assert _help_is_open(page)
+    page.get_by_role("button", name="Close").click()
+    assert not _help_is_open(page)
+    # with the help shut, ← is the previous event again
+    with page.expect_navigation():
+        page.keyboard.press("ArrowLeft")
+    assert "/events/" in page.url
+    # a `?` typed into a field is text, not the help
+    page.goto(f"{live_server_url}/issues/{issue.pk}/events/")
+    page.locator("#events-q").type("a?b")
+    assert not _help_is_open(page) and page.locator("#events-q").input_value() == "a?b"
+    assert page.console_watch.errors == []
+
+
+def test_question_mark_opens_the_keyboard_help_on_the_list(
+    transactional_db, live_server_url, page, project, send_event
+):
+    assert send_event(project, exception_event(exc_type="KeyError")).status_code == 200
+    assert send_event(project, exception_event(exc_type="TypeError")).status_code == 200
+    page.goto(f"{live_server_url}/projects/{project.pk}/issues/")
+    page.keyboard.press("?")
+    assert _help_is_open(page)
+    assert "j / k" in page.get_by_role("dialog").inner_text()
+    page.keyboard.press("j")  # rests while the help is shown
+    assert page.locator(".is-current").count() == 0
+    page.keyboard.press("Escape")
+    assert not _help_is_open(page)
+    page.keyboard.press("j")  # and works again once it is shut
+    assert page.locator(".is-current").count() == 1
+    assert page.console_watch.errors == []
