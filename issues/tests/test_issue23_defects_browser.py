@@ -178,3 +178,40 @@ def test_question_mark_opens_the_keyboard_help_on_the_list(
     page.keyboard.press("j")  # and works again once it is shut
     assert page.locator(".is-current").count() == 1
     assert page.console_watch.errors == []
+
+
+# --- Delete on the issue page -----------------------------------------------------------------------------------
+
+
+def test_an_admin_deletes_an_issue_from_its_page(
+    transactional_db, chromium_page, live_server_url, django_user_model, project, send_event
+):
+    from bugsink import jobs
+    from issues.models import Issue
+    from projects.models import Role
+
+    boss = django_user_model.objects.create_user("boss", "boss@example.com", "pw")
+    ProjectMembership.objects.create(project=project, user=boss, role=Role.ADMIN)
+    page = chromium_page
+    login(page, live_server_url, "boss", "pw")
+    assert send_event(project, exception_event(exc_type="KeyError", value="doomed")).status_code == 200
+    assert send_event(project, exception_event(exc_type="TypeError", value="kept")).status_code == 200
+    doomed = Issue.objects.get(calculated_type="KeyError")
+
+    page.goto(f"{live_server_url}/issues/{doomed.pk}/")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Delete…").click()
+    assert page.get_by_role("heading", name=f"Delete {doomed.short_id}?").is_visible()
+    # Cancel goes back to the issue, nothing deleted
+    with page.expect_navigation():
+        page.get_by_role("link", name="Cancel").click()
+    assert page.url == f"{live_server_url}/issues/{doomed.pk}/"
+    with page.expect_navigation():
+        page.get_by_role("link", name="Delete…").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name=f"Delete {doomed.short_id}").click()
+    assert page.url == f"{live_server_url}/projects/{project.pk}/issues/"
+    assert f"Deleting {doomed.short_id} and its events in the background." in page.locator(".messages").inner_text()
+    assert jobs.wait_idle(20)
+    assert list(Issue.objects.values_list("calculated_type", flat=True)) == ["TypeError"]
+    assert page.console_watch.errors == []
