@@ -5,6 +5,8 @@ templates read it as `site_title` rather than spelling a name out."""
 
 from django.conf import settings
 
+from bugsink.version import VERSION
+
 
 def site(request) -> dict:
-    return {"site_title": settings.SITE_TITLE}
+    return {"site_title": settings.SITE_TITLE, "app_version": VERSION}

@@ -48,9 +48,14 @@ class VolumeBasedCondition:
 
     def describe(self) -> str:
         """E.g. '5 events in the last hour', '10 events in the last 3 days'."""
-        events = "event" if self.volume == 1 else "events"
+        return self.describe_count(self.volume)
+
+    def describe_count(self, count: int) -> str:
+        """`count` events over this condition's span, e.g. '6 events in the last hour': what an issue actually has,
+        as opposed to the condition's threshold (describe)."""
+        events = "event" if count == 1 else "events"
         span = self.period if self.nr_of_periods == 1 else f"{self.nr_of_periods} {self.period}s"
-        return f"{self.volume} {events} in the last {span}"
+        return f"{count} {events} in the last {span}"
 
 
 def positive_whole_number(value, label: str, maximum: int | None = None) -> int:

@@ -94,16 +94,20 @@ def display(value) -> str:
     return to_text(value)
 
 
-MAX_TOKEN_CHARS = 128  # ids and hashes (a trace_id is 32 hex digits) stay on one line up to this length
+MAX_TOKEN_CHARS = 128  # ids and hashes (a trace_id is 32 hex digits, a SHA-256 64) are tokens up to this length
+WIDE_TOKEN_CHARS = 16  # a longer token gets the row's whole width
 
 
 def field(key, value, **extra) -> dict:
-    """One row of a key/value list (`dl.kv`): {key, value, multiline, token, time?}. A `token` is one short word
-    without spaces (an id, a hash, a version): it is kept on one line, scrolling sideways in a narrow column, where
-    text that breaks anywhere would stack an id one character per line."""
+    """One row of a key/value list (`dl.kv`): {key, value, multiline, token, wide, time?}. A `token` is one word
+    without spaces (an id, a hash, a version). A short one stays beside its key on one line; a `wide` one (longer
+    than WIDE_TOKEN_CHARS: a trace_id, a hash) goes under its key, across the row's whole width, where it is shown
+    whole (breaking only when it is wider than the card), never cut or scrolled out of sight in a narrow value
+    column."""
     text = display(value)
     token = 0 < len(text) <= MAX_TOKEN_CHARS and not any(c.isspace() for c in text)
-    return {"key": to_text(key), "value": text, "multiline": "\n" in text, "token": token, **extra}
+    wide = token and len(text) > WIDE_TOKEN_CHARS
+    return {"key": to_text(key), "value": text, "multiline": "\n" in text, "token": token, "wide": wide, **extra}
 
 
 def time_field(key, value) -> dict | None:
@@ -202,6 +206,9 @@ def context_lines(frame: dict) -> list[dict]:
 MAX_VAR_DEPTH = 10  # deeper containers are shown as one line of JSON (the SDKs stop well before)
 MAX_VAR_ITEMS = 200  # per container; the rest is counted ("… 12 more"), the raw JSON has them
 MAX_PREVIEW_CHARS = 100
+# a leaf longer than this (or of more lines) is shown cut to a few lines, with a "Show more" toggle (static/js/issue.js)
+LONG_VALUE_CHARS = 300
+LONG_VALUE_LINES = 6
 
 
 def _var_leaf(value) -> str:
@@ -235,9 +242,9 @@ def var_node(value, depth: int = 0) -> dict:
     """A local variable's value as a tree for the template (issues/_event_var.html): a leaf is {text}, a container
     {kind: "list"|"dict", preview, count, children: [{key, value: node}], more}."""
     if not isinstance(value, dict | list | tuple):
-        return {"text": _var_leaf(value)}
+        return _leaf_node(_var_leaf(value))
     if depth >= MAX_VAR_DEPTH:
-        return {"text": truncate(safe.safe_json(value))}
+        return _leaf_node(truncate(safe.safe_json(value)))
     pairs = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
     return {
         "kind": "dict" if isinstance(value, dict) else "list",
@@ -246,6 +253,13 @@ def var_node(value, depth: int = 0) -> dict:
         "children": [{"key": to_text(k), "value": var_node(v, depth + 1)} for k, v in pairs[:MAX_VAR_ITEMS]],
         "more": max(0, len(pairs) - MAX_VAR_ITEMS),
     }
+
+
+def _leaf_node(text: str) -> dict:
+    """{text} and, for a wall of text (LONG_VALUE_CHARS, LONG_VALUE_LINES), `long`: shown cut with a toggle."""
+    if len(text) > LONG_VALUE_CHARS or text.count("\n") >= LONG_VALUE_LINES:
+        return {"text": text, "long": True}
+    return {"text": text}
 
 
 def vars_view(variables) -> list[dict]:
@@ -281,6 +295,7 @@ def frame_view(frame: dict) -> dict:
         "context": context_lines(frame),
         "vars": vars_view(variables),
         "is_crash": False,
+        "vars_open": False,
     }
 
 
@@ -390,6 +405,10 @@ def frames_view(frames: list, in_app_only: bool = False, crashed: bool = True, r
     views.reverse()
     if views and crashed:
         views[0]["is_crash"] = True
+        # the locals shown opened: those of the frame the exception was raised in, the innermost in-app frame (the
+        # innermost frame when none is in-app); the others' start collapsed
+        raised_in = next((v for v in views if v["in_app"]), views[0])
+        raised_in["vars_open"] = True
     in_app_count = sum(1 for v in views if v["in_app"])
     collapse = in_app_only and in_app_count > 0
     entries: list[dict] = []
@@ -401,7 +420,9 @@ def frames_view(frames: list, in_app_only: bool = False, crashed: bool = True, r
                 entries.append({"gap": 1})
         else:
             # what the frame shows opened: the crashing frame, and in-app frames that have something to show
-            view["open"] = view is views[0] or (view["in_app"] and bool(view["context"] or view["vars"]))
+            view["open"] = (
+                view is views[0] or view["vars_open"] or (view["in_app"] and bool(view["context"] or view["vars"]))
+            )
             entries.append({"frame": view})
         if view.get("removed_before"):
             entries.append({"removed": view["removed_before"]})

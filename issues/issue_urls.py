@@ -6,7 +6,7 @@ event at /issues/<id>/events/<event_pk>/[details/|breadcrumbs/] (the event's per
 
 from django.urls import path
 
-from issues.views import detail, merging
+from issues.views import delete, detail, merging
 
 app_name = "issue"
 
@@ -34,6 +34,7 @@ urlpatterns = [
     path("subscription/", detail.subscription, name="subscription"),
     path("reprocess/", merging.reprocess, name="reprocess"),
     path("groupings/<int:grouping_pk>/unmerge/", merging.unmerge, name="unmerge"),
+    path("delete/", delete.issue_delete, name="delete"),
     path("comments/", detail.comment_add, name="comment_add"),
     path("comments/<int:comment_pk>/edit/", detail.comment_edit, name="comment_edit"),
     path("comments/<int:comment_pk>/delete/", detail.comment_delete, name="comment_delete"),

@@ -38,6 +38,7 @@ class Replay:
     days_met: int  # days of the window on which the condition held at the day's end
     met_now: bool  # the counts meet the condition now: the mute would be refused
     estimated: bool  # an hour or minute condition, estimated on daily counts
+    count_now: int = 0  # the issue's events in the condition's span now (what it has, not the threshold)
 
 
 def _day(ordinal: int) -> datetime:
@@ -77,6 +78,7 @@ def replay(counter: PeriodCounter, condition: VolumeBasedCondition, now: datetim
         days_met=days_met,
         met_now=condition.is_met(counter, now),
         estimated=condition.period in ("hour", "minute"),
+        count_now=counter.count(condition.period, condition.nr_of_periods, now),
     )
 
 
@@ -88,8 +90,8 @@ def sentence(result: Replay, condition: VolumeBasedCondition) -> str:
     """The preview in words, e.g. 'Would have unmuted 3 times in the last 14 days; last on Nov 20.' plus how."""
     if result.met_now:
         return (
-            f"This issue already has {condition.describe()}: the mute would be refused, since it would unmute at "
-            f"the next event."
+            f"This issue already has {condition.describe_count(result.count_now)}, at least the {condition.volume} "
+            f"to unmute at: the mute would be refused, since it would unmute at the next event."
         )
     if result.firings == 0:
         what = f"Would not have unmuted in the last {WINDOW_DAYS} days."

@@ -217,9 +217,11 @@ class IssueStateManager:
         counter = PeriodCounter.from_dict(issue.period_counts)
         for condition in parsed:
             if condition.is_met(counter, now):
+                count = counter.count(condition.period, condition.nr_of_periods, now)
                 raise IllegalStateTransition(
-                    f"This issue already had {condition.describe()}: muting until that happens would unmute it "
-                    f"at the next event. Choose a higher volume or a shorter span."
+                    f"This issue already has {condition.describe_count(count)}, at least the {condition.volume} "
+                    f"to unmute at: muting until that happens would unmute it at the next event. Choose a higher "
+                    f"volume or a shorter span."
                 )
         issue.is_muted = True
         issue.unmute_after = until

@@ -40,6 +40,43 @@ def _name_version(context) -> str:
     return f"{name} {version}".strip() if name else ""
 
 
+def _raised(event: dict) -> dict:
+    """The exception that was raised (the last of `exception.values`; the ones before it are its causes)."""
+    exception = event.get("exception")
+    values = exception.get("values") if isinstance(exception, dict) else None
+    raised = values[-1] if isinstance(values, list) and values else None
+    return raised if isinstance(raised, dict) else {}
+
+
+def _field_tags(event: dict, user: dict):
+    """(key, value) for the dotted keys Sentry's search documents that name a field of the event: user.*, sdk.*,
+    device.*, error.*, http.*. A value the event does not have is None (no tag). (error.type is the issue's and
+    event's own calculated_type: tags.search reads it there, no tag needed.)"""
+
+    def of(name) -> dict:
+        value = event.get(name)
+        return value if isinstance(value, dict) else {}
+
+    contexts = of("contexts")
+    device = contexts.get("device") if isinstance(contexts.get("device"), dict) else {}
+    raised = _raised(event)
+    mechanism = raised.get("mechanism") if isinstance(raised.get("mechanism"), dict) else {}
+    handled = mechanism.get("handled")
+    yield "user.id", user.get("id")
+    yield "user.email", user.get("email")
+    yield "user.username", user.get("username")
+    yield "user.ip", user.get("ip_address")
+    yield "sdk.name", of("sdk").get("name")
+    yield "sdk.version", of("sdk").get("version")
+    yield "device.family", device.get("family")
+    yield "device.model", device.get("model")
+    yield "device.brand", device.get("brand")
+    yield "error.mechanism", mechanism.get("type")
+    yield "error.handled", ("true" if handled else "false") if isinstance(handled, bool) else None
+    yield "http.method", of("request").get("method")
+    yield "http.url", of("request").get("url")
+
+
 def event_tags(event: dict) -> dict[str, str]:
     """{key: value} for a normalized event (see digest.normalize): at most MAX_EVENT_TAGS of them."""
     return capped_event_tags(event, settings.MAX_EVENT_TAGS)[0]
@@ -69,6 +106,10 @@ def capped_event_tags(event: dict, limit: int) -> tuple[dict[str, str], int]:
     user = event.get("user")
     if isinstance(user, dict):
         add("user", user.get("email") or user.get("username") or user.get("id") or user.get("ip_address"))
+    # Sentry's documented search keys for the event's fields (user.email:jane@example.com, sdk.name:..., ...), each
+    # the field as sent; `user` above is the one that names the user best
+    for key, value in _field_tags(event, user if isinstance(user, dict) else {}):
+        add(key, value)
     contexts = event.get("contexts") if isinstance(event.get("contexts"), dict) else {}
     # name and version ("Chrome 120.0.0"), and the name alone ("browser.name": "Chrome"), as Sentry tags them; the
     # OS of a server-side event's visitor (derived from its User-Agent, digest.useragent) is its `client_os`

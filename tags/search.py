@@ -11,6 +11,10 @@ find issues by their assignee (issues.participants).
 
 `has:feedback` and `has:attachment` find issues (events) with user feedback or attachments.
 
+Sentry's dotted keys for an event's fields (user.email, user.id, user.username, user.ip, sdk.*, device.*,
+error.mechanism, error.handled, http.method, http.url) are tags (tags.extract); `error.type` is read from the issue's
+(event's) own type (FIELD_TERMS), not a tag.
+
 A term the parser cannot use (`level:` without a value, `is:sleeping`) is kept in `Query.not_understood` with the
 reason, so that the page can say so rather than silently search for something else.
 """
@@ -38,6 +42,9 @@ HAS_EVENT["attachments"] = HAS_EVENT["attachment"]
 
 # key: the key of the tag that holds the name alone (see the module docstring)
 NAME_TAGS = {"browser": "browser.name", "os": "os.name", "runtime": "runtime.name"}
+
+# key: the column of Issue and Event a term of that key matches exactly (no tag holds it)
+FIELD_TERMS = {"error.type": "calculated_type"}
 
 _TOKEN = re.compile(r'(?:([\w.\-]+):(?:"([^"]*)"|(\S*)))|"([^"]*)"|(\S+)')
 
@@ -160,6 +167,9 @@ def filter_issues(issues: QuerySet, query: Query, projects: list[int] | None = N
     """The issues that match; `projects`, when given, are the projects `issues` are of (their tag values are the
     only ones looked up); `user` is whom `assigned:me` means."""
     for key, value in query.terms:
+        if key in FIELD_TERMS:
+            issues = issues.filter(**{FIELD_TERMS[key]: value})
+            continue
         # no such value: nothing matches (an empty IN, which Django answers without asking the database)
         value_ids = tag_value_ids(key, value, projects)
         issues = issues.filter(id__in=IssueTag.objects.filter(value_id__in=value_ids).values("issue_id"))
@@ -187,6 +197,9 @@ def filter_issues(issues: QuerySet, query: Query, projects: list[int] | None = N
 
 def filter_events(events: QuerySet, query: Query, projects: list[int] | None = None) -> QuerySet:
     for key, value in query.terms:
+        if key in FIELD_TERMS:
+            events = events.filter(**{FIELD_TERMS[key]: value})
+            continue
         value_ids = tag_value_ids(key, value, projects)
         events = events.filter(id__in=EventTag.objects.filter(value_id__in=value_ids).values("event_id"))
     for key in query.has:

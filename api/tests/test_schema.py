@@ -75,3 +75,32 @@ def test_schema_is_served_to_tokens_and_the_docs_page_to_signed_in_users(client,
     assert "/api/0/schema/" in script.content.decode()
     for source in sources:
         assert client.get(source).status_code == 200, source  # served here (whitenoise, from the sidecar)
+
+
+def test_schema_names_the_apps_version_and_groups_every_operation(tmp_path):
+    """Issue 23: Swagger UI showed version "0" and a group named "default"."""
+    from bugsink.version import VERSION
+
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--file", str(target), stderr=StringIO())
+    schema = yaml.safe_load(target.read_text())
+    assert schema["info"]["version"] == VERSION != "0"
+    declared = [tag["name"] for tag in schema["tags"]]
+    used = {tag for item in schema["paths"].values() for op in item.values() for tag in op["tags"]}
+    assert all(len(op["tags"]) == 1 for item in schema["paths"].values() for op in item.values())
+    assert "default" not in used and used <= set(declared), used - set(declared)
+    assert schema["paths"]["/api/0/"]["get"]["tags"] == ["Authentication"]
+    assert schema["paths"]["/api/0/issues/{issue_id}/events/"]["get"]["tags"] == ["Events"]
+    assert schema["paths"]["/api/0/organizations/{org}/issues/"]["get"]["tags"] == ["Issues"]
+    assert schema["paths"]["/api/0/organizations/{org}/chunk-upload/"]["post"]["tags"] == ["Source maps and uploads"]
+    assert schema["paths"]["/api/0/organizations/{org}/releases/{version}/deploys/"]["get"]["tags"] == ["Releases"]
+
+
+@pytest.mark.django_db
+def test_docs_page_links_back_to_the_app_and_names_the_version(client):
+    from bugsink.version import VERSION
+
+    client.force_login(get_user_model().objects.create_user("alice"))
+    html = client.get("/api/0/docs/").content.decode()
+    assert '<a href="/projects/" data-back-to-app>← Back to Culvert</a>' in html
+    assert f"API version {VERSION}" in html

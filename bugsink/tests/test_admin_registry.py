@@ -85,3 +85,11 @@ def test_look_only_models_list_and_cannot_be_added(admin_client, label):
     opts = apps.get_model(label)._meta
     assert admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")).status_code == 200
     assert admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add")).status_code == 403
+
+
+def test_every_admin_page_links_the_apps_icon(admin_client):
+    """Issue 23: the admin linked no favicon (a 404 for the browser's /favicon.ico on every admin page)."""
+    for name in ("admin:index", "admin:issues_issue_changelist", "admin:auth_user_changelist"):
+        page = admin_client.get(reverse(name)).content.decode()
+        assert '<link rel="icon" href="/static/img/favicon.svg' in page, name
+    assert admin_client.get(reverse("admin:index")).content.decode().count('rel="icon"') == 1

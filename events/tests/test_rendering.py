@@ -42,8 +42,11 @@ def test_long_values_are_cut():
 def test_field_marks_multiline_values():
     assert rendering.field("k", {"a": 1})["multiline"] is True
     assert rendering.field("k", "one line")["multiline"] is False
-    assert rendering.field(3, None) == {"key": "3", "value": "null", "multiline": False, "token": True}
+    assert rendering.field(3, None) == {"key": "3", "value": "null", "multiline": False, "token": True, "wide": False}
     assert rendering.field("trace_id", "4c79f60c11214eb38604f4ae0781bfb2")["token"] is True
+    # an id or hash longer than a short word gets the row's width (shown whole, not cut in the value column)
+    assert rendering.field("trace_id", "4c79f60c11214eb38604f4ae0781bfb2")["wide"] is True
+    assert rendering.field("sha256", "ab" * 32)["wide"] is True and rendering.field("v", "1.2.3")["wide"] is False
     assert rendering.field("k", "two words")["token"] is False and rendering.field("k", "x" * 500)["token"] is False
 
 
@@ -469,3 +472,38 @@ def test_var_trees_are_bounded():
     )
     assert len(wide["preview"]) <= rendering.MAX_PREVIEW_CHARS + 1 and wide["preview"].endswith("…]")
     assert rendering.vars_view(["not", "a", "dict"]) == []
+
+
+# --- issue 23: the crash frame's locals open, long values cut with a toggle ---------------------------------------
+
+
+def _frame(function, in_app=True, **extra):
+    return {"function": function, "filename": f"app/{function}.py", "lineno": 1, "in_app": in_app, **extra}
+
+
+def test_locals_open_for_the_in_app_frame_the_exception_was_raised_in_only():
+    # outermost first, as stored: the innermost frame is a library's, the exception was raised in `charge`
+    frames = [
+        _frame("main", vars={"a": "1"}),
+        _frame("charge", vars={"amount": "12"}),
+        _frame("send", in_app=False, vars={"sock": "<socket>"}),
+    ]
+    views = {e["frame"]["function"]: e["frame"] for e in rendering.frames_view(frames)["entries"]}
+    assert views["charge"]["vars_open"] and views["charge"]["open"]
+    assert not views["main"]["vars_open"] and not views["send"]["vars_open"]
+    assert views["send"]["is_crash"]  # the innermost frame is still where it crashed
+    # no in-app frame at all: the innermost frame's locals
+    only_library = [_frame("a", in_app=False, vars={"x": "1"}), _frame("b", in_app=False, vars={"y": "2"})]
+    views = {e["frame"]["function"]: e["frame"] for e in rendering.frames_view(only_library)["entries"]}
+    assert views["b"]["vars_open"] and not views["a"]["vars_open"]
+    # a cause's stack (crashed=False) opens none
+    views = [e["frame"] for e in rendering.frames_view(frames, crashed=False)["entries"]]
+    assert not any(v["vars_open"] for v in views)
+
+
+def test_a_long_string_is_marked_long_a_short_one_not():
+    assert rendering.var_node("'short'") == {"text": "'short'"}
+    wall = "'" + "lorem ipsum " * 100 + "'"
+    assert rendering.var_node(wall) == {"text": wall, "long": True}
+    lines = "\n".join(str(n) for n in range(rendering.LONG_VALUE_LINES + 1))
+    assert rendering.var_node(lines)["long"] is True

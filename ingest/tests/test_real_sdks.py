@@ -324,6 +324,28 @@ def node_project(transactional_db):
     return Project.objects.create(name="Node shop")
 
 
+def test_the_readmes_javascript_snippet_runs_and_its_error_arrives_with_its_cause(
+    node_sdk, node_project, live_server_url, tmp_path
+):
+    """As printed (issue 23: it used an undefined `err`), with the DSN filled in and a flush added at the end, as a
+    script of its own on the current @sentry/node: it runs without error and its event arrives, the cause with it."""
+    text = README.read_text()
+    section = text[text.index("## Point an SDK at it") :]
+    snippet = section.split("```js\n", 1)[1].split("```", 1)[0]
+    assert '"http://0123abcd…@127.0.0.1:8000/1"' in snippet
+    script = tmp_path / "snippet.js"
+    script.write_text(
+        snippet.replace("http://0123abcd…@127.0.0.1:8000/1", dsn_for(node_project, live_server_url))
+        + '\nSentry.flush(10000).then((flushed) => console.log("RESULT " + JSON.stringify({flushed})));\n'
+    )
+    result = run_client([shutil.which("node"), str(script)], client_env(NODE_PATH=str(node_sdk)))
+    assert result["flushed"] is True, result["output"]
+    event = wait_until(lambda: Event.objects.filter(project=node_project).first(), 10, message="the snippet's event")
+    assert event.title() == "Error: Could not read the settings"
+    assert [exc["type"] for exc in event.data["exception"]["values"]] == ["SyntaxError", "Error"]
+    assert event.release == "myapp@1.4.2"
+
+
 def test_node_error_with_cause_and_message(each_node_sdk, node_project, live_server_url):
     """Sent chunked, without Content-Length, like every @sentry/node request: error, message, the same error."""
     (first, message, second), _ = run_node_client(each_node_sdk, node_project, live_server_url, "mixed")

@@ -175,13 +175,14 @@ def test_mute_refused_when_the_volume_condition_is_already_met(member_client, pr
     counter.inc(timezone.now(), 3)
     loud = make_issue(project, period_counts=counter.to_dict(), event_count=3)
     quiet = make_issue(project)
-    response = post(member_client, bulk_url, "mute_volume", [loud, quiet], volume="3", nr_of_periods="1", period="hour")
+    response = post(member_client, bulk_url, "mute_volume", [loud, quiet], volume="2", nr_of_periods="1", period="hour")
     assert texts(response) == [
-        ("success", "Muted 1 issue; each unmutes when it has 3 events in the last hour."),
+        ("success", "Muted 1 issue; each unmutes when it has 2 events in the last hour."),
         (
             "warning",
-            f"Skipped {loud.short_id}: This issue already had 3 events in the last hour: muting until that happens "
-            "would unmute it at the next event. Choose a higher volume or a shorter span.",
+            f"Skipped {loud.short_id}: This issue already has 3 events in the last hour, at least the 2 to unmute "
+            "at: muting until that happens would unmute it at the next event. Choose a higher volume or a shorter "
+            "span.",
         ),
     ]
     assert not fresh(loud).is_muted and fresh(quiet).is_muted
@@ -189,7 +190,7 @@ def test_mute_refused_when_the_volume_condition_is_already_met(member_client, pr
     data = {"action": "mute_volume", "issue": [str(loud.pk)], "volume": "3", "nr_of_periods": "1", "period": "hour"}
     response = member_client.post(bulk_url, data, follow=True)
     assert response.redirect_chain == [(f"/projects/{project.pk}/issues/", 302)]
-    assert "This issue already had 3 events in the last hour" in response.content.decode()
+    assert "This issue already has 3 events in the last hour, at least the 3" in response.content.decode()
 
 
 def test_mute_refusals_for_resolved_issues_are_grouped_by_reason(member_client, project, bulk_url):

@@ -91,6 +91,18 @@ def test_month_condition_counts_only_the_month_so_far_at_each_day():
     assert result.met_now
 
 
+def test_refusal_sentence_names_the_real_count_not_the_threshold():
+    # six events this hour; "3 in the last hour" is met: the sentence says 6, the issue's count, and 3 only as the
+    # threshold
+    counter = PeriodCounter()
+    counter.inc(NOW - timedelta(minutes=5), 6)
+    result = replay(counter, cond(3, period="hour"), NOW)
+    assert result.met_now and result.count_now == 6
+    text = sentence(result, cond(3, period="hour"))
+    assert text.startswith("This issue already has 6 events in the last hour, at least the 3 to unmute at")
+    assert "already has 3 events" not in text
+
+
 def test_month_condition_across_the_month_boundary():
     now = datetime(2026, 12, 5, 10, tzinfo=UTC)
     counter = PeriodCounter()
@@ -164,6 +176,8 @@ def test_endpoint_previews_one_and_several_issues(client, member, project, send_
     assert data["condition"] == "1 event in the last day"
     [row] = data["issues"]
     assert row["issue"] == str(first.pk) and row["met_now"] is True and "would be refused" in row["text"]
+    # both events went to one issue: its real count, not the threshold of 1
+    assert row["text"].startswith("This issue already has 2 events in the last day, at least the 1 to unmute at")
 
     response = client.get(
         url, {"issue": [str(first.pk), str(second.pk), "not-a-uuid"], "volume": "5", "period": "hour"}

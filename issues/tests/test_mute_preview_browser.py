@@ -36,7 +36,10 @@ def test_dialog_shows_the_preview_as_the_condition_is_typed(
     page.wait_for_function(
         "el => el.textContent.includes('would be refused')", arg=preview.element_handle(), timeout=10000
     )
-    assert "already has 2 events in the last day" in preview.inner_text()
+    # the issue's real count (3), not the threshold (2); the mute would be refused, so its button is disabled
+    assert "already has 3 events in the last day, at least the 2 to unmute at" in preview.inner_text()
+    submit = page.locator(".mute-volume button[type=submit]")
+    assert submit.is_disabled()
     page.fill("#mute-volume", "50")
     page.wait_for_function(
         "el => el.textContent.startsWith('Would not have unmuted in the last 14 days.')",
@@ -44,6 +47,7 @@ def test_dialog_shows_the_preview_as_the_condition_is_typed(
         timeout=10000,
     )
     assert "daily counts" in preview.inner_text()
+    assert submit.is_enabled()
     issue.refresh_from_db()
     assert not issue.is_muted  # a preview, nothing more
 

@@ -124,7 +124,9 @@ def test_a_condition_already_met_is_refused(issue):
     for _ in range(3):
         counter.inc(NOW - timedelta(minutes=5))
     issue.period_counts = counter.to_dict()
-    with pytest.raises(IllegalStateTransition, match="already had 3 events in the last hour"):
+    with pytest.raises(IllegalStateTransition, match="already has 3 events in the last hour, at least the 2 "):
+        IssueStateManager.mute(issue, conditions=[{"period": "hour", "nr_of_periods": 1, "volume": 2}], now=NOW)
+    with pytest.raises(IllegalStateTransition, match="already has 3 events in the last hour, at least the 3 "):
         IssueStateManager.mute(issue, conditions=[{"period": "hour", "nr_of_periods": 1, "volume": 3}], now=NOW)
     assert not issue.is_muted
     IssueStateManager.mute(issue, conditions=[{"period": "hour", "nr_of_periods": 1, "volume": 4}], now=NOW)

@@ -34,8 +34,10 @@ from issues.muting import InvalidMute, condition_data, duration_choices, parse_m
 from issues.pagination import Cursor, Order, keyset_page
 from issues.presentation import describe_conditions, describe_state, state_view
 from issues.state import ACTIONS, STATE_FIELDS, IllegalStateTransition, IssueStateManager, allowed_actions
+from issues.views.delete import may_delete_issue
 from issues.views.merging import maintenance_context, merge_details
 from logs.search import trace_logs
+from releases.links import release_url_by_version, release_urls
 from releases.ordering import latest_version
 from tags.extract import describe_not_indexed
 from tags.models import IssueTag
@@ -121,11 +123,14 @@ def _render(
             "latest_release": latest,
             "first_release": issue.first_release,
             "last_release": issue.last_release,
+            "first_release_url": release_url_by_version(issue.project_id, issue.first_release),
+            "last_release_url": release_url_by_version(issue.project_id, issue.last_release),
             "mute_for": duration_choices(),
             "periods": period_choices(),
             "here": request.get_full_path(),
             "nav": "issues",
             **people_context(request.user, issue),
+            "can_delete": may_delete_issue(request.user, issue),
             **context,
         },
     )
@@ -330,6 +335,9 @@ def events(request, issue_id):
     newer = Cursor.decode(request.GET.get("after", ""), EVENT_ORDER)
     older = Cursor.decode(request.GET.get("before", ""), EVENT_ORDER) if newer is None else None
     page = keyset_page(rows, EVENT_ORDER, EVENTS_PAGE_SIZE, older=older, newer=newer)
+    urls = release_urls(issue.project_id, [row.release for row in page.rows])
+    for row in page.rows:
+        row.release_url = urls.get(row.release, "")
     base = reverse("issue:events", args=[issue.pk])
     extra = {"q": q} if q else {}
 

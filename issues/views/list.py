@@ -31,7 +31,7 @@ from issues.state import apply_to_issues
 from projects.access import administered_projects, get_project_or_404, visible_projects
 from releases.models import Release
 from tags.models import TagValue
-from tags.search import IS_STATES, Query, filter_issues, parse_query, term_values, with_term
+from tags.search import FIELD_TERMS, IS_STATES, Query, filter_issues, parse_query, term_values, with_term
 
 # --- the list's parameters --------------------------------------------------------------------------------------
 
@@ -343,7 +343,7 @@ def search_notices(query: Query, projects: list[int]) -> list[tuple[str, str]]:
     """What the page says about the search's terms: those the parser could not use, and tag keys that no issue in
     these projects has (a typo like `levle:error` would otherwise just find nothing)."""
     notices = list(query.not_understood)
-    keys = {key for key, _ in query.terms} | set(query.has)
+    keys = {key for key, _ in query.terms if key not in FIELD_TERMS} | set(query.has)
     if keys:
         known = set(TagValue.objects.filter(project_id__in=projects, key__in=keys).values_list("key", flat=True))
         for key in sorted(keys - known):

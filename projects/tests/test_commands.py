@@ -56,9 +56,9 @@ def test_bootstrap_shows_the_initial_password_only_until_it_is_changed(db, setti
     admin.save()
     after = run("bootstrap")
     assert password not in after and "a password of my own" not in after
-    assert "python manage.py changepassword admin" in after
+    assert ".venv/bin/python manage.py changepassword admin" in after
     assert not password_file.exists()  # useless now, and no plaintext left behind
-    assert "python manage.py changepassword admin" in run("bootstrap")
+    assert ".venv/bin/python manage.py changepassword admin" in run("bootstrap")
 
 
 def test_bootstrap_with_a_set_password_prints_it_until_changed(db, settings, tmp_path, monkeypatch):

@@ -93,8 +93,13 @@ def test_issue_page_and_list_link_to_the_releases(client, member, project, send_
     send_event(project, exception_event("KeyError", "a", release="2.0 beta"))
     issue = Issue.objects.get()
     html = client.get(f"/issues/{issue.pk}/").content.decode()
-    assert f'href="/projects/{project.pk}/releases/#release-1.0"' in html
-    assert f'href="/projects/{project.pk}/releases/#release-2.0%20beta"' in html
+    # the release's own page (by id), not an anchor in the releases list
+    assert f'href="/projects/{project.pk}/releases/1.0/" title="First release"' in html
+    assert f'href="/projects/{project.pk}/releases/2.0%20beta/" title="Latest release"' in html
+    assert "#release-" not in html
+    for path in (f"/projects/{project.pk}/releases/1.0/", f"/projects/{project.pk}/releases/2.0%20beta/"):
+        page = client.get(path)
+        assert page.status_code == 200 and page.context["release"].project == project
     listing = client.get(f"/projects/{project.pk}/issues/").content.decode()
     assert f'href="/projects/{project.pk}/releases/"' in listing
 

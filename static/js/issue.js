@@ -12,6 +12,22 @@
     });
   });
 
+  // A long local variable's value is cut to a few lines with a "Show more" / "Show less" toggle (without JS it shows
+  // whole). The button follows its value.
+  document.querySelectorAll("[data-long-toggle]").forEach(function (button) {
+    var value = button.previousElementSibling;
+    if (!value || !value.hasAttribute("data-long-value")) return;
+    if (!value.id) value.id = "long-value-" + Math.random().toString(36).slice(2);
+    button.setAttribute("aria-controls", value.id);
+    value.classList.add("is-cut");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var cut = value.classList.toggle("is-cut");
+      button.textContent = cut ? "Show more" : "Show less";
+      button.setAttribute("aria-expanded", cut ? "false" : "true");
+    });
+  });
+
   // Ask before destructive forms (data-confirm="question").
   document.addEventListener("submit", function (e) {
     var question = e.target.getAttribute && e.target.getAttribute("data-confirm");

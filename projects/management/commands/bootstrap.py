@@ -52,4 +52,5 @@ class Command(BaseCommand):
         if initial and admin.check_password(initial):
             return initial
         password_file.unlink(missing_ok=True)
-        return f"(your own password; forgotten? python manage.py changepassword {admin.get_username()} sets a new one)"
+        command = f".venv/bin/python manage.py changepassword {admin.get_username()}"
+        return f"(your own password; forgotten? {command} sets a new one)"
