@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from bugsink.links import HTTP_URL_RULE, is_http_url
-from releases.models import Commit, Deploy, Release
+from releases.models import Commit, Deploy, Release, Repository
 
 
 class ReleaseAdminForm(forms.ModelForm):
@@ -49,3 +49,12 @@ class DeployAdmin(RecordedBySentryCli):
     list_filter = ["environment"]
     search_fields = ["release__version", "name"]
     list_select_related = ["release"]
+
+
+@admin.register(Repository)
+class RepositoryAdmin(RecordedBySentryCli):
+    """Named by set-commits; deleting one takes it off /api/0/organizations/<org>/repos/ (its commits stay)."""
+
+    list_display = ["name", "date_created"]
+    list_filter = ["projects"]
+    search_fields = ["name"]
