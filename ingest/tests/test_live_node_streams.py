@@ -54,9 +54,10 @@ def run_streams_client(sdk: NpmSdk, setup: dict, scenario: str) -> dict:
     return result
 
 
-# (sessions, errored (crashed ones included, as Sentry counts them), crashed), crash-free: three request sessions (one errored) in one `sessions` aggregate, and the
-# crashed run's session (sent twice: started, then ended; counted once). 10.x also ends and sends the healthy
-# session its ProcessSession integration started at init when the script starts its own; 11.x does not.
+# (sessions, errored (crashed ones included, as Sentry counts them), crashed), crash-free: three request sessions
+# (one errored) in one `sessions` aggregate, and the crashed run's session (sent twice: started, then ended; counted
+# once). 10.x also ends and sends the healthy session its ProcessSession integration started at init when the script
+# starts its own; 11.x does not.
 EXPECTED_HEALTH = {"11": ((4, 2, 1), "75%"), "10": ((5, 2, 1), "80%")}
 
 
