@@ -2,17 +2,19 @@
 
 Sentry's monitor slugs are unique in the organization; ours are per project, so a slug that two projects use names
 the monitor of the lowest project id the user may see, unless `?project=<id>` says which. Durations are in
-milliseconds, as Sentry gives them. Read-only: monitors are made by their check-ins' monitor_config.
+milliseconds, as Sentry gives them. Monitors are made by their check-ins' monitor_config; the one thing a `PUT` to a
+monitor changes is Sentry's `isMuted` (a `write` token; a muted monitor's failures open no issue and send no alert).
 """
 
 from django.urls import path
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.response import Response
 
 from api.common import check_organization, get_project, iso
 from api.pagination import paginated_response
 from api.releases import selected_projects
+from monitors.actions import set_monitor_muted
 from monitors.models import CheckIn, Monitor, MonitorStatus, ScheduleType
 
 # our monitor status as Sentry's environment status
@@ -30,7 +32,7 @@ def serialize_monitor(monitor: Monitor) -> dict:
         "slug": monitor.slug,
         "name": monitor.slug,
         "status": "active",
-        "isMuted": False,
+        "isMuted": monitor.is_muted,
         "dateCreated": iso(monitor.created_at),
         "project": {"id": str(project.pk), "slug": project.slug, "name": project.name},
         "config": {
@@ -96,10 +98,23 @@ def organization_monitors(request, org):
     return _monitor_list(request, selected_projects(request))
 
 
-@api_view(["GET"])
+def _monitor_answer(request, monitor: Monitor) -> Response:
+    """GET: the monitor; PUT {"isMuted": bool}: mute or unmute it (other fields are made by check-ins: a 400)."""
+    if request.method == "PUT":
+        body = request.data if isinstance(request.data, dict) else None
+        if body is None or set(body) != {"isMuted"} or not isinstance(body["isMuted"], bool):
+            raise ParseError(
+                'Send {"isMuted": true} or {"isMuted": false}: a monitor\'s other fields come from its check-ins.'
+            )
+        set_monitor_muted(monitor.project, monitor.slug, body["isMuted"])
+        monitor.refresh_from_db()
+    return Response(serialize_monitor(monitor))
+
+
+@api_view(["GET", "PUT"])
 def organization_monitor(request, org, slug):
     check_organization(org)
-    return Response(serialize_monitor(_monitor(request, selected_projects(request), slug)))
+    return _monitor_answer(request, _monitor(request, selected_projects(request), slug))
 
 
 @api_view(["GET"])
@@ -108,9 +123,9 @@ def organization_monitor_checkins(request, org, slug):
     return _checkin_list(request, _monitor(request, selected_projects(request), slug))
 
 
-@api_view(["GET"])
+@api_view(["GET", "PUT"])
 def project_monitor(request, org, project, slug):
-    return Response(serialize_monitor(_monitor(request, [get_project(request, org, project)], slug)))
+    return _monitor_answer(request, _monitor(request, [get_project(request, org, project)], slug))
 
 
 @api_view(["GET"])

@@ -308,11 +308,13 @@ def _finish(monitor: Monitor, checkin: CheckIn, parsed: ParsedCheckIn, verdict: 
 
 def act_on(project: Project, monitor: Monitor, verdict: Verdict) -> None:
     """Carry out a monitor's verdict in order: consecutive failures as one digest of their events, a recovery as a
-    resolve of the monitor's issue."""
+    resolve of the monitor's issue. A muted monitor's failures make no event (no issue, no alert); its recovery
+    still resolves an issue opened before it was muted."""
     pending: list[dict] = []
     for action, checkin in verdict.actions:
         if action == "fail":
-            pending.append(failure_event(monitor, checkin))
+            if not monitor.is_muted:
+                pending.append(failure_event(monitor, checkin))
             continue
         _open(project, monitor, pending)
         pending = []

@@ -50,6 +50,8 @@ class Monitor(models.Model):
     # the issue its failures open (and its recovery resolves); the same issue each time, as its events share one
     # fingerprint
     issue = models.ForeignKey("issues.Issue", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # muted: its check-ins are kept and judged, but its failures open no issue and send no alert
+    is_muted = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "slug"], name="unique_monitor_slug_per_project")]

@@ -1,11 +1,13 @@
 """A project's Monitors page (each monitor's status, schedule, last check-in and next expected one) and a monitor's
 page (its check-in history with durations, and the issue its failures opened). A fixed handful of queries each."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
 
+from monitors.actions import set_monitor_muted
 from monitors.models import CheckIn, Monitor
 from projects.access import get_project_or_404
 
@@ -34,3 +36,22 @@ def monitor_detail(request, project_id: int, slug: str):
         "monitors/detail.html",
         {"project": project, "monitor": monitor, "checkins": checkins, "nav": "projects"},
     )
+
+
+@require_POST
+@login_required
+def mute_monitor(request, project_id: int, slug: str):
+    """The Monitors page's mute switch: `muted=1` mutes, `muted=0` unmutes; back to the page it came from."""
+    project = get_project_or_404(request.user, project_id)
+    wanted = request.POST.get("muted")
+    if wanted not in ("0", "1"):
+        messages.error(request, "Say muted=1 or muted=0.")
+        return redirect("monitors:project", project.pk)
+    if not set_monitor_muted(project, slug, wanted == "1"):
+        raise Http404("No such monitor")
+    verb = "muted: its failures open no issue and send no alert" if wanted == "1" else "unmuted"
+    messages.success(request, f"Monitor {slug} {verb}.")
+    back = request.POST.get("next")
+    if back == "detail":
+        return redirect("monitors:detail", project.pk, slug)
+    return redirect("monitors:project", project.pk)
