@@ -91,7 +91,7 @@ def judge_deadlines(project: Project, now: datetime) -> int:
             date_added=now,
             date_updated=now,
             expected_at=expected,
-            environment="",
+            environment=monitor.environment,
         )
         # the next slot after the missed one, or after the oldest slot still within its margin when the monitor
         # has been silent for longer: one missed check-in per run and monitor, never a backlog of them

@@ -1,5 +1,6 @@
-"""A project's Monitors page (each monitor's status, schedule, last check-in and next expected one) and a monitor's
-page (its check-in history with durations, and the issue its failures opened). A fixed handful of queries each."""
+"""A project's Monitors page (each monitor's status per environment, schedule, last check-in and next expected one)
+and a monitor's page (one environment's check-in history with durations, and the issue its failures opened; links to
+its other environments). A fixed handful of queries each."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,7 +20,7 @@ MAX_CHECKINS_SHOWN = 200
 @login_required
 def project_monitors(request, project_id: int):
     project = get_project_or_404(request.user, project_id)
-    monitors = list(Monitor.objects.filter(project=project).order_by("slug")[:MAX_MONITORS_SHOWN])
+    monitors = list(Monitor.objects.filter(project=project).order_by("slug", "environment")[:MAX_MONITORS_SHOWN])
     return render(request, "monitors/list.html", {"project": project, "monitors": monitors, "nav": "projects"})
 
 
@@ -27,14 +28,24 @@ def project_monitors(request, project_id: int):
 @login_required
 def monitor_detail(request, project_id: int, slug: str):
     project = get_project_or_404(request.user, project_id)
-    monitor = Monitor.objects.filter(project=project, slug=slug).select_related("issue").first()
+    # one row per environment (monitors.models): ?environment= picks one, else the first by name
+    environments = list(Monitor.objects.filter(project=project, slug=slug).order_by("environment")[:MAX_MONITORS_SHOWN])
+    wanted = request.GET.get("environment")
+    monitor = next((m for m in environments if wanted is None or m.environment == wanted), None)
     if monitor is None:
         raise Http404("No such monitor")
+    monitor = Monitor.objects.select_related("issue").get(pk=monitor.pk)
     checkins = list(CheckIn.objects.filter(monitor=monitor).order_by("-date_added", "-id")[:MAX_CHECKINS_SHOWN])
     return render(
         request,
         "monitors/detail.html",
-        {"project": project, "monitor": monitor, "checkins": checkins, "nav": "projects"},
+        {
+            "project": project,
+            "monitor": monitor,
+            "environments": environments,
+            "checkins": checkins,
+            "nav": "projects",
+        },
     )
 
 
