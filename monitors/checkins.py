@@ -392,6 +392,8 @@ def failure_event(monitor: Monitor, checkin: CheckIn) -> dict:
 def trim_history(monitors: list[Monitor]) -> None:
     """Keep each monitor's newest MONITOR_MAX_CHECKINS check-ins (age is the deadline job's: monitors.deadlines)."""
     keep = settings.MONITOR_MAX_CHECKINS
+    if not keep:  # 0: no limit by count
+        return
     for monitor in monitors:
         cutoff = (
             CheckIn.objects.filter(monitor=monitor)
