@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from bugsink.testutils import wait_until
 from health.models import SessionBucket
-from ingest.tests.sdks import NpmSdk
+from ingest.tests.sdks import CURRENT_NODE_MAJOR, NpmSdk, node_sdk_for
 from ingest.tests.test_hostile_http import live_server_log  # noqa: F401 (a fixture)
 from ingest.tests.test_real_sdks import client_env, dsn_for, run_client
 from issues.models import Issue
@@ -41,6 +41,11 @@ def setup(transactional_db, live_server_url, live_server_log, client):  # noqa: 
     with open(live_server_log, "rb") as f:
         f.seek(offset)
         assert b"Traceback" not in f.read()
+
+
+@pytest.fixture
+def current_node_sdk() -> NpmSdk:
+    return node_sdk_for(CURRENT_NODE_MAJOR)
 
 
 def run_streams_client(sdk: NpmSdk, setup: dict, scenario: str) -> dict:
@@ -128,3 +133,48 @@ def test_node_logger_logs_are_kept_formatted_and_searchable(each_node_sdk, setup
         assert "Order 4711 paid by ada" in page and "payment provider slow" not in page, query
     page = client.get(reverse("logs:project", args=[project.pk]), {"q": "level:warn"}).content.decode()
     assert "payment provider slow" in page
+
+
+def test_node_backs_off_from_logs_alone_after_the_log_quota(current_node_sdk, transactional_db, tmp_path):
+    """A live server of its own with a log quota of 2 a minute: the first batch of 2 logs is kept, the second is
+    refused with a 429 naming `log_item`, the SDK drops the third itself (it never reaches the server), and its
+    check-in afterwards is sent and kept: one category's quota does not hold back another's."""
+    import re
+    import time
+
+    from bugsink.testutils import start_web_server
+    from ingest.quota import HOUR, window_start
+
+    project = Project.objects.create(name="Node quota", slug="node-quota")
+    env = {
+        "LOGS_QUOTA_PER_MINUTE": "2",
+        "CELERY_BROKER_URL": "",
+        "ACCESS_LOG": "true",
+        "BUGSINK_TEST_QUOTA_CLOCK_START": str(window_start(time.time(), HOUR) + 1),  # 59 s left in its minute
+    }
+    with start_web_server(tmp_path, extra_env=env) as url:
+        result = run_client(
+            [shutil.which("node"), str(CLIENT), dsn_for(project, url), "quota"],
+            client_env(NODE_PATH=str(current_node_sdk.node_modules)),
+        )
+        output = result["output"]
+        wait_until(
+            lambda: CheckIn.objects.filter(monitor__project=project).exists(),
+            20,
+            message="the check-in",
+            details=output,
+        )
+    access_log = (tmp_path / "server.log").read_text()
+    statuses = [
+        int(m["status"])
+        for m in re.finditer(r'"POST /api/(?P<project>\d+)/envelope/[^"]*" (?P<status>\d{3}) ', access_log)
+        if int(m["project"]) == project.pk
+    ]
+    bodies = sorted(LogEntry.objects.filter(project=project).values_list("body", flat=True))
+    assert bodies == ["first batch, one", "first batch, two"], output
+    assert statuses[:2] == [200, 429], access_log
+    assert 429 not in statuses[2:], access_log  # the third batch was never sent; the check-in (and the SDK's
+    # client report of what it dropped) were accepted
+    assert CheckIn.objects.get(monitor__project=project).status == "ok"
+    assert Monitor.objects.get(project=project).slug == "after-logs"
+    assert "Traceback" not in output

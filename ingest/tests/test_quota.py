@@ -547,8 +547,7 @@ def test_python_sdk_stops_sending_after_the_429(transactional_db, tmp_path):
     - the SDK (debug=True) logs one "Sending envelope [... (categories)]" line per HTTP request it makes, from one
       background thread in order, so its lines pair up one to one with the access log's: after the 429 it never
       sent another `error` envelope. (At flush it does send its client report, category `internal`, saying it
-      dropped 2 errors for "ratelimit_backoff"; that envelope gets a 429 too, since a project over its quota is
-      refused before its body is read.)
+      dropped 2 errors for "ratelimit_backoff"; client reports have no quota, so that one is accepted.)
     - the database holds exactly the first two of the five events the SDK captured.
 
     The server's quota clock starts at the beginning of a UTC minute (BUGSINK_TEST_QUOTA_CLOCK_START, read by

@@ -8,7 +8,8 @@
 //           that ends crashed by an unhandled error;
 // checkins: Sentry.withMonitor around one run that succeeds and one that throws (crontab schedule), and one
 //           Sentry.captureCheckIn of an interval monitor;
-// logs:     Sentry.logger with a template (logger.fmt) and attributes, at two levels.
+// logs:     Sentry.logger with a template (logger.fmt) and attributes, at two levels;
+// quota:    three batches of logs against a log quota, then a check-in (the SDK backs off from logs alone).
 // Prints `RESULT {"sdk_version": ..., "flushed": ...}` once the SDK has flushed and closed.
 "use strict";
 
@@ -82,6 +83,22 @@ const scenarios = {
       { schedule: { type: "interval", value: 5, unit: "minute" }, checkinMargin: 2, maxRuntime: 3 },
     );
     return {};
+  },
+
+  // against a server whose log quota is 2 a minute: the second batch is refused (429 naming log_item), the SDK
+  // then drops the third itself; a check-in after that is sent and kept all the same
+  async quota() {
+    const statuses = [];
+    for (const batch of ["first", "second", "third"]) {
+      Sentry.logger.info(`${batch} batch, one`);
+      Sentry.logger.info(`${batch} batch, two`);
+      statuses.push(await Sentry.flush(5000));
+    }
+    Sentry.captureCheckIn(
+      { monitorSlug: "after-logs", status: "ok" },
+      { schedule: { type: "crontab", value: "0 * * * *" } },
+    );
+    return { statuses };
   },
 
   async logs() {
