@@ -459,6 +459,16 @@ QUOTA_EVENTS_PER_HOUR = env_int("QUOTA_EVENTS_PER_HOUR", 20000)
 # All projects together:
 QUOTA_INSTALLATION_EVENTS_PER_MINUTE = env_int("QUOTA_INSTALLATION_EVENTS_PER_MINUTE", 0)
 QUOTA_INSTALLATION_EVENTS_PER_HOUR = env_int("QUOTA_INSTALLATION_EVENTS_PER_HOUR", 0)
+# The other streams, per project and category (each answered with X-Sentry-Rate-Limits naming only its own category):
+# session items (a `sessions` aggregate is one), check-ins, logs (an item counts its `item_count`), security reports.
+QUOTA_SESSIONS_PER_MINUTE = env_int("QUOTA_SESSIONS_PER_MINUTE", 6000)
+QUOTA_SESSIONS_PER_HOUR = env_int("QUOTA_SESSIONS_PER_HOUR", 100_000)
+QUOTA_CHECK_INS_PER_MINUTE = env_int("QUOTA_CHECK_INS_PER_MINUTE", 2000)
+QUOTA_CHECK_INS_PER_HOUR = env_int("QUOTA_CHECK_INS_PER_HOUR", 60_000)
+LOGS_QUOTA_PER_MINUTE = env_int("LOGS_QUOTA_PER_MINUTE", 6000)
+QUOTA_LOGS_PER_HOUR = env_int("QUOTA_LOGS_PER_HOUR", 200_000)
+QUOTA_SECURITY_REPORTS_PER_MINUTE = env_int("QUOTA_SECURITY_REPORTS_PER_MINUTE", 1000)
+QUOTA_SECURITY_REPORTS_PER_HOUR = env_int("QUOTA_SECURITY_REPORTS_PER_HOUR", 20000)
 
 # --- Email --------------------------------------------------------------------------------------------------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
@@ -566,6 +576,7 @@ CELERY_BEAT_SCHEDULE["check-monitors"] = {
 # periodic job below (logs.retention), those over the count right after each digest.
 LOGS_RETENTION_MAX_ITEMS = env_int("LOGS_RETENTION_MAX_ITEMS", 100_000)
 LOGS_RETENTION_MAX_AGE_DAYS = env_int("LOGS_RETENTION_MAX_AGE_DAYS", 30)
-LOGS_QUOTA_PER_MINUTE = env_int("LOGS_QUOTA_PER_MINUTE", 6000)
+# LOGS_QUOTA_PER_MINUTE (with the quotas above) is checked at intake, and again by digest on the logs an item
+# really holds (its item_count header may understate them).
 CELERY_TASK_ROUTES["logs.tasks.expire_logs"] = {"queue": "maintenance"}
 CELERY_BEAT_SCHEDULE["expire-logs"] = {"task": "logs.tasks.expire_logs", "schedule": float(RETENTION_INTERVAL_SECONDS)}

@@ -1,6 +1,7 @@
-"""Retention of release health and discard counts: rows older than HEALTH_RETENTION_DAYS are deleted in batches of
-BATCH_SIZE, at most `max_batches` per run (the periodic EXPIRE_HEALTH job takes up the rest next time). The rows of
-old hours are never written by digest (sessions that old are not counted), so this runs beside it safely."""
+"""Retention of release health and discard counts: rows older than HEALTH_RETENTION_DAYS (0: no limit) are deleted
+in batches of BATCH_SIZE, at most `max_batches` per run (the periodic EXPIRE_HEALTH job takes up the rest next time).
+The rows of old hours are never written by digest (sessions that old are not counted), so this runs beside it
+safely."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,8 @@ def expire_health_job() -> int:
 
 
 def expire_health(now: datetime | None = None, max_batches: int = 100) -> HealthRetentionReport:
+    if not settings.HEALTH_RETENTION_DAYS:  # 0: no age limit
+        return HealthRetentionReport()
     cutoff = (now or timezone.now()) - timedelta(days=settings.HEALTH_RETENTION_DAYS)
     return HealthRetentionReport(
         buckets=_delete_in_batches(SessionBucket.objects.filter(hour__lt=cutoff), max_batches),

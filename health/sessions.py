@@ -235,7 +235,8 @@ def write_buckets(project, deltas: dict[tuple[datetime, str, str], Delta], unusa
 def digest_sessions(project, items) -> None:
     """The stream's digest: every `session` and `sessions` item of a batch, in arrival order."""
     now = max((item.ingested_at for item in items), default=datetime.now(UTC))
-    folder = SessionFolder(oldest=now - timedelta(days=settings.HEALTH_RETENTION_DAYS))
+    days = settings.HEALTH_RETENTION_DAYS  # 0: no age limit
+    folder = SessionFolder(oldest=now - timedelta(days=days) if days else datetime.min.replace(tzinfo=UTC))
     for item in items:
         if item.headers.get("dropped"):
             folder.unusable[(item.ingested_at.astimezone(UTC).date(), "too large")] += 1

@@ -16,12 +16,13 @@ MAX_CLIENT_REPORT_SIZE = 32 * 1024
 
 
 def count_not_kept(project, items) -> None:
-    """Items of the types we do not keep arrive as markers (a zero-byte limit): count them per day and category."""
-    counts = Counter(
-        (item.ingested_at.astimezone(UTC).date(), DiscardCount.NOT_KEPT, NOT_KEPT[item.item_type], item.item_type)
-        for item in items
-        if item.item_type in NOT_KEPT
-    )
+    """Items of the types we do not keep arrive as markers (a zero-byte limit): count them per day and category,
+    a container (spans: @sentry/node 10+ sends many in one `span` item) by the records its `item_count` names."""
+    counts: Counter = Counter()
+    for item in items:
+        if item.item_type in NOT_KEPT:
+            key = (item.ingested_at.astimezone(UTC).date(), DiscardCount.NOT_KEPT, NOT_KEPT[item.item_type])
+            counts[(*key, item.item_type)] += item_streams.item_quantity(item.headers)
     add_discards(project, counts)
 
 

@@ -174,7 +174,9 @@ def _read_stream_item(
         return
     payload = _read_bounded(reader, length, limit, item_type)
     if isinstance(payload, int):
-        result.kept.append(_dropped(kept_headers, payload, f"over the {limit}-byte limit for one {item_type} item"))
+        # the marker keeps the stream's headers (item_count: how many records the stream did not get)
+        reason = f"over the {limit}-byte limit for one {item_type} item"
+        result.kept.append(RawItem(headers={**kept_headers, "dropped": reason, "size": payload}, payload=b""))
         return
     result.kept.append(RawItem(headers=kept_headers, payload=payload))
 

@@ -23,7 +23,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 # What a stream item's raw record keeps of its item header.
-STREAM_ITEM_HEADERS = ("type", "content_type")
+STREAM_ITEM_HEADERS = ("type", "content_type", "item_count")
+# An item container (logs, spans) says how many records it holds in `item_count`; beyond this we do not believe it.
+MAX_ITEM_COUNT = 10_000
+
+
+def item_quantity(headers: dict) -> int:
+    """How many records an item stands for: its `item_count` header (v2 containers: logs, spans), else 1. The header
+    is the client's: anything but a whole number from 1 to MAX_ITEM_COUNT counts as 1, or as MAX_ITEM_COUNT above."""
+    value = headers.get("item_count")
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        return 1
+    return min(value, MAX_ITEM_COUNT)
 
 
 @dataclass(frozen=True)

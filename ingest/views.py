@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from events.safe import loads_json
 from events.scrub import sender_address
-from ingest import project_cache, quota, raw
+from ingest import item_streams, project_cache, quota, raw
 from ingest.auth import key_matches, sentry_key_from_request
 from ingest.envelope import max_event_size, read_envelope_headers, read_envelope_items
 from ingest.errors import (
@@ -146,10 +146,14 @@ def _parse_event(payload: bytes) -> dict:
     return event
 
 
-def _accept(request, project: IngestProject, envelope_headers: dict, payload: bytes, items=()) -> HttpResponse:
+def _accept(
+    request, project: IngestProject, envelope_headers: dict, payload: bytes, items=(), counted: bool = False
+) -> HttpResponse:
+    """Keep one event; its quota is consumed here unless the caller `counted` it already."""
     event = _parse_event(payload)
     event_id = _event_id(envelope_headers, event)
-    consumed = quota.consume(project)  # counts this event, or raises QuotaExceeded (a 429)
+    # counts this event, or raises QuotaExceeded (a 429)
+    consumed = quota.Consumed([], 0.0, 0) if counted else quota.consume(project)
     try:
         accept_event(
             project_id=project.pk,
@@ -205,14 +209,50 @@ def _ingest(request, project_id: str, handler):
         return _error(BadRequest(f"bad request: {e.__class__.__name__}"))
 
 
+def _stream_category(raw_item) -> str:
+    """The quota category of a kept stream item ("" for items no quota applies to: markers, client reports)."""
+    if raw_item.headers.get("dropped"):
+        return ""
+    stream = item_streams.stream_for(raw_item.headers.get("type", ""))
+    if stream is None or stream.category not in quota.STREAM_SETTINGS:
+        return ""
+    return stream.category
+
+
+def _apply_stream_quotas(project, kept: list) -> tuple[list, list[quota.Consumed], list[quota.QuotaExceeded]]:
+    """Each stream category of the envelope against its own quota: the items of a full category are left out (the
+    quota counts them as refused), the others are counted. Returns the items to keep, what was counted, the refusals.
+    """
+    quantities: dict[str, int] = {}
+    for raw_item in kept:
+        category = _stream_category(raw_item)
+        if category:
+            quantities[category] = quantities.get(category, 0) + item_streams.item_quantity(raw_item.headers)
+    consumed, refused, full = [], [], set()
+    try:
+        for category, amount in quantities.items():
+            try:
+                consumed.append(quota.consume(project, category, amount))
+            except quota.QuotaExceeded as e:
+                refused.append(e)
+                full.add(category)
+    except BaseException:
+        for done in consumed:
+            quota.release(done)
+        raise
+    if full:
+        kept = [raw_item for raw_item in kept if _stream_category(raw_item) not in full]
+    return kept, consumed, refused
+
+
 def _handle_envelope(request, intake: Intake) -> HttpResponse:
+    """An envelope may hold items of every category, each with a quota of its own: it is read (within its size
+    limits) before any quota is asked. A full category's items are left out and named in X-Sentry-Rate-Limits; the
+    answer is a 429 only when nothing at all was accepted."""
     project = intake.project
-    # With the key in X-Sentry-Auth or the query string, a project over its quota is refused before the body is
-    # read; with the key only in the envelope header's `dsn`, right after that one line.
     key_before_body = sentry_key_from_request(request) is not None
     if key_before_body:
         _authenticate(request, intake)
-        quota.check(project)
     raw = _raw_body(request, settings.MAX_ENVELOPE_COMPRESSED_SIZE, "envelope")
     reader = FramedReader(
         decompressing_reader(raw, request.META.get("HTTP_CONTENT_ENCODING", "")),
@@ -222,15 +262,35 @@ def _handle_envelope(request, intake: Intake) -> HttpResponse:
     headers = read_envelope_headers(reader)
     if not key_before_body:
         _authenticate(request, intake, headers)
-        quota.check(project)
     items = read_envelope_items(reader)
-    if items.event is None:
-        response = _accept_items(request, project, headers, items.kept) if items.kept else _respond({})
-    else:
-        response = _accept(request, project, headers, items.event, items.kept)
-    # types we do not keep (ingest.not_kept): the SDK is told to stop sending them
-    for name, value in rate_limits_for(items.item_types).items():
-        response[name] = value
+    kept, consumed, refused = _apply_stream_quotas(project, items.kept)
+    try:
+        response = None
+        if items.event is not None:
+            try:
+                response = _accept(request, project, headers, items.event, kept)
+            except quota.QuotaExceeded as e:
+                refused.append(e)
+                # the event's attachments and feedback go with it; the streams' items stay
+                kept = [raw_item for raw_item in kept if item_streams.stream_for(raw_item.headers.get("type", ""))]
+        if response is None:
+            if kept:
+                response = _accept_items(request, project, headers, kept)
+            elif refused:
+                raise quota.QuotaExceeded.combine(refused)
+            else:
+                response = _respond({})
+    except BaseException:
+        for done in consumed:
+            quota.release(done)
+        raise
+    # full categories, and the types we do not keep (ingest.not_kept): the SDK is told to stop sending them
+    limits = [error.rate_limits for error in refused]
+    not_kept = rate_limits_for(items.item_types).get("X-Sentry-Rate-Limits")
+    if not_kept:
+        limits.append(not_kept)
+    if limits:
+        response["X-Sentry-Rate-Limits"] = ", ".join(limits)
     return response
 
 
@@ -291,7 +351,7 @@ def _handle_security(request, intake: Intake) -> HttpResponse:
     SDK's would be. The key comes in the query string (the report URI); browsers send no credentials."""
     project = intake.project
     _authenticate(request, intake)
-    quota.check(project)  # before the body is read
+    quota.check(project, quota.SECURITY)  # before the body is read
     content_type = request.META.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
     if content_type not in SECURITY_CONTENT_TYPES:
         raise UnsupportedMediaType(
@@ -313,8 +373,14 @@ def _handle_security(request, intake: Intake) -> HttpResponse:
         release=request.GET.get("sentry_release", ""),
         environment=request.GET.get("sentry_environment", ""),
     )
-    for event in events:
-        _accept(request, project, {}, json.dumps(event).encode())
+    # a report-to batch is counted as a whole: all of its reports are accepted, or the answer is a 429
+    consumed = quota.consume(project, quota.SECURITY, len(events))
+    try:
+        for event in events:
+            _accept(request, project, {}, json.dumps(event).encode(), counted=True)
+    except BaseException:
+        quota.release(consumed)
+        raise
     return _respond({"ids": [event["event_id"] for event in events]})
 
 

@@ -219,7 +219,13 @@ def judge(monitor: Monitor, checkin: CheckIn, verdict: Verdict) -> None:
 
 
 def apply_checkins(project: Project, checkins: list[ParsedCheckIn]) -> None:
-    monitors = {m.slug: m for m in Monitor.objects.filter(project=project, slug__in={c.slug for c in checkins})}
+    """Each check-in goes to the monitor of its slug and environment (a row of its own per environment: judged
+    apart, monitors.models); a new environment of a muted slug starts muted."""
+    monitors = {
+        (m.slug, _env_key(m.environment)): m
+        for m in Monitor.objects.filter(project=project, slug__in={c.slug for c in checkins})
+    }
+    muted_slugs = {slug for (slug, _), monitor in monitors.items() if monitor.is_muted}
     room = max(settings.MONITORS_MAX_PER_PROJECT - Monitor.objects.filter(project=project).count(), 0)
     running = {
         (c.monitor_id, c.check_in_id): c
@@ -229,22 +235,29 @@ def apply_checkins(project: Project, checkins: list[ParsedCheckIn]) -> None:
     }
     new_checkins: dict[tuple, CheckIn] = {}
     updated: dict[int, CheckIn] = {}
-    verdicts: dict[str, Verdict] = {}
+    verdicts: dict[tuple[str, str], Verdict] = {}
     refused = 0
     for parsed in checkins:
-        monitor = monitors.get(parsed.slug)
+        key = (parsed.slug, _env_key(parsed.environment))
+        monitor = monitors.get(key)
         if monitor is None:
             if room <= 0:
                 refused += 1
                 continue
             room -= 1
-            monitor = Monitor.objects.create(project=project, slug=parsed.slug, created_at=parsed.at)
-            monitors[parsed.slug] = monitor
+            monitor = Monitor.objects.create(
+                project=project,
+                slug=parsed.slug,
+                environment=parsed.environment.strip(),
+                created_at=parsed.at,
+                is_muted=parsed.slug in muted_slugs,
+            )
+            monitors[key] = monitor
         if parsed.config is not None:
             apply_config(monitor, parsed.config)
-        verdict = verdicts.setdefault(parsed.slug, Verdict())
-        key = (monitor.pk, parsed.check_in_id)
-        existing = new_checkins.get(key) or running.get(key)
+        verdict = verdicts.setdefault(key, Verdict())
+        run = (monitor.pk, parsed.check_in_id)
+        existing = new_checkins.get(run) or running.get(run)
         monitor.last_checkin_at = parsed.at
         if existing is not None:
             _finish(monitor, existing, parsed, verdict)
@@ -268,7 +281,7 @@ def apply_checkins(project: Project, checkins: list[ParsedCheckIn]) -> None:
             monitor.last_status = CheckInStatus.IN_PROGRESS
         else:
             judge(monitor, checkin, verdict)
-        new_checkins[key] = checkin
+        new_checkins[run] = checkin
     if refused:
         logger.warning(
             "project %s: %d check-in(s) for new monitors refused: it has %d monitors (MONITORS_MAX_PER_PROJECT)",
@@ -284,11 +297,17 @@ def apply_checkins(project: Project, checkins: list[ParsedCheckIn]) -> None:
             date_updated=checkin.date_updated,
             timeout_after=checkin.timeout_after,
         )
-    touched = [monitors[slug] for slug in verdicts]
+    touched = [monitors[key] for key in verdicts]
     for monitor in touched:
-        act_on(project, monitor, verdicts[monitor.slug])
+        act_on(project, monitor, verdicts[(monitor.slug, _env_key(monitor.environment))])
         monitor.save(update_fields=MONITOR_FIELDS)
     trim_history(touched)
+
+
+def _env_key(environment: str) -> str:
+    """Environments that one monitor row stands for: "Staging" and "staging " are one, on every database (MariaDB's
+    unique index compares them so, whatever we did)."""
+    return environment.strip().casefold()
 
 
 def _finish(monitor: Monitor, checkin: CheckIn, parsed: ParsedCheckIn, verdict: Verdict) -> None:
@@ -308,11 +327,13 @@ def _finish(monitor: Monitor, checkin: CheckIn, parsed: ParsedCheckIn, verdict: 
 
 def act_on(project: Project, monitor: Monitor, verdict: Verdict) -> None:
     """Carry out a monitor's verdict in order: consecutive failures as one digest of their events, a recovery as a
-    resolve of the monitor's issue."""
+    resolve of the monitor's issue. A muted monitor's failures make no event (no issue, no alert); its recovery
+    still resolves an issue opened before it was muted."""
     pending: list[dict] = []
     for action, checkin in verdict.actions:
         if action == "fail":
-            pending.append(failure_event(monitor, checkin))
+            if not monitor.is_muted:
+                pending.append(failure_event(monitor, checkin))
             continue
         _open(project, monitor, pending)
         pending = []
@@ -338,16 +359,17 @@ def _resolve(monitor: Monitor) -> None:
 
 
 def failure_event(monitor: Monitor, checkin: CheckIn) -> dict:
-    """The event a failure of a failing monitor becomes: one fingerprint per monitor, so its failures are one issue;
-    its id derived from the check-in, so that digesting it twice stores it once."""
+    """The event a failure of a failing monitor becomes: one fingerprint per monitor (and so per environment), so its
+    failures are one issue; its id derived from the check-in, so that digesting it twice stores it once."""
     what = FAILURE_TEXT.get(checkin.status, checkin.status)
+    name = f"{monitor.slug} ({monitor.environment})" if monitor.environment else monitor.slug
     event = {
         "event_id": uuid.uuid5(uuid.NAMESPACE_URL, f"monitor:{monitor.pk}:{checkin.check_in_id}").hex,
         "timestamp": checkin.date_updated.timestamp(),
         "level": "error",
         "platform": "other",
         "logger": "monitors",
-        "exception": {"values": [{"type": "MonitorFailure", "value": f"Monitor {monitor.slug}: {what}"}]},
+        "exception": {"values": [{"type": "MonitorFailure", "value": f"Monitor {name}: {what}"}]},
         "fingerprint": ["monitor", str(monitor.pk)],
         "tags": {"monitor.slug": monitor.slug, "monitor.status": str(checkin.status)},
         "contexts": {
@@ -362,14 +384,16 @@ def failure_event(monitor: Monitor, checkin: CheckIn) -> dict:
             }
         },
     }
-    if checkin.environment:
-        event["environment"] = checkin.environment
+    if monitor.environment:
+        event["environment"] = monitor.environment
     return event
 
 
 def trim_history(monitors: list[Monitor]) -> None:
     """Keep each monitor's newest MONITOR_MAX_CHECKINS check-ins (age is the deadline job's: monitors.deadlines)."""
     keep = settings.MONITOR_MAX_CHECKINS
+    if not keep:  # 0: no limit by count
+        return
     for monitor in monitors:
         cutoff = (
             CheckIn.objects.filter(monitor=monitor)

@@ -7,6 +7,9 @@ writer (`monitor_deadlines_job`), which first digests the project's pending raw 
 that was accepted in time is counted before anything is judged missing, then writes the missed and timed-out
 check-ins and judges them as any other (monitors.checkins.judge): a failing monitor's issue opens through digest.
 
+The same writer job forgets monitor environments that have been silent for MONITOR_CHECKIN_RETENTION_DAYS (so that
+retired jobs and short-lived environments do not fill MONITORS_MAX_PER_PROJECT); the periodic job finds them too.
+
 Every function takes `now`, so tests move the clock instead of waiting for it.
 """
 
@@ -14,6 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from bugsink import jobs
@@ -31,13 +35,15 @@ RETENTION_BATCH = 1000
 def check_monitors(now: datetime | None = None) -> int:
     """The periodic job: a `monitor_deadlines_job` for each project with something overdue; returns how many."""
     now = now or timezone.now()
-    project_ids = set(
-        Monitor.objects.filter(missed_after__lte=now).values_list("project_id", flat=True).order_by().distinct()
-    ) | set(
-        CheckIn.objects.filter(timeout_after__lte=now)
-        .values_list("monitor__project_id", flat=True)
-        .order_by()
-        .distinct()
+    project_ids = (
+        set(Monitor.objects.filter(missed_after__lte=now).values_list("project_id", flat=True).order_by().distinct())
+        | set(silent_monitors(now).values_list("project_id", flat=True).order_by().distinct())
+        | set(
+            CheckIn.objects.filter(timeout_after__lte=now)
+            .values_list("monitor__project_id", flat=True)
+            .order_by()
+            .distinct()
+        )
     )
     for project_id in sorted(project_ids):  # judged as of this moment, when the job found them overdue
         monitor_deadlines_job.later(project_id, now.isoformat())
@@ -59,7 +65,30 @@ def judge_project_deadlines(project_id: int, now: datetime) -> int:
     if project is None:
         return 0
     with transaction.atomic():
+        forget_silent_monitors(project, now)
         return judge_deadlines(project, now)
+
+
+def silent_monitors(now: datetime):
+    """Monitor environments without a check-in for MONITOR_CHECKIN_RETENTION_DAYS (none when that is 0): a job that
+    was retired, or an environment that is gone (a review app's). Their check-ins have expired already."""
+    days = settings.MONITOR_CHECKIN_RETENTION_DAYS
+    if not days:
+        return Monitor.objects.none()
+    cutoff = now - timedelta(days=days)
+    return Monitor.objects.filter(
+        Q(last_checkin_at__lt=cutoff) | Q(last_checkin_at__isnull=True, created_at__lt=cutoff)
+    )
+
+
+def forget_silent_monitors(project: Project, now: datetime) -> int:
+    """Inside the project's single writer (which alone saves monitors): delete its silent monitor environments, at
+    most RETENTION_BATCH per run, with what is left of their check-ins; their issues stay. Returns how many."""
+    ids = list(silent_monitors(now).filter(project=project).values_list("pk", flat=True)[:RETENTION_BATCH])
+    if not ids:
+        return 0
+    CheckIn.objects.filter(monitor_id__in=ids).delete()
+    return Monitor.objects.filter(pk__in=ids).delete()[0]
 
 
 def judge_deadlines(project: Project, now: datetime) -> int:
@@ -91,7 +120,7 @@ def judge_deadlines(project: Project, now: datetime) -> int:
             date_added=now,
             date_updated=now,
             expected_at=expected,
-            environment="",
+            environment=monitor.environment,
         )
         # the next slot after the missed one, or after the oldest slot still within its margin when the monitor
         # has been silent for longer: one missed check-in per run and monitor, never a backlog of them

@@ -1,7 +1,11 @@
 """Cron monitors (Sentry's "crons"): a schedule a job promises to keep, and the check-ins it sent (or that the
 scheduler wrote for it when none came: missed, timed out).
 
-A monitor is created, and its settings replaced, by the `monitor_config` of its check-ins (monitors.checkins). Its
+A monitor is created, and its settings replaced, by the `monitor_config` of its check-ins (monitors.checkins).
+A monitor is one row per slug *and environment* (a check-in's `environment`, empty when it names none): the runs of
+`production` and `staging` are judged apart, as Sentry's monitor environments are, so a missed staging run does not
+mark production failing, and each environment's failures are an issue of their own. The rows of one slug share
+the mute switch (monitors.actions) and are shown and served as one monitor with its environments. Its
 state is kept on the row so that the every-minute deadline job (monitors.deadlines) finds the overdue monitors with
 one indexed query, whatever the number of monitors: `missed_after` (the next expected check-in plus its margin)
 and, on each running check-in, `timeout_after` (its start plus the monitor's max runtime).
@@ -26,6 +30,7 @@ class MonitorStatus(models.TextChoices):
 class Monitor(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="monitors")
     slug = models.CharField(max_length=128)
+    environment = models.CharField(max_length=64, blank=True, default="")  # of its check-ins; "" when they name none
     status = models.CharField(max_length=16, choices=MonitorStatus.choices, default=MonitorStatus.NEW)
 
     # from monitor_config; an empty schedule_type: the monitor has no (usable) schedule, so nothing is "missed"
@@ -50,10 +55,16 @@ class Monitor(models.Model):
     # the issue its failures open (and its recovery resolves); the same issue each time, as its events share one
     # fingerprint
     issue = models.ForeignKey("issues.Issue", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # muted: its check-ins are kept and judged, but its failures open no issue and send no alert
+    is_muted = models.BooleanField(default=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["project", "slug"], name="unique_monitor_slug_per_project")]
-        ordering = ["slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "slug", "environment"], name="unique_monitor_slug_environment_per_project"
+            )
+        ]
+        ordering = ["slug", "environment"]
 
     def __str__(self):
         return self.slug

@@ -34,6 +34,34 @@ def test_a_type_we_do_not_keep_is_answered_with_its_category_and_counted(project
     assert quantities(project, DiscardCount.NOT_KEPT) == {(NOT_KEPT[item_type], item_type): 2}
 
 
+def test_spans_are_counted_by_their_item_count(project, client, django_capture_on_commit_callbacks):
+    """@sentry/node 10+ sends a trace's spans as one v2 `span` container whose header says how many it holds."""
+    import json
+    import uuid
+
+    from testing.utils import auth_header
+
+    def span_container(count, with_length=True) -> bytes:
+        payload = json.dumps({"version": 2, "items": [{"span_id": f"{i:016x}"} for i in range(count)]}).encode()
+        headers = {"type": "span", "item_count": count, "content_type": "application/vnd.sentry.items.span.v2+json"}
+        if with_length:
+            headers["length"] = len(payload)
+        return json.dumps(headers).encode() + b"\n" + payload
+
+    items = [span_container(7), span_container(3, with_length=False)]
+    items.append(b'{"type":"span","item_count":"lots"}\n{}')  # a count we cannot read is one
+    items.append(b'{"type":"span","item_count":1e308}\n{}')
+    items.append(b'{"type":"span","item_count":99999999}\n{}')  # capped
+    body = json.dumps({"event_id": uuid.uuid4().hex}).encode() + b"\n" + b"\n".join(items) + b"\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/api/{project.pk}/envelope/", data=body, content_type="text/plain", **auth_header(project)
+        )
+    assert response.status_code == 200, response.content
+    assert "span" in response["X-Sentry-Rate-Limits"]
+    assert quantities(project, DiscardCount.NOT_KEPT) == {("span", "span"): 7 + 3 + 1 + 1 + 10_000}
+
+
 def test_an_error_beside_a_transaction_is_kept(project, post_envelope):
     response = post_envelope(project, [("transaction", {"type": "transaction"})], event=exception_event())
     assert "transaction" in response["X-Sentry-Rate-Limits"]

@@ -141,6 +141,11 @@ def test_retention_deletes_old_buckets_and_counts_only(project, post_envelope, s
     assert (report.buckets, report.discards) == (1, 1)
     assert not SessionBucket.objects.exists() and not DiscardCount.objects.exists()
 
+    settings.HEALTH_RETENTION_DAYS = 0  # no age limit: nothing goes, and old sessions still count
+    post_envelope(project, [session("b", init=True)])
+    assert expire_health(now=NOW + timedelta(days=3650)).total == 0
+    assert SessionBucket.objects.count() == 1
+
 
 def test_retention_is_a_periodic_job(settings):
     from health.retention import expire_health_job

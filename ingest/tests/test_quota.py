@@ -37,7 +37,7 @@ REDIS_URL = live_redis_url(12)
 HOUR_START = 1_800_000_000
 assert HOUR_START % 3600 == 0
 NOW = HOUR_START + 17.25
-RATE_LIMITS = "error;default;security"
+RATE_LIMITS = "error;default"
 
 
 @pytest.fixture(autouse=True)
@@ -189,8 +189,18 @@ class TestQuotaExceeded:
         header = QuotaExceeded([Limit("organization", "installation", MINUTE, 5)], NOW).headers["X-Sentry-Rate-Limits"]
         now = datetime.now(UTC)
         assert dict(_parse_rate_limits(header, now=now)) == {
-            category: now + timedelta(seconds=43) for category in ("error", "default", "security")
+            category: now + timedelta(seconds=43) for category in ("error", "default")
         }
+        # each stream's category is named alone, so the SDK goes on sending the others
+        for category, names in (
+            (quota.SESSION, ("session",)),
+            (quota.MONITOR, ("monitor",)),
+            (quota.LOG_ITEM, ("log_item",)),
+            (quota.SECURITY, ("security",)),
+        ):
+            limit = Limit("project", f"project:7:{category}", MINUTE, 5, category)
+            header = QuotaExceeded([limit], NOW).headers["X-Sentry-Rate-Limits"]
+            assert dict(_parse_rate_limits(header, now=now)) == {name: now + timedelta(seconds=43) for name in names}
 
 
 # --- counters -------------------------------------------------------------------------------------------------------
@@ -443,16 +453,16 @@ def test_only_accepted_events_count(client, project, settings, clock):
     assert quota.counter().count(minute, NOW) == 2  # the refused one is not counted
 
 
-def test_a_429_writes_nothing_and_reads_no_body(client, project, settings, clock, django_assert_num_queries):
+def test_a_429_writes_nothing(client, project, settings, clock, django_assert_num_queries):
     settings.QUOTA_EVENTS_PER_MINUTE = 1
     assert post_envelope(client, project).status_code == 200
     store_dir = settings.INGEST_STORE_DIR
     files_before = sorted(p for p in store_dir.rglob("*") if p.is_file())
 
-    # The body is never looked at: not even parsed (this one would be a 400), let alone stored; and nothing is
-    # read from the database either (the project's key and quotas are the ones the first request cached).
+    # An envelope may hold any category, so it is read before the quotas are asked; a refused one leaves nothing in
+    # the store and costs no query (the project's key and quotas are the ones the first request cached).
     with django_assert_num_queries(0):
-        response = post_envelope(client, project, b"\x00 not an envelope")
+        response = post_envelope(client, project)
     assert_quota_response(response, 43, "project", "at most 1 event per minute")
     assert sorted(p for p in store_dir.rglob("*") if p.is_file()) == files_before
 
@@ -460,26 +470,36 @@ def test_a_429_writes_nothing_and_reads_no_body(client, project, settings, clock
     with django_assert_num_queries(0):
         response = client.post(
             f"/api/{project.pk}/envelope/?sentry_key={project.sentry_key}",
-            data=b"\x00 not an envelope",
+            data=make_envelope(exception_event()),
             content_type="text/plain",
         )
     assert response.status_code == 429
 
 
+def test_store_429_reads_no_body(client, project, settings, clock, django_assert_num_queries):
+    """/store/ holds events only: a full event quota is answered before the body is read (this one would be a 400)."""
+    settings.QUOTA_EVENTS_PER_MINUTE = 1
+    quota.consume(project)
+    with django_assert_num_queries(1):  # the project, into the ingest cache
+        response = client.post(
+            f"/api/{project.pk}/store/", data=b"\x00 not json", content_type="application/json", **auth_header(project)
+        )
+    assert_quota_response(response, 43, "project", "at most 1 event per minute")
+
+
 def test_key_only_in_the_envelope_dsn(client, project, settings, clock):
-    """sentry-ruby style: no header key. The quota is checked right after the envelope header line: the items
-    after it (here: garbage, which would be a 400) are never read."""
+    """sentry-ruby style: no header key; the key in the envelope's dsn is checked before any quota."""
     settings.QUOTA_EVENTS_PER_MINUTE = 1
     header = json.dumps({"dsn": f"http://{project.sentry_key}@127.0.0.1:8000/{project.pk}"}).encode()
-    event = exception_event()
+    event_item = b'{"type":"event"}\n' + json.dumps(exception_event()).encode() + b"\n"
 
     def send(items: bytes):
         return client.post(
             f"/api/{project.pk}/envelope/", data=header + b"\n" + items, content_type="application/x-sentry-envelope"
         )
 
-    assert send(b'{"type":"event"}\n' + json.dumps(event).encode() + b"\n").status_code == 200
-    assert_quota_response(send(b"\x00 garbage"), 43, "project", "at most 1 event per minute")
+    assert send(event_item).status_code == 200
+    assert_quota_response(send(event_item), 43, "project", "at most 1 event per minute")
     wrong = json.dumps({"dsn": f"http://{'0' * 32}@127.0.0.1:8000/{project.pk}"}).encode()
     response = client.post(f"/api/{project.pk}/envelope/", data=wrong + b"\n", content_type="text/plain")
     assert response.status_code == 403  # a wrong key is refused as such, not told about quotas
@@ -527,8 +547,7 @@ def test_python_sdk_stops_sending_after_the_429(transactional_db, tmp_path):
     - the SDK (debug=True) logs one "Sending envelope [... (categories)]" line per HTTP request it makes, from one
       background thread in order, so its lines pair up one to one with the access log's: after the 429 it never
       sent another `error` envelope. (At flush it does send its client report, category `internal`, saying it
-      dropped 2 errors for "ratelimit_backoff"; that envelope gets a 429 too, since a project over its quota is
-      refused before its body is read.)
+      dropped 2 errors for "ratelimit_backoff"; client reports have no quota, so that one is accepted.)
     - the database holds exactly the first two of the five events the SDK captured.
 
     The server's quota clock starts at the beginning of a UTC minute (BUGSINK_TEST_QUOTA_CLOCK_START, read by

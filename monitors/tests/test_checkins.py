@@ -209,6 +209,9 @@ def test_slugs_are_slugified_and_history_is_bounded(send_checkins, project, sett
     monitor = Monitor.objects.get()
     assert monitor.slug == "nightly-backup"
     assert CheckIn.objects.filter(monitor=monitor).count() == 3
+    settings.MONITOR_MAX_CHECKINS = 0  # no limit by count
+    send_checkins(*[checkin("ok", slug="Nightly Backup") for _ in range(2)])
+    assert CheckIn.objects.filter(monitor=monitor).count() == 5
 
 
 def test_monitors_per_project_are_bounded(send_checkins, project, settings):

@@ -70,7 +70,7 @@ def test_python_sdk_runs_show_on_the_monitors_page_and_a_missed_run_opens_and_re
     # the error run failed the monitor: its issue is open (the SDK's own error event is an issue of its own)
     assert monitor.status == MonitorStatus.FAILING
     issue = Issue.objects.get(pk=monitor.issue_id)
-    assert issue.calculated_value == "Monitor nightly-report: a run reported an error"
+    assert issue.calculated_value == "Monitor nightly-report (production): a run reported an error"
 
     page = client.get(f"/projects/{project.pk}/monitors/")
     assert page.status_code == 200
