@@ -3,6 +3,7 @@ generator's payload are written to the ingest store and digested with the real d
 
     python bench/digest_bench.py [--events 2000] [--batch 4 --batch 100] [--samples python-sdk3] [--profile out.prof]
     python bench/digest_bench.py --payload synthetic --issues 20 --size 10240
+    python bench/digest_bench.py --stages [--rounds 3]     # CPU ms per event of each digest stage
 
 The payload is bench/loadgen.py's: by default the events captured from sentry-sdk 3.0.1 (bugsink/tests/samples/
 python-sdk3, taken in turn, each with a fresh event id), or `--payload synthetic` (its generated body); the output
@@ -11,6 +12,11 @@ names it.
 Reports CPU seconds (process time, so another tenant on the machine changes the figures less than wall time would)
 per event and per batch, for each batch size, and a linear fit: fixed cost per batch + cost per event. SQLite in a
 temporary folder unless --database-url; INGEST_FSYNC off (this measures digest, not the disk).
+
+--stages: what digest pays per event in each stage (batches of 100), in CPU microseconds (process time) per event,
+the minimum over the rounds. Each stage is the real function, wrapped with a timer where digest calls it; a stage
+nested in another (sanitize in normalize) is subtracted from it. "transaction" is the whole batch transaction, split
+into its parts below it (tag indexing, the Event insert, the commit).
 """
 
 import argparse
@@ -91,6 +97,75 @@ def run(project_id: int, batch: int, events: int, payload, profiler=None) -> dic
     }
 
 
+# (label, module, attribute, parent label or None): the function as digest reaches it, timed where it is looked up
+STAGES = [
+    ("read raw events", "ingest.digest", "store.load_raw_events", None),
+    ("JSON parse (loads_json)", "ingest.digest", "loads_json", None),
+    ("normalize (without sanitize)", "ingest.digest", "normalize_event", None),
+    ("sanitize", "ingest.normalize", "sanitize", "normalize (without sanitize)"),
+    ("symbolicate", "ingest.digest", "symbolicate", None),
+    ("scrub", "ingest.digest", "scrub_event", None),
+    ("user agent contexts", "ingest.digest", "add_user_agent_contexts", None),
+    ("grouping keys (2)", "ingest.digest", "grouping_key", None),
+    ("title", "ingest.digest", "title_parts", None),
+    ("tags extracted", "ingest.digest", "capped_event_tags", None),
+    ("trim check + stored JSON (fit_event)", "ingest.digest", "fit_event", None),
+    ("transaction (all of it)", "ingest.digest", "_digest_retrying_contention", None),
+    ("  tag indexing", "ingest.digest", "index_tags", "transaction (all of it)"),
+    ("  Event insert (bulk_create)", "events.models", "Event.objects.bulk_create", "transaction (all of it)"),
+    ("  commit", "django.db.backends.base.base", "BaseDatabaseWrapper.commit", "transaction (all of it)"),
+]
+
+
+def _resolve(module_name: str, dotted: str):
+    import importlib
+
+    owner = importlib.import_module(module_name)
+    *path, name = dotted.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    return owner, name
+
+
+def instrument_stages() -> dict:
+    """Wrap each stage's function with a process-time timer; returns {label: [seconds, calls]}."""
+    totals = {label: [0.0, 0] for label, *_ in STAGES}
+    for label, module_name, dotted, _ in STAGES:
+        owner, name = _resolve(module_name, dotted)
+        original = getattr(owner, name)
+
+        def timed(*args, __original=original, __total=totals[label], **kwargs):
+            start = time.process_time()
+            try:
+                return __original(*args, **kwargs)
+            finally:
+                __total[0] += time.process_time() - start
+                __total[1] += 1
+
+        setattr(owner, name, timed)  # on a class, a plain function: self comes through *args
+    return totals
+
+
+def run_stages(project_id: int, events: int, payload, rounds: int) -> None:
+    totals = instrument_stages()
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for entry in totals.values():
+            entry[0], entry[1] = 0.0, 0
+        result = run(project_id, 100, events, payload)
+        per_event = {label: 1e6 * seconds / events for label, (seconds, _) in totals.items()}
+        for label, _, _, parent in STAGES:
+            if parent and not label.startswith("  "):
+                per_event[parent] -= per_event[label]
+        per_event["whole digest"] = 1000 * result["cpu_ms_per_event"]
+        for label, value in per_event.items():
+            best[label] = min(best.get(label, value), value)
+    whole = best["whole digest"]
+    print(f"| stage | CPU µs per event | share |\n|---|---|---|")
+    for label, value in best.items():
+        print(f"| {label} | {value:.0f} | {100 * value / whole:.0f} % |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=2000)
@@ -102,6 +177,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="each batch size this often, interleaved")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--profile", default=None, help="write a cProfile of the last round to this file")
+    parser.add_argument("--stages", action="store_true", help="CPU per event of each digest stage (batches of 100)")
     args = parser.parse_args()
     batches = args.batch or [4, 100]
 
@@ -120,6 +196,9 @@ def main():
         project = Project.objects.create(name=f"digest-bench-{uuid.uuid4().hex[:8]}")
         # a warm-up round: issues created, caches filled, as on a server that has been running a while
         run(project.pk, 100, 200, payload)
+        if args.stages:
+            run_stages(project.pk, args.events, payload, args.rounds)
+            return
         results = []
         for round_number in range(args.rounds):
             for batch in batches:
