@@ -161,7 +161,7 @@ def run_stages(project_id: int, events: int, payload, rounds: int) -> None:
         for label, value in per_event.items():
             best[label] = min(best.get(label, value), value)
     whole = best["whole digest"]
-    print(f"| stage | CPU µs per event | share |\n|---|---|---|")
+    print("| stage | CPU µs per event | share |\n|---|---|---|")
     for label, value in best.items():
         print(f"| {label} | {value:.0f} | {100 * value / whole:.0f} % |")
 

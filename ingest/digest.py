@@ -299,7 +299,8 @@ def _prepared_event(
         streams=streams,
     )
     # trimmed last: an oversized event groups, and is titled and tagged, as its untrimmed siblings are
-    prepared.data, prepared.data_json = fit_event(data, settings.MAX_EVENT_SIZE)
+    # normalize_event sanitized it, and nothing since adds a float or an integer (fit_event's fast path)
+    prepared.data, prepared.data_json = fit_event(data, settings.MAX_EVENT_SIZE, sanitized=True)
     return prepared
 
 
