@@ -174,3 +174,19 @@ def test_digest_keeps_every_awkward_value():
 
     plain = digest_event(store_event(project, exception_event("ValueError", "plain", extra={"n": 2**63 - 1})))
     assert json.loads(plain.data_json)["extra"]["n"] == 2**63 - 1
+
+
+@pytest.mark.django_db
+def test_a_batch_stores_each_events_text_exactly():
+    # on PostgreSQL a batch is inserted as multi-row VALUES (ingest.digest._insert_events), not UNNEST of arrays
+    from events.models import Event
+    from ingest.digest import digest_keys
+
+    project = Project.objects.create(name="fast-json-batch")
+    texts = ['quote " backslash \\ brace { comma , NULL', "naïve 🎉 \\u0000", '{"a": [1, 2]}']
+    keys = [store_event(project, exception_event("ValueError", text, extra={"t": text})) for text in texts]
+    assert digest_keys(project.pk, keys) == 3
+    stored = {json.loads(e.data_json)["extra"]["t"]: e for e in Event.objects.filter(project=project)}
+    assert set(stored) == set(texts)
+    for text, event in stored.items():
+        assert json.loads(event.data_json)["exception"]["values"][0]["value"] == text
