@@ -13,6 +13,13 @@ on SQLite (default) or PostgreSQL, and print the load generator's report plus th
     python bench/ingest_bench.py --mode single --db sqlite -- --events 10000 --concurrency 8
     python bench/ingest_bench.py --mode single --db postgres -- --rate 200 --events 60000
     python bench/ingest_bench.py --mode cluster -- --events 10000 --concurrency 8 --gzip
+    python bench/ingest_bench.py --mode single --db postgres --shards 2 -- --events 10000 --concurrency 8 --gzip
+    python bench/ingest_bench.py --table [--quick]    # the issue 22 table: serve SQLite, serve PostgreSQL, run
+
+--shards N (single mode): DIGEST_SHARDS=N, the Procfile's digest line once per queue (digest-0 .. digest-N-1), and N
+projects (project ids 1..N: one per shard), the senders taking them in turn.
+--table runs the three modes one after the other with the real-SDK payload (10,000 gzip envelopes, 8 senders; 3,000
+with --quick) and prints one Markdown table: end to end, accepted/s, p99, peak and after-run RSS.
 
 --server compares web servers (gunicorn, granian, waitress: the first two must be installed by hand) in the
 embedded and web modes. Everything after `--` goes to bench/loadgen.py (add --no-wait in the web mode: nothing
@@ -115,6 +122,70 @@ def cluster_script(data_dir: Path, port: int) -> str:
     return "\n".join(lines) + "\nwait\n"
 
 
+def sharded_procfile(data_dir: Path, shards: int) -> str:
+    """The Procfile, or with shards > 1 a copy whose digest line is repeated for each queue digest-0 .. digest-N-1."""
+    if shards <= 1:
+        return "Procfile"
+    lines = []
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("digest:"):
+            for n in range(shards):
+                lines.append(
+                    line.replace("digest:", f"digest{n}:", 1)
+                    .replace("-Q digest ", f"-Q digest-{n} ", 1)
+                    .replace("-n digest@", f"-n digest{n}@", 1)
+                )
+        else:
+            lines.append(line)
+    path = data_dir / "Procfile.sharded"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+TABLE_MODES = [
+    ("`make serve`, SQLite", "single", "sqlite"),
+    ("`make serve`, PostgreSQL", "single", "postgres"),
+    ("`make run` (embedded)", "embedded", "sqlite"),
+]
+
+
+def table(args) -> None:
+    """The three modes in turn, one Markdown table (the figures of issue 22's targets)."""
+    import sys
+
+    events = "3000" if args.quick else "10000"
+    rows = []
+    for label, mode, db in TABLE_MODES:
+        command = [
+            sys.executable,
+            __file__,
+            "--mode",
+            mode,
+            "--db",
+            db,
+            "--port",
+            str(args.port),
+            "--",
+            "--events",
+            events,
+            "--concurrency",
+            "8",
+            "--gzip",
+        ]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            rows.append(f"| {label} | failed: {result.stderr.strip()[-200:]} | | | |")
+            continue
+        r = json.loads(result.stdout)
+        rows.append(
+            f"| {label} | **{r['end_to_end_per_second']}/s** | {r['accepted_per_second']} | {r['latency_ms_p99']} ms "
+            f"| {r['server_peak_rss_mib']:.0f} MB ({r['server_rss_after_mib']:.0f} after) |"
+        )
+    print(f"{events} gzip envelopes of the real-SDK payload (python-sdk3), 8 senders, {machine()}")
+    print("| mode | end to end | accepted/s | p99 | peak RSS |\n|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=["embedded", "web", "single", "cluster"], default="single")
@@ -122,8 +193,14 @@ def main():
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--port", type=int, default=8700)
     parser.add_argument("--settle", type=float, default=5, help="seconds after the run before the idle RSS is read")
+    parser.add_argument("--shards", type=int, default=1, help="single mode: digest shards (and as many projects)")
+    parser.add_argument("--table", action="store_true", help="serve SQLite, serve PostgreSQL and run, as a table")
+    parser.add_argument("--quick", action="store_true", help="with --table: 3,000 events instead of 10,000")
     parser.add_argument("loadgen_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
+    if args.table:
+        table(args)
+        return
     loadgen_args = [a for a in args.loadgen_args if a != "--"]
     if args.mode == "cluster":
         args.db = "postgres"
@@ -158,6 +235,8 @@ def main():
     if args.mode == "cluster":
         env["INGEST_STORE"] = "database"
         env["SECRET_KEY"] = "bench-cluster-secret-key"  # the nodes of one installation share it
+    if args.shards > 1:
+        env["DIGEST_SHARDS"] = str(args.shards)
     if args.mode in ("single", "web", "cluster"):
         import redis
 
@@ -165,14 +244,20 @@ def main():
         env["CELERY_BROKER_URL"] = REDIS_URL
 
     subprocess.run([BIN / "python", "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    dsn = subprocess.run(
-        [BIN / "python", "manage.py", "createproject", "bench"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    dsns = [
+        subprocess.run(
+            [BIN / "python", "manage.py", "createproject", f"bench-{n}" if n else "bench"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        for n in range(max(args.shards, 1))
+    ]
+    dsn = dsns[0]
+    for extra in dsns[1:]:
+        loadgen_args += ["--extra-dsn", extra]
 
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 (closed below)
     if args.mode in ("embedded", "web"):
@@ -187,7 +272,14 @@ def main():
         command = ["bash", "-c", cluster_script(data_dir, args.port)]
         pattern = r"bugsink\.webserver|celery"
     else:
-        command = [BIN / "python", "bin/procfile-run", "-f", "Procfile", "-p", str(args.port)]
+        command = [
+            BIN / "python",
+            "bin/procfile-run",
+            "-f",
+            sharded_procfile(data_dir, args.shards),
+            "-p",
+            str(args.port),
+        ]
         pattern = r"gunicorn|granian|waitress|bugsink\.webserver|celery|procfile-run"
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

@@ -348,6 +348,12 @@ def main():
     parser.add_argument("--rate", type=float, default=0, help="target events/s (0: as fast as possible)")
     parser.add_argument("--backlog-dir", help="the server's INGEST_STORE_DIR: sample the digest backlog")
     parser.add_argument(
+        "--extra-dsn",
+        action="append",
+        default=[],
+        help="another project's DSN (same server): senders take the projects in turn; end to end counts them all",
+    )
+    parser.add_argument(
         "--extra-node", action="append", default=[], help="another web node's base URL: senders take the nodes in turn"
     )
     args = parser.parse_args()
@@ -362,6 +368,16 @@ def main():
             sys.exit("refusing to load anything but a loopback address")
         urls.append(f"{node.rstrip('/')}{prefix}/api/{project_id}/{args.endpoint}/")
     project_id = int(project_id)
+    targets = [(url, parts.username) for url in urls]  # (endpoint URL, key) of each sender, taken in turn
+    project_ids = [project_id]
+    for dsn in args.extra_dsn:
+        extra = urlsplit(dsn)
+        if extra.hostname not in LOOPBACK:
+            sys.exit("refusing to load anything but a loopback address")
+        extra_prefix, _, extra_id = extra.path.rpartition("/")
+        url = f"http://{extra.hostname}:{extra.port}{extra_prefix}/api/{extra_id}/{args.endpoint}/"
+        targets.append((url, extra.username))
+        project_ids.append(int(extra_id))
 
     if not args.no_wait:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -369,7 +385,7 @@ def main():
         import django
 
         django.setup()
-        before = stored_events(project_id)
+        before = sum(stored_events(p) for p in project_ids)
 
     payload = SamplePayload(args.samples) if args.payload == "samples" else SyntheticPayload(args.issues, args.size)
     jobs = [i % payload.issues for i in range(args.events)]
@@ -383,8 +399,7 @@ def main():
 
     start = time.perf_counter()
     senders = [
-        Sender(args, urls[i % len(urls)], parts.username, jobs, results, lock, start, payload)
-        for i in range(args.concurrency)
+        Sender(args, *targets[i % len(targets)], jobs, results, lock, start, payload) for i in range(args.concurrency)
     ]
     for sender in senders:
         sender.start()
@@ -411,9 +426,9 @@ def main():
     if not args.no_wait:
         deadline = time.perf_counter() + args.wait_timeout
         target = before + len(accepted)
-        while time.perf_counter() < deadline and stored_events(project_id) < target:
+        while time.perf_counter() < deadline and sum(stored_events(p) for p in project_ids) < target:
             time.sleep(0.1)
-        digested = stored_events(project_id) - before
+        digested = sum(stored_events(p) for p in project_ids) - before
         end_to_end = time.perf_counter() - start
         report.update(
             {

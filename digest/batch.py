@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, TextField, Value
 from django.utils import timezone
 
 from alerts.dispatch import alert_on_commit
@@ -300,7 +300,8 @@ def _prepared_event(
         streams=streams,
     )
     # trimmed last: an oversized event groups, and is titled and tagged, as its untrimmed siblings are
-    prepared.data, prepared.data_json = fit_event(data, settings.MAX_EVENT_SIZE)
+    # normalize_event sanitized it, and nothing since adds a float or an integer (fit_event's fast path)
+    prepared.data, prepared.data_json = fit_event(data, settings.MAX_EVENT_SIZE, sanitized=True)
     return prepared
 
 
@@ -430,7 +431,7 @@ def _digest_events(project: Project, prepared: list[Prepared]) -> int:
         turning_points += [(index, tp) for tp in deferred]
         events.append(_event(project, issue, grouping, p))
 
-    Event.objects.bulk_create(events)
+    _insert_events(events)
     for event, p in zip(events, batch, strict=True):
         event_items.save_items(project, p.key, p.data["event_id"], p.items, p.ingested_at, event=event)
     event_items.link_pending(project, events)
@@ -449,6 +450,24 @@ def _digest_events(project: Project, prepared: list[Prepared]) -> int:
     project.digested_event_count = digested  # a stream that generated events hands the same object on
     transaction.on_commit(lambda: evict_after_digest(project, digested))
     return len(batch)
+
+
+def _insert_events(events: list[Event]) -> None:
+    """Event.objects.bulk_create, but on PostgreSQL without Django's UNNEST form: that sends each column as one array,
+    and psycopg writes a text array in Python, escaping every quote of each event's JSON through a regular expression
+    (about 1.4 ms of CPU per 10 KB event, more than all the rest of digest). A data_json given as an expression makes
+    Django write the plain multi-row VALUES form, whose text parameters libpq escapes."""
+    if connection.vendor != "postgresql" or len(events) < 2:
+        Event.objects.bulk_create(events)
+        return
+    texts = [event.data_json for event in events]
+    for event, text in zip(events, texts, strict=True):
+        event.data_json = Value(text, output_field=TextField())
+    try:
+        Event.objects.bulk_create(events)
+    finally:
+        for event, text in zip(events, texts, strict=True):
+            event.data_json = text
 
 
 def _existing_grouping(project: Project, groupings: dict, p: Prepared) -> Grouping | None:

@@ -27,6 +27,8 @@ measured again after each step. What was removed is recorded in the event under 
 
 import json
 
+import orjson
+
 from events.trimmed import MARKER, MAX_NAMES
 from tags.extract import NOT_INDEXED_KEY
 
@@ -72,11 +74,18 @@ def _member_size(key: str, value) -> int:
     return size_of(key) + 2 + size_of(value) + 2
 
 
-def fit_event(event: dict, limit: int) -> tuple[dict, str]:
+def fit_event(event: dict, limit: int, sanitized: bool = False) -> tuple[dict, str]:
     """The event, changed in place to serialize to at most `limit` bytes (for any `limit` of a few KiB or more), and
     its JSON text: the size check serializes the event anyway, and digest stores that text. An event that fits is
-    returned as it is, without a marker; a marker an SDK sent is not ours and goes."""
+    returned as it is, without a marker; a marker an SDK sent is not ours and goes.
+
+    `sanitized`: the caller vouches that the event went through events.safe.sanitize (no NaN or Infinity, integers
+    within 64 bits, text keys): then an event that a cheap bound shows to fit is serialized by orjson, compact."""
     event.pop(MARKER, None)
+    if sanitized:
+        text = _fits_cheaply(event, limit)
+        if text is not None:
+            return event, text
     text = json.dumps(event)
     original = len(text)
     if original <= limit:
@@ -84,6 +93,22 @@ def fit_event(event: dict, limit: int) -> tuple[dict, str]:
     del text  # as big as the event: not held while trimming
     event = _trim(event, limit, original)
     return event, json.dumps(event)
+
+
+def _fits_cheaply(event: dict, limit: int) -> str | None:
+    """The event's compact JSON text by orjson (about ten times faster than json.dumps) when it surely fits: ASCII
+    only, and at most limit / 2 bytes. For ASCII text json.dumps's form (the size trim measures) differs from
+    orjson's compact one only by a space after each separator and a "+" in a float's exponent, each after at least
+    one character of orjson's text: at most twice its length. Anything else (non-ASCII text, an event near the limit,
+    something orjson refuses) None: json.dumps decides, exactly, as before. The text reads back as the same data
+    (key order kept; NaN, which orjson would write as null, cannot be in a sanitized event)."""
+    try:
+        raw = orjson.dumps(event)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    if 2 * len(raw) > limit or not raw.isascii():
+        return None
+    return raw.decode("ascii")
 
 
 def trim_event(event: dict, limit: int) -> dict:

@@ -22,6 +22,7 @@ import math
 import re
 from datetime import UTC, datetime
 
+import orjson
 from dateutil import parser as date_parser
 
 MAX_TEXT_CHARS = 20_000  # one shown value; the download has everything (bar the classes above)
@@ -269,10 +270,36 @@ def _parse_float(text: str):
     return number if math.isfinite(number) else text
 
 
+# orjson reads an integer beyond 64 bits as a float (18446744073709551616 -> 1.8446744073709552e+19) where the
+# stdlib reader gives the int (or, beyond MAX_JSON_INT_DIGITS, the text): a document with a run of 19 digits or more
+# anywhere (a string's too: a cheap test, rarely met) is read by the stdlib. The test maps every digit to "0" and
+# everything else to a space, then looks for 19 zeros: a few microseconds for 10 KB, where a regular expression
+# took 100. Everything else orjson reads differently it refuses (NaN, Infinity, 1e999, lone surrogates, a byte-order
+# mark, nesting beyond 1024): the stdlib then.
+_DIGITS_ONLY = bytes(ord("0") if chr(byte).isdigit() and byte < 128 else ord(" ") for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
+
+
+def _has_long_digit_run(data: bytes | bytearray) -> bool:
+    return _LONG_DIGIT_RUN in data.translate(_DIGITS_ONLY)
+
+
 def loads_json(text):
     """json.loads for what SDKs send and what is stored: any valid JSON document parses, whatever size its numbers
     have; integers of more than MAX_JSON_INT_DIGITS digits, floats beyond range (1e999) and the non-standard
-    Infinity/NaN arrive as their text. Raises ValueError (or RecursionError) for what is not JSON."""
+    Infinity/NaN arrive as their text. Raises ValueError (or RecursionError) for what is not JSON.
+
+    orjson reads it when it reads it exactly as the stdlib would (a few times faster on SDK events); the stdlib
+    reader, with the hooks above, reads the rest."""
+    if isinstance(text, str):
+        fast = not _has_long_digit_run(text.encode("utf-8", "surrogatepass"))
+    else:
+        fast = isinstance(text, bytes | bytearray) and not _has_long_digit_run(text)
+    if fast:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # not JSON, or JSON that only the stdlib reader takes (as above): it decides
     return json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=str)
 
 

@@ -3,7 +3,7 @@
 from collections import OrderedDict
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 
 from tags.models import EventTag, IssueTag, TagValue
 
@@ -70,8 +70,8 @@ tag_value_cache = TagValueCache()
 
 def index_tags(project_id: int, items: list[tuple]) -> None:
     """Index the tags of a batch of saved events of one project: [(event, {key: value}), ...]. A bounded number of
-    queries per batch: one for the values (none when cached), one insert of event tags, and for the issue tags one
-    select, one update per distinct increment and one insert."""
+    queries per batch: one for the values (none when cached), one insert of event tags and one upsert of the issue
+    tags' counts."""
     items = [(event, tags) for event, tags in items if tags]
     if not items:
         return
@@ -85,47 +85,78 @@ def index_tags(project_id: int, items: list[tuple]) -> None:
             event_tags.append((event.pk, event.issue_id, value_id))
             increments[(event.issue_id, value_id)] = increments.get((event.issue_id, value_id), 0) + 1
     insert_rows(EventTag, ("event", "issue", "value"), event_tags)
-    issue_ids = {issue_id for issue_id, _ in increments}
-    value_ids = {value_id for _, value_id in increments}
-    existing = {
-        (issue_id, value_id): pk
-        for pk, issue_id, value_id in IssueTag.objects.filter(
-            issue_id__in=issue_ids, value_id__in=value_ids
-        ).values_list("pk", "issue_id", "value_id")
-    }
-    by_increment: dict[int, list[int]] = {}
-    for pair, n in increments.items():
-        if pair in existing:
-            by_increment.setdefault(n, []).append(existing[pair])
-    for n, pks in by_increment.items():
-        IssueTag.objects.filter(pk__in=pks).update(count=F("count") + n)
-    insert_rows(
-        IssueTag,
-        ("issue", "value", "count"),
-        [(i, v, n) for (i, v), n in increments.items() if (i, v) not in existing],
-    )
+    add_counts(IssueTag, ("issue", "value"), "count", [(i, v, n) for (i, v), n in increments.items()])
 
 
 def insert_rows(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
-    """Plain INSERTs of many rows in one executemany: no model instances, no RETURNING of keys nobody reads. Digest
+    """Plain INSERTs of many rows in one statement: no model instances, no RETURNING of keys nobody reads. Digest
     writes about a dozen tag rows per event; built and compiled through bulk_create they cost more CPU than all the
-    rest of an event's tags together (bench/digest_bench.py)."""
+    rest of an event's tags together (bench/digest_bench.py). On PostgreSQL one INSERT ... SELECT FROM unnest(arrays)
+    (one round trip, three parameters); elsewhere one executemany (SQLite runs it in process, MariaDB's driver makes
+    it a multi-row INSERT)."""
+    if rows:
+        _write(model, fields, _db_rows(model, fields, rows), "")
+
+
+def add_counts(model, key: tuple[str, ...], count: str, rows: list[tuple]) -> None:
+    """Upsert counters in one statement per batch: rows are (*key, n); a new key is inserted with n, an existing one
+    gets n added. The key must be a unique constraint of `model`. ON CONFLICT on PostgreSQL (fed by unnest) and
+    SQLite (multi-row VALUES), ON DUPLICATE KEY UPDATE on MariaDB and MySQL."""
     if not rows:
         return
+    fields = (*key, count)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    column = quote(model._meta.get_field(count).column)
+    if connection.vendor == "mysql":
+        conflict = f"ON DUPLICATE KEY UPDATE {column} = {table}.{column} + VALUES({column})"
+    else:
+        key_columns = ", ".join(quote(model._meta.get_field(name).column) for name in key)
+        conflict = f"ON CONFLICT ({key_columns}) DO UPDATE SET {column} = {table}.{column} + excluded.{column}"
+    _write(model, fields, _db_rows(model, fields, rows), conflict, many_row_statement=True)
+
+
+SQLITE_ROWS_PER_STATEMENT = 300  # SQLite binds at most 32,766 parameters (999 before 3.32): a few per row
+
+
+def _write(model, fields: tuple[str, ...], rows: list, conflict: str, many_row_statement: bool = False) -> None:
     quote = connection.ops.quote_name
     model_fields = [model._meta.get_field(name) for name in fields]
+    table = quote(model._meta.db_table)
     columns = ", ".join(quote(field.column) for field in model_fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    # the database's form of each value (a UUID key is text on SQLite and MariaDB); integers need nothing
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # one array per column, each typed as its column
+            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in model_fields)
+            columns_of_rows = [list(column_values) for column_values in zip(*rows, strict=True)]
+            sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) {conflict}"
+            cursor.execute(sql, columns_of_rows)
+            return
+        row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        if not many_row_statement:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES {row_placeholder} {conflict}", rows)
+            return
+        step = SQLITE_ROWS_PER_STATEMENT
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            values = ", ".join([row_placeholder] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} {conflict}", [v for row in chunk for v in row]
+            )
+
+
+def _db_rows(model, fields: tuple[str, ...], rows: list[tuple]) -> list:
+    """The database's form of each value (a UUID key is text on SQLite and MariaDB); integers need nothing."""
+    model_fields = [model._meta.get_field(name) for name in fields]
     converters = [
         (index, (field.target_field if field.is_relation else field).get_db_prep_value)
         for index, field in enumerate(model_fields)
         if (field.target_field if field.is_relation else field).get_internal_type() == "UUIDField"
     ]
-    if converters:
-        rows = [list(row) for row in rows]
-        for row in rows:
-            for index, convert in converters:
-                row[index] = convert(row[index], connection)
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})", rows)
+    if not converters:
+        return rows
+    rows = [list(row) for row in rows]
+    for row in rows:
+        for index, convert in converters:
+            row[index] = convert(row[index], connection)
+    return rows
