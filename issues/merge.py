@@ -180,6 +180,8 @@ def _merge_one(parent: Issue, child: Issue, user, batch_size: int) -> int:
             TurningPoint.objects.bulk_update(points, ["issue", "metadata"])
     with transaction.atomic():
         Issue.objects.filter(pk=source.pk).delete()
+    # numbers stay below event_count unless a run was cut short and ran again (another offset): renumber then
+    _renumber_if_needed(target, batch_size)
     return moved
 
 
@@ -300,17 +302,25 @@ def _tag_counts(event_pks: list[int]) -> dict[int, int]:
 
 def _after_events_left(issue: Issue, batch_size: int) -> None:
     """An issue that lost events: its last seen is its newest remaining event's, and its events are renumbered
-    1, 2, ... when the highest number is above its event count (the next digested event would take a number in
-    use). Renumbering keeps their order: all are first moved above every number in use, then numbered."""
+    when they have to be (_renumber_if_needed)."""
     with transaction.atomic():
         issue = Issue.objects.select_for_update().filter(pk=issue.pk).first()
         if issue is None:
             return
-        stats = Event.objects.filter(issue=issue).aggregate(newest=Max("ingested_at"), top=Max("digest_order"))
-        if stats["newest"] is not None and stats["newest"] < issue.last_seen:
-            issue.last_seen = stats["newest"]
+        newest = Event.objects.filter(issue=issue).aggregate(newest=Max("ingested_at"))["newest"]
+        if newest is not None and newest < issue.last_seen:
+            issue.last_seen = newest
             issue.save(update_fields=["last_seen"])
-    top = stats["top"] or 0
+    _renumber_if_needed(issue, batch_size)
+
+
+def _renumber_if_needed(issue: Issue, batch_size: int) -> None:
+    """Number the issue's events 1, 2, ... in their order when the highest number is above its event count (the
+    next digested event would take a number in use). All are first moved above every number in use, then numbered."""
+    issue = Issue.objects.filter(pk=issue.pk).only("pk", "event_count").first()
+    if issue is None:
+        return
+    top = _max_order(issue)
     if top <= issue.event_count:
         return
     after = 0

@@ -7,6 +7,7 @@ from django.utils import timezone
 from alerts.models import DeliveryAttempt
 from digest.period_counter import PeriodCounter
 from events.models import Event
+from issues import merge
 from issues.merge import MergeRefused, choose_parent, merge_issues, request_merge, unmerge_grouping
 from issues.models import Grouping, Issue, TurningPoint
 from issues.state import STATE_FIELDS, IssueStateManager
@@ -143,3 +144,19 @@ def test_unmerge_splits_a_grouping_out_with_its_events_and_counts(project, send_
     assert_orders_fit(new)
     # an issue with one grouping only has nothing to split off
     assert unmerge_grouping(project.pk, grouping.pk) is None
+
+
+def test_numbers_above_the_event_count_are_renumbered_in_order(project, send_event):
+    """What a merge cut short and run again can leave (the rest of the child's events numbered after another
+    offset): the issue's events are numbered 1, 2, ... again, in their order, so digest's next number is free."""
+    issue = send_many(send_event, project, 4, "KeyError")
+    events = list(Event.objects.filter(issue=issue).order_by("digest_order"))
+    Event.objects.filter(pk=events[1].pk).update(digest_order=9)
+    Event.objects.filter(pk=events[3].pk).update(digest_order=30)
+    merge._renumber_if_needed(issue, batch_size=1)
+    assert list(Event.objects.filter(issue=issue).order_by("digest_order").values_list("pk", "digest_order")) == [
+        (event.pk, n) for n, event in enumerate([events[0], events[2], events[1], events[3]], start=1)
+    ]
+    send_event(project, exception_event("KeyError", "x"))
+    issue.refresh_from_db()
+    assert_orders_fit(issue)
