@@ -5,7 +5,10 @@ runs them on the test database."""
 import pytest
 from celery import Celery
 
-from bugsink.testutils import (
+from issues.merge import merge_issues_job
+from issues.models import Issue, TurningPoint
+from issues.reprocess import reprocess_issue_job
+from testing.utils import (
     TEST_REDIS,
     exception_event,
     live_redis_url,
@@ -14,9 +17,6 @@ from bugsink.testutils import (
     start_celery_worker,
     wait_until,
 )
-from issues.merge import merge_issues_job
-from issues.models import Issue, TurningPoint
-from issues.reprocess import reprocess_issue_job
 
 BROKER_URL = live_redis_url(11)
 
