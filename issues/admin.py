@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from issues.models import Grouping, Issue, TurningPoint
+from issues.models import Grouping, Issue, Subscription, TurningPoint
 from issues.state import STATE_FIELDS, apply_to_issues
 
 
@@ -31,6 +31,9 @@ class IssueAdmin(admin.ModelAdmin):
         "first_release",
         "last_release",
         *STATE_FIELDS,
+        # assignment through the issue page, the list or the API (issues.triage), which write its history
+        "assigned_user",
+        "assigned_team",
     ]
     actions = [
         _state_action("resolve", "Resolve"),
@@ -63,3 +66,12 @@ class TurningPointAdmin(admin.ModelAdmin):
     list_select_related = ["issue", "issue__project", "user"]
     raw_id_fields = ["issue", "triggering_event"]
     date_hierarchy = "timestamp"
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["issue", "user", "is_active", "reason", "created_at"]
+    list_filter = ["is_active", "reason"]
+    search_fields = ["user__username", "user__email"]
+    list_select_related = ["issue", "issue__project", "user"]
+    raw_id_fields = ["issue", "user"]

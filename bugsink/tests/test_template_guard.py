@@ -15,7 +15,7 @@ APPS = ("accounts", "alerts", "api", "artifacts", "bugsink", "blobs", "events", 
 APPS += ("releases", "tags")
 # read in mail clients, which drop linked stylesheets: inline styles are how an HTML email is styled, and no CSP
 # applies to it
-EMAIL_TEMPLATES = {"alerts/templates/alerts/alert_email.html"}
+EMAIL_TEMPLATES = {"alerts/templates/alerts/alert_email.html", "alerts/templates/alerts/people_email.html"}
 
 HTML_RULES = {
     "inline <script> without a nonce": re.compile(r"<script\b(?![^>]*\b(?:src|nonce)\s*=)[^>]*>", re.IGNORECASE),
