@@ -21,7 +21,9 @@ README = (ROOT / "README.md").read_text()
 def commands() -> list[str]:
     """The README's commands: its code spans and the lines of its sh code blocks that start with python, celery
     or .venv/bin/ (after environment assignments), or run manage.py."""
-    spans = re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", README, flags=re.DOTALL))
+    prose = re.sub(r"```.*?```", "", README, flags=re.DOTALL)
+    prose = re.sub(r"``.+?``", "", prose)  # a double-backtick span (it shows a backtick) would shift the pairing
+    spans = re.findall(r"`([^`]+)`", prose)
     found = [" ".join(span.split()) for span in spans]  # a span may wrap onto the next line
     for block in re.findall(r"```sh\n(.*?)```", README, flags=re.DOTALL):
         found += [line.split("  #", 1)[0].strip() for line in block.splitlines()]
