@@ -29,7 +29,7 @@ from events.models import Attachment, Event, UserFeedback
 from health.models import DiscardCount, SessionBucket
 from ingest import store
 from ingest.models import RefusedEvents
-from issues.deletion import delete_issues
+from issues.deletion import delete_in_batches, delete_issues
 from issues.models import Grouping, Issue
 from logs.models import LogEntry, LogStats
 from monitors.models import CheckIn, Monitor
@@ -100,7 +100,7 @@ def delete_project(project_id: int, batch_size: int = BATCH_SIZE) -> ProjectDele
     deleted = delete_issues(Issue.objects.filter(project_id=project_id), batch_size=batch_size)
     result.rows["issues"], result.rows["events"] = deleted.issues, deleted.events
     for name, rows in _tables(project_id):
-        result.rows[name] = result.rows.get(name, 0) + _delete_in_batches(rows(), batch_size)
+        result.rows[name] = result.rows.get(name, 0) + delete_in_batches(rows(), batch_size)
     result.rows["artifact bundles"] = _release_artifact_bundles(project_id, batch_size)
     with transaction.atomic():
         Project.objects.filter(pk=project_id, is_deleting=True).delete()
@@ -136,17 +136,3 @@ def _release_artifact_bundles(project_id: int, batch_size: int) -> int:
             through.objects.filter(project_id=project_id, artifactbundle_id__in=bundle_ids).delete()
             orphans = ArtifactBundle.objects.filter(pk__in=bundle_ids, projects=None)
             deleted += orphans.only("pk").delete()[1].get(ArtifactBundle._meta.label, 0)
-
-
-def _delete_in_batches(queryset: QuerySet, batch_size: int) -> int:
-    model = queryset.model
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            pks = list(queryset.order_by().values_list("pk", flat=True)[:batch_size])
-            if not pks:
-                return deleted
-            # only("pk"): the cascade collector would otherwise load whole rows to delete them
-            deleted += model.objects.filter(pk__in=pks).only("pk").delete()[1].get(model._meta.label, 0)
-        if len(pks) < batch_size:
-            return deleted

@@ -62,12 +62,12 @@ def delete_issues(issues: QuerySet, batch_size: int = BATCH_SIZE) -> DeletionRes
     result = DeletionResult()
     issue_ids = list(issues.order_by().values_list("pk", flat=True))
     for chunk in _chunks(issue_ids, ISSUE_CHUNK):
-        _delete_in_batches(TurningPoint.objects.filter(issue_id__in=chunk), batch_size)
-        _delete_in_batches(EventTag.objects.filter(issue_id__in=chunk), batch_size)
-        result.events += _delete_in_batches(Event.objects.filter(issue_id__in=chunk), batch_size)
-        _delete_in_batches(IssueTag.objects.filter(issue_id__in=chunk), batch_size)
-        _delete_in_batches(Grouping.objects.filter(issue_id__in=chunk), batch_size)
-        _delete_in_batches(DeliveryAttempt.objects.filter(issue_id__in=chunk), batch_size)
+        delete_in_batches(TurningPoint.objects.filter(issue_id__in=chunk), batch_size)
+        delete_in_batches(EventTag.objects.filter(issue_id__in=chunk), batch_size)
+        result.events += delete_in_batches(Event.objects.filter(issue_id__in=chunk), batch_size)
+        delete_in_batches(IssueTag.objects.filter(issue_id__in=chunk), batch_size)
+        delete_in_batches(Grouping.objects.filter(issue_id__in=chunk), batch_size)
+        delete_in_batches(DeliveryAttempt.objects.filter(issue_id__in=chunk), batch_size)
         with transaction.atomic():
             _, per_model = Issue.objects.filter(pk__in=chunk).delete()
         result.issues += per_model.get(Issue._meta.label, 0)
@@ -75,7 +75,7 @@ def delete_issues(issues: QuerySet, batch_size: int = BATCH_SIZE) -> DeletionRes
     return result
 
 
-def _delete_in_batches(queryset: QuerySet, batch_size: int) -> int:
+def delete_in_batches(queryset: QuerySet, batch_size: int) -> int:
     """Delete the rows of `queryset`, at most `batch_size` per transaction; returns how many rows of its model."""
     model = queryset.model
     deleted = 0

@@ -55,8 +55,8 @@ def test_delete_issues_in_bounded_batches(project, send_event):
 def test_events_digested_during_the_deletion_are_deleted_with_the_issue(project, send_event, monkeypatch):
     """Rows that appear after their batch loop ran (digest kept going) go with the issue's own cascade."""
     doomed, survivor = _two_issues(project, send_event)
-    batches = deletion._delete_in_batches
-    monkeypatch.setattr(deletion, "_delete_in_batches", lambda qs, size: 0 if qs.model is Event else batches(qs, size))
+    batches = deletion.delete_in_batches
+    monkeypatch.setattr(deletion, "delete_in_batches", lambda qs, size: 0 if qs.model is Event else batches(qs, size))
     result = delete_issues(Issue.objects.filter(pk=doomed.pk))
     assert (result.issues, result.events) == (1, 5)
     assert not Event.objects.filter(issue_id=doomed.pk).exists() and Event.objects.filter(issue=survivor).exists()
