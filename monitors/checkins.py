@@ -260,7 +260,16 @@ def apply_checkins(project: Project, checkins: list[ParsedCheckIn]) -> None:
         existing = new_checkins.get(run) or running.get(run)
         monitor.last_checkin_at = parsed.at
         if existing is not None:
-            _finish(monitor, existing, parsed, verdict)
+            # a run's end that arrives after a later run has started (an SDK sends each check-in on its own, so they
+            # can cross): the run's own row gets its status, but the monitor follows the later run
+            later = any(
+                c.monitor is monitor and c is not existing and c.date_added > existing.date_added
+                for c in new_checkins.values()
+            ) or (
+                existing.pk is not None
+                and CheckIn.objects.filter(monitor=monitor, date_added__gt=existing.date_added).exists()
+            )
+            _finish(monitor, existing, parsed, verdict, judged=not later)
             if existing.pk is not None:
                 updated[existing.pk] = existing
             continue
@@ -310,9 +319,10 @@ def _env_key(environment: str) -> str:
     return environment.strip().casefold()
 
 
-def _finish(monitor: Monitor, checkin: CheckIn, parsed: ParsedCheckIn, verdict: Verdict) -> None:
+def _finish(monitor: Monitor, checkin: CheckIn, parsed: ParsedCheckIn, verdict: Verdict, judged: bool = True) -> None:
     """A check-in naming one that exists: a run that started (in_progress) now says how it ended. One that was
-    judged already (timed out, or finished) only gains its duration."""
+    judged already (timed out, or finished) only gains its duration. `judged=False`: a later run has started, so this
+    end counts for its own row only, not for the monitor's state."""
     if parsed.duration is not None:
         checkin.duration = parsed.duration
     elif parsed.status != CheckInStatus.IN_PROGRESS and checkin.duration is None:
@@ -322,7 +332,8 @@ def _finish(monitor: Monitor, checkin: CheckIn, parsed: ParsedCheckIn, verdict: 
         return
     checkin.status = parsed.status
     checkin.timeout_after = None
-    judge(monitor, checkin, verdict)
+    if judged:
+        judge(monitor, checkin, verdict)
 
 
 def act_on(project: Project, monitor: Monitor, verdict: Verdict) -> None:

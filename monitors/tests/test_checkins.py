@@ -227,3 +227,17 @@ def test_old_check_ins_expire(send_checkins, project, settings):
     send_checkins(checkin("ok"), checkin("in_progress"))
     assert deadlines.expire_checkins(timezone.now() + timedelta(days=8)) == 1  # the running one stays
     assert CheckIn.objects.get().status == "in_progress"
+
+
+def test_a_runs_end_that_arrives_after_a_later_run_started_does_not_decide_the_monitors_state(send_checkins, project):
+    # two runs of one job whose check-ins cross on the way (an SDK sends each on its own connection): the second run
+    # failed, the first one's ok comes last; the monitor follows the later run, the first run's row still says ok
+    first, second = checkin("in_progress"), checkin("in_progress")
+    send_checkins(first)
+    send_checkins(second)
+    send_checkins({**second, "status": "error"})
+    send_checkins({**first, "status": "ok"})
+    monitor = Monitor.objects.get()
+    assert monitor.status == MonitorStatus.FAILING
+    assert sorted(CheckIn.objects.values_list("status", flat=True)) == ["error", "ok"]
+    assert not Issue.objects.get().is_resolved
