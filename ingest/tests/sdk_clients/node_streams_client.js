@@ -67,6 +67,9 @@ const scenarios = {
 
   async checkins() {
     await Sentry.withMonitor("node-nightly", async () => "report written", NIGHTLY);
+    // the SDK sends each check-in on its own connection: the first run's are delivered before the second run starts,
+    // so that the monitor's state after both is the second run's whatever the order they would have crossed in
+    await Sentry.flush(5000);
     try {
       await Sentry.withMonitor(
         "node-nightly",
