@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from projects.models import Project, ProjectMembership
+from testing.utils import require_service
 
 
 @pytest.fixture
@@ -51,8 +52,7 @@ def test_browser_vite_and_webpack_snippets_name_this_server_and_project(page):
 
 def test_the_snippets_are_valid_javascript(page, tmp_path):
     node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
+    require_service(node is not None, "node")  # skipped outside CI, failed in CI
     _, text = page
     for name, suffix in (("node", "cjs"), ("browser", "mjs"), ("vite", "mjs"), ("webpack", "cjs")):
         path = tmp_path / f"{name}.{suffix}"
