@@ -61,7 +61,7 @@ run: migrate
 serve: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
 serve: migrate
 	$(BIN)/python manage.py bootstrap
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python bin/procfile-run -f Procfile -p $(PORT)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -S bin/procfile-run -f Procfile -p $(PORT)
 
 lint: install-dev
 	$(BIN)/ruff check .

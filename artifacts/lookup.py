@@ -14,21 +14,28 @@ is read and parsed once (failures too: a broken map is found broken once). Every
 (`Unresolved`, with a reason meant for people), never an exception for the caller to forget.
 """
 
+from __future__ import annotations
+
 import base64
 import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.utils import timezone
-from symbolic.sourcemap import SourceMapView, SourceView
 
 from artifacts.models import ArtifactBundle, DebugIdArtifact, ReleaseFile
 from artifacts.storage import blob_path as blob_path  # where a blob's file is (FILE_STORE=file), for tests
 from artifacts.storage import blob_size, open_checksum, sha1_of
+
+if TYPE_CHECKING:
+    # symbolic (its Rust library through cffi: ~7 MB and 70 modules) is loaded where a map is first read, so a
+    # process that never symbolicates (the web server, the alerts worker, digest of non-JavaScript events) skips it
+    from symbolic.sourcemap import SourceMapView, SourceView
 
 MAX_CACHED_BYTES = 64 * 1024 * 1024  # parsed files kept for one batch; past this the cache starts over
 LAST_USED_RESOLUTION = timedelta(days=1)  # a bundle's date_last_used is bumped at most this often
@@ -282,6 +289,8 @@ class SourceLookup:
         """The minified file as a SourceView, and the map reference it carries ('' for none)."""
 
         def parse(data: bytes):
+            from symbolic.sourcemap import SourceView
+
             try:
                 return SourceView.from_bytes(data), source_mapping_url(data)
             except Exception as error:
@@ -368,6 +377,8 @@ class SourceLookup:
 
 
 def parse_sourcemap(data: bytes) -> SourceMapView:
+    from symbolic.sourcemap import SourceMapView
+
     if data[:3] == b"\xef\xbb\xbf":
         data = data[3:]
     if data.startswith(b")]}'"):  # the XSSI guard some servers put before JSON

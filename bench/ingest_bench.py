@@ -35,12 +35,15 @@ import platform
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+# the servers run from the virtualenv that runs this script: with a runtime-only one (requirements.txt alone), what
+# users run is what is measured
+BIN = Path(sys.executable).parent
 # BENCH_POSTGRES_DB and BENCH_REDIS_URL: so that two benchmarks on one machine never share a database or a broker
 POSTGRES_DB = os.environ.get("BENCH_POSTGRES_DB", "bench_bugsink")
 POSTGRES_URL = f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DB}"
@@ -112,7 +115,7 @@ def cluster_script(data_dir: Path, port: int) -> str:
         ("node-b", f"python -m bugsink.webserver --port {port + 1} --workers 1 --threads 16"),
         (
             "worker",
-            "celery -A bugsink worker -Q digest -c 1 --pool solo -n digest@%h --without-gossip "
+            "python -m bugsink.worker -A bugsink worker -Q digest -c 1 --pool solo -n digest@%h --without-gossip "
             "--without-mingle -l warning",
         ),
     ):
@@ -151,8 +154,6 @@ TABLE_MODES = [
 
 def table(args) -> None:
     """The three modes in turn, one Markdown table (the figures of issue 22's targets)."""
-    import sys
-
     events = "3000" if args.quick else "10000"
     rows = []
     for label, mode, db in TABLE_MODES:
@@ -261,8 +262,6 @@ def main():
 
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 (closed below)
     if args.mode in ("embedded", "web"):
-        import sys
-
         sys.path.insert(0, str(ROOT))
         from testing.utils import web_server_command
 
@@ -270,17 +269,18 @@ def main():
         pattern = r"gunicorn|granian|waitress|bugsink\.webserver"
     elif args.mode == "cluster":
         command = ["bash", "-c", cluster_script(data_dir, args.port)]
-        pattern = r"bugsink\.webserver|celery"
+        pattern = r"bugsink\.webserver|bugsink\.worker|celery"
     else:
         command = [
             BIN / "python",
+            "-S",  # as `make serve` starts it: the supervisor needs nothing beyond the standard library
             "bin/procfile-run",
             "-f",
             sharded_procfile(data_dir, args.shards),
             "-p",
             str(args.port),
         ]
-        pattern = r"gunicorn|granian|waitress|bugsink\.webserver|celery|procfile-run"
+        pattern = r"gunicorn|granian|waitress|bugsink\.webserver|bugsink\.worker|celery|procfile-run"
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_ready(f"http://127.0.0.1:{args.port}")

@@ -226,6 +226,17 @@ def process_tree(root_pid: int) -> set[str]:
     return found
 
 
+def role_of(cmdline: str) -> str:
+    """A server process's short name, from its command line: web, digest, alerts or other."""
+    if any(name in cmdline for name in ("webserver", "gunicorn", "granian", "uvicorn")):
+        return "web"
+    if "-Q digest" in cmdline:
+        return "digest"
+    if "celery" in cmdline or "bugsink.worker" in cmdline:
+        return "alerts"
+    return "other"
+
+
 class RssSampler(threading.Thread):
     """Peak of the summed RSS of all processes whose command line matches the pattern; with `root_pid`, only of
     that process and its descendants (on a shared machine, another server's processes match the pattern too)."""
@@ -237,6 +248,7 @@ class RssSampler(threading.Thread):
         self.pattern = re.compile(pattern)
         self.root_pid = root_pid
         self.peak_kib = 0
+        self.role_peak_kib: dict[str, int] = {}  # role (web, digest, alerts, other) -> its processes' peak sum
         self.cpu_ticks: dict[str, tuple[str, int, int]] = {}  # pid -> (command line, utime, stime), last seen
         self.stop = threading.Event()
 
@@ -245,6 +257,7 @@ class RssSampler(threading.Thread):
 
     def sample(self) -> int:
         total = 0
+        by_role: dict[str, int] = {}
         tree = self.tree()
         for pid in os.listdir("/proc"):
             if not pid.isdigit() or int(pid) == os.getpid() or (tree is not None and pid not in tree):
@@ -256,11 +269,15 @@ class RssSampler(threading.Thread):
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
+                        role = role_of(cmdline)
+                        by_role[role] = by_role.get(role, 0) + int(line.split()[1])
                 # utime and stime: fields 14 and 15, i.e. the 12th and 13th after the parenthesised name
                 fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
                 self.cpu_ticks[pid] = (cmdline, int(fields[11]), int(fields[12]))
             except (OSError, IndexError, ValueError):
                 continue
+        for role, kib in by_role.items():
+            self.role_peak_kib[role] = max(self.role_peak_kib.get(role, 0), kib)
         return total
 
     def cpu_seconds(self) -> dict[str, float]:
@@ -271,14 +288,7 @@ class RssSampler(threading.Thread):
         for cmdline, user, system in self.cpu_ticks.values():
             ticks = user + system
             named["system"] = round(named["system"] + system / tick, 1)
-            if any(name in cmdline for name in ("webserver", "gunicorn", "granian", "uvicorn")):
-                name = "web"
-            elif "-Q digest" in cmdline:
-                name = "digest"
-            elif "celery" in cmdline:
-                name = "alerts"
-            else:
-                name = "other"
+            name = role_of(cmdline)
             named[name] = round(named.get(name, 0) + ticks / tick, 1)
             named[f"{name}_system"] = round(named.get(f"{name}_system", 0) + system / tick, 1)
         return named
@@ -453,6 +463,9 @@ def main():
         report["backlog_second_half_first_last"] = [half[0], half[-1]]
         report["backlog_samples"] = backlog.samples
     report["server_peak_rss_mib"] = round(sampler.peak_kib / 1024, 1)
+    report["server_peak_rss_mib_by_role"] = {
+        role: round(kib / 1024, 1) for role, kib in sorted(sampler.role_peak_kib.items())
+    }
     print(json.dumps(report, indent=2))
 
 

@@ -77,7 +77,9 @@ else:
     ALLOWED_HOSTS = sorted({_base_host, "127.0.0.1", "localhost", "[::1]", "::1"})
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # the admin without its autodiscovery at start: bugsink/urls.py loads the admin modules, so the Celery workers,
+    # which never load the URLs, do not import them nor the sign-in libraries they reach (~25 MB a process)
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -110,6 +112,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
 ]
+
+# Django REST framework imports django.contrib.postgres.fields, if it can, to map PostgreSQL-only model fields (no
+# model here has one), and with it psycopg and libpq: ~10 MB resident in every process that loads the API, on SQLite
+# and MariaDB too. Marked absent unless the app is installed, DRF takes its own "not installed" branch.
+if "django.contrib.postgres" not in INSTALLED_APPS:
+    import sys
+
+    sys.modules.setdefault("django.contrib.postgres.fields", None)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

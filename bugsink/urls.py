@@ -12,6 +12,9 @@ from bugsink import health, supervision_views
 from ingest import quarantine_views
 from issues.views import ref as issue_ref_views
 
+# settings.INSTALLED_APPS has the admin's SimpleAdminConfig: its modules are found here, where the URLs need them
+admin.autodiscover()
+
 # The admin carries the product's name; lazy, so it is read from the settings at each page (tests override it).
 admin.site.site_header = lazy(lambda: f"{settings.SITE_TITLE} administration", str)()
 admin.site.site_title = lazy(lambda: f"{settings.SITE_TITLE} admin", str)()

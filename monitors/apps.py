@@ -8,12 +8,18 @@ class MonitorsConfig(AppConfig):
     name = "monitors"
 
     def ready(self):
-        # the stream's digest imports models, which wait for the app registry
         from ingest import item_streams
-        from monitors.checkins import digest_checkins
 
         item_streams.register(
             item_streams.Stream(
-                item_types=("check_in",), max_item_size=MAX_CHECKIN_SIZE, digest=digest_checkins, category="monitor"
+                item_types=("check_in",), max_item_size=MAX_CHECKIN_SIZE, digest=_digest_checkins, category="monitor"
             )
         )
+
+
+def _digest_checkins(project, items):
+    """monitors.checkins.digest_checkins, imported on the first check-in digested: it reaches digest.batch (a missed
+    run is an event), which only the process that digests needs."""
+    from monitors.checkins import digest_checkins
+
+    digest_checkins(project, items)

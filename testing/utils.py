@@ -293,7 +293,8 @@ def redis_up() -> bool:
 
 
 class start_celery_worker:  # noqa: N801 (used as a context manager, reads like a function)
-    """Start a real `celery -A bugsink worker -Q <queues>` process on the test database; stop it on exit.
+    """Start a real `celery -A bugsink worker -Q <queues>` process on the test database, through the Procfile's
+    launcher (bugsink/worker.py); stop it on exit.
 
     `stop(kill=False)` ends it early: a warm shutdown (SIGTERM), or `kill -9` with kill=True.
     """
@@ -319,10 +320,11 @@ class start_celery_worker:  # noqa: N801 (used as a context manager, reads like 
             **self.env,
         }
         self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
-        celery = Path(sys.executable).with_name("celery")
         self.process = subprocess.Popen(
             [
-                str(celery),
+                sys.executable,
+                "-m",
+                "bugsink.worker",
                 "-A",
                 "bugsink",
                 "worker",

@@ -22,7 +22,7 @@ def our_apps(root: Path = ROOT) -> tuple[str, ...]:
 
 
 APPS = our_apps()
-CELERY_ALLOWED = {"bugsink.jobs", "bugsink.celery"}
+CELERY_ALLOWED = {"bugsink.jobs", "bugsink.celery", "bugsink.worker"}  # the app, the jobs, the workers' launcher
 # imports that wait on purpose: an AppConfig.ready (the digest app's gives the jobs layer the ingest store's count), a
 # script that sets DJANGO_SETTINGS_MODULE first
 LATE_IMPORTS_ALLOWED = {
@@ -30,6 +30,7 @@ LATE_IMPORTS_ALLOWED = {
     ("digest.apps", "ready"),
     ("health.apps", "ready"),  # registers its streams with ingest.item_streams once models can be imported
     ("monitors.apps", "ready"),
+    ("monitors.apps", "_digest_checkins"),  # check-in digest reaches digest.batch: loaded where check-ins digest
     ("logs.apps", "ready"),
     ("bugsink.webserver", "main"),
 }

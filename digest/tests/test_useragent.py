@@ -98,6 +98,16 @@ def test_the_header_name_in_any_case_and_a_huge_value():
     assert MAX_USER_AGENT_CHARS < len(huge)
 
 
+def test_the_regexes_run_in_a_linear_time_engine():
+    """The runtime lock installs google-re2 (ua-parser's re2 extra): every regex of uap-core runs in RE2, where no
+    User-Agent can make one backtrack. Dropping the extra would silently fall back to Python's backtracking `re`."""
+    from ua_parser import re2
+
+    from digest import useragent
+
+    assert isinstance(useragent._get_resolver(), re2.Resolver)
+
+
 def test_results_are_cached_per_string_and_the_cache_is_bounded():
     parse_user_agent.cache_clear()
     for _ in range(3):

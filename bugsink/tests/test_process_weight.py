@@ -1,0 +1,101 @@
+"""What each server process loads (issue 22's memory budget): the workers and the web server each import only what
+they use. A module imported is resident for the life of the process, in each process that imports it, so these are
+checked in fresh interpreters, started the way the Procfile starts them, by the names of the modules that were
+measured to weigh (bench/RESULTS.md, "Memory"):
+
+- the admin's modules, and the sign-in libraries they reach (allauth's MFA and WebAuthn: fido2, cryptography's Rust
+  library), only where the URLs are loaded (settings: SimpleAdminConfig, bugsink/urls.py: admin.autodiscover);
+- symbolic (source maps) where a map is first read (artifacts.lookup);
+- psycopg only on PostgreSQL (settings: DRF's optional import of django.contrib.postgres marked absent);
+- click-repl's prompt_toolkit nowhere (bugsink/worker.py).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+WATCHED = [
+    "accounts.admin",
+    "allauth.mfa.base.views",
+    "fido2",
+    "cryptography.hazmat.bindings._rust",
+    "symbolic",
+    "psycopg",
+    "rest_framework.views",  # the apps' own packages are loaded by INSTALLED_APPS, a few modules: not these
+    "drf_spectacular.openapi",
+    "markdown_it",
+    "prompt_toolkit",
+]
+
+AS_A_WORKER = """
+from bugsink.celery import app
+import django
+django.setup()
+app.loader.import_default_modules()  # every tasks module, as the worker imports them
+import digest.batch  # what a digest job runs
+"""
+
+AS_THE_WEB_SERVER = """
+import django
+django.setup()
+from django.urls import get_resolver
+get_resolver().url_patterns  # every view, the API and the admin, as the first page loads them
+"""
+
+
+def loaded(code: str, tmp_path, extra_env=None) -> list[str]:
+    """The WATCHED modules that `code` leaves loaded in a fresh interpreter on the production settings (SQLite)."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+        "DJANGO_SETTINGS_MODULE": "bugsink.settings",
+        "BUGSINK_DATA_DIR": str(tmp_path),
+        "SECRET_KEY": "process-weight-test",
+        **(extra_env or {}),
+    }
+    report = f"\nimport json, sys\nprint(json.dumps([m for m in {WATCHED!r} if m in sys.modules]))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code + report], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_worker_loads_none_of_the_web_sides_libraries(tmp_path):
+    assert loaded(AS_A_WORKER, tmp_path) == []
+
+
+def test_the_web_server_on_sqlite_loads_neither_psycopg_nor_symbolic(tmp_path):
+    found = loaded(AS_THE_WEB_SERVER, tmp_path)
+    assert "psycopg" not in found and "symbolic" not in found, found
+    # and it does load what it serves: the check sees modules that are there
+    assert {"accounts.admin", "rest_framework.views", "allauth.mfa.base.views"} <= set(found), found
+
+
+def test_the_check_sees_a_planted_import(tmp_path):
+    """The guard fails when a worker module imports one of them again (here: symbolic, as artifacts.lookup did)."""
+    assert loaded(AS_A_WORKER + "import artifacts.lookup, symbolic.sourcemap\n", tmp_path) == ["symbolic"]
+
+
+def test_the_workers_launcher_leaves_out_celerys_interactive_shell(tmp_path):
+    through_launcher = "from bugsink import worker\nworker._without_click_repl()\nimport celery.bin.celery\n"
+    assert loaded(through_launcher, tmp_path) == []
+    # Celery's own CLI module does load it: what the launcher saves is real
+    assert "prompt_toolkit" in loaded("import celery.bin.celery\n", tmp_path)
+
+
+def test_the_workers_launcher_is_celerys_command_line(tmp_path):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bugsink.settings", "BUGSINK_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bugsink.worker", "-A", "bugsink", "worker", "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--beat-thread" in result.stdout and "--pool" in result.stdout
