@@ -263,7 +263,7 @@ def main():
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 (closed below)
     if args.mode in ("embedded", "web"):
         sys.path.insert(0, str(ROOT))
-        from testing.utils import web_server_command
+        from testing.servers import web_server_command
 
         command = web_server_command(args.port, threads=8, server=args.server)
         pattern = r"gunicorn|granian|waitress|bugsink\.webserver"

@@ -169,7 +169,7 @@ def one_run(project, issue) -> dict:
     )
     from celery import Celery
 
-    from digest.batch import digest_job
+    from digest.job import digest_job
 
     client = Celery(broker=BROKER_URL)  # a bare client, as another process would send the job: by its message name
     client.send_task(digest_job.name, args=[key], queue="digest")

@@ -8,6 +8,7 @@ class DigestConfig(AppConfig):
 
     def ready(self):
         from bugsink import jobs
+        from digest import job  # noqa: F401 (declares the digest job, light: the pipeline loads where it runs)
         from ingest import store
 
         # the broker-outage warning says how many accepted events wait for digest (bugsink.jobs.BrokerOutage)

@@ -18,7 +18,6 @@ counted and listed for admins, never lost), so the events behind it are digested
 busy, and every raw event stays pending for a retry or the sweep.
 """
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -88,8 +87,16 @@ class Prepared:
     """One raw event, parsed and normalized, with everything digest derives from it before touching the DB."""
 
     key: str
-    data: dict
-    data_json: str  # the JSON text of `data` that the Event row stores (digest.trim.fit_event made it fit)
+    # the JSON text the Event row stores (digest.trim.fit_event made it fit): a batch keeps this, not the parsed event,
+    # whose objects take ten times the memory (~100 events are prepared before their transaction)
+    data_json: str
+    event_id: str
+    level: str
+    platform: str
+    culprit: str
+    transaction: str | None  # as the event has it; each column cuts it to its own length
+    environment: str
+    trace_id: str
     ingested_at: datetime
     timestamp: datetime
     release: str
@@ -128,11 +135,10 @@ def digest(key: str) -> int:
     return digest_keys(project_id, keys)
 
 
-@claims.digest_job("ingest.tasks.digest", writer=lambda key: split_key(key)[0])
-def digest_job(key: str) -> int:
-    """The digest job (`digest_job.schedule(key)` asks for it): the raw event `key` and every other pending raw
-    event of its project. Events that arrive from now on need a digest of their own, so the project's "digest
-    queued" flag goes first."""
+def run_digest_job(key: str) -> int:
+    """The digest job's work (digest.job.digest_job; `digest_job.schedule(key)` asks for it): the raw event `key`
+    and every other pending raw event of its project. Events that arrive from now on need a digest of their own, so
+    the project's "digest queued" flag goes first."""
     project_id = split_key(key)[0]
     if claims.digests_inline():
         # every accepted event runs this job in its own request, under the writer lock. The first request in takes
@@ -159,7 +165,7 @@ def digest_pending(project_id: int, time_budget: float | None = None) -> int:
         if time.monotonic() - start > budget:
             remaining = store.pending_keys(project_id, limit=1)
             if remaining:
-                digest_job.schedule(remaining[0])
+                claims.schedule_digest(remaining[0])
             return total
 
 
@@ -225,7 +231,7 @@ def _digest_alone(project_id: int, p: Prepared, tried: int = 0) -> int:
             if tried >= DIGEST_EVENT_TRIES:
                 logger.exception("digest of raw event %s failed %d times; moved to quarantine", p.key, tried)
                 if isinstance(p, Prepared):  # kept scrubbed, as it would have been stored
-                    store.replace_payload(p.key, json.dumps(p.data).encode())
+                    store.replace_payload(p.key, p.data_json.encode())
                 store.quarantine_raw_event(p.key, reason=f"digest failed {tried} times: {error!r}")
                 return 0
             time.sleep(RETRY_PAUSE_SECONDS * tried)
@@ -284,25 +290,34 @@ def _prepared_event(
     grouping = _column(grouping_key(data))
     tags, not_indexed = capped_event_tags(data, settings.MAX_EVENT_TAGS)
     mark_not_indexed(data, not_indexed, settings.MAX_EVENT_TAGS)
-    prepared = Prepared(
+    title = title_parts(data)
+    timestamp = datetime.fromtimestamp(data["timestamp"], UTC)
+    release = _column(data.get("release"), 250)
+    # trimmed last: an oversized event groups, and is titled and tagged, as its untrimmed siblings are
+    # normalize_event sanitized it, and nothing since adds a float or an integer (fit_event's fast path)
+    stored, data_json = fit_event(data, settings.MAX_EVENT_SIZE, sanitized=True)
+    return Prepared(
         key=key,
-        data=data,
-        data_json="",
+        data_json=data_json,
+        # the columns the issue and the event take from the stored (trimmed) event
+        event_id=stored["event_id"],
+        level=stored["level"],
+        platform=_column(stored["platform"], 64),
+        culprit=_column(culprit(stored), 255),
+        transaction=stored.get("transaction"),
+        environment=_column(stored.get("environment"), 64),
+        trace_id=trace_id_of(stored),
         ingested_at=ingested_at,
-        timestamp=datetime.fromtimestamp(data["timestamp"], UTC),
-        release=_column(data.get("release"), 250),
+        timestamp=timestamp,
+        release=release,
         grouping_key=grouping,
         grouping_key_hash=hash_key(grouping),
         legacy_key_hash=hash_key(legacy_key) if legacy_key != grouping else None,
-        title=title_parts(data),
+        title=title,
         tags=tags,
         items=items,
         streams=streams,
     )
-    # trimmed last: an oversized event groups, and is titled and tagged, as its untrimmed siblings are
-    # normalize_event sanitized it, and nothing since adds a float or an integer (fit_event's fast path)
-    prepared.data, prepared.data_json = fit_event(data, settings.MAX_EVENT_SIZE, sanitized=True)
-    return prepared
 
 
 def _column(value, max_length: int | None = None) -> str:
@@ -361,14 +376,14 @@ def _digest_events(project: Project, prepared: list[Prepared]) -> int:
     # idempotence: drop events stored before (a re-delivered task) and repeats within the batch
     known = {
         uuid.hex
-        for uuid in Event.objects.filter(
-            project=project, event_id__in=[p.data["event_id"] for p in prepared]
-        ).values_list("event_id", flat=True)
+        for uuid in Event.objects.filter(project=project, event_id__in=[p.event_id for p in prepared]).values_list(
+            "event_id", flat=True
+        )
     }
     batch, seen = [], set()
     for p in prepared:
-        if p.data["event_id"] not in known and p.data["event_id"] not in seen:
-            seen.add(p.data["event_id"])
+        if p.event_id not in known and p.event_id not in seen:
+            seen.add(p.event_id)
             batch.append(p)
     if not batch:
         return 0
@@ -418,7 +433,7 @@ def _digest_events(project: Project, prepared: list[Prepared]) -> int:
             issue.period_counts = counter.to_dict()
             # the issue's state as the events before this one left it decides (IssueStateManager.on_event)
             outcome = IssueStateManager.on_event(
-                issue, counter, p.release, order, p.ingested_at, event_id=p.data["event_id"], defer=deferred
+                issue, counter, p.release, order, p.ingested_at, event_id=p.event_id, defer=deferred
             )
             issue.event_count += 1
             issue.last_seen = max(issue.last_seen, p.ingested_at)
@@ -433,7 +448,7 @@ def _digest_events(project: Project, prepared: list[Prepared]) -> int:
 
     _insert_events(events)
     for event, p in zip(events, batch, strict=True):
-        event_items.save_items(project, p.key, p.data["event_id"], p.items, p.ingested_at, event=event)
+        event_items.save_items(project, p.key, p.event_id, p.items, p.ingested_at, event=event)
     event_items.link_pending(project, events)
     for index, turning_point in turning_points:
         if index is not None:
@@ -524,10 +539,10 @@ def _create_issue(project: Project, p: Prepared) -> Issue:
         number=number,
         calculated_type=_column(calculated_type, 255),
         calculated_value=_column(calculated_value, MAX_TITLE_CHARS),
-        culprit=_column(culprit(p.data), 255),
-        transaction=_column(p.data.get("transaction"), 255),
-        level=p.data["level"],
-        platform=_column(p.data["platform"], 64),
+        culprit=p.culprit,
+        transaction=_column(p.transaction, 255),
+        level=p.level,
+        platform=p.platform,
         first_seen=p.ingested_at,
         last_seen=p.ingested_at,
         event_count=1,
@@ -545,7 +560,7 @@ def _event(project: Project, issue: Issue, grouping: Grouping, p: Prepared) -> E
         project=project,
         issue=issue,
         grouping=grouping,
-        event_id=p.data["event_id"],
+        event_id=p.event_id,
         timestamp=p.timestamp,
         ingested_at=p.ingested_at,
         digested_at=timezone.now(),
@@ -553,10 +568,10 @@ def _event(project: Project, issue: Issue, grouping: Grouping, p: Prepared) -> E
         data_json=p.data_json,
         calculated_type=_column(calculated_type, 255),
         calculated_value=_column(calculated_value, MAX_TITLE_CHARS),
-        level=p.data["level"],
-        platform=_column(p.data["platform"], 64),
+        level=p.level,
+        platform=p.platform,
         release=p.release,
-        environment=_column(p.data.get("environment"), 64),
-        transaction=_column(p.data.get("transaction"), 200),
-        trace_id=trace_id_of(p.data),
+        environment=p.environment,
+        transaction=_column(p.transaction, 200),
+        trace_id=p.trace_id,
     )

@@ -75,6 +75,12 @@ def digest_job(name: str, *, writer: Callable):
     return declare
 
 
+def schedule_digest(key: str) -> None:
+    """`digest_job.schedule(key)` for the pipeline that the job runs (digest.batch), which does not import the job's
+    module (digest.job imports it where it runs). The digest app declares the job as it starts (digest.apps)."""
+    _digest.schedule(key)
+
+
 def _enqueue_digest(project_id: int, key: str, claim: bool = True) -> None:
     if jobs.outage.is_down():  # not even the digest flag's round trip: the broker (Redis) failed a moment ago
         jobs.outage.not_sent(_digest.name, project_id, key)

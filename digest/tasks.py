@@ -1,5 +1,4 @@
 """The digest app's jobs, for the worker to know them: this module only imports the modules that declare them
-(bugsink.jobs.job; see bugsink.jobs for how jobs run). The digest job keeps its message name, `ingest.tasks.digest`,
-from when it lived in the ingest app, so messages queued before an upgrade still run."""
+(bugsink.jobs.job; see bugsink.jobs for how jobs run): digest.job, whose job loads digest.batch when it first runs."""
 
-from digest import batch  # noqa: F401
+from digest import job  # noqa: F401

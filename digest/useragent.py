@@ -26,8 +26,6 @@ import logging
 import threading
 from functools import lru_cache
 
-import ua_parser
-
 from events.safe import clean_str
 
 logger = logging.getLogger(__name__)
@@ -44,6 +42,8 @@ def _get_resolver():
     """ua-parser's best available resolver over the built-in regexes, made once (on first use: it is the
     memory)."""
     global _resolver
+    import ua_parser  # here: the package loads google-re2 (~3 MB), which only the process that digests needs
+
     with _resolver_lock:
         if _resolver is None:
             # a linear-time engine (RE2, else the Rust one if installed) over the lazily compiled regexes; the
@@ -73,7 +73,9 @@ def parse_user_agent(user_agent: str) -> tuple[tuple[str, tuple[tuple[str, str],
     """(("browser" | "os" | "device", context as (key, value) pairs), ...) for what the User-Agent tells; a tuple,
     since the cache hands the same result to every caller. The caller bounds the string and makes it UTF-8-safe
     (add_user_agent_contexts), so that the cache key is what was parsed."""
-    result = _get_resolver()(user_agent, ua_parser.Domain.ALL)
+    from ua_parser import Domain
+
+    result = _get_resolver()(user_agent, Domain.ALL)
     found = []
     browser, os, device = result.user_agent, result.os, result.device
     if browser is not None and browser.family != UNKNOWN:

@@ -1,7 +1,7 @@
 """Hand an accepted event to digest: durably stored first, then a digest job (bugsink.jobs decides how it runs:
 inline without a broker, else one queued digest per project)."""
 
-from digest.batch import digest_job
+from digest.job import digest_job
 from ingest.store import RawEvent, RawItem, store_raw_event
 
 

@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from digest.batch import digest_job
+from digest.job import digest_job
 from ingest import store
 from projects.models import Project
 

@@ -12,7 +12,7 @@ import logging
 from django.conf import settings
 
 from bugsink import jobs
-from digest.batch import digest_job
+from digest.job import digest_job
 from ingest import store
 from ingest.raw import split_key
 

@@ -21,8 +21,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bugsink import jobs
-from digest.batch import digest_pending
-from monitors.checkins import MONITOR_FIELDS, Verdict, act_on, expect_next, judge
 from monitors.models import CheckIn, CheckInStatus, Monitor
 from projects.models import Project
 
@@ -60,6 +58,10 @@ def monitor_deadlines_job(project_id: int, now: str | None = None) -> int:
 def judge_project_deadlines(project_id: int, now: datetime) -> int:
     """Digest what is pending, then judge the project's overdue monitors as of `now`; returns how many check-ins
     were judged missed or timed out."""
+    # digest and judging are imported where a project's writer runs this, not by every process that knows the
+    # periodic job (the alerts worker only runs check_monitors, which reads): digest.batch is ~5 MB resident
+    from digest.batch import digest_pending
+
     digest_pending(project_id)
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
@@ -93,6 +95,8 @@ def forget_silent_monitors(project: Project, now: datetime) -> int:
 
 def judge_deadlines(project: Project, now: datetime) -> int:
     """Inside the single writer's transaction: timed-out runs, then missed check-ins, each judged in turn."""
+    from monitors.checkins import MONITOR_FIELDS, Verdict, act_on, expect_next, judge
+
     verdicts: dict[int, tuple[Monitor, Verdict]] = {}
     judged = 0
     timed_out = list(

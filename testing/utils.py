@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from testing.servers import WEB_SERVER, web_server_command  # noqa: F401 (the tests take them from here)
+
 # Our own event samples, captured from real SDKs or written from the protocol (see the README beside them).
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "bugsink" / "tests" / "samples"
 # Someone else's samples that a development checkout may have beside it; never needed by the suite.
@@ -150,33 +152,6 @@ def database_env() -> dict[str, str]:
 # The settings of the processes the tests start: the installation's, with the suite's fast password hasher, so that
 # a user a test made can log in to a live server (testing.settings keeps the data folder the test gives).
 TEST_SETTINGS = "testing.settings"
-
-WEB_SERVER = "waitress"  # what `make run` and `make serve` (Procfile) start: bugsink.webserver
-
-
-def web_server_command(
-    port: int, *, threads: int = 8, workers: int = 1, server: str | None = None, access_log: bool = False
-) -> list[str]:
-    """The command line of the web server on 127.0.0.1:`port`, as the Makefile and the Procfile write it.
-
-    `server` picks another candidate for benchmarks (gunicorn, granian, waitress)."""
-    import sys
-
-    server = server or WEB_SERVER
-    bin_dir = Path(sys.executable).parent
-    if server == "gunicorn":
-        command = [str(bin_dir / "gunicorn"), "bugsink.wsgi", "--bind", f"127.0.0.1:{port}"]
-        command += ["--workers", str(workers), "--threads", str(threads), "--graceful-timeout", "10"]
-        return command + (["--access-logfile", "-"] if access_log else [])
-    if server == "granian":
-        command = [str(bin_dir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
-        command += ["--workers", str(workers), "--blocking-threads", str(threads), "--workers-kill-timeout", "10"]
-        return command + (["--access-log"] if access_log else []) + ["bugsink.wsgi:application"]
-    if server == "waitress":
-        command = [str(bin_dir / "python"), "-m", "bugsink.webserver", "--port", str(port)]
-        command += ["--threads", str(threads), "--workers", str(workers)]
-        return command + (["--access-log"] if access_log else [])
-    raise ValueError(f"unknown web server {server!r}")
 
 
 class start_web_server:  # noqa: N801 (used as a context manager, reads like a function)

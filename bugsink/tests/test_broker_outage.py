@@ -14,7 +14,7 @@ import pytest
 from alerts.dispatch import send_new_issue_alert
 from bugsink import jobs
 from bugsink.celery import BrokerUnreachableOnOneLine, Scheduler
-from digest.batch import digest_job
+from digest.job import digest_job
 from ingest import store
 from ingest.sweep import sweep
 from testing.utils import (

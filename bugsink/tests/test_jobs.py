@@ -13,7 +13,7 @@ from alerts.dispatch import deliver_email, deliver_webhook, send_new_issue_alert
 from bugsink import jobs
 from bugsink.celery import app
 from digest import claims
-from digest.batch import digest_job
+from digest.job import digest_job
 from events.retention import evict_expired_projects
 from ingest.sweep import sweep
 from issues.deletion import delete_issues_job

@@ -31,6 +31,10 @@ LATE_IMPORTS_ALLOWED = {
     ("health.apps", "ready"),  # registers its streams with ingest.item_streams once models can be imported
     ("monitors.apps", "ready"),
     ("monitors.apps", "_digest_checkins"),  # check-in digest reaches digest.batch: loaded where check-ins digest
+    ("digest.job", "digest_job"),  # the job's handle without the pipeline: digest.batch loads where a digest runs
+    # the periodic check reads; the judging (and the digest before it) loads where a project's writer judges
+    ("monitors.deadlines", "judge_project_deadlines"),
+    ("monitors.deadlines", "judge_deadlines"),
     ("logs.apps", "ready"),
     ("bugsink.webserver", "main"),
 }

@@ -5,6 +5,9 @@ measured to weigh (bench/RESULTS.md, "Memory"):
 
 - the admin's modules, and the sign-in libraries they reach (allauth's MFA and WebAuthn: fido2, cryptography's Rust
   library), only where the URLs are loaded (settings: SimpleAdminConfig, bugsink/urls.py: admin.autodiscover);
+- digest's pipeline (digest.batch, and the User-Agent regexes of ua_parser and google-re2) where a digest runs:
+  the web server and the alerts worker only schedule digests (digest.job) or judge nothing themselves
+  (monitors.deadlines' periodic check);
 - symbolic (source maps) where a map is first read (artifacts.lookup);
 - psycopg only on PostgreSQL (settings: DRF's optional import of django.contrib.postgres marked absent);
 - click-repl's prompt_toolkit nowhere (bugsink/worker.py).
@@ -23,6 +26,9 @@ WATCHED = [
     "allauth.mfa.base.views",
     "fido2",
     "cryptography.hazmat.bindings._rust",
+    "digest.batch",
+    "ua_parser",
+    "re2",
     "symbolic",
     "psycopg",
     "rest_framework.views",  # the apps' own packages are loaded by INSTALLED_APPS, a few modules: not these
@@ -35,8 +41,7 @@ AS_A_WORKER = """
 from bugsink.celery import app
 import django
 django.setup()
-app.loader.import_default_modules()  # every tasks module, as the worker imports them
-import digest.batch  # what a digest job runs
+app.loader.import_default_modules()  # every tasks module, as a worker imports them at start
 """
 
 AS_THE_WEB_SERVER = """
@@ -64,19 +69,24 @@ def loaded(code: str, tmp_path, extra_env=None) -> list[str]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_a_worker_loads_none_of_the_web_sides_libraries(tmp_path):
+def test_a_worker_starts_with_none_of_them(tmp_path):
     assert loaded(AS_A_WORKER, tmp_path) == []
 
 
-def test_the_web_server_on_sqlite_loads_neither_psycopg_nor_symbolic(tmp_path):
+def test_a_digest_loads_the_pipeline_and_no_more(tmp_path):
+    digesting = AS_A_WORKER + "from digest import batch, useragent\nuseragent.parse_user_agent('Firefox/128.0')\n"
+    assert loaded(digesting, tmp_path) == ["digest.batch", "ua_parser", "re2"]
+
+
+def test_the_web_server_on_sqlite_loads_neither_digest_nor_psycopg(tmp_path):
     found = loaded(AS_THE_WEB_SERVER, tmp_path)
-    assert "psycopg" not in found and "symbolic" not in found, found
+    assert not {"digest.batch", "ua_parser", "re2", "symbolic", "psycopg"} & set(found), found
     # and it does load what it serves: the check sees modules that are there
     assert {"accounts.admin", "rest_framework.views", "allauth.mfa.base.views"} <= set(found), found
 
 
 def test_the_check_sees_a_planted_import(tmp_path):
-    """The guard fails when a worker module imports one of them again (here: symbolic, as artifacts.lookup did)."""
+    """The guard fails when a module imports one of them again (here: symbolic, as artifacts.lookup did)."""
     assert loaded(AS_A_WORKER + "import artifacts.lookup, symbolic.sourcemap\n", tmp_path) == ["symbolic"]
 
 

@@ -1,12 +1,12 @@
 """Moving code between apps changes no job's message name: a message queued in Redis by the version before the move
-(the digest job was `ingest.tasks.digest` in ingest/digest.py, and still is, in digest/batch.py) runs after the
+(the digest job was `ingest.tasks.digest` in ingest/digest.py, and still is, in digest/job.py) runs after the
 upgrade, in a worker that knows the jobs through each app's tasks module."""
 
 import json
 
 from bugsink import jobs
 from bugsink.celery import app
-from digest.batch import digest_job
+from digest.job import digest_job
 from digest.tests.test_digest import stored
 from events.models import Event
 from ingest.store import load_raw_event
@@ -38,7 +38,7 @@ def test_every_name_queued_before_the_move_is_still_a_job_and_a_task():
     assert NAMES_BEFORE_THE_MOVE <= set(declared)
     assert NAMES_BEFORE_THE_MOVE <= set(app.tasks)
     assert declared["ingest.tasks.digest"] is digest_job
-    assert app.tasks["ingest.tasks.digest"].run.__module__ == "digest.batch"
+    assert app.tasks["ingest.tasks.digest"].run.__module__ == "digest.job"
 
 
 def test_a_digest_message_of_the_old_name_digests_its_event(project, django_capture_on_commit_callbacks):
