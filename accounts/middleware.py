@@ -5,8 +5,6 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils import timezone
 
-from accounts import two_factor
-
 
 class UserTimezoneMiddleware:
     """Show dates in the user's own time zone (stored in UTC, always)."""
@@ -45,6 +43,11 @@ class RequireTwoFactorMiddleware:
     def __call__(self, request):
         if not settings.REQUIRE_2FA or request.path.startswith(self.ALWAYS_ALLOWED):
             return self.get_response(request)
+        # imported by the first page that needs it: it loads allauth's MFA and WebAuthn (fido2, cryptography: ~9 MB
+        # resident), which a server that only takes events, or has REQUIRE_2FA off, never needs; its sign-in signal
+        # is connected by the URLs, which every sign-in passes through (bugsink/urls.py)
+        from accounts import two_factor
+
         if not two_factor.requires_second_factor(request):
             return self.get_response(request)
         deadline = two_factor.grace_deadline(request.user)

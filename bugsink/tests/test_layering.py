@@ -37,6 +37,7 @@ LATE_IMPORTS_ALLOWED = {
     ("monitors.deadlines", "judge_deadlines"),
     ("logs.apps", "ready"),
     ("bugsink.webserver", "main"),
+    ("accounts.middleware", "__call__"),  # REQUIRE_2FA's checks load allauth's MFA on the first page that needs them
 }
 
 

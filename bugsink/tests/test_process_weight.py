@@ -4,7 +4,8 @@ checked in fresh interpreters, started the way the Procfile starts them, by the 
 measured to weigh (bench/RESULTS.md, "Memory"):
 
 - the admin's modules, and the sign-in libraries they reach (allauth's MFA and WebAuthn: fido2, cryptography's Rust
-  library), only where the URLs are loaded (settings: SimpleAdminConfig, bugsink/urls.py: admin.autodiscover);
+  library), only where the URLs are loaded (settings: SimpleAdminConfig, bugsink/urls.py: admin.autodiscover), not
+  by the middleware (accounts.middleware) that every request instantiates;
 - digest's pipeline (digest.batch, and the User-Agent regexes of ua_parser and google-re2) where a digest runs:
   the web server and the alerts worker only schedule digests (digest.job) or judge nothing themselves
   (monitors.deadlines' periodic check);
@@ -52,6 +53,14 @@ get_resolver().url_patterns  # every view, the API and the admin, as the first p
 """
 
 
+AS_A_WEB_SERVER_TAKING_EVENTS = """
+import django
+django.setup()
+from django.core.handlers.wsgi import WSGIHandler
+WSGIHandler()  # every middleware, as the first request instantiates them; SDK requests go no further (fast path)
+"""
+
+
 def loaded(code: str, tmp_path, extra_env=None) -> list[str]:
     """The WATCHED modules that `code` leaves loaded in a fresh interpreter on the production settings (SQLite)."""
     env = {
@@ -83,6 +92,12 @@ def test_the_web_server_on_sqlite_loads_neither_digest_nor_psycopg(tmp_path):
     assert not {"digest.batch", "ua_parser", "re2", "symbolic", "psycopg"} & set(found), found
     # and it does load what it serves: the check sees modules that are there
     assert {"accounts.admin", "rest_framework.views", "allauth.mfa.base.views"} <= set(found), found
+
+
+def test_a_web_server_that_takes_events_loads_no_sign_in_library(tmp_path):
+    """The middleware that enforces REQUIRE_2FA loads allauth's MFA (and through WebAuthn, fido2 and cryptography's
+    Rust library) on the first page that needs it, not as the server starts."""
+    assert loaded(AS_A_WEB_SERVER_TAKING_EVENTS, tmp_path) == []
 
 
 def test_the_check_sees_a_planted_import(tmp_path):
