@@ -1,8 +1,8 @@
 import logging
 import os
+import sys
 
 import kombu.exceptions
-import redis
 from celery import Celery, bootsteps, signals
 from celery.beat import EmbeddedService, PersistentScheduler
 from click import Option
@@ -46,22 +46,21 @@ app.user_options["worker"].add(
 app.steps["worker"].add(BeatThread)
 
 
-# What sending or receiving a message raises when the broker cannot be reached (kombu wraps the transport's errors in
-# the first; the others come through where it does not).
-BROKER_UNREACHABLE = (
-    kombu.exceptions.OperationalError,
-    redis.ConnectionError,
-    redis.TimeoutError,
-    ConnectionError,
-    TimeoutError,
-)
+def broker_unreachable_errors() -> tuple[type[BaseException], ...]:
+    """What sending or receiving a message raises when the broker cannot be reached (kombu wraps the transport's
+    errors in the first; the others come through where it does not). redis-py's own only where it is loaded: without
+    a Redis broker (`make run`) nothing imports it (~5 MB resident), and no error of its can occur."""
+    redis = sys.modules.get("redis")
+    redis_errors = (redis.ConnectionError, redis.TimeoutError) if redis is not None else ()
+    return (kombu.exceptions.OperationalError, *redis_errors, ConnectionError, TimeoutError)
 
 
 def broker_unreachable(error: BaseException | None) -> BaseException | None:
     """The error, or the one it was raised from or while handling, that says the broker cannot be reached."""
     seen = set()
+    unreachable = broker_unreachable_errors()
     while error is not None and id(error) not in seen:
-        if isinstance(error, BROKER_UNREACHABLE):
+        if isinstance(error, unreachable):
             return error
         seen.add(id(error))
         error = error.__cause__ or error.__context__

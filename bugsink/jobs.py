@@ -65,7 +65,7 @@ from celery import current_task, shared_task
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from bugsink.celery import BROKER_UNREACHABLE, app
+from bugsink.celery import app, broker_unreachable_errors
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ def _send(name: str, args: list, project_id: int | None, countdown: float | None
     queue = digest_queue(project_id) if project_id is not None else None
     try:
         app.send_task(name, args=args, queue=queue, countdown=countdown)
-    except BROKER_UNREACHABLE as error:
+    except broker_unreachable_errors() as error:
         outage.failed(name, project_id, args[0] if deferrable else None, error)
         return False
     except BaseException:

@@ -17,11 +17,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import redis
 from django.conf import settings
 
 from bugsink import jobs
+
+if TYPE_CHECKING:
+    import redis
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +190,8 @@ def release_digest_claim(project_id: int) -> None:
     client = _flag_client()
     if client is None:
         return
+    import redis  # loaded with the client (_flag_client)
+
     try:
         client.delete(_flag_key(project_id))
     except (redis.RedisError, OSError):
@@ -198,6 +203,8 @@ def _claim_digest(project_id: int) -> bool:
     client = _flag_client()
     if client is None:
         return True
+    import redis  # loaded with the client (_flag_client)
+
     try:
         return bool(client.set(_flag_key(project_id), "1", nx=True, ex=settings.DIGEST_FLAG_SECONDS))
     except (redis.RedisError, OSError):
@@ -217,13 +224,16 @@ def _claim_local(project_id: int) -> bool:
         return True
 
 
-_flag_clients: dict[str, redis.Redis] = {}
+_flag_clients: dict[str, "redis.Redis"] = {}
 
 
-def _flag_client() -> redis.Redis | None:
+def _flag_client() -> "redis.Redis | None":
     url = settings.CELERY_BROKER_URL or ""
     if not url.startswith(("redis://", "rediss://")):
         return None  # another broker: one message per event, as plain Celery does
+    # imported with the first Redis broker: `make run` has none, and never loads redis-py (~5 MB resident)
+    import redis
+
     if url not in _flag_clients:
         _flag_clients[url] = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
     return _flag_clients[url]

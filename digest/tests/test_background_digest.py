@@ -11,6 +11,7 @@ import pytest
 
 from bugsink import jobs
 from digest import batch as digest_module
+from digest.job import digest_job
 from events.models import Event
 from ingest import store
 from issues.models import Issue
@@ -37,8 +38,8 @@ def test_the_request_does_not_wait_and_waiting_events_are_one_batch(transactiona
 
     monkeypatch.setattr(digest_module, "digest_keys", counting)
     jobs_run = []
-    real_digest_job = digest_module.digest_job.function
-    monkeypatch.setattr(digest_module.digest_job, "function", lambda key: jobs_run.append(key) or real_digest_job(key))
+    real_digest_job = digest_job.function
+    monkeypatch.setattr(digest_job, "function", lambda key: jobs_run.append(key) or real_digest_job(key))
     url = f"/api/{project.pk}/envelope/?sentry_key={project.sentry_key}&sentry_version=7"
     with jobs.WRITER_LOCK:  # a digest is running: what arrives meanwhile waits for the next one
         for n in range(20):

@@ -157,7 +157,7 @@ def test_a_batch_judges_each_event_against_the_state_its_predecessors_left(proje
 def test_the_digest_job_digests_its_own_event_whatever_is_still_pending(project, settings):
     """Raw files go when their transaction commits; inside an outer one (or when a delete failed) they stay, and the
     oldest pending keys may all be events stored already: the job's own event is digested all the same."""
-    from digest.batch import digest_job
+    from digest.job import digest_job
 
     settings.DIGEST_BATCH_SIZE = 2
     for n in range(3):
