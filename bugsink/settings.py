@@ -176,6 +176,10 @@ else:
                 # from a read lock; WAL lets readers (the UI) go on while digest writes.
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
+                # prepared statements kept per connection (Python's default: 128). Digest's multi-row INSERTs
+                # are big programs, a different one for each batch size: 128 of them held ~7 MB more in the digest
+                # worker than 32, for no CPU we could measure (bench/RESULTS.md, issue 22)
+                "cached_statements": env_int("SQLITE_CACHED_STATEMENTS", 32),
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
             # A file, not memory: tests that start a live web server share the test database with it.
