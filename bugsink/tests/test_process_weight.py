@@ -11,7 +11,8 @@ measured to weigh (bench/RESULTS.md, "Memory"):
   (monitors.deadlines' periodic check);
 - symbolic (source maps) where a map is first read (artifacts.lookup);
 - psycopg only on PostgreSQL (settings: DRF's optional import of django.contrib.postgres marked absent);
-- click-repl's prompt_toolkit nowhere (bugsink/worker.py).
+- click-repl's prompt_toolkit nowhere (bugsink/worker.py);
+- redis-py only where a Redis broker is configured (digest.claims, bugsink.celery): `make run` has none.
 """
 
 import json
@@ -36,6 +37,7 @@ WATCHED = [
     "drf_spectacular.openapi",
     "markdown_it",
     "prompt_toolkit",
+    "redis",
 ]
 
 AS_A_WORKER = """
@@ -64,7 +66,8 @@ WSGIHandler()  # every middleware, as the first request instantiates them; SDK r
 def loaded(code: str, tmp_path, extra_env=None) -> list[str]:
     """The WATCHED modules that `code` leaves loaded in a fresh interpreter on the production settings (SQLite)."""
     env = {
-        **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+        # the embedded mode's environment: SQLite, no broker
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")},
         "DJANGO_SETTINGS_MODULE": "bugsink.settings",
         "BUGSINK_DATA_DIR": str(tmp_path),
         "SECRET_KEY": "process-weight-test",
