@@ -5,7 +5,8 @@ compiled regexes, CPU per string never seen (the cache misses) and per string se
 
 Each string is a real browser's User-Agent with its build number made unique, so that every first call is a miss.
 Run once per resolver: digest uses google-re2 (ua-parser's `re2` extra, what requirements.txt installs), or
-ua-parser-rs where that is installed instead; `--basic` forces the pure-Python one for comparison. Reports RSS (from /proc) before and after.
+ua-parser-rs where that is installed instead; `--basic` forces the pure-Python one for comparison. Reports RSS (from
+/proc) before and after.
 """
 
 import argparse
