@@ -34,7 +34,9 @@ psycopg = pytest.importorskip("psycopg")
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-DATABASE = "culvert_scale_out_test"
+# per test process: `.ci/run` runs the PostgreSQL and the MariaDB suites side by side, and both run this test
+# against the same PostgreSQL server (a shared name let one suite drop the database the other was migrating)
+DATABASE = f"culvert_scale_out_test_{os.getpid()}"
 BROKER_URL = live_redis_url(13)
 EVENTS = 600
 SENDERS_PER_NODE = 3

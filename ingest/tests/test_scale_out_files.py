@@ -25,7 +25,7 @@ from testing.utils import live_redis_url, start_celery_worker, start_web_server,
 
 psycopg = pytest.importorskip("psycopg")
 
-DATABASE = "culvert_scale_out_files_test"
+DATABASE = f"culvert_scale_out_files_test_{os.getpid()}"  # per test process, as ingest/tests/test_scale_out.py
 BROKER_URL = live_redis_url(12)
 PASSWORD = "scale-out-password"
 LOG = b"2026-11-29 checkout started\n" * 200
