@@ -5,6 +5,7 @@ The embedded default (no env vars at all) is SQLite in ./data/ and Celery runnin
 
 import os
 import secrets
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -78,7 +79,7 @@ else:
 
 INSTALLED_APPS = [
     # the admin without its autodiscovery at start: bugsink/urls.py loads the admin modules, so the Celery workers,
-    # which never load the URLs, do not import them nor the sign-in libraries they reach (~25 MB a process)
+    # which never load the URLs, do not import them nor the sign-in libraries they reach (~13 MB a worker)
     "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -117,8 +118,6 @@ INSTALLED_APPS = [
 # model here has one), and with it psycopg and libpq: ~10 MB resident in every process that loads the API, on SQLite
 # and MariaDB too. Marked absent unless the app is installed, DRF takes its own "not installed" branch.
 if "django.contrib.postgres" not in INSTALLED_APPS:
-    import sys
-
     sys.modules.setdefault("django.contrib.postgres.fields", None)
 
 MIDDLEWARE = [
